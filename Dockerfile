@@ -1,0 +1,19 @@
+# techwatch: a slim image that runs `techwatch run` as a non-root user, the archive on a volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+RUN pip install .
+
+COPY config ./config
+COPY seeds ./seeds
+RUN useradd --create-home --uid 10001 techwatch && mkdir -p /app/data \
+    && chown techwatch:techwatch /app/data
+USER techwatch
+
+VOLUME ["/app/data"]
+ENTRYPOINT ["techwatch"]
+CMD ["run"]

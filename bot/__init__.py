@@ -1,0 +1,3 @@
+"""techwatch: watches the news for US–Japan technology cooperation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,78 @@
+"""Composition root: config -> archive, classifier, HTTP client, process pool -> Pipeline."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.classify import Classifier, Taxonomy
+from bot.config import ENV_SLACK_TOKEN, Settings, config_path, load_settings
+from bot.feeds.fetch import Fetcher, build_client
+from bot.pipeline import Pipeline
+from bot.seeds import read_seeds
+from bot.store import Archive, open_archive
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    archive: Archive
+    classifier: Classifier
+    env: Mapping[str, str]
+    now: Callable[[], datetime] = utcnow
+
+    @property
+    def slack_token(self) -> str | None:
+        return self.env.get(ENV_SLACK_TOKEN) or None
+
+    def close(self) -> None:
+        self.archive.close()
+
+
+def load_app(cli_config: str | None, env: Mapping[str, str],
+             now: Callable[[], datetime] | None = None) -> App:
+    settings = load_settings(config_path(cli_config, env), env)
+    taxonomy = Taxonomy.from_dict(settings.topics, str(settings.topics_file))
+    classifier = Classifier(taxonomy, settings.classify.relevance_threshold)
+    archive = open_archive(settings.storage.database)
+    archive.sync_sources(settings.sources)
+    app = App(settings, archive, classifier, env, now or utcnow)
+    load_seeds(app)
+    return app
+
+
+def load_seeds(app: App) -> int:
+    """Archive the seed documents on first run, so a new install has searchable content."""
+    if app.archive.has_seeds() or not app.settings.seeds_dir.is_dir():
+        return 0
+    app.archive.ensure_seed_source()
+    seeds = read_seeds(app.settings.seeds_dir)
+    for seed in seeds:
+        classification = app.classifier.classify(seed.title, seed.text)
+        app.archive.add_seed(seed.name, seed.title, seed.text, classification, app.now())
+    return len(seeds)
+
+
+@asynccontextmanager
+async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
+    """One HTTP client and one warm extraction pool for the life of a run."""
+    settings = app.settings
+    workers = settings.extract.workers or os.cpu_count() or 1
+    # forkserver: workers are not forked from a process that runs an event loop and threads
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    client = build_client(settings.fetch)
+    try:
+        fetcher = Fetcher(client, settings.fetch, now=app.now)
+        yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now)
+    finally:
+        await client.aclose()
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,249 @@
+"""The `techwatch` command. Each subcommand is a thin wrapper over one library function."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+
+from bot import __version__
+from bot.app import App, load_app, open_pipeline
+from bot.digest import build_digest
+from bot.errors import TechwatchError
+from bot.notify.terminal import print_digest, print_search
+from bot.pipeline import CycleReport, check_source
+
+log = logging.getLogger("techwatch")
+TERMINAL_CHANNEL = "terminal"
+DIGEST_MAX_AGE = timedelta(days=7)
+
+
+def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:
+    """The command line; `now` lets a caller (a test, a replay) run on its own clock."""
+    args = build_parser().parse_args(argv)
+    setup_logging(logging.DEBUG if args.verbose else
+                  logging.WARNING if args.quiet else logging.INFO)
+    try:
+        app = load_app(args.config, os.environ, now)
+    except TechwatchError as e:
+        print(f"techwatch: {e}", file=sys.stderr)
+        return 2
+    try:
+        return args.handler(app, args) or 0
+    except TechwatchError as e:
+        print(f"techwatch: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("techwatch: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        app.close()
+
+
+def setup_logging(level: int) -> None:
+    """Our log lines to standard error; libraries only when they warn."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+    logging.getLogger().setLevel(logging.WARNING)
+    for noisy in ("trafilatura", "htmldate", "charset_normalizer", "courlan"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="techwatch", description="Watches the news for US–Japan technology cooperation.")
+    parser.add_argument("--version", action="version", version=f"techwatch {__version__}")
+    parser.add_argument("--config", metavar="PATH",
+                        help="main config file (default: $TECHWATCH_CONFIG or "
+                             "config/techwatch.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="poll, extract, classify, archive and send digests")
+    run.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    run.set_defaults(handler=cmd_run)
+
+    poll = commands.add_parser("poll", help="one cycle without any digest")
+    poll.set_defaults(handler=cmd_poll)
+
+    search = commands.add_parser("search", help="search the archive (full text, ranked)")
+    search.add_argument("query", nargs="+", help="words to find (all must match)")
+    search.add_argument("--topic", help="only articles with this topic id")
+    search.add_argument("--since", help="7d, 24h, 2w or a date (2025-01-31)")
+    search.add_argument("--limit", type=int, default=20, help="most results (default 20)")
+    search.add_argument("--json", action="store_true", help="JSON Lines output")
+    search.set_defaults(handler=cmd_search)
+
+    status = commands.add_parser("status", help="sources, recent fetch outcomes, archive counts")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=cmd_status)
+
+    sources = commands.add_parser("sources", help="work with the configured sources")
+    sources_commands = sources.add_subparsers(dest="sources_command", required=True,
+                                              metavar="SUBCOMMAND")
+    check = sources_commands.add_parser("check", help="fetch each source once and report")
+    check.set_defaults(handler=cmd_sources_check)
+    return parser
+
+
+# --- run / poll -------------------------------------------------------------------------
+
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    if not args.once:
+        from bot.scheduler import run_forever
+
+        return asyncio.run(run_forever(app, lambda: send_digest(app)))
+    report = asyncio.run(run_cycle(app))
+    send_digest(app)
+    return 0 if report.polled == 0 or report.failed < report.polled else 1
+
+
+def cmd_poll(app: App, args: argparse.Namespace) -> int:
+    report = asyncio.run(run_cycle(app))
+    return 0 if report.polled == 0 or report.failed < report.polled else 1
+
+
+async def run_cycle(app: App, *, one_shot: bool = True) -> CycleReport:
+    async with open_pipeline(app) as pipeline:
+        if sys.stderr.isatty():
+            with RichProgress(transient=True) as bar:
+                task = bar.add_task("polling", total=None)
+
+                def progress(stage: str, done: int) -> None:
+                    bar.update(task, description=stage, completed=done)
+
+                report = await pipeline.run(one_shot=one_shot, progress=progress)
+        else:
+            report = await pipeline.run(one_shot=one_shot)
+    log.info("cycle done: %s", report.summary())
+    return report
+
+
+def send_digest(app: App) -> int:
+    """Print the relevant stories first seen since the previous digest, and remember it."""
+    if app.slack_token:
+        log.warning("Slack delivery is not available in this version; printing the digest")
+    now = app.now()
+    since = app.archive.last_digest(TERMINAL_CHANNEL) or \
+        now - timedelta(hours=app.settings.digest.lookback_hours)
+    articles = app.archive.digest_articles(
+        since, now, app.settings.classify.relevance_threshold, now - DIGEST_MAX_AGE,
+        app.settings.digest.max_items)
+    digest = build_digest(articles, app.classifier.taxonomy, since, now)
+    print_digest(digest, Console(soft_wrap=True))
+    app.archive.record_digest(TERMINAL_CHANNEL, now, now, digest.total)
+    return digest.total
+
+
+# --- search -----------------------------------------------------------------------------
+
+def cmd_search(app: App, args: argparse.Namespace) -> int:
+    since = parse_since(args.since, app.now()) if args.since else None
+    if args.topic and args.topic not in app.classifier.taxonomy.ids:
+        raise TechwatchError(f"unknown topic {args.topic!r}; topics: "
+                             + ", ".join(app.classifier.taxonomy.ids))
+    results = app.archive.search(" ".join(args.query), topic=args.topic, since=since,
+                                 limit=max(args.limit, 1))
+    if args.json:
+        for a in results:
+            print(json.dumps({
+                "id": a.id, "title": a.title, "url": a.url, "source": a.source_name,
+                "published": a.published.isoformat() if a.published else None,
+                "lang": a.lang, "relevant": a.relevant, "score": a.score,
+                "topics": list(a.topics), "snippet": a.snippet}, ensure_ascii=False))
+    else:
+        print_search(results, Console())
+    return 0
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    match = re.fullmatch(r"(\d+)\s*([hdw])", value.strip().lower())
+    if match:
+        unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+        return now - timedelta(**{unit: int(match.group(1))})
+    try:
+        day = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise TechwatchError(f"--since {value!r}: use 24h, 7d, 2w or a date like 2025-01-31") \
+            from None
+    return day if day.tzinfo else day.replace(tzinfo=UTC)
+
+
+# --- status / sources -------------------------------------------------------------------
+
+def cmd_status(app: App, args: argparse.Namespace) -> int:
+    now = app.now()
+    rows = app.archive.source_rows()
+    outcomes = app.archive.fetch_outcomes(now - timedelta(hours=24))
+    counts = app.archive.counts()
+    extraction = app.archive.extraction_counts()
+    if args.json:
+        print(json.dumps({
+            "sources": [{"id": r.id, "name": r.name, "enabled": r.enabled,
+                         "last_status": r.last_status, "last_error": r.last_error,
+                         "warning": r.warning, "consecutive_errors": r.consecutive_errors,
+                         "last_polled_at": _iso(r.last_polled_at),
+                         "last_new_item_at": _iso(r.last_new_item_at),
+                         "next_poll_at": _iso(r.next_poll_at)} for r in rows],
+            "fetches_24h": [{"kind": k, "outcome": o, "count": n}
+                            for (k, o), n in sorted(outcomes.items())],
+            "archive": counts, "extraction": dict(extraction)}, ensure_ascii=False, indent=2))
+        return 0
+    console = Console()
+    table = Table(title="Sources", expand=True)
+    for column in ("id", "status", "errors", "last poll", "last new item", "next poll",
+                   "problem"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        status = r.last_status if r.enabled else "disabled"
+        table.add_row(r.id, status, str(r.consecutive_errors), _short(r.last_polled_at),
+                      _short(r.last_new_item_at), _short(r.next_poll_at),
+                      r.last_error or r.warning or "")
+    console.print(table)
+    console.print("Fetches in the last 24 h: " + (", ".join(
+        f"{k} {o}: {n}" for (k, o), n in sorted(outcomes.items())) or "none"))
+    console.print("Extraction: " + (", ".join(
+        f"{s} {n}" for s, n in sorted(extraction.items())) or "none"))
+    console.print(f"Archive: {counts['articles']} articles ({counts['relevant']} relevant, "
+                  f"{counts['pending']} pending), {counts['seeds']} seed documents")
+    return 0
+
+
+def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
+    async def check_all():
+        async with open_pipeline(app) as pipeline:
+            return await asyncio.gather(*(check_source(pipeline.fetcher, s)
+                                          for s in app.settings.sources))
+
+    reports = asyncio.run(check_all())
+    table = Table(title="Source check", expand=True)
+    for column in ("id", "result", "format", "items", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in reports:
+        table.add_row(r.source_id, r.status, r.format, str(r.items), r.detail)
+    Console().print(table)
+    failed = sum(not r.ok for r in reports)
+    print(f"{len(reports) - failed} of {len(reports)} sources OK")
+    return 1 if failed else 0
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _short(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else "–"

@@ -1,0 +1,234 @@
+"""TOML + environment -> frozen, validated settings.
+
+Every setting is declared here with its default; a wrong one fails at start with one line naming
+the file, the key and what is wrong. The environment is passed in (never read here).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot import __version__
+from bot.errors import ConfigError
+from bot.models import Source
+
+DEFAULT_CONFIG = "config/techwatch.toml"
+ENV_CONFIG = "TECHWATCH_CONFIG"
+ENV_DATABASE_URL = "TECHWATCH_DATABASE_URL"
+ENV_SLACK_TOKEN = "SLACK_BOT_TOKEN"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    database: str = "sqlite:///data/techwatch.db"
+    keep_raw_html: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    user_agent: str = (
+        f"techwatch/{__version__} (news monitor for US-Japan technology cooperation; "
+        "+https://github.com/techwatch/techwatch)"
+    )
+    timeout_seconds: float = 20.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 16
+    per_host_concurrency: int = 2
+    per_host_delay_seconds: float = 0.5
+    max_article_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    default_poll_minutes: int = 60
+    max_backoff_hours: float = 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractSettings:
+    workers: int = 0  # 0: one per core
+    min_text_chars: int = 250
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifySettings:
+    relevance_threshold: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    lookback_hours: float = 24.0
+    max_items: int = 50
+    time: str = "08:00"  # daily digest of `techwatch run`, local time in `timezone`
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    config_file: Path
+    sources_file: Path
+    topics_file: Path
+    seeds_dir: Path
+    sources: tuple[Source, ...]
+    topics: Mapping[str, Any]  # the raw taxonomy table; bot.classify validates its shape
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    poll: PollSettings = field(default_factory=PollSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    classify: ClassifySettings = field(default_factory=ClassifySettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+
+
+SECTIONS = {
+    "storage": StorageSettings,
+    "fetch": FetchSettings,
+    "poll": PollSettings,
+    "extract": ExtractSettings,
+    "classify": ClassifySettings,
+    "digest": DigestSettings,
+}
+TOP_LEVEL_KEYS = {"sources", "topics", "seeds", *SECTIONS}
+SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
+            "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
+            "max_article_attempts"}
+
+
+def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
+    """--config wins over TECHWATCH_CONFIG, which wins over the default."""
+    return Path(cli_path or env.get(ENV_CONFIG) or DEFAULT_CONFIG)
+
+
+def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
+    main = read_toml(path)
+    unknown = set(main) - TOP_LEVEL_KEYS
+    if unknown:
+        raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
+    base = path.parent
+    sources_file = base / _string(main, "sources", "sources.toml", path)
+    topics_file = base / _string(main, "topics", "topics.toml", path)
+    seeds_dir = base / _string(main, "seeds", "../seeds", path)
+    sections = {
+        name: build(cls, _table(main, name, path), str(path), name) for name, cls in SECTIONS.items()
+    }
+    storage = sections["storage"]
+    database = env.get(ENV_DATABASE_URL) or storage.database
+    where = ENV_DATABASE_URL if env.get(ENV_DATABASE_URL) else "storage.database"
+    if not database.startswith("sqlite://"):
+        raise ConfigError(str(path), where, f"unsupported database URL {database!r} "
+                          "(this version stores into SQLite: sqlite:///path/to/file.db)")
+    sections["storage"] = StorageSettings(database=database, keep_raw_html=storage.keep_raw_html)
+    _check_digest_time(sections["digest"], str(path))
+    sources = load_sources(sources_file, sections["poll"].default_poll_minutes)
+    return Settings(config_file=path, sources_file=sources_file, topics_file=topics_file,
+                    seeds_dir=seeds_dir, sources=sources, topics=read_toml(topics_file),
+                    **sections)
+
+
+def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:
+    data = read_toml(path)
+    unknown = set(data) - {"sources"}
+    if unknown:
+        raise ConfigError(str(path), sorted(unknown)[0], "unknown key (expected [[sources]] tables)")
+    tables = data.get("sources", [])
+    if not isinstance(tables, list):
+        raise ConfigError(str(path), "sources", "expected [[sources]] tables")
+    sources, seen = [], set()
+    for i, table in enumerate(tables):
+        where = f"sources[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(str(path), where, "expected a table")
+        for key in ("id", "url", "name"):
+            if key not in table:
+                raise ConfigError(str(path), f"{where}.{key}", "missing (required)")
+        table = {"poll_minutes": default_poll_minutes, **table}
+        source = build(Source, table, str(path), where)
+        where = f"{where} (id {source.id!r})"
+        if not SOURCE_ID.match(source.id) or source.id == "seed":
+            raise ConfigError(str(path), f"{where}.id", "use lowercase letters, digits, - _ .")
+        if source.id in seen:
+            raise ConfigError(str(path), f"{where}.id", "duplicate id")
+        if not re.match(r"^https?://[^/\s]+", source.url):
+            raise ConfigError(str(path), f"{where}.url", f"not an http(s) URL: {source.url!r}")
+        if source.lang not in ("en", "ja"):
+            raise ConfigError(str(path), f"{where}.lang", f"expected 'en' or 'ja', got {source.lang!r}")
+        seen.add(source.id)
+        sources.append(source)
+    return tuple(sources)
+
+
+def _check_digest_time(digest: DigestSettings, file: str) -> None:
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", digest.time):
+        raise ConfigError(file, "digest.time", f"expected HH:MM, got {digest.time!r}")
+    try:
+        ZoneInfo(digest.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(file, "digest.timezone", f"unknown time zone {digest.timezone!r}") \
+            from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "not found (set --config or TECHWATCH_CONFIG)") from None
+    except OSError as e:
+        raise ConfigError(str(path), "(file)", f"cannot read: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(path), "(syntax)", f"invalid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "(file)", "not UTF-8 text") from None
+
+
+def build(cls: type, table: Mapping[str, Any], file: str, prefix: str) -> Any:
+    """Build dataclass `cls` from a TOML table, checking each key's name, type and range."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    values = {}
+    for key, value in table.items():
+        where = f"{prefix}.{key}"
+        if key not in names:
+            raise ConfigError(file, where, "unknown key")
+        values[key] = _check_type(value, hints[key], file, where)
+        if key in POSITIVE and values[key] <= 0:
+            raise ConfigError(file, where, f"must be greater than 0, got {value!r}")
+        if isinstance(values[key], int | float) and values[key] < 0:
+            raise ConfigError(file, where, f"must not be negative, got {value!r}")
+    return cls(**values)
+
+
+def _check_type(value: Any, expected: Any, file: str, where: str) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(file, where, f"expected {_type_name(expected)}, got {value!r}")
+    return value
+
+
+def _type_name(t: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        t, getattr(t, "__name__", str(t)))
+
+
+def _table(main: Mapping[str, Any], name: str, path: Path) -> Mapping[str, Any]:
+    value = main.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(str(path), name, "expected a table ([" + name + "])")
+    return value
+
+
+def _string(main: Mapping[str, Any], key: str, default: str, path: Path) -> str:
+    value = main.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(str(path), key, f"expected a file path string, got {value!r}")
+    return value

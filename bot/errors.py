@@ -1,0 +1,56 @@
+"""One exception tree for every expected failure.
+
+    TechwatchError                 expected failure: one line for the user, no traceback
+    ├── ConfigError                a setting is missing or wrong (names file and key)
+    ├── StorageError               the database cannot be opened or migrated
+    └── SourceError                one source failed at one stage; the cycle goes on
+        ├── FetchError             network, HTTP status, limits (kind says which)
+        │   └── RateLimited        429/503 with Retry-After: the host is paused
+        └── ParseError             the body is not a usable feed
+
+Messages start with the stage ("fetch: ...") so a status line says where it broke.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class TechwatchError(Exception):
+    """An expected failure, reported in one line."""
+
+
+class ConfigError(TechwatchError):
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        super().__init__(f"config error in {file}: {key}: {problem}")
+        self.file, self.key, self.problem = file, key, problem
+
+
+class StorageError(TechwatchError):
+    pass
+
+
+class SourceError(TechwatchError):
+    stage = "source"
+
+    def __init__(self, message: str, *, kind: str = "error") -> None:
+        super().__init__(f"{self.stage}: {message}")
+        self.kind = kind
+
+
+class FetchError(SourceError):
+    stage = "fetch"
+
+    def __init__(self, message: str, *, kind: str = "error", status: int | None = None) -> None:
+        super().__init__(message, kind=kind)
+        self.status = status
+
+
+class RateLimited(FetchError):
+    def __init__(self, message: str, *, until: datetime, status: int) -> None:
+        super().__init__(message, kind="rate_limited", status=status)
+        self.until = until
+
+
+class ParseError(SourceError):
+    stage = "parse"

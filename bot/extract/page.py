@@ -1,0 +1,154 @@
+"""The one module that talks to trafilatura.
+
+`extract_page` is pure (bytes and `now` in, ExtractedText out) so it can run in a process pool.
+The status says what the page turned out to be, so "why is this article only a summary?" has an
+answer: full, teaser, paywall, blocked, consent, too_short or not_article.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import py3langid
+import trafilatura
+from trafilatura.utils import decode_file
+
+from bot.models import ExtractedText
+
+EXTRACTOR_VERSION = f"trafilatura {trafilatura.__version__}"
+HTML_TYPES = ("", "text/html", "application/xhtml+xml", "text/plain")
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_:.-]+)""", re.I)
+FUTURE_SLACK = timedelta(days=1)
+
+# Interstitials (consent, bot walls) are recognised by what the extracted text itself says; a
+# paywall by what the page says around a short text (the paywall box is usually not extracted).
+# A long article that mentions "cookies" or "subscribe" is still an article.
+CUES = {
+    "consent": ("before you continue", "we use cookies", "cookie consent", "consent to our",
+                "manage your privacy", "accept all cookies", "reject all", "同意します"),
+    "blocked": ("access denied", "attention required", "just a moment", "captcha",
+                "are you a robot", "verify you are human", "unusual traffic", "403 forbidden"),
+    "paywall": ("subscribe to continue", "subscribers only", "for subscribers", "subscribe to read",
+                "to continue reading", "already a subscriber", "sign in to read", "会員限定",
+                "有料会員", "続きを読むには", "この記事は会員"),
+}
+TEASER_ENDINGS = ("...", "…", "read more", "continue reading", "続きを読む")
+
+
+def extract_page(body: bytes, url: str, *, content_type: str = "", charset: str | None = None,
+                 now: datetime, min_chars: int = 250) -> ExtractedText:
+    """Extract the article of one fetched page and judge what kind of page it was."""
+    if content_type not in HTML_TYPES:
+        return ExtractedText("not_article", note=f"content type {content_type}")
+    html = decode_html(body, charset)
+    if _is_consent_host(url):
+        return ExtractedText("consent", note="redirected to a consent page")
+    doc = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False,
+        date_extraction_params={"extensive_search": True, "original_date": True,
+                                "outputformat": "%Y-%m-%dT%H:%M:%S%z"})
+    text = (doc.text or "").strip() if doc else ""
+    title = doc.title if doc else None
+    status, note = judge(text, _visible_text(html), min_chars, title=title or "")
+    if doc is None:
+        return ExtractedText(status, note=note)
+    page_date, date_note = _page_date(doc.date, now)
+    return ExtractedText(
+        status=status, text=text if status != "not_article" else "",
+        title=_clean(doc.title), author=_clean(doc.author), page_date=page_date,
+        site_name=_clean(doc.sitename), lang=detect_language(text, doc.language),
+        canonical_url=_clean(doc.url), note=note or date_note)
+
+
+def judge(text: str, page_text: str, min_chars: int, title: str = "",
+          ) -> tuple[str, str | None]:
+    """Name what the page is, from its extracted text and the page's visible words."""
+    own_words = f"{title}\n{text[:2000]}".lower() if text else page_text[:3000].lower()
+    checks = (("consent", own_words, 2000), ("blocked", own_words, 1000),
+              ("paywall", page_text.lower(), min_chars * 3))
+    for status, words, most in checks:
+        cue = next((c for c in CUES[status] if c in words), None)
+        if cue and len(text) < most:
+            return status, f"page says {cue!r}"
+    if not text:
+        return "not_article", "no article text found"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    items = sum(line.startswith(("- ", "* ", "• ")) for line in lines)
+    if len(lines) >= 8 and items >= 0.6 * len(lines):
+        return "not_article", "looks like a list of headlines, not an article"
+    if len(text) < min_chars:
+        return "too_short", f"only {len(text)} characters of text"
+    if len(text) < min_chars * 3 and text.lower().rstrip().endswith(TEASER_ENDINGS):
+        return "teaser", "text stops after a preview"
+    return "full", None
+
+
+def decode_html(body: bytes, charset: str | None) -> str:
+    """Decode with the HTTP charset, then the page's <meta charset>, then by sniffing."""
+    for name in (charset, _meta_charset(body)):
+        if name:
+            try:
+                return body.decode(_codec(name))
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return decode_file(body)
+
+
+def detect_language(text: str, declared: str | None) -> str | None:
+    """Language from the text itself; the CMS's declaration only when there is no text."""
+    sample = text[:2000]
+    if len(sample) < 20:
+        return (declared or "").split("-")[0].lower() or None
+    if _japanese_share(sample) > 0.2:
+        return "ja"
+    return py3langid.classify(sample)[0]
+
+
+def _japanese_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    kana = sum(1 for c in letters if "\u3040" <= c <= "\u30ff")
+    han = sum(1 for c in letters if "\u4e00" <= c <= "\u9fff")
+    return (kana + han) / len(letters) if kana else 0.0
+
+
+def _page_date(value: str | None, now: datetime) -> tuple[datetime | None, str | None]:
+    if not value:
+        return None, None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None, None
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    if when > now + FUTURE_SLACK:
+        return None, f"ignored page date in the future ({value})"
+    return when, None
+
+
+def _codec(name: str) -> str:
+    name = name.lower().strip()
+    # The legacy Japanese and Chinese charsets are used as their Windows supersets on the web.
+    return {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
+            "gb2312": "gb18030", "gbk": "gb18030"}.get(name, name)
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"(?is)<(script|style|noscript)\b.*?</\1>", " ", html[:300_000])
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _is_consent_host(url: str) -> bool:
+    host = re.sub(r"^https?://", "", url).split("/")[0].lower()
+    return host.startswith(("consent.", "guce.")) or ".consent." in host
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None

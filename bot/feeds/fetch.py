@@ -1,0 +1,193 @@
+"""A polite HTTP client: conditional GET, size caps, per-host limits, Retry-After.
+
+One `Fetcher` wraps the one `httpx.AsyncClient` of a cycle. Decompression is done here, bounded,
+so a gzip bomb costs at most `max_body_bytes` of memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.config import FetchSettings
+from bot.errors import FetchError, RateLimited
+from bot.models import FetchResult
+
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+MAX_PAUSE = timedelta(hours=24)
+
+
+def build_client(settings: FetchSettings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        follow_redirects=True,
+        max_redirects=settings.max_redirects,
+        timeout=httpx.Timeout(settings.timeout_seconds),
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        limits=httpx.Limits(max_connections=settings.concurrency),
+    )
+
+
+@dataclass
+class _Host:
+    """Politeness state of one host."""
+
+    slots: asyncio.Semaphore
+    next_start: float = 0.0
+    paused_until: datetime | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Fetcher:
+    def __init__(self, client: httpx.AsyncClient, settings: FetchSettings,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._client = client
+        self._settings = settings
+        self._now = now
+        self._hosts: dict[str, _Host] = {}
+        self.requests = 0
+
+    async def get(self, url: str, *, accept: str = PAGE_ACCEPT, etag: str | None = None,
+                  last_modified: str | None = None) -> FetchResult:
+        """GET `url`; raise FetchError (with a kind) for anything but a usable 2xx or a 304."""
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag  # RFC 9110 §13.1.2
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified  # RFC 9110 §13.1.3
+        host = self._host(url)
+        self._check_pause(host, url)
+        async with host.slots:
+            await self._wait_turn(host)
+            self._check_pause(host, url)
+            try:
+                async with asyncio.timeout(self._settings.timeout_seconds * 2):
+                    return await self._get(url, headers, host)
+            except TimeoutError:
+                raise FetchError(f"timed out after {self._settings.timeout_seconds:g}s: {url}",
+                                 kind="timeout") from None
+
+    async def _get(self, url: str, headers: dict[str, str], host: _Host) -> FetchResult:
+        self.requests += 1
+        try:
+            async with self._client.stream("GET", url, headers=headers) as response:
+                hops = len(response.history) + 1
+                self.requests += hops - 1
+                resp_headers = {k.lower(): v for k, v in response.headers.items()}
+                final = str(response.url)
+                if response.status_code == 304:
+                    return FetchResult(final, 304, resp_headers, b"", hops)
+                if response.status_code >= 400:
+                    raise self._status_error(response.status_code, resp_headers, final, host)
+                if response.status_code >= 300:
+                    raise FetchError(f"HTTP {response.status_code} without a usable Location: "
+                                     f"{final}", kind="http", status=response.status_code)
+                body = await self._read_body(response, final)
+                return FetchResult(final, response.status_code, resp_headers, body, hops)
+        except httpx.TooManyRedirects:
+            raise FetchError(f"more than {self._settings.max_redirects} redirects (a loop?): "
+                             f"{url}", kind="redirects") from None
+        except httpx.TimeoutException:
+            raise FetchError(f"timed out after {self._settings.timeout_seconds:g}s: {url}",
+                             kind="timeout") from None
+        except httpx.ConnectError as e:
+            raise _connect_error(e, url) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
+            raise FetchError(f"bad URL {url!r}: {e}", kind="bad_url") from None
+        except httpx.HTTPError as e:
+            raise FetchError(f"{type(e).__name__}: {e or 'connection broken'}: {url}",
+                             kind="protocol") from None
+
+    async def _read_body(self, response: httpx.Response, url: str) -> bytes:
+        limit = self._settings.max_body_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(url, limit)
+        inflater = _inflater(response.headers.get("content-encoding", ""), url)
+        chunks, size = [], 0
+        async for raw in response.aiter_raw():
+            try:
+                data = raw if inflater is None else inflater.decompress(raw, limit - size + 1)
+            except zlib.error as e:
+                raise FetchError(f"corrupt compressed body ({e}): {url}", kind="protocol") from None
+            size += len(data)
+            if size > limit:
+                raise _too_large(url, limit)
+            chunks.append(data)
+        return b"".join(chunks)
+
+    def _status_error(self, status: int, headers: dict[str, str], url: str,
+                      host: _Host) -> FetchError:
+        until = parse_retry_after(headers.get("retry-after"), self._now())
+        if status in (429, 503) and until is not None:
+            host.paused_until = min(until, self._now() + MAX_PAUSE)  # RFC 9110 §10.2.3
+            return RateLimited(f"HTTP {status}, host asks to wait until {until:%Y-%m-%d %H:%M}Z: "
+                               f"{url}", until=host.paused_until, status=status)
+        kind = {404: "not_found", 410: "gone", 401: "blocked", 403: "blocked"}.get(status, "http")
+        return FetchError(f"HTTP {status}: {url}", kind=kind, status=status)
+
+    def _host(self, url: str) -> _Host:
+        name = (urlsplit(url).hostname or "").lower()
+        if name not in self._hosts:
+            self._hosts[name] = _Host(asyncio.Semaphore(self._settings.per_host_concurrency))
+        return self._hosts[name]
+
+    def _check_pause(self, host: _Host, url: str) -> None:
+        if host.paused_until and host.paused_until > self._now():
+            raise RateLimited(f"host asked to wait until {host.paused_until:%Y-%m-%d %H:%M}Z: "
+                              f"{url}", until=host.paused_until, status=429)
+
+    async def _wait_turn(self, host: _Host) -> None:
+        """Keep `per_host_delay_seconds` between the starts of two requests to one host."""
+        async with host.lock:
+            now = time.monotonic()
+            start = max(now, host.next_start)
+            host.next_start = start + self._settings.per_host_delay_seconds
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _inflater(encoding: str, url: str) -> zlib._Decompress | None:
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise FetchError(f"unsupported Content-Encoding {encoding!r}: {url}", kind="protocol")
+
+
+def _too_large(url: str, limit: int) -> FetchError:
+    return FetchError(f"response larger than {limit:,} bytes: {url}", kind="too_large")
+
+
+def _connect_error(error: httpx.ConnectError, url: str) -> FetchError:
+    text = str(error)
+    if "Name or service not known" in text or "nodename nor servname" in text or \
+            "Temporary failure in name resolution" in text or "No address associated" in text:
+        return FetchError(f"cannot resolve host: {url}", kind="dns")
+    return FetchError(f"cannot connect ({text or 'refused'}): {url}", kind="connect")

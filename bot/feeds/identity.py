@@ -1,0 +1,109 @@
+"""Identity of feed items: canonical URLs and the keys an item may be known by.
+
+An item is the same item when its canonical URL (tracking parameters, fragment, host case, default
+port and scheme ignored) or its feed GUID (within one source, scheme ignored) was seen before.
+Google News links are decoded to the publisher's URL where the link carries it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from courlan import normalize_url
+
+GOOGLE_NEWS_HOST = "news.google.com"
+GOOGLE_ARTICLE = re.compile(r"/(?:rss/)?articles/([A-Za-z0-9_-]+)")
+
+
+def canonical_url(url: str) -> str:
+    """The URL with tracking parameters and fragment removed and host lower-cased."""
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")):
+        return url
+    try:
+        normalized = normalize_url(url, strict=False)
+    except (ValueError, AttributeError):
+        normalized = url
+    parts = urlsplit(normalized)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
+                       parts.query, ""))
+
+
+def item_keys(source_id: str, url: str, guid: str | None) -> tuple[str, ...]:
+    """Every key this item may be found under: its URL everywhere, its GUID within the source."""
+    keys = ["url:" + _schemeless(canonical_url(url))]
+    if guid and guid.strip():
+        guid = guid.strip()
+        if guid.startswith(("http://", "https://")):
+            guid = _schemeless(canonical_url(guid))
+        keys.append(f"guid:{source_id}:{guid}")
+    return tuple(keys)
+
+
+def is_google_news(url: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() == GOOGLE_NEWS_HOST
+
+
+def decode_google_news(url: str) -> str | None:
+    """The publisher URL inside a Google News article link, or None when it is not in the link.
+
+    Older links carry a protobuf message (field 4: the URL) in URL-safe base64; newer "AU_yqL..."
+    links only carry an opaque id that Google resolves with a request of its own.
+    """
+    match = GOOGLE_ARTICLE.search(urlsplit(url).path)
+    if not match:
+        return None
+    token = match.group(1)
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, TypeError):
+        return None
+    decoded = _protobuf_url(data)
+    return decoded if decoded and not is_google_news(decoded) else None
+
+
+def _protobuf_url(data: bytes) -> str | None:
+    start = data.find(b"\x22")  # field 4, length-delimited
+    while start != -1:
+        length, offset = _varint(data, start + 1)
+        candidate = data[offset:offset + length]
+        if candidate.startswith((b"http://", b"https://")) and len(candidate) == length:
+            try:
+                return candidate.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        start = data.find(b"\x22", start + 1)
+    return None
+
+
+def _varint(data: bytes, offset: int) -> tuple[int, int]:
+    value = shift = 0
+    while offset < len(data):
+        byte = data[offset]
+        value |= (byte & 0x7F) << shift
+        offset += 1
+        if not byte & 0x80:
+            break
+        shift += 7
+    return value, offset
+
+
+def _schemeless(url: str) -> str:
+    return re.sub(r"^https?://", "", url)
+
+
+def strip_publisher_suffix(title: str, publisher: str | None) -> str:
+    """Google News titles end in " - Publisher"; the publisher is shown separately."""
+    if publisher and title.endswith(f" - {publisher}"):
+        return title[: -len(publisher) - 3].rstrip()
+    return title
+
+
+def linkless_url(source_id: str, guid: str | None, title: str, summary: str) -> str:
+    """A stable stand-in URL for an entry with no link, from its GUID or its content."""
+    basis = guid or f"{title}\n{summary}"
+    digest = hashlib.sha256(f"{source_id}\n{basis}".encode()).hexdigest()[:24]
+    return f"urn:techwatch:{source_id}:{digest}"

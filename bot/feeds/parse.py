@@ -1,0 +1,125 @@
+"""The one module that talks to feedparser: bytes + response headers -> ParsedFeed.
+
+feedparser is given the bytes and the HTTP headers (never a URL, so it never fetches), which lets
+it honour the charset of the Content-Type header and sniff undeclared Shift_JIS or EUC-JP.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import re
+from datetime import UTC, datetime
+
+import charset_normalizer
+import feedparser
+
+from bot.errors import ParseError
+from bot.models import FeedEntry, ParsedFeed
+
+TAG = re.compile(r"<[^>]+>")
+XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
+DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.I)
+SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space of JA titles
+
+
+def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
+    """Parse a feed; a malformed one still yields what it can, with a warning."""
+    response_headers = {"content-location": url, **headers}
+    content_type = response_headers.get("content-type", "").lower()
+    if not content_type or (content_type.startswith("text/xml") and "charset" not in content_type):
+        # RFC 7303 retired text/xml's us-ascii default: let the XML declaration speak
+        response_headers["content-type"] = "application/xml"
+    response_headers.pop("content-encoding", None)  # the body is already decompressed
+    body, response_headers = _sniff_undeclared(body, response_headers)
+    parsed = feedparser.parse(body, response_headers=response_headers,
+                              resolve_relative_uris=True, sanitize_html=True)
+    entries = tuple(e for e in map(_entry, parsed.entries) if e is not None)
+    if not parsed.get("version") and not entries:
+        raise ParseError(_not_a_feed(body, headers, parsed))
+    warning = None
+    if parsed.get("bozo"):
+        warning = f"malformed feed, read {len(entries)} items anyway: {_one_line(parsed.bozo_exception)}"
+    return ParsedFeed(format=parsed.get("version") or "unknown", title=_text(parsed.feed.get("title")),
+                      entries=entries, warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")))
+
+
+def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """Bytes that declare no encoding anywhere and are not UTF-8 (an undeclared Shift_JIS, EUC-JP
+    or Latin-1 feed) are sniffed and handed to feedparser as UTF-8; feedparser alone would read
+    them as windows-1252 and garble every Japanese title."""
+    if "charset=" in headers.get("content-type", "").lower() or DECLARED_ENCODING.match(body):
+        return body, headers
+    try:
+        body.decode("utf-8")
+        return body, headers
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body[:500_000]).best()
+    if best is None:
+        return body, headers
+    text = str(charset_normalizer.from_bytes(body).best() or best)
+    utf8 = b'<?xml version="1.0" encoding="utf-8"?>' + XML_DECLARATION.sub(b"", text.encode())
+    return utf8, {**headers, "content-type": "application/xml; charset=utf-8"}
+
+
+def _entry(entry: feedparser.FeedParserDict) -> FeedEntry | None:
+    link = entry.get("link") or _alternate(entry)
+    guid = entry.get("id") or None
+    if not link and guid and guid.startswith(("http://", "https://")):
+        link = guid
+    title, summary = _text(entry.get("title")), _text(entry.get("summary") or _content(entry))
+    if not (link or guid or title or summary):
+        return None
+    source = entry.get("source") or {}
+    return FeedEntry(
+        title=title or "(untitled)", link=(link or "").strip(), guid=guid, summary=summary,
+        published=_when(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
+        author=_text(entry.get("author")) or None, publisher=_text(source.get("title")) or None)
+
+
+def _alternate(entry: feedparser.FeedParserDict) -> str | None:
+    for link in entry.get("links", []):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return None
+
+
+def _content(entry: feedparser.FeedParserDict) -> str:
+    contents = entry.get("content") or []
+    return contents[0].get("value", "") if contents else ""
+
+
+def _text(value: str | None) -> str:
+    """Feed HTML -> plain text on one line."""
+    return SPACE.sub(" ", html.unescape(TAG.sub(" ", value or ""))).strip()
+
+
+def _when(parsed_time) -> datetime | None:
+    if not parsed_time:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed_time), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _ttl(value: str | None) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes if minutes > 0 else None
+
+
+def _not_a_feed(body: bytes, headers: dict[str, str], parsed) -> str:
+    content_type = headers.get("content-type", "no content type").split(";")[0]
+    if not body.strip():
+        return "empty response, not a feed"
+    if b"<html" in body[:2048].lower():
+        return f"got an HTML page ({content_type}), not a feed"
+    return f"not a feed ({content_type}): {_one_line(parsed.get('bozo_exception', 'no items'))}"
+
+
+def _one_line(value) -> str:
+    return SPACE.sub(" ", str(value)).strip()[:200]

@@ -1,0 +1,165 @@
+"""Plain values that flow between the stages: Source -> FetchResult -> ParsedFeed -> ... -> Article.
+
+All datetimes are timezone-aware UTC. Collections are tuples so values can cross tasks and processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    url: str
+    name: str
+    lang: str = "en"
+    poll_minutes: int = 60
+    enabled: bool = True
+    fetch_fulltext: bool = True
+    prefilter: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the database remembers about polling one source."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    consecutive_errors: int = 0
+    next_poll_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str  # final URL after redirects
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+    requests: int = 1
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    title: str
+    link: str  # "" when the entry has none: then it is kept summary-only
+    guid: str | None = None
+    summary: str = ""
+    published: datetime | None = None
+    author: str | None = None
+    publisher: str | None = None  # the original outlet, when an aggregator relays the item
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    format: str  # feedparser's version id, e.g. "rss20", "atom10"
+    title: str
+    entries: tuple[FeedEntry, ...]
+    warning: str | None = None  # feedparser's "bozo" complaint, if any
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedText:
+    """What the extractor made of one page. `status` is one of EXTRACTION_STATUSES."""
+
+    status: str
+    text: str = ""
+    title: str | None = None
+    author: str | None = None
+    page_date: datetime | None = None
+    site_name: str | None = None
+    lang: str | None = None
+    canonical_url: str | None = None
+    note: str | None = None
+
+
+EXTRACTION_STATUSES = (
+    "full", "teaser", "paywall", "blocked", "consent", "too_short", "not_article", "feed_only",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    relevant: bool
+    score: float
+    topics: tuple[str, ...]
+    evidence: dict[str, tuple[str, ...]]  # topic id (or "relevance") -> matched terms
+
+
+@dataclass(frozen=True, slots=True)
+class PendingArticle:
+    """An archived item still waiting for its page to be fetched and extracted."""
+
+    id: int
+    source_id: str
+    url: str
+    title: str
+    summary: str
+    lang: str | None
+    feed_published: datetime | None
+    first_seen: datetime
+    fetch_fulltext: bool
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    """An archived article as readers see it (digest, search)."""
+
+    id: int
+    source_id: str
+    source_name: str
+    url: str
+    title: str
+    lang: str | None
+    published: datetime | None
+    first_seen: datetime
+    score: float
+    relevant: bool
+    topics: tuple[str, ...]
+    evidence: dict[str, tuple[str, ...]]
+    extraction_status: str
+    snippet: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """A feed item ready to be archived, with every key it may be known by."""
+
+    source_id: str
+    url: str
+    canonical_url: str
+    keys: tuple[str, ...]
+    title: str
+    summary: str
+    guid: str | None
+    feed_published: datetime | None
+    lang: str | None
+    publisher: str | None
+    fetch_fulltext: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What one poll of one source changes in its row (success or failure)."""
+
+    status: str  # "ok", "not modified", "unchanged", or "error: <kind>"
+    next_poll_at: datetime
+    consecutive_errors: int = 0
+    error: str | None = None
+    warning: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    feed_format: str | None = None

@@ -1,0 +1,1 @@
+"""Delivery of digests: to the terminal here; Slack delivery builds on the same Digest."""

@@ -1,0 +1,46 @@
+"""Digest and search results on a terminal (rich), for use without Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.digest import Digest, why
+from bot.models import ArticleView
+
+
+def print_digest(digest: Digest, console: Console) -> None:
+    period = f"{digest.since:%Y-%m-%d %H:%M} – {digest.until:%Y-%m-%d %H:%M} UTC"
+    console.rule(f"[bold]techwatch digest[/] · {digest.total} stories · {escape(period)}")
+    if not digest.total:
+        console.print("No new relevant stories in this period.")
+        return
+    for section in digest.sections:
+        console.print(f"\n[bold underline]{escape(section.title)}[/] ({len(section.articles)})")
+        for article in section.articles:
+            print_article(article, console)
+
+
+def print_article(article: ArticleView, console: Console) -> None:
+    date = f"{article.published:%Y-%m-%d}" if article.published else "undated"
+    console.print(f"• [bold]{escape(article.title)}[/]")
+    console.print(f"  {escape(article.source_name)} · {date} · score {article.score:.2f}"
+                  f" · {escape(article.url)}", soft_wrap=True)
+    console.print(f"  [dim]why: {escape(why(article))}[/]", soft_wrap=True)
+
+
+def print_search(results: Sequence[ArticleView], console: Console) -> None:
+    if not results:
+        console.print("No archived article matches.")
+        return
+    table = Table(show_lines=False, expand=True)
+    for column in ("#", "date", "source", "title", "topics"):
+        table.add_column(column, overflow="fold")
+    for i, a in enumerate(results, 1):
+        date = f"{a.published:%Y-%m-%d}" if a.published else ""
+        table.add_row(str(i), date, escape(a.source_name), escape(a.title) + "\n[dim]" +
+                      escape(a.url) + "[/]", ", ".join(a.topics))
+    console.print(table)

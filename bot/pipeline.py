@@ -1,0 +1,310 @@
+"""One cycle, as numbered stages: 1 poll, 2 parse, 3 identify, 4 prefilter/fetch/extract,
+5 classify, 6 archive. Failures are caught per source and per article, become state on their
+rows and one log line each, and the cycle goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from bot.classify import Classifier
+from bot.classify.classifier import worth_fetching
+from bot.config import Settings
+from bot.errors import FetchError, RateLimited, SourceError
+from bot.extract import EXTRACTOR_VERSION, extract_page
+from bot.feeds import identity
+from bot.feeds.fetch import FEED_ACCEPT, Fetcher
+from bot.feeds.parse import parse_feed
+from bot.feeds.schedule import (
+    next_poll_after_failure,
+    next_poll_after_success,
+    should_poll,
+)
+from bot.models import (
+    ArticleDraft,
+    ExtractedText,
+    FeedEntry,
+    PendingArticle,
+    PollOutcome,
+    Source,
+    SourceState,
+)
+from bot.store import Archive
+
+log = logging.getLogger("techwatch")
+TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns"}
+USABLE = {"full", "teaser"}
+
+
+@dataclass
+class CycleReport:
+    polled: int = 0
+    failed: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    new_items: int = 0
+    updated_items: int = 0
+    processed: int = 0
+    deferred: int = 0
+    requests: int = 0
+    extraction: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.extraction.items())) or "none"
+        return (f"polled {self.polled} sources ({self.failed} failed, {self.not_modified} not "
+                f"modified, {self.unchanged} unchanged); {self.new_items} new items, "
+                f"{self.updated_items} updated; {self.processed} articles processed "
+                f"({statuses}), {self.deferred} deferred; {self.requests} HTTP requests")
+
+
+Progress = Callable[[str, int], None]  # (stage description, items done) -> None
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, archive: Archive, classifier: Classifier,
+                 fetcher: Fetcher, pool: Executor, now: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.archive = archive
+        self.classifier = classifier
+        self.fetcher = fetcher
+        self.pool = pool
+        self.now = now
+
+    async def run(self, *, one_shot: bool = True, progress: Progress | None = None,
+                  ) -> CycleReport:
+        report = CycleReport()
+        await self.poll(report, one_shot=one_shot, progress=progress)
+        await self.process_pending(report, progress=progress)
+        report.requests = self.fetcher.requests
+        return report
+
+    # --- 1-3: poll, parse, identify -----------------------------------------------------
+
+    async def poll(self, report: CycleReport, *, one_shot: bool,
+                   progress: Progress | None = None) -> None:
+        now = self.now()
+        due = []
+        for source in self.settings.sources:
+            state = self.archive.source_state(source.id)
+            if source.enabled and should_poll(state.next_poll_at, state.consecutive_errors, now,
+                                              one_shot=one_shot):
+                due.append((source, state))
+        tasks = [self._poll_source(s, st, report) for s, st in due]
+        for done, coroutine in enumerate(asyncio.as_completed(tasks), 1):
+            await coroutine
+            if progress:
+                progress("polling sources", done)
+
+    async def _poll_source(self, source: Source, state: SourceState, report: CycleReport) -> None:
+        report.polled += 1
+        try:
+            await self._poll_feed(source, state, report)
+        except SourceError as e:
+            self._record_failure(source, state, e, report)
+        except Exception as e:  # noqa: BLE001 -- the source boundary: a bug must not stop the cycle
+            log.debug("source %s: unexpected error", source.id, exc_info=True)
+            self._record_failure(source, state, SourceError(f"internal error: {e!r}"), report)
+
+    async def _poll_feed(self, source: Source, state: SourceState, report: CycleReport) -> None:
+        result = await self.fetcher.get(source.url, accept=FEED_ACCEPT, etag=state.etag,
+                                        last_modified=state.last_modified)
+        now = self.now()
+        if result.not_modified or hashlib.sha256(result.body).hexdigest() == state.body_hash:
+            status = "not modified" if result.not_modified else "unchanged"
+            report.not_modified += result.not_modified
+            report.unchanged += not result.not_modified
+            outcome = PollOutcome(status, next_poll_after_success(now, source.poll_minutes))
+            self.archive.record_poll(source.id, outcome, (), now)
+            self.archive.log_fetch(now, source.id, "feed", source.url, status)
+            return
+        feed = parse_feed(result.body, result.headers, result.url)
+        drafts = [self.draft(source, entry) for entry in feed.entries]
+        outcome = PollOutcome(
+            "ok", next_poll_after_success(now, source.poll_minutes, feed.ttl_minutes),
+            warning=feed.warning, etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
+            body_hash=hashlib.sha256(result.body).hexdigest(), feed_format=feed.format)
+        written = self.archive.record_poll(source.id, outcome, drafts, now)
+        report.new_items += written.new
+        report.updated_items += written.updated
+        self.archive.log_fetch(now, source.id, "feed", source.url, "ok",
+                               f"{len(drafts)} items, {written.new} new")
+        if feed.warning:
+            log.warning("source %s: parse: %s", source.id, feed.warning)
+        log.info("source %s: %d items, %d new", source.id, len(drafts), written.new)
+
+    def _record_failure(self, source: Source, state: SourceState, error: SourceError,
+                        report: CycleReport) -> None:
+        now = self.now()
+        errors = state.consecutive_errors + 1
+        retry_at = error.until if isinstance(error, RateLimited) else None
+        max_backoff = timedelta(hours=self.settings.poll.max_backoff_hours)
+        next_at = next_poll_after_failure(now, source.poll_minutes, errors, max_backoff, retry_at)
+        outcome = PollOutcome(f"error: {error.kind}", next_at, errors, error=str(error))
+        self.archive.record_poll(source.id, outcome, (), now)
+        self.archive.log_fetch(now, source.id, "feed", source.url, f"error: {error.kind}",
+                               str(error))
+        report.failed += 1
+        log.warning("source %s: %s (retry after %s)", source.id, error,
+                    next_at.strftime("%Y-%m-%d %H:%M UTC"))
+
+    def draft(self, source: Source, entry: FeedEntry) -> ArticleDraft:
+        url, fetch, title = entry.link, source.fetch_fulltext, entry.title
+        if not url:
+            url, fetch = identity.linkless_url(source.id, entry.guid, title, entry.summary), False
+        elif identity.is_google_news(url):
+            decoded = identity.decode_google_news(url)
+            url = decoded or url
+            fetch = fetch and decoded is not None  # never fetch Google's own (consent) pages
+            title = identity.strip_publisher_suffix(title, entry.publisher)
+        if fetch and source.prefilter:
+            fetch = worth_fetching(self.classifier.taxonomy, title, entry.summary)
+        canonical = identity.canonical_url(url)
+        return ArticleDraft(
+            source_id=source.id, url=canonical, canonical_url=canonical,
+            keys=identity.item_keys(source.id, url, entry.guid), title=title,
+            summary=entry.summary, guid=entry.guid, feed_published=entry.published,
+            lang=source.lang, publisher=entry.publisher, fetch_fulltext=fetch)
+
+    # --- 4-6: fetch, extract, classify, archive -----------------------------------------
+
+    async def process_pending(self, report: CycleReport, progress: Progress | None = None,
+                              ) -> None:
+        """Finish every archived item still waiting for its page, including a killed run's."""
+        pending = self.archive.pending_articles()
+        tasks = [self._process(a, report) for a in pending]
+        for done, coroutine in enumerate(asyncio.as_completed(tasks), 1):
+            await coroutine
+            if progress:
+                progress("fetching articles", done)
+
+    async def _process(self, article: PendingArticle, report: CycleReport) -> None:
+        if not article.fetch_fulltext:
+            note = "summary only (the feed's link is not fetched)"
+            return self._complete(article, ExtractedText("feed_only", note=note), None, report)
+        try:
+            result = await self.fetcher.get(article.url)
+        except FetchError as e:
+            now = self.now()
+            self.archive.log_fetch(now, article.source_id, "article", article.url,
+                                   f"error: {e.kind}", str(e))
+            if e.kind in TRANSIENT and article.attempts + 1 < self.settings.fetch.max_article_attempts:
+                self.archive.retry_later(article.id, str(e))
+                report.deferred += 1
+                log.warning("article %s: %s (will retry)", article.url, e)
+                return None
+            status = "blocked" if e.kind == "blocked" else "feed_only"
+            log.warning("article %s: %s (keeping the feed summary)", article.url, e)
+            return self._complete(article, ExtractedText(status, note=str(e)), None, report)
+        extracted = await self._extract(result.body, result.url, result.content_type,
+                                        _charset(result.headers.get("content-type", "")))
+        if extracted is None:
+            self.archive.retry_later(article.id, "extract: worker process crashed")
+            report.deferred += 1
+            log.warning("article %s: extract: worker process crashed (will retry)", article.url)
+            return None
+        self.archive.log_fetch(self.now(), article.source_id, "article", article.url,
+                               extracted.status, extracted.note)
+        raw = (result.url, result.status, result.content_type, result.body)
+        return self._complete(article, extracted, raw, report)
+
+    async def _extract(self, body: bytes, url: str, content_type: str,
+                       charset: str | None) -> ExtractedText | None:
+        """The page's extraction, or None when the worker pool broke (the page is not to blame)."""
+        loop = asyncio.get_running_loop()
+        call = _ExtractCall(body, url, content_type, charset, self.now(),
+                            self.settings.extract.min_text_chars)
+        try:
+            return await loop.run_in_executor(self.pool, call)
+        except BrokenProcessPool:
+            return None
+        except Exception as e:  # noqa: BLE001 -- a hostile page must not stop the cycle
+            return ExtractedText("not_article", note=f"extract: failed ({type(e).__name__}: {e})")
+
+    def _complete(self, article: PendingArticle, extracted: ExtractedText,
+                  raw: tuple[str, int, str, bytes] | None, report: CycleReport) -> None:
+        now = self.now()
+        text = extracted.text if extracted.status in USABLE else ""
+        if not text and extracted.status not in ("feed_only",):
+            extracted = _with_note(extracted, "text unusable: kept the feed summary")
+        classification = self.classifier.classify(article.title, text or article.summary)
+        published, date_source = choose_date(article.feed_published, extracted.page_date,
+                                             article.first_seen)
+        keep_raw = raw if self.settings.storage.keep_raw_html else None
+        self.archive.complete_article(article, extracted, classification, published=published,
+                                      date_source=date_source, text=text, now=now, raw=keep_raw,
+                                      extractor_version=EXTRACTOR_VERSION if raw else None)
+        report.processed += 1
+        report.extraction[extracted.status] += 1
+
+
+@dataclass(frozen=True)
+class _ExtractCall:
+    """A picklable call of extract_page for the process pool."""
+
+    body: bytes
+    url: str
+    content_type: str
+    charset: str | None
+    now: datetime
+    min_chars: int
+
+    def __call__(self) -> ExtractedText:
+        return extract_page(self.body, self.url, content_type=self.content_type,
+                            charset=self.charset, now=self.now, min_chars=self.min_chars)
+
+
+def choose_date(feed: datetime | None, page: datetime | None,
+                first_seen: datetime) -> tuple[datetime, str]:
+    """The feed's date when it has one (and it is not in the future), else the page's, else
+    when we first saw the item; the second value says which."""
+    if feed and feed <= first_seen + timedelta(days=1):
+        return feed, "feed"
+    if page:
+        return page, "page"
+    return first_seen, "first_seen"
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def _with_note(extracted: ExtractedText, note: str) -> ExtractedText:
+    joined = f"{extracted.note}; {note}" if extracted.note else note
+    return replace(extracted, note=joined)
+
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """The result of fetching one source once, for `techwatch sources check`."""
+
+    source_id: str
+    ok: bool
+    status: str
+    format: str = ""
+    items: int = 0
+    detail: str = ""
+
+
+async def check_source(fetcher: Fetcher, source: Source) -> SourceReport:
+    """Fetch and parse a source once, unconditionally, changing nothing."""
+    try:
+        result = await fetcher.get(source.url, accept=FEED_ACCEPT)
+        feed = parse_feed(result.body, result.headers, result.url)
+    except SourceError as e:
+        return SourceReport(source.id, False, f"error: {e.kind}", detail=str(e))
+    detail = feed.warning or (f"redirected to {result.url}" if result.url != source.url else "")
+    return SourceReport(source.id, True, f"HTTP {result.status}", feed.format, len(feed.entries),
+                        detail)

@@ -1,0 +1,44 @@
+"""APScheduler wiring only: a poll tick and a daily digest on one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.app import App
+
+log = logging.getLogger("techwatch")
+POLL_TICK_MINUTES = 5
+
+
+async def run_forever(app: App, send_digest: Callable[[], int]) -> int:
+    from bot.cli import run_cycle
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60})
+
+    async def tick() -> None:
+        await run_cycle(app, one_shot=False)
+
+    scheduler.add_job(tick, "interval", minutes=POLL_TICK_MINUTES, id="poll",
+                      next_run_time=app.now())
+    hour, minute = app.settings.digest.time.split(":")
+    scheduler.add_job(send_digest, CronTrigger(hour=int(hour), minute=int(minute),
+                                               timezone=app.settings.digest.timezone),
+                      id="digest")
+    scheduler.start()
+    log.info("techwatch running: polling every %d min, digest at %s %s", POLL_TICK_MINUTES,
+             app.settings.digest.time, app.settings.digest.timezone)
+    await stop.wait()
+    scheduler.shutdown(wait=False)
+    log.info("techwatch stopped")
+    return 0

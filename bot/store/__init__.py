@@ -1,0 +1,5 @@
+"""The archive: SQLAlchemy Core tables, Alembic migrations and every query (the only SQL)."""
+
+from bot.store.archive import Archive, open_archive
+
+__all__ = ["Archive", "open_archive"]

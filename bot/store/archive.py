@@ -1,0 +1,338 @@
+"""Every read and write of the archive. Writes of one source's poll happen in one transaction."""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from bot.errors import StorageError
+from bot.models import (
+    ArticleDraft,
+    ArticleView,
+    Classification,
+    ExtractedText,
+    PendingArticle,
+    PollOutcome,
+    Source,
+    SourceState,
+)
+from bot.store import fts
+from bot.store.schema import articles, digests, fetch_log, item_keys, raw_pages, sources
+
+SEED_SOURCE = "seed"
+
+
+@dataclass(frozen=True, slots=True)
+class PollWrite:
+    """Counts of what one poll wrote."""
+
+    new: int
+    updated: int
+
+
+def open_archive(url: str) -> Archive:
+    """Open (creating and migrating as needed) the archive at a SQLAlchemy SQLite URL."""
+    path = sa.engine.make_url(url).database
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    try:
+        with engine.begin() as connection:
+            config = Config(str(Path(__file__).with_name("alembic.ini")))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except sa.exc.SQLAlchemyError as e:
+        raise StorageError(f"database {url}: {e.orig if hasattr(e, 'orig') else e}") from None
+    return Archive(engine)
+
+
+class Archive:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- sources -------------------------------------------------------------------------
+
+    def sync_sources(self, configured: Iterable[Source]) -> None:
+        """Make the sources table follow the config; polling state of known sources is kept."""
+        configured = list(configured)
+        with self.engine.begin() as db:
+            known = {r.id for r in db.execute(sa.select(sources.c.id))}
+            for s in configured:
+                values = {"url": s.url, "name": s.name, "lang": s.lang, "enabled": s.enabled}
+                if s.id in known:
+                    db.execute(sources.update().where(sources.c.id == s.id).values(**values))
+                else:
+                    db.execute(sources.insert().values(id=s.id, last_status="never polled",
+                                                       consecutive_errors=0, **values))
+            gone = known - {s.id for s in configured} - {SEED_SOURCE}
+            if gone:
+                db.execute(sources.update().where(sources.c.id.in_(gone)).values(enabled=False))
+
+    def source_state(self, source_id: str) -> SourceState:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(sources).where(sources.c.id == source_id)).one_or_none()
+        if row is None:
+            return SourceState()
+        return SourceState(etag=row.etag, last_modified=row.last_modified,
+                           body_hash=row.body_hash, consecutive_errors=row.consecutive_errors,
+                           next_poll_at=row.next_poll_at)
+
+    def source_rows(self) -> list[Any]:
+        with self.engine.connect() as db:
+            query = sa.select(sources).where(sources.c.id != SEED_SOURCE).order_by(sources.c.id)
+            return list(db.execute(query))
+
+    def record_poll(self, source_id: str, outcome: PollOutcome, drafts: Iterable[ArticleDraft],
+                    now: datetime) -> PollWrite:
+        """Store a poll's items and the source's new state together, or neither."""
+        new = updated = 0
+        with self.engine.begin() as db:
+            for draft in drafts:
+                article_id = self._find(db, draft.keys)
+                if article_id is None:
+                    self._insert(db, draft, now)
+                    new += 1
+                else:
+                    updated += self._refresh(db, article_id, draft, now)
+            values: dict[str, Any] = {
+                "last_status": outcome.status, "last_polled_at": now,
+                "next_poll_at": outcome.next_poll_at,
+                "consecutive_errors": outcome.consecutive_errors, "last_error": outcome.error,
+            }
+            if outcome.error is None:
+                values |= {"last_success_at": now, "warning": outcome.warning}
+                if outcome.status == "ok":
+                    values |= {"etag": outcome.etag, "last_modified": outcome.last_modified,
+                               "body_hash": outcome.body_hash, "feed_format": outcome.feed_format}
+            if new:
+                values["last_new_item_at"] = now
+            db.execute(sources.update().where(sources.c.id == source_id).values(**values))
+        return PollWrite(new, updated)
+
+    @staticmethod
+    def _find(db: sa.Connection, keys: tuple[str, ...]) -> int | None:
+        query = sa.select(item_keys.c.article_id).where(item_keys.c.key.in_(keys)).limit(1)
+        return db.execute(query).scalar_one_or_none()
+
+    @staticmethod
+    def _insert(db: sa.Connection, d: ArticleDraft, now: datetime) -> int:
+        result = db.execute(articles.insert().values(
+            source_id=d.source_id, url=d.url, canonical_url=d.canonical_url, guid=d.guid,
+            title=d.title, summary=d.summary, text="", publisher=d.publisher, lang=d.lang,
+            feed_published=d.feed_published, first_seen=now, state="pending",
+            fetch_fulltext=d.fetch_fulltext, attempts=0, updated_at=now))
+        article_id = result.inserted_primary_key[0]
+        db.execute(item_keys.insert(), [{"key": k, "article_id": article_id} for k in d.keys])
+        db.execute(sa.text("INSERT INTO articles_fts(rowid, title, body) VALUES (:id, :t, :b)"),
+                   {"id": article_id, "t": fts.index_text(d.title), "b": fts.index_text(d.summary)})
+        return article_id
+
+    @staticmethod
+    def _refresh(db: sa.Connection, article_id: int, d: ArticleDraft, now: datetime) -> int:
+        """An item seen again: record new keys; an edited title or summary updates the article."""
+        known = set(db.execute(sa.select(item_keys.c.key)
+                               .where(item_keys.c.article_id == article_id)).scalars())
+        missing = [k for k in d.keys if k not in known]
+        if missing:
+            db.execute(sa.text("INSERT OR IGNORE INTO item_keys(key, article_id) VALUES (:k, :a)"),
+                       [{"k": k, "a": article_id} for k in missing])
+        row = db.execute(sa.select(articles.c.title, articles.c.summary, articles.c.source_id)
+                         .where(articles.c.id == article_id)).one()
+        if row.source_id != d.source_id or (row.title, row.summary) == (d.title, d.summary):
+            return 0
+        db.execute(articles.update().where(articles.c.id == article_id)
+                   .values(title=d.title, summary=d.summary, updated_at=now))
+        db.execute(sa.text("UPDATE articles_fts SET title = :t WHERE rowid = :id"),
+                   {"id": article_id, "t": fts.index_text(d.title)})
+        return 1
+
+    # --- articles ------------------------------------------------------------------------
+
+    def pending_articles(self, limit: int | None = None) -> list[PendingArticle]:
+        query = (sa.select(articles).where(articles.c.state == "pending")
+                 .order_by(articles.c.id).limit(limit))
+        with self.engine.connect() as db:
+            return [PendingArticle(id=r.id, source_id=r.source_id, url=r.url, title=r.title,
+                                   summary=r.summary, lang=r.lang,
+                                   feed_published=r.feed_published, first_seen=r.first_seen,
+                                   fetch_fulltext=r.fetch_fulltext, attempts=r.attempts)
+                    for r in db.execute(query)]
+
+    def retry_later(self, article_id: int, note: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(articles.update().where(articles.c.id == article_id).values(
+                attempts=articles.c.attempts + 1, extraction_note=note))
+
+    def complete_article(self, article: PendingArticle, extracted: ExtractedText,
+                         classification: Classification, *, published: datetime | None,
+                         date_source: str, text: str, now: datetime,
+                         raw: tuple[str, int, str, bytes] | None = None,
+                         extractor_version: str | None = None) -> None:
+        """Write extraction and classification of a pending article and mark it done."""
+        with self.engine.begin() as db:
+            db.execute(articles.update().where(articles.c.id == article.id).values(
+                state="done", text=text, author=extracted.author, site_name=extracted.site_name,
+                lang=extracted.lang or article.lang, page_published=extracted.page_date,
+                published=published, date_source=date_source,
+                extraction_status=extracted.status, extraction_note=extracted.note,
+                extractor_version=extractor_version, relevant=classification.relevant,
+                score=classification.score, topics=list(classification.topics),
+                evidence={k: list(v) for k, v in classification.evidence.items()},
+                attempts=articles.c.attempts + 1, updated_at=now))
+            db.execute(sa.text("UPDATE articles_fts SET body = :b WHERE rowid = :id"),
+                       {"id": article.id, "b": fts.index_text(text or article.summary)})
+            if raw is not None:
+                url, status, content_type, body = raw
+                db.execute(raw_pages.delete().where(raw_pages.c.article_id == article.id))
+                db.execute(raw_pages.insert().values(
+                    article_id=article.id, fetched_url=url, http_status=status,
+                    content_type=content_type, html_gz=gzip.compress(body, 6),
+                    extractor_version=extractor_version, fetched_at=now))
+
+    def add_seed(self, name: str, title: str, text: str, classification: Classification,
+                 now: datetime) -> None:
+        """Archive one seed document, already extracted and classified."""
+        key = f"seed:{name}"
+        draft = ArticleDraft(source_id=SEED_SOURCE, url=key, canonical_url=key, keys=(key,),
+                             title=title, summary=text[:400], guid=None, feed_published=None,
+                             lang="en", publisher=None, fetch_fulltext=False)
+        with self.engine.begin() as db:
+            if self._find(db, draft.keys) is not None:
+                return
+            article_id = self._insert(db, draft, now)
+            db.execute(articles.update().where(articles.c.id == article_id).values(
+                state="done", text=text, extraction_status="full", published=now,
+                date_source="first_seen", relevant=classification.relevant,
+                score=classification.score, topics=list(classification.topics),
+                evidence={k: list(v) for k, v in classification.evidence.items()}))
+            db.execute(sa.text("UPDATE articles_fts SET body = :b WHERE rowid = :id"),
+                       {"id": article_id, "b": fts.index_text(text)})
+
+    def has_seeds(self) -> bool:
+        with self.engine.connect() as db:
+            query = sa.select(sa.func.count()).where(articles.c.source_id == SEED_SOURCE)
+            return db.execute(query).scalar_one() > 0
+
+    def ensure_seed_source(self) -> None:
+        with self.engine.begin() as db:
+            if db.execute(sa.select(sources.c.id).where(sources.c.id == SEED_SOURCE)).first():
+                return
+            db.execute(sources.insert().values(
+                id=SEED_SOURCE, url="seeds/", name="Seed documents", lang="en", enabled=False,
+                last_status="reference material", consecutive_errors=0))
+
+    # --- fetch log, digests, search, status -----------------------------------------------
+
+    def log_fetch(self, at: datetime, source_id: str, kind: str, url: str, outcome: str,
+                  detail: str | None = None) -> None:
+        with self.engine.begin() as db:
+            db.execute(fetch_log.insert().values(at=at, source_id=source_id, kind=kind, url=url,
+                                                 outcome=outcome, detail=detail))
+
+    def fetch_outcomes(self, since: datetime) -> Counter[tuple[str, str]]:
+        query = (sa.select(fetch_log.c.kind, fetch_log.c.outcome, sa.func.count())
+                 .where(fetch_log.c.at >= since).group_by(fetch_log.c.kind, fetch_log.c.outcome))
+        with self.engine.connect() as db:
+            return Counter({(k, o): n for k, o, n in db.execute(query)})
+
+    def last_digest(self, channel: str) -> datetime | None:
+        query = sa.select(sa.func.max(digests.c.covered_until)).where(digests.c.channel == channel)
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
+
+    def record_digest(self, channel: str, sent_at: datetime, covered_until: datetime,
+                      items: int) -> None:
+        with self.engine.begin() as db:
+            db.execute(digests.insert().values(channel=channel, sent_at=sent_at,
+                                               covered_until=covered_until, items=items))
+
+    def digest_articles(self, since: datetime, until: datetime, min_score: float,
+                        published_after: datetime, limit: int) -> list[ArticleView]:
+        """Relevant news first seen in (since, until], best first; never seed documents."""
+        query = (self._view_query()
+                 .where(articles.c.state == "done", articles.c.relevant.is_(True),
+                        articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
+                        articles.c.first_seen > since, articles.c.first_seen <= until,
+                        sa.or_(articles.c.published.is_(None),
+                               articles.c.published >= published_after))
+                 .order_by(articles.c.score.desc(), articles.c.first_seen.desc()).limit(limit))
+        with self.engine.connect() as db:
+            return [_view(r) for r in db.execute(query)]
+
+    def search(self, query: str, *, topic: str | None = None, since: datetime | None = None,
+               limit: int = 20) -> list[ArticleView]:
+        expression = fts.match_query(query)
+        if expression is None:
+            return []
+        fts_hits = (sa.select(sa.column("rowid").label("id"),
+                              sa.literal_column("bm25(articles_fts, 10.0, 1.0)").label("rank"),
+                              sa.literal_column("snippet(articles_fts, 1, '', '', ' … ', 24)")
+                              .label("snippet"))
+                    .select_from(sa.table("articles_fts"))
+                    .where(sa.text("articles_fts MATCH :q")).subquery())
+        stmt = (self._view_query().add_columns(fts_hits.c.snippet)
+                .join(fts_hits, fts_hits.c.id == articles.c.id)
+                .order_by(fts_hits.c.rank).limit(limit))
+        if since is not None:
+            stmt = stmt.where(articles.c.first_seen >= since)
+        if topic:
+            stmt = stmt.where(sa.exists(sa.select(1).select_from(
+                sa.func.json_each(articles.c.topics).table_valued("value"))
+                .where(sa.column("value") == topic)))
+        with self.engine.connect() as db:
+            rows = db.execute(stmt, {"q": expression})
+            return [_view(r, snippet=r.snippet.replace("  ", " ")) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as db:
+            def n(*where):
+                return db.execute(sa.select(sa.func.count()).select_from(articles)
+                                  .where(*where)).scalar_one()
+            news = articles.c.source_id != SEED_SOURCE
+            return {"articles": n(news), "relevant": n(news, articles.c.relevant.is_(True)),
+                    "pending": n(news, articles.c.state == "pending"),
+                    "seeds": n(articles.c.source_id == SEED_SOURCE)}
+
+    def extraction_counts(self) -> Counter[str]:
+        query = (sa.select(articles.c.extraction_status, sa.func.count())
+                 .where(articles.c.state == "done", articles.c.source_id != SEED_SOURCE)
+                 .group_by(articles.c.extraction_status))
+        with self.engine.connect() as db:
+            return Counter({s or "none": c for s, c in db.execute(query)})
+
+    @staticmethod
+    def _view_query() -> sa.Select:
+        return (sa.select(articles, sources.c.name.label("source_name"))
+                .join(sources, sources.c.id == articles.c.source_id, isouter=True))
+
+
+def _view(row: Any, snippet: str = "") -> ArticleView:
+    evidence = {k: tuple(v) for k, v in (row.evidence or {}).items()}
+    name = row.publisher or row.source_name or row.site_name or row.source_id
+    return ArticleView(
+        id=row.id, source_id=row.source_id, source_name=name, url=row.url, title=row.title,
+        lang=row.lang, published=row.published, first_seen=row.first_seen,
+        score=row.score or 0.0, relevant=bool(row.relevant), topics=tuple(row.topics or ()),
+        evidence=evidence, extraction_status=row.extraction_status or row.state,
+        snippet=snippet)

@@ -1,0 +1,35 @@
+"""Full-text preparation: Japanese has no spaces, so CJK runs are indexed as overlapping bigrams.
+
+"半導体" is stored as "半導 導体", and a query for 量子 or 日米 (two characters, the commonest
+length of a Japanese word) matches exactly one token. English goes through FTS5's porter stemmer.
+"""
+
+from __future__ import annotations
+
+import re
+
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヵヶ]+")
+WORD = re.compile(r"\w+")
+
+
+def bigrams(run: str) -> str:
+    if len(run) < 2:
+        return run
+    return " ".join(run[i:i + 2] for i in range(len(run) - 1))
+
+
+def index_text(text: str) -> str:
+    """Text as stored in the FTS table."""
+    return CJK_RUN.sub(lambda m: f" {bigrams(m.group(0))} ", text)
+
+
+def match_query(query: str) -> str | None:
+    """A user's words -> an FTS5 MATCH expression: every word required, no operator injection."""
+    phrases = []
+    for word in WORD.findall(query):
+        tokens = WORD.findall(index_text(word))
+        if len(tokens) == 1 and len(tokens[0]) == 1 and CJK_RUN.fullmatch(tokens[0]):
+            phrases.append(f'"{tokens[0]}"*')  # one kanji: any bigram that starts with it
+        elif tokens:
+            phrases.append('"' + " ".join(tokens) + '"')
+    return " AND ".join(phrases) or None

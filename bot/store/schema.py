@@ -1,0 +1,115 @@
+"""Tables as SQLAlchemy Core metadata. Changes go through a new Alembic migration, never here alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out (SQLite keeps no zone)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if isinstance(value, datetime) else value
+
+
+metadata = sa.MetaData()
+
+sources = sa.Table(
+    "sources", metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("url", sa.String, nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("lang", sa.String),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("etag", sa.String),
+    sa.Column("last_modified", sa.String),
+    sa.Column("body_hash", sa.String),
+    sa.Column("feed_format", sa.String),
+    sa.Column("last_status", sa.String, nullable=False, default="never polled"),
+    sa.Column("last_error", sa.String),
+    sa.Column("warning", sa.String),
+    sa.Column("consecutive_errors", sa.Integer, nullable=False, default=0),
+    sa.Column("last_polled_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_new_item_at", UTCDateTime),
+    sa.Column("next_poll_at", UTCDateTime),
+)
+
+articles = sa.Table(
+    "articles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source_id", sa.String, nullable=False, index=True),
+    sa.Column("url", sa.String, nullable=False),
+    sa.Column("canonical_url", sa.String, nullable=False, unique=True),
+    sa.Column("guid", sa.String),
+    sa.Column("title", sa.String, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, default=""),
+    sa.Column("text", sa.Text, nullable=False, default=""),
+    sa.Column("author", sa.String),
+    sa.Column("site_name", sa.String),
+    sa.Column("publisher", sa.String),
+    sa.Column("lang", sa.String),
+    sa.Column("feed_published", UTCDateTime),
+    sa.Column("page_published", UTCDateTime),
+    sa.Column("published", UTCDateTime),
+    sa.Column("date_source", sa.String),
+    sa.Column("first_seen", UTCDateTime, nullable=False, index=True),
+    sa.Column("state", sa.String, nullable=False, default="pending", index=True),
+    sa.Column("fetch_fulltext", sa.Boolean, nullable=False, default=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("extraction_status", sa.String),
+    sa.Column("extraction_note", sa.String),
+    sa.Column("extractor_version", sa.String),
+    sa.Column("relevant", sa.Boolean),
+    sa.Column("score", sa.Float),
+    sa.Column("topics", sa.JSON),
+    sa.Column("evidence", sa.JSON),
+    sa.Column("updated_at", UTCDateTime),
+)
+
+item_keys = sa.Table(
+    "item_keys", metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False, index=True),
+)
+
+raw_pages = sa.Table(
+    "raw_pages", metadata,
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+    sa.Column("fetched_url", sa.String, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("content_type", sa.String),
+    sa.Column("html_gz", sa.LargeBinary, nullable=False),
+    sa.Column("extractor_version", sa.String),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+fetch_log = sa.Table(
+    "fetch_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("source_id", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),  # "feed" or "article"
+    sa.Column("url", sa.String, nullable=False),
+    sa.Column("outcome", sa.String, nullable=False),
+    sa.Column("detail", sa.String),
+)
+
+digests = sa.Table(
+    "digests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String, nullable=False, index=True),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.Column("covered_until", UTCDateTime, nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+)

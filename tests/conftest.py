@@ -1,0 +1,76 @@
+"""Shared fixtures: a local news site, a config in a temporary directory, the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sitesrv import Site
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXED_NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # the fixture site's stories are of the week before
+SHARED = Path(os.environ.get("TECHWATCH_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus"
+
+
+def need_corpus(*parts: str) -> Path:
+    """The path of a real-world corpus file, or skip: the corpus is third-party data read in
+    place from ../shared (or $TECHWATCH_SHARED), never copied into the project."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real-world corpus not found at {path} (set TECHWATCH_SHARED)")
+    return path
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site().start()
+    yield server
+    server.stop()
+
+
+def write_config(directory: Path, sources: list[dict], extra: str = "") -> Path:
+    """A techwatch.toml + sources.toml in `directory`, with the shipped taxonomy and seeds and
+    no politeness delay (the server is local)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for source in sources:
+        lines.append("[[sources]]")
+        lines += [f"{k} = {_toml(v)}" for k, v in source.items()]
+        lines.append("")
+    (directory / "sources.toml").write_text("\n".join(lines), encoding="utf-8")
+    config = directory / "techwatch.toml"
+    config.write_text(
+        f'topics = "{ROOT / "config" / "topics.toml"}"\nseeds = "{ROOT / "seeds"}"\n'
+        f'[storage]\ndatabase = "sqlite:///{directory / "techwatch.db"}"\n'
+        "[fetch]\nper_host_delay_seconds = 0\nper_host_concurrency = 4\ntimeout_seconds = 3\n"
+        "[extract]\nworkers = 2\n" + extra, encoding="utf-8")
+    return config
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `techwatch ARGS` in-process; returns (exit code, stdout, stderr)."""
+    from bot.cli import main
+
+    monkeypatch.delenv("TECHWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("TECHWATCH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args), now=lambda: FIXED_NOW)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, write_config
+
+from bot.config import config_path, load_settings
+from bot.errors import ConfigError
+
+
+def test_shipped_config_loads_with_sources_and_all_topics():
+    settings = load_settings(ROOT / "config" / "techwatch.toml", {})
+    assert len(settings.sources) >= 20
+    assert {s.lang for s in settings.sources} == {"en", "ja"}
+    assert any("news.google.com/rss/search" in s.url for s in settings.sources)
+    ids = [t["id"] for t in settings.topics["topics"]]
+    assert ids == ["ai", "semiconductors", "telecom", "quantum", "energy", "biotech",
+                   "critical_minerals", "space", "export_controls", "supply_chain", "research",
+                   "standards", "digital_trade"]
+    assert settings.storage.database == "sqlite:///data/techwatch.db"
+
+
+def test_config_path_precedence():
+    assert config_path("a.toml", {"TECHWATCH_CONFIG": "b.toml"}) == Path("a.toml")
+    assert config_path(None, {"TECHWATCH_CONFIG": "b.toml"}) == Path("b.toml")
+    assert config_path(None, {}) == Path("config/techwatch.toml")
+
+
+def test_database_url_from_environment_wins(tmp_path):
+    config = write_config(tmp_path, [])
+    settings = load_settings(config, {"TECHWATCH_DATABASE_URL": "sqlite:///elsewhere.db"})
+    assert settings.storage.database == "sqlite:///elsewhere.db"
+
+
+@pytest.mark.parametrize(("extra", "key", "problem"), [
+    ("[fetch]\ntimeout_secs = 3\n", "fetch.timeout_secs", "unknown key"),
+    ("[poll]\ndefault_poll_minutes = 'often'\n", "poll.default_poll_minutes", "expected an integer"),
+    ("[poll]\ndefault_poll_minutes = 0\n", "poll.default_poll_minutes", "greater than 0"),
+    ("[classify]\nrelevance_threshold = true\n", "classify.relevance_threshold", "expected a number"),
+    ("[digest]\ntime = '25:00'\n", "digest.time", "HH:MM"),
+    ("[digest]\ntimezone = 'Mars/Olympus'\n", "digest.timezone", "unknown time zone"),
+    ("colour = 'blue'\n", "colour", "unknown key"),
+    ("[fetch\n", "(syntax)", "invalid TOML"),
+])
+def test_malformed_main_config_names_file_key_and_problem(tmp_path, extra, key, problem):
+    config = write_config(tmp_path, [])
+    text = config.read_text()
+    # repeat a table header -> merge the extra keys into the existing table where needed
+    for table in ("[fetch]", "[extract]"):
+        if extra.startswith(table):
+            text = text.replace(table + "\n", extra, 1)
+            extra = ""
+    config.write_text(text + extra)
+    with pytest.raises(ConfigError) as error:
+        load_settings(config, {})
+    message = str(error.value)
+    assert str(config) in message and key in message and problem in message
+    assert "\n" not in message
+
+
+def test_unsupported_database_url_is_refused_naming_where_it_came_from(tmp_path):
+    config = write_config(tmp_path, [])
+    with pytest.raises(ConfigError, match="TECHWATCH_DATABASE_URL: unsupported database URL"):
+        load_settings(config, {"TECHWATCH_DATABASE_URL": "postgresql://db/x"})
+
+
+@pytest.mark.parametrize(("source", "key", "problem"), [
+    ({"id": "a", "name": "A"}, "sources[0].url", "missing"),
+    ({"id": "a", "name": "A", "url": "ftp://x/feed"}, "url", "not an http(s) URL"),
+    ({"id": "A B", "name": "A", "url": "http://x/"}, "id", "lowercase"),
+    ({"id": "a", "name": "A", "url": "http://x/", "lang": "de"}, "lang", "'en' or 'ja'"),
+    ({"id": "a", "name": "A", "url": "http://x/", "poll_minutes": "5"}, "poll_minutes",
+     "expected an integer"),
+    ({"id": "a", "name": "A", "url": "http://x/", "fetch_full_text": True}, "fetch_full_text",
+     "unknown key"),
+])
+def test_malformed_sources_name_the_entry(tmp_path, source, key, problem):
+    config = write_config(tmp_path, [source])
+    with pytest.raises(ConfigError) as error:
+        load_settings(config, {})
+    message = str(error.value)
+    assert "sources.toml" in message and key in message and problem in message
+
+
+def test_duplicate_source_ids_are_refused(tmp_path):
+    source = {"id": "a", "name": "A", "url": "http://x/"}
+    with pytest.raises(ConfigError, match="duplicate id"):
+        load_settings(write_config(tmp_path, [source, source]), {})
+
+
+def test_cli_reports_config_error_in_one_line_without_traceback(tmp_path, cli):
+    config = write_config(tmp_path, [{"id": "a", "name": "A", "url": "nope"}])
+    code, out, err = cli("--config", str(config), "status")
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "sources[0]" in err and "Traceback" not in err
+
+
+def test_missing_config_file_is_one_clear_line(tmp_path, cli):
+    code, _, err = cli("--config", str(tmp_path / "nope.toml"), "status")
+    assert code == 2 and "nope.toml" in err and "not found" in err
+
+
+def test_broken_taxonomy_is_reported_with_its_key(tmp_path, cli):
+    config = write_config(tmp_path, [])
+    topics = tmp_path / "topics.toml"
+    topics.write_text('[relevance]\nus = ["US"]\n[[topics]]\nid = "ai"\nterms = "AI"\n')
+    config.write_text(config.read_text().replace(str(ROOT / "config" / "topics.toml"),
+                                                 str(topics)))
+    code, _, err = cli("--config", str(config), "status")
+    assert code == 2 and "topics[0].terms" in err and "list of non-empty strings" in err

@@ -1,0 +1,158 @@
+"""The polite fetcher against a real local HTTP server."""
+
+import asyncio
+import gzip
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sitesrv import Reply
+
+from bot.config import FetchSettings
+from bot.errors import FetchError, RateLimited
+from bot.feeds.fetch import Fetcher, build_client, parse_retry_after
+
+
+def fetch(url, settings=None, **kw):
+    result = asyncio.run(fetch_many([url], settings, **kw))[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+async def fetch_many(urls, settings=None, **kw):
+    settings = settings or FetchSettings(per_host_delay_seconds=0, timeout_seconds=2)
+    async with build_client(settings) as client:
+        fetcher = Fetcher(client, settings)
+        return await asyncio.gather(*(fetcher.get(u, **kw) for u in urls),
+                                    return_exceptions=True)
+
+
+def test_sends_honest_user_agent_and_gzip_and_decodes_it(site):
+    site.route("/a", Reply(body=gzip.compress(b"hello " * 1000),
+                           headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"}))
+    result = fetch(site.url("/a"))
+    assert result.body == b"hello " * 1000
+    seen = site.hits("/a")[0].headers
+    assert seen["user-agent"].startswith("techwatch/") and "gzip" in seen["accept-encoding"]
+
+
+def test_conditional_get_returns_304_without_body(site):
+    site.route("/feed", Reply(body=b"<rss/>", headers={"ETag": '"v7"',
+                                                     "Last-Modified": "Sat, 21 Nov 2026 10:00:00 GMT"}))
+    result = fetch(site.url("/feed"), etag='"v7"', last_modified="Sat, 21 Nov 2026 10:00:00 GMT")
+    assert result.not_modified and result.body == b""
+    headers = site.hits("/feed")[0].headers
+    assert headers["if-none-match"] == '"v7"'
+    assert headers["if-modified-since"] == "Sat, 21 Nov 2026 10:00:00 GMT"
+
+
+def test_body_over_the_cap_is_refused(site):
+    site.route("/big", Reply(body=b"x" * 200_000))
+    settings = FetchSettings(max_body_bytes=100_000, per_host_delay_seconds=0)
+    with pytest.raises(FetchError, match="larger than 100,000 bytes") as error:
+        fetch(site.url("/big"), settings)
+    assert error.value.kind == "too_large"
+
+
+def test_cap_counts_bytes_without_content_length(site):
+    # a server that lies about nothing but streams more than allowed, chunk by chunk
+    site.route("/stream", Reply(body=b"y" * 300_000, headers={"Content-Length": "300000"}))
+    settings = FetchSettings(max_body_bytes=50_000, per_host_delay_seconds=0)
+    with pytest.raises(FetchError, match="larger than"):
+        fetch(site.url("/stream"), settings)
+
+
+def test_gzip_bomb_is_stopped_after_decompression(site):
+    bomb = gzip.compress(b"\0" * 50_000_000)  # 50 MB inflates from ~50 kB
+    assert len(bomb) < 100_000
+    site.route("/bomb", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
+    settings = FetchSettings(max_body_bytes=1_000_000, per_host_delay_seconds=0)
+    with pytest.raises(FetchError, match="larger than 1,000,000 bytes"):
+        fetch(site.url("/bomb"), settings)
+
+
+def test_corrupt_gzip_is_a_clear_error(site):
+    site.route("/bad", Reply(body=b"not gzip at all", headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(FetchError, match="corrupt compressed body"):
+        fetch(site.url("/bad"))
+
+
+def test_redirects_are_followed_and_loops_stopped(site):
+    site.route("/old", Reply(301, headers={"Location": "/new"}))
+    site.route("/new", Reply(body=b"moved here"))
+    result = fetch(site.url("/old"))
+    assert result.url == site.url("/new") and result.body == b"moved here" and result.requests == 2
+    site.route("/loop1", Reply(302, headers={"Location": "/loop2"}))
+    site.route("/loop2", Reply(302, headers={"Location": "/loop1"}))
+    with pytest.raises(FetchError, match="redirects") as error:
+        fetch(site.url("/loop1"))
+    assert error.value.kind == "redirects"
+
+
+def test_timeout_is_reported_as_such(site):
+    site.route("/slow", Reply(body=b"late", delay=3))
+    settings = FetchSettings(timeout_seconds=0.5, per_host_delay_seconds=0)
+    with pytest.raises(FetchError, match="timed out") as error:
+        fetch(site.url("/slow"), settings)
+    assert error.value.kind == "timeout"
+
+
+def test_slow_drip_body_hits_the_overall_deadline(site):
+    site.route("/drip", Reply(body=b"z" * 20_000, drip=0.2))  # 20 chunks, 4 s in all
+    settings = FetchSettings(timeout_seconds=0.5, per_host_delay_seconds=0)
+    with pytest.raises(FetchError, match="timed out"):
+        fetch(site.url("/drip"), settings)
+
+
+def test_dead_host_and_http_errors(site):
+    with pytest.raises(FetchError, match="cannot connect") as error:
+        fetch("http://127.0.0.1:9/feed")  # the discard port: nothing listens
+    assert error.value.kind == "connect"
+    site.route("/500", Reply(500, b"oops"))
+    with pytest.raises(FetchError, match="HTTP 500") as error:
+        fetch(site.url("/500"))
+    assert error.value.status == 500
+    site.route("/gone", Reply(410))
+    with pytest.raises(FetchError) as error:
+        fetch(site.url("/gone"))
+    assert error.value.kind == "gone"
+
+
+def test_429_with_retry_after_pauses_that_host_only(site):
+    site.route("/limited", Reply(429, headers={"Retry-After": "120"}))
+    site.route("/other", Reply(body=b"fine"))
+
+    async def scenario():
+        settings = FetchSettings(per_host_delay_seconds=0)
+        async with build_client(settings) as client:
+            fetcher = Fetcher(client, settings)
+            with pytest.raises(RateLimited) as first:
+                await fetcher.get(site.url("/limited"))
+            with pytest.raises(RateLimited):
+                await fetcher.get(site.url("/other"))  # same host: paused, not even asked
+            other_host = site.url("/other").replace("127.0.0.1", "localhost")
+            return first.value, await fetcher.get(other_host)
+
+    error, result = asyncio.run(scenario())
+    assert timedelta(seconds=100) < error.until - datetime.now(UTC) <= timedelta(seconds=120)
+    assert result.body == b"fine"
+    assert len(site.hits("/other")) == 1  # only the other host's request reached the server
+
+
+def test_per_host_delay_spaces_requests(site):
+    site.route("/p", Reply(body=b"ok"))
+    settings = FetchSettings(per_host_delay_seconds=0.3, per_host_concurrency=4)
+    started = time.monotonic()
+    asyncio.run(fetch_many([site.url("/p")] * 4, settings))
+    times = sorted(hit.at for hit in site.hits("/p"))
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) == 4 and min(gaps) >= 0.25
+    assert time.monotonic() - started >= 0.85
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("30", now) == now + timedelta(seconds=30)
+    assert parse_retry_after("Sun, 22 Nov 2026 12:05:00 GMT", now) == now + timedelta(minutes=5)
+    assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None

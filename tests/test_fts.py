@@ -1,0 +1,13 @@
+from bot.store.fts import index_text, match_query
+
+
+def test_cjk_runs_become_bigrams_and_latin_stays():
+    assert index_text("日米の量子協力 IBM") == " 日米 米の の量 量子 子協 協力  IBM"
+
+
+def test_queries_are_quoted_phrases_and_cannot_inject_operators():
+    assert match_query("量子") == '"量子"'
+    assert match_query("半導体") == '"半導 導体"'
+    assert match_query('chips NEAR/3 "x" OR -y') == '"chips" AND "NEAR" AND "3" AND "x" AND "OR" AND "y"'
+    assert match_query("米") == '"米"*'
+    assert match_query("  --  ") is None

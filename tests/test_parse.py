@@ -1,0 +1,95 @@
+"""Feed parsing on our own fixture feeds (golden expectations in MANIFEST.toml) and on the real
+feeds of ../shared/corpus/feeds."""
+
+import re
+import tomllib
+
+import pytest
+from conftest import need_corpus
+from sitesrv import FIXTURES
+
+from bot.errors import ParseError
+from bot.feeds.parse import parse_feed
+
+MANIFEST = tomllib.loads((FIXTURES / "MANIFEST.toml").read_text(encoding="utf-8"))
+BASE = "http://127.0.0.1:8000"
+TITLES = {a["path"]: a["title"] for a in MANIFEST["articles"] if a["kind"] == "article"}
+
+
+def load(name: str) -> bytes:
+    return (FIXTURES / "feeds" / name).read_bytes().replace(b"{BASE}", BASE.encode())
+
+
+@pytest.mark.parametrize("feed", [f for f in MANIFEST["feeds"] if f.get("wellformed", True)],
+                         ids=lambda f: f["name"])
+def test_fixture_feeds_in_each_format_and_encoding(feed):
+    parsed = parse_feed(load(feed["path"].split("/")[-1]), {"content-type": "application/xml"},
+                        BASE + feed["path"])
+    assert parsed.format == feed["format"]
+    assert [e.link.split("?")[0] for e in parsed.entries] == [BASE + p for p in feed["links"]]
+    for entry, path in zip(parsed.entries, feed["links"], strict=True):
+        if TITLES.get(path):
+            assert entry.title == TITLES[path]  # right encoding: Japanese titles intact
+        assert entry.published is not None and entry.published.tzinfo is not None
+    assert parsed.warning is None
+
+
+def test_undeclared_euc_jp_is_sniffed_not_read_as_windows_1252():
+    parsed = parse_feed(load("ja-eucjp-undeclared.xml"), {"content-type": "text/xml"}, BASE)
+    assert re.search(r"[\u3040-\u30ff]", parsed.entries[0].title)
+
+
+def test_http_charset_header_wins():
+    body = load("ja-eucjp-undeclared.xml")
+    parsed = parse_feed(body, {"content-type": "application/rss+xml; charset=EUC-JP"}, BASE)
+    assert parsed.entries[0].title == TITLES["/articles/ja-04.html"]
+
+
+def test_truncated_feed_yields_what_it_can_with_a_warning():
+    parsed = parse_feed(load("broken-truncated.xml"), {}, BASE)
+    assert len(parsed.entries) >= 3
+    assert parsed.warning and parsed.warning.startswith("malformed feed")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "got an HTML page"),
+    (b"", "empty response"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a feed"),
+])
+def test_non_feeds_are_a_parse_error(body, message):
+    with pytest.raises(ParseError, match=message):
+        parse_feed(body, {"content-type": "text/html"}, BASE)
+
+
+def test_ttl_and_relative_links():
+    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><ttl>90</ttl>'
+            b"<item><title>A</title><link>/a/1</link><description>&lt;p&gt;Hi &amp;amp; "
+            b"bye&lt;/p&gt;</description></item></channel></rss>")
+    parsed = parse_feed(body, {}, "https://news.example.com/feed.xml")
+    assert parsed.ttl_minutes == 90
+    assert parsed.entries[0].link == "https://news.example.com/a/1"
+    assert parsed.entries[0].summary == "Hi & bye"
+
+
+def _corpus_index() -> dict[str, tuple[str, int]]:
+    index = need_corpus("feeds", "INDEX.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in index.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 8 and cells[1].startswith("`") and cells[6].isdigit():
+            rows[cells[1].strip("`")] = (cells[3], int(cells[6]))
+    return rows
+
+
+def test_every_real_corpus_feed_parses_with_its_items():
+    rows = _corpus_index()
+    assert len(rows) >= 36
+    for name, (lang, items) in rows.items():
+        path = need_corpus("feeds", name)
+        parsed = parse_feed(path.read_bytes(), {}, "https://example.org/feed")
+        # items without a link or GUID are still kept (summary-only), so counts match
+        assert len(parsed.entries) >= items - 1, name
+        if lang == "ja":
+            text = " ".join(e.title + e.summary for e in parsed.entries)
+            assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), f"{name}: mojibake"
+            assert "\ufffd" not in text and "ã" not in text, f"{name}: mojibake"
