@@ -20,7 +20,7 @@ from bot import __version__
 from bot.app import App, load_app, open_pipeline
 from bot.digest import build_digest
 from bot.errors import TechwatchError
-from bot.notify.terminal import print_digest, print_search
+from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import CycleReport, check_source
 
 log = logging.getLogger("techwatch")
@@ -120,7 +120,7 @@ def cmd_poll(app: App, args: argparse.Namespace) -> int:
 async def run_cycle(app: App, *, one_shot: bool = True) -> CycleReport:
     async with open_pipeline(app) as pipeline:
         if sys.stderr.isatty():
-            with RichProgress(transient=True) as bar:
+            with RichProgress(console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("polling", total=None)
 
                 def progress(stage: str, done: int) -> None:
@@ -144,7 +144,7 @@ def send_digest(app: App) -> int:
         since, now, app.settings.classify.relevance_threshold, now - DIGEST_MAX_AGE,
         app.settings.digest.max_items)
     digest = build_digest(articles, app.classifier.taxonomy, since, now)
-    print_digest(digest, Console(soft_wrap=True))
+    print_digest(digest, console())
     app.archive.record_digest(TERMINAL_CHANNEL, now, now, digest.total)
     return digest.total
 
@@ -166,7 +166,7 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
                 "lang": a.lang, "relevant": a.relevant, "score": a.score,
                 "topics": list(a.topics), "snippet": a.snippet}, ensure_ascii=False))
     else:
-        print_search(results, Console())
+        print_search(results, console())
     return 0
 
 
@@ -203,7 +203,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                             for (k, o), n in sorted(outcomes.items())],
             "archive": counts, "extraction": dict(extraction)}, ensure_ascii=False, indent=2))
         return 0
-    console = Console()
+    out = console()
     table = Table(title="Sources", expand=True)
     for column in ("id", "status", "errors", "last poll", "last new item", "next poll",
                    "problem"):
@@ -213,12 +213,12 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
         table.add_row(r.id, status, str(r.consecutive_errors), _short(r.last_polled_at),
                       _short(r.last_new_item_at), _short(r.next_poll_at),
                       r.last_error or r.warning or "")
-    console.print(table)
-    console.print("Fetches in the last 24 h: " + (", ".join(
+    out.print(table)
+    out.print("Fetches in the last 24 h: " + (", ".join(
         f"{k} {o}: {n}" for (k, o), n in sorted(outcomes.items())) or "none"))
-    console.print("Extraction: " + (", ".join(
+    out.print("Extraction: " + (", ".join(
         f"{s} {n}" for s, n in sorted(extraction.items())) or "none"))
-    console.print(f"Archive: {counts['articles']} articles ({counts['relevant']} relevant, "
+    out.print(f"Archive: {counts['articles']} articles ({counts['relevant']} relevant, "
                   f"{counts['pending']} pending), {counts['seeds']} seed documents")
     return 0
 
@@ -235,7 +235,7 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for r in reports:
         table.add_row(r.source_id, r.status, r.format, str(r.items), r.detail)
-    Console().print(table)
+    console().print(table)
     failed = sum(not r.ok for r in reports)
     print(f"{len(reports) - failed} of {len(reports)} sources OK")
     return 1 if failed else 0

@@ -33,15 +33,15 @@ class StorageError(TechwatchError):
 class SourceError(TechwatchError):
     stage = "source"
 
-    def __init__(self, message: str, *, kind: str = "error") -> None:
+    def __init__(self, message: str, *, kind: str | None = None) -> None:
         super().__init__(f"{self.stage}: {message}")
-        self.kind = kind
+        self.kind = kind or self.stage
 
 
 class FetchError(SourceError):
     stage = "fetch"
 
-    def __init__(self, message: str, *, kind: str = "error", status: int | None = None) -> None:
+    def __init__(self, message: str, *, kind: str | None = None, status: int | None = None) -> None:
         super().__init__(message, kind=kind)
         self.status = status
 

@@ -230,3 +230,19 @@ def test_prefilter_skips_fetching_items_that_cannot_be_relevant(site, tmp_path, 
     assert "/articles/en-02.html" in fetched  # names Japan: fetched
     skipped = [u for u, s in statuses.items() if s == "feed_only"]
     assert skipped and all(not site.hits(u.replace(site.base, "")) for u in skipped)
+
+
+def test_sources_check_reports_each_source_without_changing_state(site, tmp_path, cli):
+    serve_news_site(site)
+    site.route("/html", Reply(body=b"<html><body>hi</body></html>",
+                              headers={"Content-Type": "text/html"}))
+    sources = news_sources(site, ["ja-rss1-sjis.rdf"]) + [
+        {"id": "page", "name": "Page", "url": site.url("/html")}]
+    config = write_config(tmp_path, sources)
+    code, out, _ = cli("--config", str(config), "sources", "check")
+    assert code == 1  # one source is broken
+    assert re.search(r"ja-rss1-sjis\s.*HTTP 200\s.*rss10\s.*3", out)
+    assert re.search(r"page\s.*error: parse", out) and "1 of 2 sources OK" in out
+    assert query(config, "SELECT count(*) FROM articles WHERE source_id != 'seed'")[0][0] == 0
+    assert {r[0] for r in query(config, "SELECT last_status FROM sources WHERE id != 'seed'")} \
+        == {"never polled"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -10,6 +11,11 @@ from rich.table import Table
 
 from bot.digest import Digest, why
 from bot.models import ArticleView
+
+
+def console() -> Console:
+    """A terminal's own width; when piped, wide enough that tables and links are not folded."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def print_digest(digest: Digest, console: Console) -> None:

@@ -41,9 +41,12 @@ class PollWrite:
 
 def open_archive(url: str) -> Archive:
     """Open (creating and migrating as needed) the archive at a SQLAlchemy SQLite URL."""
-    path = sa.engine.make_url(url).database
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except (sa.exc.ArgumentError, OSError) as e:
+        raise StorageError(f"database {url}: {e}") from None
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")

@@ -1,0 +1,38 @@
+"""`techwatch run` as a service: it polls on start and stops cleanly on SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, write_config
+from newsite import MANIFEST, news_sources, query, serve_news_site
+
+
+def test_run_polls_then_stops_on_sigterm(site, tmp_path):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _cycle_done(config):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    _, err = process.communicate(timeout=15)
+    assert time.monotonic() - started < 10
+    assert process.returncode == 0, err
+    assert "techwatch stopped" in err and "Traceback" not in err
+    rss = [a for a in MANIFEST["articles"] if a["name"] in ("en-01", "en-02", "paywall")]
+    titles = {r[0] for r in query(config, "SELECT title FROM articles")}
+    assert {a["title"] for a in rss} <= titles
+
+
+def _cycle_done(config) -> bool:
+    try:
+        return query(config, "SELECT count(*) FROM articles WHERE state = 'done' AND "
+                             "source_id != 'seed'")[0][0] >= 7
+    except Exception:  # noqa: BLE001 -- not created yet
+        return False

@@ -1,0 +1,80 @@
+"""The archive: migrations match the tables, reopening is harmless, search ranks by relevance."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bot.models import ArticleDraft, Classification, ExtractedText, PollOutcome, Source
+from bot.store import open_archive
+from bot.store.schema import managed_by_alembic, metadata
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+def draft(i: int, title: str, summary: str) -> ArticleDraft:
+    url = f"https://news.example.com/{i}"
+    return ArticleDraft(source_id="s", url=url, canonical_url=url, keys=(f"url:{url}",),
+                        title=title, summary=summary, guid=None, feed_published=NOW, lang="en",
+                        publisher=None, fetch_fulltext=True)
+
+
+def test_migrations_create_exactly_the_declared_tables(tmp_path):
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    with archive.engine.connect() as connection:
+        context = MigrationContext.configure(connection,
+                                             opts={"include_name": managed_by_alembic})
+        diff = compare_metadata(context, metadata)
+        mode = connection.execute(sa.text("PRAGMA journal_mode")).scalar_one()
+    assert diff == [] and mode == "wal"
+
+
+def test_reopening_keeps_everything(tmp_path):
+    url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'a.db'}"
+    archive = open_archive(url)
+    archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
+    outcome = PollOutcome("ok", NOW, etag='"e1"')
+    written = archive.record_poll("s", outcome, [draft(1, "Quantum pact", "US and Japan")], NOW)
+    assert written.new == 1
+    archive.close()
+    again = open_archive(url)
+    assert again.counts()["articles"] == 1 and again.source_state("s").etag == '"e1"'
+    assert again.record_poll("s", outcome, [draft(1, "Quantum pact", "US and Japan")], NOW).new == 0
+
+
+def test_search_ranks_title_matches_first_and_filters(tmp_path):
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
+    drafts = [draft(1, "Fusion reactor deal", "A body about chips and more chips."),
+              draft(2, "Chips alliance", "Washington and Tokyo chips."),
+              draft(3, "Weather", "Rain.")]
+    archive.record_poll("s", PollOutcome("ok", NOW), drafts, NOW)
+    results = archive.search("chips")
+    assert [r.title for r in results] == ["Chips alliance", "Fusion reactor deal"]
+    for pending in archive.pending_articles():
+        topics = ("semiconductors",) if "Chips" in pending.title else ()
+        classification = Classification(bool(topics), 0.9 if topics else 0.1, topics, {})
+        archive.complete_article(pending, ExtractedText("full", text=pending.summary),
+                                 classification, published=NOW, date_source="feed",
+                                 text=pending.summary, now=NOW)
+    assert [r.title for r in archive.search("chips", topic="semiconductors")] == ["Chips alliance"]
+    assert archive.search("chips", since=datetime(2027, 1, 1, tzinfo=UTC)) == []
+    assert archive.search('"') == []
+
+
+def test_unusable_database_location_is_a_clear_error(tmp_path, cli):
+    from conftest import write_config
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    config = write_config(tmp_path / "c", [])
+    config.write_text(config.read_text().replace(str(tmp_path / "c" / "techwatch.db"),
+                                                 str(blocker / "sub" / "t.db")))
+    code, _, err = cli("--config", str(config), "status")
+    assert code == 2 and "database sqlite:///" in err and "Traceback" not in err
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not sqlite" * 100)
+    config.write_text(config.read_text().replace(str(blocker / "sub" / "t.db"), str(corrupt)))
+    code, _, err = cli("--config", str(config), "status")
+    assert code == 2 and "corrupt.db" in err and "Traceback" not in err
