@@ -165,7 +165,7 @@ class Pipeline:
             fetch = fetch and decoded is not None  # never fetch Google's own (consent) pages
             title = identity.strip_publisher_suffix(title, entry.publisher)
         if fetch and source.prefilter:
-            fetch = worth_fetching(self.classifier.taxonomy, title, entry.summary)
+            fetch = worth_fetching(self.classifier.taxonomy, title, entry.summary, source.lang)
         canonical = identity.canonical_url(url)
         return ArticleDraft(
             source_id=source.id, url=canonical, canonical_url=canonical,

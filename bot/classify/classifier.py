@@ -76,9 +76,10 @@ def _top(hits: Counter[str]) -> tuple[str, ...]:
     return tuple(term for term, _ in hits.most_common(MAX_EVIDENCE))
 
 
-def worth_fetching(taxonomy: Taxonomy, title: str, summary: str) -> bool:
-    """Prefilter for firehose feeds: fetch only items whose title or summary names Japan or a
-    Japanese organisation (every relevant story does; most of a general outlet's feed does not)."""
+def worth_fetching(taxonomy: Taxonomy, title: str, summary: str, lang: str = "en") -> bool:
+    """Prefilter for firehose feeds: fetch only items whose title or summary names the other
+    side. Every relevant story in English names Japan or a Japanese organisation; a Japanese
+    outlet takes Japan for granted, so there the US side must be named."""
     text = f"{title}\n{summary}"
-    groups = ("japan", "japan_entities", "bilateral")
-    return any(taxonomy.relevance[g].count(text) for g in groups)
+    sides = ("us", "us_entities") if lang == "ja" else ("japan", "japan_entities")
+    return any(taxonomy.relevance[g].count(text) for g in (*sides, "bilateral"))
