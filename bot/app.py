@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -9,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.classify import Classifier, Taxonomy
 from bot.config import ENV_SLACK_TOKEN, Settings, config_path, load_settings
@@ -16,6 +18,8 @@ from bot.feeds.fetch import Fetcher, build_client
 from bot.pipeline import Pipeline
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
+
+log = logging.getLogger("techwatch")
 
 
 def utcnow() -> datetime:
@@ -52,10 +56,15 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
 
 def load_seeds(app: App) -> int:
     """Archive the seed documents on first run, so a new install has searchable content."""
-    if app.archive.has_seeds() or not app.settings.seeds_dir.is_dir():
+    if app.archive.has_seeds():
+        return 0
+    directory = next((d for d in (app.settings.seeds_dir, Path("seeds")) if d.is_dir()), None)
+    if directory is None:
+        log.warning("seed documents not found at %s; the archive starts empty",
+                    app.settings.seeds_dir)
         return 0
     app.archive.ensure_seed_source()
-    seeds = read_seeds(app.settings.seeds_dir)
+    seeds = read_seeds(directory)
     for seed in seeds:
         classification = app.classifier.classify(seed.title, seed.text)
         app.archive.add_seed(seed.name, seed.title, seed.text, classification, app.now())

@@ -116,7 +116,8 @@ class Pipeline:
         result = await self.fetcher.get(source.url, accept=FEED_ACCEPT, etag=state.etag,
                                         last_modified=state.last_modified)
         now = self.now()
-        if result.not_modified or hashlib.sha256(result.body).hexdigest() == state.body_hash:
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if result.not_modified or body_hash == state.body_hash:
             status = "not modified" if result.not_modified else "unchanged"
             report.not_modified += result.not_modified
             report.unchanged += not result.not_modified
@@ -130,7 +131,7 @@ class Pipeline:
             "ok", next_poll_after_success(now, source.poll_minutes, feed.ttl_minutes),
             warning=feed.warning, etag=result.headers.get("etag"),
             last_modified=result.headers.get("last-modified"),
-            body_hash=hashlib.sha256(result.body).hexdigest(), feed_format=feed.format)
+            body_hash=body_hash, feed_format=feed.format)
         written = self.archive.record_poll(source.id, outcome, drafts, now)
         report.new_items += written.new
         report.updated_items += written.updated

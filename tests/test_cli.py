@@ -51,3 +51,18 @@ def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["frobnicate"])
     assert exit_.value.code == 2
+
+
+def test_since_accepts_durations_and_dates():
+    from datetime import UTC, datetime, timedelta
+
+    from bot.cli import parse_since
+    from bot.errors import TechwatchError
+
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert parse_since("7d", now) == now - timedelta(days=7)
+    assert parse_since("24h", now) == now - timedelta(hours=24)
+    assert parse_since("2w", now) == now - timedelta(weeks=2)
+    assert parse_since("2025-01-31", now) == datetime(2025, 1, 31, tzinfo=UTC)
+    with pytest.raises(TechwatchError, match="--since 'lately'"):
+        parse_since("lately", now)
