@@ -42,11 +42,15 @@ class App:
         self.archive.close()
 
 
+def load_classifier(settings: Settings) -> Classifier:
+    taxonomy = Taxonomy.from_dict(settings.topics, str(settings.topics_file))
+    return Classifier(taxonomy, settings.classify.relevance_threshold)
+
+
 def load_app(cli_config: str | None, env: Mapping[str, str],
              now: Callable[[], datetime] | None = None) -> App:
     settings = load_settings(config_path(cli_config, env), env)
-    taxonomy = Taxonomy.from_dict(settings.topics, str(settings.topics_file))
-    classifier = Classifier(taxonomy, settings.classify.relevance_threshold)
+    classifier = load_classifier(settings)
     archive = open_archive(settings.storage.database)
     archive.sync_sources(settings.sources)
     app = App(settings, archive, classifier, env, now or utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
@@ -17,7 +18,11 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from bot import __version__
-from bot.app import App, load_app, open_pipeline
+from bot.app import App, load_app, load_classifier, open_pipeline
+from bot.classify import Classifier
+from bot.classify.evaluate import evaluate, render_report
+from bot.classify.jsonl import classify_line, read_jsonl
+from bot.config import config_path, load_settings
 from bot.digest import build_digest
 from bot.errors import TechwatchError
 from bot.notify.terminal import console, print_digest, print_search
@@ -33,6 +38,18 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
     args = build_parser().parse_args(argv)
     setup_logging(logging.DEBUG if args.verbose else
                   logging.WARNING if args.quiet else logging.INFO)
+    if getattr(args, "offline", False):  # needs the taxonomy only: no database, no network
+        try:
+            classifier = load_classifier(load_settings(config_path(args.config, os.environ),
+                                                       os.environ))
+        except TechwatchError as e:
+            print(f"techwatch: {e}", file=sys.stderr)
+            return 2
+        try:
+            return args.handler(classifier, args)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (| head): nothing left to say
+            return 0
     try:
         app = load_app(args.config, os.environ, now)
     except TechwatchError as e:
@@ -97,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
                                               metavar="SUBCOMMAND")
     check = sources_commands.add_parser("check", help="fetch each source once and report")
     check.set_defaults(handler=cmd_sources_check)
+
+    classify = commands.add_parser(
+        "classify", help="classify JSON Lines (id, title, text, lang) into JSON Lines")
+    classify.add_argument("--input", metavar="FILE", help="read FILE instead of standard input")
+    classify.set_defaults(handler=cmd_classify, offline=True)
+
+    evaluate = commands.add_parser("eval", help="score the classifier on labeled JSON Lines")
+    evaluate.add_argument("file", metavar="FILE", help="labeled JSON Lines (the corpus format)")
+    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
+    evaluate.set_defaults(handler=cmd_eval, offline=True)
     return parser
 
 
@@ -239,6 +266,51 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     failed = sum(not r.ok for r in reports)
     print(f"{len(reports) - failed} of {len(reports)} sources OK")
     return 1 if failed else 0
+
+
+# --- classify / eval ----------------------------------------------------------------------
+
+def cmd_classify(classifier: Classifier, args: argparse.Namespace) -> int:
+    try:
+        lines = _text_lines(args.input)
+        for number, item, error in read_jsonl(lines):
+            output = classify_line(number, item, error, classifier)
+            print(json.dumps(output, ensure_ascii=False), flush=False)
+            if "error" in output:
+                log.warning("classify: %s", output["error"])
+    except OSError as e:
+        print(f"techwatch: classify: cannot read {args.input}: {e.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
+    try:
+        rows, bad = [], []
+        for _, item, error in read_jsonl(_text_lines(args.file)):
+            if error:
+                bad.append(error)
+            else:
+                rows.append(item)
+    except OSError as e:
+        print(f"techwatch: eval: cannot read {args.file}: {e.strerror}", file=sys.stderr)
+        return 1
+    for error in bad:
+        log.warning("eval: skipped %s", error)
+    report = evaluate(rows, classifier)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_report(report))
+    return 0
+
+
+def _text_lines(path: str | None):
+    """Lines of a UTF-8 file or of standard input; undecodable bytes become U+FFFD (the line is
+    then judged as it is) rather than stopping the run."""
+    if path is None:
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 -- read to the end
 
 
 def _iso(value: datetime | None) -> str | None:

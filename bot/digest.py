@@ -43,9 +43,13 @@ def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: dat
 
 
 def why(article: ArticleView, limit: int = 4) -> str:
-    """A short explanation from the classifier's evidence: topic terms, then cooperation cues."""
-    parts = [f"{tid}: {', '.join(article.evidence[tid][:limit])}"
-             for tid in article.topics if article.evidence.get(tid)]
-    if article.evidence.get("relevance"):
-        parts.append("cooperation: " + ", ".join(article.evidence["relevance"][:limit]))
+    """A short explanation from the classifier's evidence: who (each side's actors), what (the
+    topic terms), and the cooperation cues."""
+    sides = (("us", "US"), ("japan", "Japan"))
+    parts = [f"{label}: {', '.join(article.actors[side][:3])}"
+             for side, label in sides if article.actors.get(side)]
+    parts += [f"{tid}: {', '.join(article.evidence[tid][:limit])}"
+              for tid in article.topics[:3] if article.evidence.get(tid)]
+    if article.cues:
+        parts.append("cues: " + ", ".join(article.cues[:limit]))
     return "; ".join(parts) or "matched the taxonomy"

@@ -91,10 +91,14 @@ EXTRACTION_STATUSES = (
 
 @dataclass(frozen=True, slots=True)
 class Classification:
+    """The judgement on one text, with what drove it."""
+
     relevant: bool
     score: float
     topics: tuple[str, ...]
-    evidence: dict[str, tuple[str, ...]]  # topic id (or "relevance") -> matched terms
+    evidence: dict[str, tuple[str, ...]]  # topic id -> the terms that drove it
+    actors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "us"/"japan" -> named
+    cues: tuple[str, ...] = ()  # bilateral phrases and cooperation cues found
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,8 @@ class ArticleView:
     topics: tuple[str, ...]
     evidence: dict[str, tuple[str, ...]]
     extraction_status: str
+    actors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cues: tuple[str, ...] = ()
     snippet: str = ""
 
 

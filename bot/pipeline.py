@@ -235,7 +235,8 @@ class Pipeline:
         text = extracted.text if extracted.status in USABLE else ""
         if not text and extracted.status not in ("feed_only",):
             extracted = _with_note(extracted, "text unusable: kept the feed summary")
-        classification = self.classifier.classify(article.title, text or article.summary)
+        classification = self.classifier.classify(article.title, text or article.summary,
+                                                  extracted.lang or article.lang)
         published, date_source = choose_date(article.feed_published, extracted.page_date,
                                              article.first_seen)
         keep_raw = raw if self.settings.storage.keep_raw_html else None

@@ -10,7 +10,7 @@ from test_extract import NOW
 
 from bot.classify import Classifier, Taxonomy
 from bot.classify.classifier import worth_fetching
-from bot.classify.taxonomy import TermMatcher
+from bot.classify.taxonomy import Lexicon
 from bot.extract import extract_page
 
 TOPICS = tomllib.loads((ROOT / "config" / "topics.toml").read_text(encoding="utf-8"))
@@ -34,11 +34,14 @@ def test_fixture_articles_relevance_topics_and_evidence(page):
 
 
 def test_matching_rules():
-    matcher = TermMatcher(["US", "chipmaker", "semiconductor*", "半導体", "U.S.-Japan"])
-    counts = matcher.count("The US and us; Chipmaker chipmakers; semiconductors; 日米の半導体協力; "
-                           "U.S.-Japan ties; IBMの")
-    assert counts == {"US": 1, "chipmaker": 1, "semiconductor*": 1, "半導体": 1, "U.S.-Japan": 1}
-    assert TermMatcher(["IBM", "AI"]).count("IBMと日本のＡＩ") == {"IBM": 1, "AI": 1}
+    lexicon = Lexicon({"a": ["US", "chipmaker", "semiconductor*", "半導体", "U.S.-Japan"],
+                       "b": ["U.S.", "Japan", "半導体製造装置"]})
+    counts = lexicon.count("The US and us; Chipmaker chipmakers; semiconductors; 日米の半導体協力; "
+                           "U.S.-Japan ties; IBMの; 半導体製造装置; U.S.A.")
+    assert counts["a"] == {"US": 1, "chipmaker": 1, "semiconductor*": 1, "半導体": 2,
+                           "U.S.-Japan": 1}
+    assert counts["b"] == {"U.S.": 1, "Japan": 1, "半導体製造装置": 1}  # overlaps count
+    assert Lexicon({"x": ["IBM", "AI"]}).count("IBMと日本のＡＩ")["x"] == {"IBM": 1, "AI": 1}
 
 
 def test_a_users_taxonomy_edit_takes_effect():

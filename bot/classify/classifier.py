@@ -1,21 +1,41 @@
-"""Relevance and topics from taxonomy terms: a transparent first model.
+"""Relevance and topics from the taxonomy's terms: a transparent, explainable model.
 
-Relevance needs both countries acting together on technology: the score rises with bilateral
-phrases, both countries (or their organisations) being named, cooperation cues and technology
-terms, and falls with non-tech US–Japan cues (tariffs, bases). Every decision carries the terms
-that drove it.
+Relevance needs both countries acting together on technology. The score is a logistic function
+of a few evidence counts: bilateral phrases ("U.S.-Japan", "日米"), both sides named (countries,
+officials or organisations), cooperation cues, technology terms, against non-tech US–Japan cues
+(tariffs, bases) and third countries taking the partner's place. Counts are log-damped so a
+long text does not win by length. Every decision carries the terms and actors that drove it.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 
-from bot.classify.taxonomy import Taxonomy, TermMatcher, prepare
+from bot.classify.taxonomy import Taxonomy, prepare
 from bot.models import Classification
 
 TITLE_WEIGHT = 2  # a term in the headline counts as much as two in the body
 MAX_EVIDENCE = 6
+FIELDS_IN_A_LIST = 5
+REFERENCE_LENGTH = 1000  # technology fields named in one text that make it a list of fields
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Evidence counts of one text, the inputs of the relevance score."""
+
+    us: int
+    japan: int
+    bilateral: int
+    cooperation: int
+    tech_terms: int
+    topics: int
+    off_topic: int
+    third: int
+    japanese_text: bool
+    length: int  # characters of title and text
 
 
 class Classifier:
@@ -23,63 +43,96 @@ class Classifier:
         self.taxonomy = taxonomy
         self.threshold = threshold
 
-    def classify(self, title: str, text: str) -> Classification:
-        title_p, text_p = prepare(title), prepare(text)
-        groups = {g: _count(m, title_p, text_p) for g, m in self.taxonomy.relevance.items()}
-        topic_hits = {t.id: _count(t.matcher, title_p, text_p) for t in self.taxonomy.topics}
-        score = relevance_score(groups, topic_hits)
-        topics = pick_topics(topic_hits)
-        evidence = {tid: _top(hits) for tid, hits in topic_hits.items() if tid in topics}
-        relevance_terms = groups["bilateral"] + groups["cooperation"]
-        if relevance_terms:
-            evidence["relevance"] = _top(relevance_terms)
-        return Classification(relevant=score >= self.threshold, score=round(score, 3),
-                              topics=topics, evidence=evidence)
+    def classify(self, title: str, text: str, lang: str | None = None) -> Classification:
+        hits = self.hits(title, text)
+        topic_hits = {tid: hits[tid] for tid in self.taxonomy.ids}
+        topics = pick_topics(topic_hits, self.taxonomy.fields)
+        signals = measure(hits, topic_hits, topics, japanese(title + text, lang),
+                          len(title) + len(text))
+        score = relevance_score(signals)
+        return Classification(
+            relevant=score >= self.threshold, score=round(score, 3), topics=topics,
+            evidence={tid: _top(topic_hits[tid]) for tid in topics},
+            actors={side: _top(hits[side] + hits[f"{side}_entities"])
+                    for side in ("us", "japan") if hits[side] or hits[f"{side}_entities"]},
+            cues=_top(hits["bilateral"] + hits["cooperation"]))
+
+    def hits(self, title: str, text: str) -> dict[str, Counter[str]]:
+        """Matched terms per list; the headline's count TITLE_WEIGHT times."""
+        lexicon = self.taxonomy.lexicon
+        hits = lexicon.count_prepared(*prepare(text))
+        for name, counts in lexicon.count_prepared(*prepare(title)).items():
+            for term, n in counts.items():
+                hits[name][term] += n * TITLE_WEIGHT
+        return hits
 
 
+def measure(hits: dict[str, Counter[str]], topic_hits: dict[str, Counter[str]],
+            topics: tuple[str, ...], japanese_text: bool, length: int) -> Signals:
+    def total(*names: str) -> int:
+        return sum(sum(hits[n].values()) for n in names if n in hits)
 
-def _count(matcher: TermMatcher, title: tuple[str, str], text: tuple[str, str]) -> Counter[str]:
-    counts = matcher.count_prepared(*text)
-    for term, n in matcher.count_prepared(*title).items():
-        counts[term] += n * TITLE_WEIGHT
-    return counts
+    return Signals(
+        us=total("us", "us_entities"), japan=total("japan", "japan_entities"),
+        bilateral=total("bilateral"), cooperation=len(hits["cooperation"]),
+        tech_terms=sum(len(h) for h in topic_hits.values()), topics=len(topics),
+        off_topic=total("off_topic"), third=total("third_countries"),
+        japanese_text=japanese_text, length=length)
 
 
-def relevance_score(groups: dict[str, Counter[str]], topic_hits: dict[str, Counter[str]]) -> float:
-    """A logistic score in [0, 1] from evidence counts (log-damped so long texts don't win)."""
-    us = sum(groups["us"].values()) + sum(groups["us_entities"].values())
-    japan = sum(groups["japan"].values()) + sum(groups["japan_entities"].values())
-    bilateral = sum(groups["bilateral"].values())
-    coop = len(groups["cooperation"])
-    tech = sum(len(h) for h in topic_hits.values())
-    off = sum(groups["off_topic"].values())
-    z = (-4.8 + 1.4 * math.log1p(bilateral) + 0.9 * math.log1p(min(us, japan))
-         + 0.7 * math.log1p(coop) + 1.2 * math.log1p(tech) - 0.9 * math.log1p(off))
-    if not (bilateral or (us and japan)):
+def relevance_score(s: Signals) -> float:
+    """A logistic score in [0, 1] (weights set by hand; see the module docstring)."""
+    # A Japanese outlet takes Japan for granted: its own government is "政府".
+    japan = max(s.japan, 1) if s.japanese_text else s.japan
+    both = min(s.us, japan)
+    # A short text (a feed summary) says the same in fewer words: its counts are scaled up to
+    # those of a text of REFERENCE_LENGTH characters.
+    scale = max(1.0, REFERENCE_LENGTH / max(s.length, 1))
+
+    def damped(count: int) -> float:
+        return math.log1p(count * scale)
+
+    z = (-4.8 + 1.4 * damped(s.bilateral) + 0.9 * damped(both) + 0.7 * damped(s.cooperation)
+         + 1.2 * damped(s.tech_terms) - 0.9 * damped(s.off_topic)
+         - 0.8 * damped(max(0, s.third - both)))
+    if not (s.bilateral or both):
         z -= 3.0  # one country alone is not cooperation
-    if not tech:
+    if not s.tech_terms:
         z -= 3.0  # no technology, no relevance
-    elif not pick_topics(topic_hits):
+    elif not s.topics:
         z -= 1.5  # technology only in passing
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def pick_topics(topic_hits: dict[str, Counter[str]]) -> tuple[str, ...]:
-    """Topics the text substantively covers: two distinct terms, or one term used often."""
+def pick_topics(topic_hits: dict[str, Counter[str]], fields: frozenset[str] = frozenset(),
+                ) -> tuple[str, ...]:
+    """Topics the text substantively covers: two distinct terms, or one term used often (3
+    times for a technology field, 4 for a policy topic). A text that names many technology
+    fields (an agreement's list) gets every field it names."""
     strength = {tid: len(h) + 0.25 * sum(h.values()) for tid, h in topic_hits.items() if h}
-    chosen = [tid for tid, s in strength.items()
-              if len(topic_hits[tid]) >= 2 or sum(topic_hits[tid].values()) >= 3]
+    listing = sum(1 for tid in strength if tid in fields) >= FIELDS_IN_A_LIST
+    chosen = [tid for tid in strength
+              if len(topic_hits[tid]) >= 2 or sum(topic_hits[tid].values()) >= 3 + (tid not in fields)
+              or (listing and tid in fields)]
     return tuple(sorted(chosen, key=lambda t: -strength[t]))
 
 
-def _top(hits: Counter[str]) -> tuple[str, ...]:
-    return tuple(term for term, _ in hits.most_common(MAX_EVIDENCE))
+def japanese(text: str, lang: str | None) -> bool:
+    if lang:
+        return lang.lower().startswith("ja")
+    kana = sum(1 for c in text[:3000] if "\u3040" <= c <= "\u30ff")
+    return kana >= 20
 
 
 def worth_fetching(taxonomy: Taxonomy, title: str, summary: str, lang: str = "en") -> bool:
     """Prefilter for firehose feeds: fetch only items whose title or summary names the other
     side. Every relevant story in English names Japan or a Japanese organisation; a Japanese
     outlet takes Japan for granted, so there the US side must be named."""
-    text = f"{title}\n{summary}"
+    hits = taxonomy.lexicon.count(f"{title}\n{summary}")
     sides = ("us", "us_entities") if lang == "ja" else ("japan", "japan_entities")
-    return any(taxonomy.relevance[g].count(text) for g in (*sides, "bilateral"))
+    return any(hits[g] for g in (*sides, "bilateral"))
+
+
+def _top(hits: Counter[str]) -> tuple[str, ...]:
+    return tuple(term for term, _ in hits.most_common(MAX_EVIDENCE))
+

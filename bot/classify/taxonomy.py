@@ -11,66 +11,129 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import ConfigError
 
 RELEVANCE_GROUPS = ("us", "us_entities", "japan", "japan_entities", "bilateral", "cooperation",
-                    "off_topic")
+                    "off_topic", "third_countries")
 ACRONYM = re.compile(r"^[A-Z0-9][A-Z0-9.&-]{0,5}$")
 
 
-class TermMatcher:
-    """Counts which of a list of terms occur in a text.
+class Lexicon:
+    """Named term lists compiled together: one scan per kind of text finds every term of every
+    list. Lists may overlap ("U.S.-Japan" in one list also counts "U.S." and "Japan" in others);
+    within one list the longest term wins ("quantum computing" counts "quantum comput*", not
+    also "quantum").
 
-    Terms are compiled into trie-shaped regular expressions (one per kind of matching), so a
-    scan costs about the same for 10 terms or 200.
+    Each kind (ASCII exact-case, ASCII folded, CJK) is one trie-shaped regular expression inside
+    a lookahead, so the scan finds at each position the longest key starting there; the shorter
+    keys it contains are credited from tables built at compile time.
     """
 
-    def __init__(self, terms: list[str]) -> None:
-        self.terms = tuple(terms)
-        kinds: dict[str, dict[str, str]] = {k: {} for k in PATTERNS}
-        for term in terms:
-            body = unicodedata.normalize("NFKC", term.rstrip("*"))
-            prefix = "prefix" if term.endswith("*") else "word"
-            if not body.isascii():
-                kinds["cjk"][body] = term
-            elif ACRONYM.match(body):
-                kinds[f"exact_{prefix}"][body] = term
-            else:
-                kinds[f"folded_{prefix}"][body.lower()] = term
-        self._scans = [(re.compile(PATTERNS[kind].format(trie=_trie(list(keys)))),
-                        kind.startswith("folded"), keys)
-                       for kind, keys in kinds.items() if keys]
+    def __init__(self, lists: Mapping[str, Sequence[str]]) -> None:
+        self.lists = {name: tuple(terms) for name, terms in lists.items()}
+        index: dict[str, dict[str, list[Owner]]] = {k: {} for k in PATTERNS}
+        for name, terms in self.lists.items():
+            for term in terms:
+                kind, key, is_prefix = _kind_and_key(term)
+                owners = index[kind].setdefault(key, [])
+                if not any(o.list == name and o.is_prefix == is_prefix for o in owners):
+                    owners.append(Owner(name, term, is_prefix or kind == "cjk"))
+        self._scans = [_compile_scan(kind, owners) for kind, owners in index.items() if owners]
 
-    def count(self, text: str) -> Counter[str]:
-        """Matched terms (as written in the taxonomy) with their number of occurrences."""
+    def count(self, text: str) -> dict[str, Counter[str]]:
         return self.count_prepared(*prepare(text))
 
-    def count_prepared(self, text: str, folded: str) -> Counter[str]:
-        found: Counter[str] = Counter()
-        for regex, fold, keys in self._scans:
-            for match in regex.finditer(folded if fold else text):
-                found[keys[match.group(1)]] += 1
+    def count_prepared(self, text: str, folded: str) -> dict[str, Counter[str]]:
+        """Per list: matched terms (as written in the taxonomy) and how often they occur."""
+        found: dict[str, Counter[str]] = {name: Counter() for name in self.lists}
+        for scan in self._scans:
+            if scan.probe is not None and not scan.probe.search(text):
+                continue
+            subject = folded if scan.kind == "folded" else text
+            for key, after in scan.regex.findall(subject):
+                ends_word = not (after.isascii() and after.isalnum())
+                for name, term in scan.credits[key, ends_word]:
+                    found[name][term] += 1
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    list: str
+    term: str
+    is_prefix: bool  # matches a word's beginning ("semiconductor*"); CJK terms always do
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    kind: str
+    regex: re.Pattern[str]
+    credits: dict[tuple[str, bool], tuple[tuple[str, str], ...]]  # (key, ends a word) -> credits
+    probe: re.Pattern[str] | None  # a character every key has; absent from the text: skip
+
+
+def _compile_scan(kind: str, owners: Mapping[str, list[Owner]]) -> _Scan:
+    first = "".join(sorted({re.escape(key[0]) for key in owners}))
+    regex = re.compile(PATTERNS[kind].format(first=first, trie=_trie(list(owners))), re.DOTALL)
+    credits = {(key, ends_word): _credits(key, ends_word, owners)
+               for key in owners for ends_word in (True, False)}
+    # Japanese keys can only match where one of their non-ASCII characters occurs: one search
+    # for those characters skips the whole scan on English text.
+    marks = {next((c for c in key if not c.isascii()), "") for key in owners} - {""}
+    probe = re.compile("[" + "".join(map(re.escape, sorted(marks))) + "]") if kind == "cjk" \
+        else None
+    return _Scan(kind, regex, credits, probe)
+
+
+def _credits(key: str, ends_word: bool, owners: Mapping[str, list[Owner]]
+             ) -> tuple[tuple[str, str], ...]:
+    """Where `key` matched (and a word ends after it or not): per list, its longest valid term."""
+    best: dict[str, str] = {}
+    for k in sorted((k for k in owners if key.startswith(k)), key=len):
+        word_ends_here = ends_word if k == key else not key[len(k)].isalnum()
+        for owner in owners[k]:
+            if owner.is_prefix or word_ends_here:
+                best[owner.list] = owner.term
+    return tuple(best.items())
+
+
 def prepare(text: str) -> tuple[str, str]:
-    """NFKC (full-width ＡＩ, ６Ｇ read as AI, 6G) and its lower-case twin, computed once a text."""
+    """NFKC (full-width ＡＩ, ６Ｇ read as AI, 6G), typographic dashes and apostrophes made
+    plain ("U.S.–Japan" reads as "U.S.-Japan"), and its lower-case twin; once a text."""
     text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        for fancy, plain in PLAIN_PUNCTUATION:
+            if fancy in text:
+                text = text.replace(fancy, plain)
     return text, text.lower()
 
 
-# ASCII terms are whole words: letters of a CJK neighbour ("IBMの") are no part of them.
+PLAIN_PUNCTUATION = [(c, "-") for c in "‐‑‒–—―−"] + [(c, "'") for c in "‘’′"]
+
+
+# ASCII terms start a word: letters of a CJK neighbour ("IBMの") are no part of it; whether a
+# word also ends after a key is judged from the character captured after it. Each pattern is
+# zero-width (a lookahead), so matches may overlap; the class of first characters up front lets
+# the regex engine skip most positions cheaply.
 PATTERNS = {
-    "exact_word": r"(?<![A-Za-z0-9])({trie})(?![A-Za-z0-9])",
-    "exact_prefix": r"(?<![A-Za-z0-9])({trie})[A-Za-z0-9-]*",
-    "folded_word": r"(?<![a-z0-9])({trie})(?![a-z0-9])",
-    "folded_prefix": r"(?<![a-z0-9])({trie})[a-z0-9-]*",
-    "cjk": r"({trie})",
+    "exact": r"(?=[{first}])(?<![A-Za-z0-9])(?=({trie})(.?))",
+    "folded": r"(?=[{first}])(?<![a-z0-9])(?=({trie})(.?))",
+    "cjk": r"(?=[{first}])(?=({trie})(.?))",
 }
+
+
+def _kind_and_key(term: str) -> tuple[str, str, bool]:
+    body = prepare(term.rstrip("*"))[0]
+    is_prefix = term.endswith("*")
+    if not body.isascii():
+        return "cjk", body, is_prefix
+    if ACRONYM.match(body):
+        return "exact", body, is_prefix
+    return "folded", body.lower(), is_prefix
 
 
 def _trie(words: list[str]) -> str:
@@ -98,14 +161,19 @@ class Topic:
     id: str
     name: str
     name_ja: str
-    matcher: TermMatcher
+    terms: tuple[str, ...]
+    field: bool = False  # a technology field: named once in a list of fields is enough
 
 
 class Taxonomy:
-    def __init__(self, topics: tuple[Topic, ...], relevance: Mapping[str, TermMatcher]) -> None:
+    """The topics and the relevance term lists, compiled into one Lexicon whose lists are named
+    by relevance group ("us", "bilateral", ...) and by topic id."""
+
+    def __init__(self, topics: tuple[Topic, ...], relevance: Mapping[str, Sequence[str]]) -> None:
         self.topics = topics
-        self.relevance = relevance
         self.ids = tuple(t.id for t in topics)
+        self.fields = frozenset(t.id for t in topics if t.field)
+        self.lexicon = Lexicon({**relevance, **{t.id: t.terms for t in topics}})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], file: str) -> Taxonomy:
@@ -113,7 +181,7 @@ class Taxonomy:
         table = data.get("relevance")
         if not isinstance(table, dict):
             raise ConfigError(file, "relevance", "missing table [relevance]")
-        relevance = {g: TermMatcher(_terms(table, g, file, "relevance")) for g in RELEVANCE_GROUPS}
+        relevance = {g: _terms(table, g, file, "relevance") for g in RELEVANCE_GROUPS}
         raw = data.get("topics")
         if not isinstance(raw, list) or not raw:
             raise ConfigError(file, "topics", "expected one or more [[topics]] tables")
@@ -124,13 +192,18 @@ class Taxonomy:
                 raise ConfigError(file, f"{where}.id", "missing (each topic needs an id)")
             if entry["id"] in seen:
                 raise ConfigError(file, f"{where}.id", f"duplicate topic id {entry['id']!r}")
-            unknown = set(entry) - {"id", "name", "name_ja", "terms"}
+            unknown = set(entry) - {"id", "name", "name_ja", "terms", "field"}
             if unknown:
                 raise ConfigError(file, f"{where}.{sorted(unknown)[0]}", "unknown key")
+            if entry["id"] in RELEVANCE_GROUPS:
+                raise ConfigError(file, f"{where}.id", f"{entry['id']!r} names a relevance group")
             seen.add(entry["id"])
+            if not isinstance(entry.get("field", False), bool):
+                raise ConfigError(file, f"{where}.field", "expected true or false")
             topics.append(Topic(entry["id"], str(entry.get("name", entry["id"])),
                                 str(entry.get("name_ja", entry.get("name", entry["id"]))),
-                                TermMatcher(_terms(entry, "terms", file, where))))
+                                tuple(_terms(entry, "terms", file, where)),
+                                entry.get("field", False)))
         return cls(tuple(topics), relevance)
 
     def name(self, topic_id: str) -> str:

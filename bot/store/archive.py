@@ -199,10 +199,8 @@ class Archive:
                 lang=extracted.lang or article.lang, page_published=extracted.page_date,
                 published=published, date_source=date_source,
                 extraction_status=extracted.status, extraction_note=extracted.note,
-                extractor_version=extractor_version, relevant=classification.relevant,
-                score=classification.score, topics=list(classification.topics),
-                evidence={k: list(v) for k, v in classification.evidence.items()},
-                attempts=articles.c.attempts + 1, updated_at=now))
+                extractor_version=extractor_version, attempts=articles.c.attempts + 1,
+                updated_at=now, **_classification_values(classification)))
             db.execute(sa.text("UPDATE articles_fts SET body = :b WHERE rowid = :id"),
                        {"id": article.id, "b": fts.index_text(text or article.summary)})
             if raw is not None:
@@ -226,9 +224,7 @@ class Archive:
             article_id = self._insert(db, draft, now)
             db.execute(articles.update().where(articles.c.id == article_id).values(
                 state="done", text=text, extraction_status="full", published=now,
-                date_source="first_seen", relevant=classification.relevant,
-                score=classification.score, topics=list(classification.topics),
-                evidence={k: list(v) for k, v in classification.evidence.items()}))
+                date_source="first_seen", **_classification_values(classification)))
             db.execute(sa.text("UPDATE articles_fts SET body = :b WHERE rowid = :id"),
                        {"id": article_id, "b": fts.index_text(text)})
 
@@ -330,12 +326,20 @@ class Archive:
                 .join(sources, sources.c.id == articles.c.source_id, isouter=True))
 
 
+def _classification_values(c: Classification) -> dict[str, Any]:
+    return {"relevant": c.relevant, "score": c.score, "topics": list(c.topics),
+            "evidence": {k: list(v) for k, v in c.evidence.items()},
+            "signals": {"actors": {k: list(v) for k, v in c.actors.items()}, "cues": list(c.cues)}}
+
+
 def _view(row: Any, snippet: str = "") -> ArticleView:
     evidence = {k: tuple(v) for k, v in (row.evidence or {}).items()}
+    signals = row.signals or {}
     name = row.publisher or row.source_name or row.site_name or row.source_id
     return ArticleView(
         id=row.id, source_id=row.source_id, source_name=name, url=row.url, title=row.title,
         lang=row.lang, published=row.published, first_seen=row.first_seen,
         score=row.score or 0.0, relevant=bool(row.relevant), topics=tuple(row.topics or ()),
         evidence=evidence, extraction_status=row.extraction_status or row.state,
-        snippet=snippet)
+        actors={k: tuple(v) for k, v in signals.get("actors", {}).items()},
+        cues=tuple(signals.get("cues", ())), snippet=snippet)

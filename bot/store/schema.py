@@ -75,6 +75,7 @@ articles = sa.Table(
     sa.Column("topics", sa.JSON),
     sa.Column("evidence", sa.JSON),
     sa.Column("updated_at", UTCDateTime),
+    sa.Column("signals", sa.JSON),  # {"actors": {"us": [...], "japan": [...]}, "cues": [...]}
 )
 
 item_keys = sa.Table(
