@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +31,7 @@ class App:
     settings: Settings
     archive: Archive
     classifier: Classifier
-    env: Mapping[str, str]
+    env: Mapping[str, str] = field(repr=False)  # holds secrets: never printed
     now: Callable[[], datetime] = utcnow
 
     @property

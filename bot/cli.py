@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.app import App, load_app, load_classifier, open_pipeline
@@ -55,10 +56,16 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
     except TechwatchError as e:
         print(f"techwatch: {e}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as e:
+        print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
+        return 2
     try:
         return args.handler(app, args) or 0
     except TechwatchError as e:
         print(f"techwatch: {e}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as e:  # e.g. another process holds the database locked too long
+        print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("techwatch: interrupted", file=sys.stderr)
@@ -161,18 +168,20 @@ async def run_cycle(app: App, *, one_shot: bool = True) -> CycleReport:
 
 
 def send_digest(app: App) -> int:
-    """Print the relevant stories first seen since the previous digest, and remember it."""
+    """Print the relevant stories not yet in this channel's digest, and remember them."""
     if app.slack_token:
         log.warning("Slack delivery is not available in this version; printing the digest")
     now = app.now()
-    since = app.archive.last_digest(TERMINAL_CHANNEL) or \
-        now - timedelta(hours=app.settings.digest.lookback_hours)
+    lookback = timedelta(hours=app.settings.digest.lookback_hours)
+    first = app.archive.first_digest(TERMINAL_CHANNEL)
     articles = app.archive.digest_articles(
-        since, now, app.settings.classify.relevance_threshold, now - DIGEST_MAX_AGE,
-        app.settings.digest.max_items)
+        TERMINAL_CHANNEL, first_seen_after=(first or now) - lookback,
+        min_score=app.settings.classify.relevance_threshold,
+        published_after=now - DIGEST_MAX_AGE, limit=app.settings.digest.max_items)
+    since = app.archive.last_digest(TERMINAL_CHANNEL) or now - lookback
     digest = build_digest(articles, app.classifier.taxonomy, since, now)
     print_digest(digest, console())
-    app.archive.record_digest(TERMINAL_CHANNEL, now, now, digest.total)
+    app.archive.record_digest(TERMINAL_CHANNEL, now, [a.id for a in articles])
     return digest.total
 
 
@@ -311,6 +320,10 @@ def _text_lines(path: str | None):
     if path is None:
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 -- read to the end
+
+
+def _one_line(error: SQLAlchemyError) -> str:
+    return " ".join(str(getattr(error, "orig", None) or error).split())[:300]
 
 
 def _iso(value: datetime | None) -> str | None:

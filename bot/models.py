@@ -63,7 +63,6 @@ class FeedEntry:
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     format: str  # feedparser's version id, e.g. "rss20", "atom10"
-    title: str
     entries: tuple[FeedEntry, ...]
     warning: str | None = None  # feedparser's "bozo" complaint, if any
     ttl_minutes: int | None = None
@@ -154,6 +153,7 @@ class ArticleDraft:
     lang: str | None
     publisher: str | None
     fetch_fulltext: bool
+    author: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.errors import FetchError, RateLimited, SourceError
 from bot.extract import EXTRACTOR_VERSION, extract_page
 from bot.feeds import identity
-from bot.feeds.fetch import FEED_ACCEPT, Fetcher
+from bot.feeds.fetch import FEED_ACCEPT, Fetcher, is_private_host
 from bot.feeds.parse import parse_feed
 from bot.feeds.schedule import (
     next_poll_after_failure,
@@ -39,7 +39,8 @@ from bot.models import (
 from bot.store import Archive
 
 log = logging.getLogger("techwatch")
-TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns"}
+TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
+EXTRACT_TIMEOUT = 60.0  # seconds for one page; a hostile page must not hold a worker forever
 USABLE = {"full", "teaser"}
 
 
@@ -76,6 +77,9 @@ class Pipeline:
         self.fetcher = fetcher
         self.pool = pool
         self.now = now
+        self._article_slots = asyncio.Semaphore(settings.fetch.concurrency)
+        self._source_urls = {s.id: s.url for s in settings.sources}
+        self._local: dict[str, bool] = {}
 
     async def run(self, *, one_shot: bool = True, progress: Progress | None = None,
                   ) -> CycleReport:
@@ -125,7 +129,8 @@ class Pipeline:
             self.archive.record_poll(source.id, outcome, (), now)
             self.archive.log_fetch(now, source.id, "feed", source.url, status)
             return
-        feed = parse_feed(result.body, result.headers, result.url)
+        # feedparser and charset sniffing are CPU work: off the event loop
+        feed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url)
         drafts = [self.draft(source, entry) for entry in feed.entries]
         outcome = PollOutcome(
             "ok", next_poll_after_success(now, source.poll_minutes, feed.ttl_minutes),
@@ -167,12 +172,11 @@ class Pipeline:
             title = identity.strip_publisher_suffix(title, entry.publisher)
         if fetch and source.prefilter:
             fetch = worth_fetching(self.classifier.taxonomy, title, entry.summary, source.lang)
-        canonical = identity.canonical_url(url)
         return ArticleDraft(
-            source_id=source.id, url=canonical, canonical_url=canonical,
+            source_id=source.id, url=url, canonical_url=identity.canonical_url(url),
             keys=identity.item_keys(source.id, url, entry.guid), title=title,
             summary=entry.summary, guid=entry.guid, feed_published=entry.published,
-            lang=source.lang, publisher=entry.publisher, fetch_fulltext=fetch)
+            lang=source.lang, publisher=entry.publisher, fetch_fulltext=fetch, author=entry.author)
 
     # --- 4-6: fetch, extract, classify, archive -----------------------------------------
 
@@ -187,34 +191,56 @@ class Pipeline:
                 progress("fetching articles", done)
 
     async def _process(self, article: PendingArticle, report: CycleReport) -> None:
+        async with self._article_slots:  # bounds the pages held in memory at once
+            try:
+                await self._fetch_and_extract(article, report)
+            except Exception as e:  # noqa: BLE001 -- the article boundary: a bug must not stop the cycle
+                log.debug("article %s: unexpected error", article.url, exc_info=True)
+                self._retry_or_keep_summary(article, SourceError(f"internal error: {e!r}"),
+                                            report)
+
+    async def _fetch_and_extract(self, article: PendingArticle, report: CycleReport) -> None:
         if not article.fetch_fulltext:
             note = "summary only (the feed's link is not fetched)"
             return self._complete(article, ExtractedText("feed_only", note=note), None, report)
         try:
-            result = await self.fetcher.get(article.url)
+            result = await self.fetcher.get(article.url,
+                                            private_ok=await self._local_source(article.source_id))
         except FetchError as e:
-            now = self.now()
-            self.archive.log_fetch(now, article.source_id, "article", article.url,
+            self.archive.log_fetch(self.now(), article.source_id, "article", article.url,
                                    f"error: {e.kind}", str(e))
-            if e.kind in TRANSIENT and article.attempts + 1 < self.settings.fetch.max_article_attempts:
-                self.archive.retry_later(article.id, str(e))
-                report.deferred += 1
-                log.warning("article %s: %s (will retry)", article.url, e)
-                return None
-            status = "blocked" if e.kind == "blocked" else "feed_only"
-            log.warning("article %s: %s (keeping the feed summary)", article.url, e)
-            return self._complete(article, ExtractedText(status, note=str(e)), None, report)
+            return self._retry_or_keep_summary(article, e, report)
         extracted = await self._extract(result.body, result.url, result.content_type,
                                         _charset(result.headers.get("content-type", "")))
         if extracted is None:
-            self.archive.retry_later(article.id, "extract: worker process crashed")
-            report.deferred += 1
-            log.warning("article %s: extract: worker process crashed (will retry)", article.url)
-            return None
+            crashed = SourceError("extract: the worker process crashed", kind="crashed")
+            return self._retry_or_keep_summary(article, crashed, report)
         self.archive.log_fetch(self.now(), article.source_id, "article", article.url,
                                extracted.status, extracted.note)
         raw = (result.url, result.status, result.content_type, result.body)
         return self._complete(article, extracted, raw, report)
+
+    async def _local_source(self, source_id: str) -> bool:
+        """Whether a source's feed is on a non-public network: only then may its links be."""
+        if source_id not in self._local:
+            url = self._source_urls.get(source_id)
+            self._local[source_id] = url is not None and await is_private_host(url)
+        return self._local[source_id]
+
+    def _retry_or_keep_summary(self, article: PendingArticle, error: SourceError,
+                               report: CycleReport) -> None:
+        """A transient failure waits for the next cycle (a host's Retry-After costs no attempt);
+        after `max_article_attempts`, or a permanent failure, the feed summary is kept."""
+        counts = error.kind != "rate_limited"
+        if error.kind in TRANSIENT and \
+                article.attempts + counts < self.settings.fetch.max_article_attempts:
+            self.archive.retry_later(article.id, str(error), count_attempt=counts)
+            report.deferred += 1
+            log.warning("article %s: %s (will retry)", article.url, error)
+            return
+        status = "blocked" if error.kind in ("blocked", "private_address") else "feed_only"
+        log.warning("article %s: %s (keeping the feed summary)", article.url, error)
+        self._complete(article, ExtractedText(status, note=str(error)), None, report)
 
     async def _extract(self, body: bytes, url: str, content_type: str,
                        charset: str | None) -> ExtractedText | None:
@@ -223,9 +249,11 @@ class Pipeline:
         call = _ExtractCall(body, url, content_type, charset, self.now(),
                             self.settings.extract.min_text_chars)
         try:
-            return await loop.run_in_executor(self.pool, call)
+            return await asyncio.wait_for(loop.run_in_executor(self.pool, call), EXTRACT_TIMEOUT)
         except BrokenProcessPool:
             return None
+        except TimeoutError:
+            return ExtractedText("not_article", note=f"extract: gave up after {EXTRACT_TIMEOUT:g} s")
         except Exception as e:  # noqa: BLE001 -- a hostile page must not stop the cycle
             return ExtractedText("not_article", note=f"extract: failed ({type(e).__name__}: {e})")
 

@@ -23,6 +23,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     honour_validators: bool = True  # answer 304 to a matching If-None-Match / If-Modified-Since
     drip: float = 0.0  # seconds between 1 KiB chunks of the body
+    length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 @dataclass
@@ -95,7 +96,11 @@ class Site:
             def _send(self, reply: Reply) -> None:
                 self.send_response(reply.status)
                 headers = dict(reply.headers)
-                headers.setdefault("Content-Length", str(len(reply.body)))
+                if reply.length:
+                    headers.setdefault("Content-Length", str(len(reply.body)))
+                else:
+                    headers["Connection"] = "close"
+                    self.close_connection = True
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()

@@ -1,5 +1,7 @@
 """`techwatch run --once` against a local site serving 30 real article pages of the corpus."""
 
+import json
+
 from conftest import need_corpus, write_config
 from newsite import query, serve_corpus_site
 
@@ -20,8 +22,8 @@ def test_real_pages_archived_once_and_second_run_is_conditional(site, tmp_path, 
     assert code == 0 and "1 not modified" in err and "0 new items" in err
     assert [r.status for r in site.requests[requests:]] == [304]  # only the feed, answered 304
     assert all(len(site.hits(p)) == 1 for p in paths)
-    word = query(config, "SELECT text FROM articles WHERE source_id = 'bench' AND "
-                         "extraction_status = 'full' LIMIT 1")[0][0].split()[:8]
-    code, out, _ = cli("--config", str(config), "search", " ".join(w for w in word if w.isalpha())
-                       or "the", "--json")
-    assert code == 0 and '"title"' in out
+    title, text = query(config, "SELECT title, text FROM articles WHERE source_id = 'bench' AND "
+                                "extraction_status = 'full' ORDER BY id LIMIT 1")[0]
+    words = [w for w in text.split()[5:40] if w.isalpha() and len(w) > 3][:4]
+    code, out, _ = cli("--config", str(config), "search", *words, "--json")
+    assert code == 0 and json.loads(out.splitlines()[0])["title"] == title

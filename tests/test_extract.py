@@ -56,8 +56,10 @@ def test_blocked_and_too_short_pages():
             b"<p>Checking your browser before accessing the site. Verify you are human.</p>"
             b"</body></html>")
     assert extract_page(wall, "http://x/", now=NOW).status == "blocked"
-    brief = b"<html><body><article><p>" + b"Short note about chips. " * 4 + b"</p></article></body></html>"
-    assert extract_page(brief, "http://x/", now=NOW).status in ("too_short", "not_article")
+    brief = (b"<html><body><article><h1>Chips</h1><p>" + b"Short note about chips. " * 5 +
+             b"</p></article></body></html>")
+    result = extract_page(brief, "http://x/", now=NOW)
+    assert result.status == "too_short" and "characters of text" in result.note
 
 
 def test_charset_precedence_header_then_meta():

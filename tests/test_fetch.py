@@ -13,6 +13,22 @@ from bot.errors import FetchError, RateLimited
 from bot.feeds.fetch import Fetcher, build_client, parse_retry_after
 
 
+def test_private_addresses_refused_when_asked_also_after_redirects(site):
+    site.route("/ok", Reply(body=b"local"))
+    with pytest.raises(FetchError, match="refused: 127.0.0.1 is a loopback address") as error:
+        fetch(site.url("/ok"), private_ok=False)
+    assert error.value.kind == "private_address" and site.hits("/ok") == []
+    assert fetch(site.url("/ok")).body == b"local"  # a configured local source is fine
+
+
+def test_secrets_in_urls_never_reach_messages(site):
+    site.route("/feed", Reply(500))
+    with pytest.raises(FetchError) as error:
+        fetch(site.url("/feed?api_key=s3cr3t&x=1").replace("http://", "http://bob:hunter2@"))
+    assert "s3cr3t" not in str(error.value) and "hunter2" not in str(error.value)
+    assert "api_key=***" in str(error.value) and "***@127.0.0.1" in str(error.value)
+
+
 def fetch(url, settings=None, **kw):
     result = asyncio.run(fetch_many([url], settings, **kw))[0]
     if isinstance(result, Exception):
@@ -56,8 +72,8 @@ def test_body_over_the_cap_is_refused(site):
 
 
 def test_cap_counts_bytes_without_content_length(site):
-    # a server that lies about nothing but streams more than allowed, chunk by chunk
-    site.route("/stream", Reply(body=b"y" * 300_000, headers={"Content-Length": "300000"}))
+    # no Content-Length: the body streams until the server closes, and is counted as it comes
+    site.route("/stream", Reply(body=b"y" * 300_000, length=False))
     settings = FetchSettings(max_body_bytes=50_000, per_host_delay_seconds=0)
     with pytest.raises(FetchError, match="larger than"):
         fetch(site.url("/stream"), settings)
@@ -156,3 +172,4 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("30", now) == now + timedelta(seconds=30)
     assert parse_retry_after("Sun, 22 Nov 2026 12:05:00 GMT", now) == now + timedelta(minutes=5)
     assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None
+    assert parse_retry_after("99999999999999999999", now) == now + timedelta(days=1)  # capped

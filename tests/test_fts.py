@@ -1,4 +1,4 @@
-from bot.store.fts import index_text, match_query
+from bot.store.fts import index_text, match_query, snippet
 
 
 def test_cjk_runs_become_bigrams_and_latin_stays():
@@ -11,3 +11,10 @@ def test_queries_are_quoted_phrases_and_cannot_inject_operators():
     assert match_query('chips NEAR/3 "x" OR -y') == '"chips" AND "NEAR" AND "3" AND "x" AND "OR" AND "y"'
     assert match_query("米") == '"米"*'
     assert match_query("  --  ") is None
+
+
+def test_snippets_are_readable_text_around_the_match():
+    text = "前文。" * 50 + "日米両政府は量子技術で協力する。" + "後文。" * 50
+    piece = snippet(text, "量子", width=40)
+    assert "量子技術で協力" in piece and " 量子 " not in piece and piece.startswith("…")
+    assert snippet("Chips alliance", "nothing") == "Chips alliance"

@@ -22,6 +22,13 @@ def test_canonical_url_drops_tracking_fragment_and_host_case():
         canonical_url("https://example.com/story?a=1&b=2")
 
 
+def test_only_trackers_are_dropped_other_parameters_name_other_articles():
+    assert canonical_url("https://x.com/news.php?cid=123&utm_source=rss") == \
+        "https://x.com/news.php?cid=123"
+    assert canonical_url("https://x.com/a?ref=1") != canonical_url("https://x.com/a?ref=2")
+    assert canonical_url("https://x.com:8443/a") == "https://x.com:8443/a"
+
+
 def test_same_item_keys_across_tracking_params_and_scheme():
     a = item_keys("src", "http://example.com/x?utm_medium=feed", "http://example.com/x")
     b = item_keys("src", "https://example.com/x", "https://example.com/x")

@@ -93,3 +93,14 @@ def test_every_real_corpus_feed_parses_with_its_items():
             text = " ".join(e.title + e.summary for e in parsed.entries)
             assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), f"{name}: mojibake"
             assert "\ufffd" not in text and "ã" not in text, f"{name}: mojibake"
+
+
+def test_bare_guids_are_not_links_and_links_resolve_against_the_feed():
+    body = (b'<rss version="2.0"><channel><title>t</title>'
+            b"<item><title>A</title><guid>12345</guid></item>"
+            b"<item><title>B</title><link>/b</link></item>"
+            b"<item><title>C</title><guid>https://x.com/c</guid></item>"
+            b"<item><title>D &#27;[31mred</title><link>http://</link></item></channel></rss>")
+    entries = parse_feed(body, {}, "https://feedhost/feed.xml").entries
+    assert [e.link for e in entries] == ["", "https://feedhost/b", "https://x.com/c", ""]
+    assert entries[3].title == "D [31mred"  # the escape character is gone

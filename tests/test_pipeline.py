@@ -179,18 +179,23 @@ def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
     site.route("/articles/en-03.html", flaky)
     site.route("/articles/en-04.html", Reply(404, b"gone"))
     config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
-    cli("--config", str(config), "poll")
+    en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
+    _, first_digest, _ = cli("--config", str(config), "run", "--once")
     rows = dict(query(config, "SELECT url, state FROM articles WHERE source_id != 'seed'"))
     assert rows[site.url("/articles/en-03.html")] == "pending"
+    assert en03["title"] not in first_digest
     status = query(config, "SELECT extraction_status, extraction_note, summary != '' FROM "
                            "articles WHERE url = ?", site.url("/articles/en-04.html"))[0]
     assert status[0] == "feed_only" and "HTTP 404" in status[1] and status[2]
 
-    code, _, err = cli("--config", str(config), "poll")
+    code, second_digest, err = cli("--config", str(config), "run", "--once")
     state = query(config, "SELECT state, extraction_status FROM articles WHERE url = ?",
                   site.url("/articles/en-03.html"))[0]
     assert state == ("done", "full") and len(attempts) == 2
     assert len(site.hits("/articles/en-04.html")) == 1
+    # finished late, it still gets into the next digest, once
+    assert second_digest.count(en03["title"]) == 1 and "1 stories" in second_digest
+    assert en03["title"] not in cli("--config", str(config), "run", "--once")[1]
 
 
 def test_google_news_items_are_decoded_or_kept_summary_only(site, tmp_path, cli):
@@ -246,3 +251,20 @@ def test_sources_check_reports_each_source_without_changing_state(site, tmp_path
     assert query(config, "SELECT count(*) FROM articles WHERE source_id != 'seed'")[0][0] == 0
     assert {r[0] for r in query(config, "SELECT last_status FROM sources WHERE id != 'seed'")} \
         == {"never polled"}
+
+
+def test_hostile_headlines_cannot_ping_or_escape(site, tmp_path, cli):
+    serve_news_site(site)
+    page = site.fixture("articles/en-03.html")
+    hostile = ("US and Japan &lt;!channel&gt; sign lunar rover pact &#27;[2J with JAXA")
+    xml = (f'<rss version="2.0"><channel><title>x</title><item><title>{hostile}</title>'
+           f"<link>{site.url('/a')}</link><description>NASA JAXA lunar rover</description>"
+           "</item></channel></rss>")
+    site.route("/a", Reply(body=page, headers={"Content-Type": "text/html"}))
+    site.route("/f", Reply(body=xml.encode()))
+    config = write_config(tmp_path, [{"id": "h", "name": "H", "url": site.url("/f")}])
+    code, out, _ = cli("--config", str(config), "run", "--once")
+    assert code == 0 and "sign lunar rover pact" in out
+    assert "\x1b" not in out  # no terminal escape from a headline
+    stored = query(config, "SELECT title FROM articles WHERE source_id = 'h'")[0][0]
+    assert "\x1b" not in stored and "<!channel>" not in stored

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import lxml.etree
+import lxml.html
 import py3langid
 import trafilatura
 from trafilatura.utils import decode_file
@@ -20,6 +22,8 @@ EXTRACTOR_VERSION = f"trafilatura {trafilatura.__version__}"
 HTML_TYPES = ("", "text/html", "application/xhtml+xml", "text/plain")
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_:.-]+)""", re.I)
 FUTURE_SLACK = timedelta(days=1)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # never for a terminal
+LEGACY_DEFAULTS = {"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii", "windows-1252"}
 
 # Interstitials (consent, bot walls) are recognised by what the extracted text itself says; a
 # paywall by what the page says around a short text (the paywall box is usually not extracted).
@@ -48,7 +52,7 @@ def extract_page(body: bytes, url: str, *, content_type: str = "", charset: str 
         html, url=url, with_metadata=True, include_comments=False,
         date_extraction_params={"extensive_search": True, "original_date": True,
                                 "outputformat": "%Y-%m-%dT%H:%M:%S%z"})
-    text = (doc.text or "").strip() if doc else ""
+    text = CONTROL.sub(" ", doc.text or "").strip() if doc else ""
     title = doc.title if doc else None
     status, note = judge(text, _visible_text(html), min_chars, title=title or "")
     if doc is None:
@@ -85,7 +89,16 @@ def judge(text: str, page_text: str, min_chars: int, title: str = "",
 
 
 def decode_html(body: bytes, charset: str | None) -> str:
-    """Decode with the HTTP charset, then the page's <meta charset>, then by sniffing."""
+    """Decode by the byte-order mark, the HTTP charset, the page's <meta charset>, then by
+    sniffing. A server's Latin-1 default loses to bytes that are valid UTF-8."""
+    for bom, codec in BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(codec, errors="replace")
+    if charset and charset.lower() in LEGACY_DEFAULTS and not body.isascii():
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     for name in (charset, _meta_charset(body)):
         if name:
             try:
@@ -93,6 +106,9 @@ def decode_html(body: bytes, charset: str | None) -> str:
             except (LookupError, UnicodeDecodeError):
                 continue
     return decode_file(body)
+
+
+BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
 def detect_language(text: str, declared: str | None) -> str | None:
@@ -140,8 +156,14 @@ def _meta_charset(body: bytes) -> str | None:
 
 
 def _visible_text(html: str) -> str:
-    html = re.sub(r"(?is)<(script|style|noscript)\b.*?</\1>", " ", html[:300_000])
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    """The words a reader sees (for paywall cues): linear in the page's size."""
+    try:
+        tree = lxml.html.document_fromstring(html[:500_000])
+    except (lxml.etree.ParserError, ValueError):
+        return ""
+    for hidden in tree.xpath("//script|//style|//noscript|//template"):
+        hidden.drop_tree()
+    return " ".join(tree.text_content().split())
 
 
 def _is_consent_host(url: str) -> bool:

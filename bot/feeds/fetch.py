@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
+import re
+import socket
 import time
 import zlib
 from collections.abc import Callable
@@ -21,6 +24,9 @@ from bot.config import FetchSettings
 from bot.errors import FetchError, RateLimited
 from bot.models import FetchResult
 
+PRIVATE_OK = "techwatch.private_ok"
+SECRET_PARAMS = re.compile(r"(?i)([?&](?:[a-z_]*token|[a-z_]*key|secret|password|sig|signature)=)"
+                           r"[^&#]*")
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
@@ -29,9 +35,11 @@ MAX_PAUSE = timedelta(hours=24)
 
 def build_client(settings: FetchSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
+        event_hooks={"request": [_refuse_private_addresses]},
         follow_redirects=True,
         max_redirects=settings.max_redirects,
-        timeout=httpx.Timeout(settings.timeout_seconds),
+        # no pool timeout: waiting for a free connection is not the server's slowness
+        timeout=httpx.Timeout(settings.timeout_seconds, pool=None),
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         limits=httpx.Limits(max_connections=settings.concurrency),
     )
@@ -44,6 +52,7 @@ class _Host:
     slots: asyncio.Semaphore
     next_start: float = 0.0
     paused_until: datetime | None = None
+    paused_by: int = 429
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -54,11 +63,16 @@ class Fetcher:
         self._settings = settings
         self._now = now
         self._hosts: dict[str, _Host] = {}
+        self._slots = asyncio.Semaphore(settings.concurrency)
         self.requests = 0
 
     async def get(self, url: str, *, accept: str = PAGE_ACCEPT, etag: str | None = None,
-                  last_modified: str | None = None) -> FetchResult:
-        """GET `url`; raise FetchError (with a kind) for anything but a usable 2xx or a 304."""
+                  last_modified: str | None = None, private_ok: bool = True) -> FetchResult:
+        """GET `url`; raise FetchError (with a kind) for anything but a usable 2xx or a 304.
+
+        With `private_ok=False` every hop must resolve to a public address: a link in a feed
+        from the internet must not reach this machine's network (loopback, private, link-local,
+        cloud metadata)."""
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag  # RFC 9110 §13.1.2
@@ -66,20 +80,21 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified  # RFC 9110 §13.1.3
         host = self._host(url)
         self._check_pause(host, url)
-        async with host.slots:
+        async with host.slots, self._slots:
             await self._wait_turn(host)
             self._check_pause(host, url)
             try:
                 async with asyncio.timeout(self._settings.timeout_seconds * 2):
-                    return await self._get(url, headers, host)
+                    return await self._get(url, headers, private_ok)
             except TimeoutError:
-                raise FetchError(f"timed out after {self._settings.timeout_seconds:g}s: {url}",
+                raise FetchError(f"timed out after {self._settings.timeout_seconds:g}s: {redact(url)}",
                                  kind="timeout") from None
 
-    async def _get(self, url: str, headers: dict[str, str], host: _Host) -> FetchResult:
+    async def _get(self, url: str, headers: dict[str, str], private_ok: bool) -> FetchResult:
         self.requests += 1
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
+            async with self._client.stream("GET", url, headers=headers,
+                                           extensions={PRIVATE_OK: private_ok}) as response:
                 hops = len(response.history) + 1
                 self.requests += hops - 1
                 resp_headers = {k.lower(): v for k, v in response.headers.items()}
@@ -87,24 +102,26 @@ class Fetcher:
                 if response.status_code == 304:
                     return FetchResult(final, 304, resp_headers, b"", hops)
                 if response.status_code >= 400:
-                    raise self._status_error(response.status_code, resp_headers, final, host)
+                    # the host that answered is the one to leave alone, after any redirect
+                    raise self._status_error(response.status_code, resp_headers, final,
+                                             self._host(final))
                 if response.status_code >= 300:
                     raise FetchError(f"HTTP {response.status_code} without a usable Location: "
-                                     f"{final}", kind="http", status=response.status_code)
+                                     f"{redact(final)}", kind="http", status=response.status_code)
                 body = await self._read_body(response, final)
                 return FetchResult(final, response.status_code, resp_headers, body, hops)
         except httpx.TooManyRedirects:
             raise FetchError(f"more than {self._settings.max_redirects} redirects (a loop?): "
-                             f"{url}", kind="redirects") from None
+                             f"{redact(url)}", kind="redirects") from None
         except httpx.TimeoutException:
-            raise FetchError(f"timed out after {self._settings.timeout_seconds:g}s: {url}",
+            raise FetchError(f"timed out after {self._settings.timeout_seconds:g}s: {redact(url)}",
                              kind="timeout") from None
         except httpx.ConnectError as e:
             raise _connect_error(e, url) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
-            raise FetchError(f"bad URL {url!r}: {e}", kind="bad_url") from None
+            raise FetchError(f"bad URL {redact(url)!r}: {e}", kind="bad_url") from None
         except httpx.HTTPError as e:
-            raise FetchError(f"{type(e).__name__}: {e or 'connection broken'}: {url}",
+            raise FetchError(f"{type(e).__name__}: {e or 'connection broken'}: {redact(url)}",
                              kind="protocol") from None
 
     async def _read_body(self, response: httpx.Response, url: str) -> bytes:
@@ -118,7 +135,7 @@ class Fetcher:
             try:
                 data = raw if inflater is None else inflater.decompress(raw, limit - size + 1)
             except zlib.error as e:
-                raise FetchError(f"corrupt compressed body ({e}): {url}", kind="protocol") from None
+                raise FetchError(f"corrupt compressed body ({e}): {redact(url)}", kind="protocol") from None
             size += len(data)
             if size > limit:
                 raise _too_large(url, limit)
@@ -129,11 +146,11 @@ class Fetcher:
                       host: _Host) -> FetchError:
         until = parse_retry_after(headers.get("retry-after"), self._now())
         if status in (429, 503) and until is not None:
-            host.paused_until = min(until, self._now() + MAX_PAUSE)  # RFC 9110 §10.2.3
+            host.paused_until, host.paused_by = until, status  # RFC 9110 §10.2.3
             return RateLimited(f"HTTP {status}, host asks to wait until {until:%Y-%m-%d %H:%M}Z: "
-                               f"{url}", until=host.paused_until, status=status)
+                               f"{redact(url)}", until=host.paused_until, status=status)
         kind = {404: "not_found", 410: "gone", 401: "blocked", 403: "blocked"}.get(status, "http")
-        return FetchError(f"HTTP {status}: {url}", kind=kind, status=status)
+        return FetchError(f"HTTP {status}: {redact(url)}", kind=kind, status=status)
 
     def _host(self, url: str) -> _Host:
         name = (urlsplit(url).hostname or "").lower()
@@ -144,7 +161,7 @@ class Fetcher:
     def _check_pause(self, host: _Host, url: str) -> None:
         if host.paused_until and host.paused_until > self._now():
             raise RateLimited(f"host asked to wait until {host.paused_until:%Y-%m-%d %H:%M}Z: "
-                              f"{url}", until=host.paused_until, status=429)
+                              f"{redact(url)}", until=host.paused_until, status=host.paused_by)
 
     async def _wait_turn(self, host: _Host) -> None:
         """Keep `per_host_delay_seconds` between the starts of two requests to one host."""
@@ -156,18 +173,64 @@ class Fetcher:
             await asyncio.sleep(start - now)
 
 
+async def _refuse_private_addresses(request: httpx.Request) -> None:
+    """httpx request hook, so redirects are checked too."""
+    if request.extensions.get(PRIVATE_OK, True):
+        return
+    host = request.url.host
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, request.url.port or 443, type=socket.SOCK_STREAM)
+    except OSError:
+        raise FetchError(f"cannot resolve host: {redact(str(request.url))}", kind="dns") from None
+    for *_, address in infos:
+        ip = ipaddress.ip_address(address[0].split("%")[0])
+        if not ip.is_global:
+            raise FetchError(f"refused: {host} is a {_zone(ip)} address ({ip}), and the link "
+                             f"came from a public feed: {redact(str(request.url))}",
+                             kind="private_address")
+
+
+def _zone(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    for name in ("loopback", "link_local", "private", "multicast", "reserved"):
+        if getattr(ip, f"is_{name}"):
+            return name.replace("_", "-")
+    return "non-public"
+
+
+async def is_private_host(url: str) -> bool:
+    """Whether a URL's host resolves to a non-public address (a local news site, a test)."""
+    host = urlsplit(url).hostname
+    if not host:
+        return False
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return any(not ipaddress.ip_address(a[0].split("%")[0]).is_global for *_, a in infos)
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs: no password in it, no token or key values in its query."""
+    parts = urlsplit(url)
+    if parts.password or parts.username:
+        url = url.replace(f"{parts.netloc.rsplit('@', 1)[0]}@", "***@", 1)
+    return SECRET_PARAMS.sub(r"\1***", url)
+
+
 def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
-    """Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    """Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3); capped at a day."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return now + timedelta(seconds=int(value))
+        return now + min(timedelta(seconds=min(int(value), 10**9)), MAX_PAUSE)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return min(when, now + MAX_PAUSE)
 
 
 def _inflater(encoding: str, url: str) -> zlib._Decompress | None:
@@ -178,16 +241,16 @@ def _inflater(encoding: str, url: str) -> zlib._Decompress | None:
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
         return zlib.decompressobj()
-    raise FetchError(f"unsupported Content-Encoding {encoding!r}: {url}", kind="protocol")
+    raise FetchError(f"unsupported Content-Encoding {encoding!r}: {redact(url)}", kind="protocol")
 
 
 def _too_large(url: str, limit: int) -> FetchError:
-    return FetchError(f"response larger than {limit:,} bytes: {url}", kind="too_large")
+    return FetchError(f"response larger than {limit:,} bytes: {redact(url)}", kind="too_large")
 
 
 def _connect_error(error: httpx.ConnectError, url: str) -> FetchError:
     text = str(error)
     if "Name or service not known" in text or "nodename nor servname" in text or \
             "Temporary failure in name resolution" in text or "No address associated" in text:
-        return FetchError(f"cannot resolve host: {url}", kind="dns")
-    return FetchError(f"cannot connect ({text or 'refused'}): {url}", kind="connect")
+        return FetchError(f"cannot resolve host: {redact(url)}", kind="dns")
+    return FetchError(f"cannot connect ({text or 'refused'}): {redact(url)}", kind="connect")

@@ -10,31 +10,48 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from urllib.parse import urlsplit, urlunsplit
-
-from courlan import normalize_url
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 GOOGLE_NEWS_HOST = "news.google.com"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+TRACKER_PREFIXES = ("utm_", "_hs", "mc_", "pk_", "mtm_", "at_")
+TRACKERS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
+    "mkt_tok", "_ga", "_gl", "ocid", "ncid", "cmpid", "s_cid", "icid", "wt.mc_id", "spm",
+    "sr_share", "oly_anon_id", "oly_enc_id", "vero_id", "rss_source", "feed_id", "__twitter_impression",
+})
 GOOGLE_ARTICLE = re.compile(r"/(?:rss/)?articles/([A-Za-z0-9_-]+)")
 
 
 def canonical_url(url: str) -> str:
-    """The URL with tracking parameters and fragment removed and host lower-cased."""
+    """The URL as an identity: host and scheme lower-case, default port, fragment and known
+    tracking parameters (utm_*, fbclid, ...) removed, the other parameters sorted. Only trackers
+    go: "?cid=123" names a different article."""
     url = url.strip()
-    if not url.lower().startswith(("http://", "https://")):
-        return url
     try:
-        normalized = normalize_url(url, strict=False)
-    except (ValueError, AttributeError):
-        normalized = url
-    parts = urlsplit(normalized)
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       parts.query, ""))
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return url
+    host = parts.hostname.lower()
+    if port and port != DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                   if not _is_tracker(k))
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+def _is_tracker(name: str) -> bool:
+    name = name.lower()
+    return name.startswith(TRACKER_PREFIXES) or name in TRACKERS
 
 
 def item_keys(source_id: str, url: str, guid: str | None) -> tuple[str, ...]:
     """Every key this item may be found under: its URL everywhere, its GUID within the source."""
-    keys = ["url:" + _schemeless(canonical_url(url))]
+    keys = ["url:" + _schemeless(canonical_url(url))]  # callers pass linkless items a urn:
     if guid and guid.strip():
         guid = guid.strip()
         if guid.startswith(("http://", "https://")):

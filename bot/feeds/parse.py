@@ -10,6 +10,7 @@ import calendar
 import html
 import re
 from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import feedparser
@@ -18,6 +19,7 @@ from bot.errors import ParseError
 from bot.models import FeedEntry, ParsedFeed
 
 TAG = re.compile(r"<[^>]+>")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.I)
 SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space of JA titles
@@ -25,7 +27,9 @@ SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space 
 
 def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     """Parse a feed; a malformed one still yields what it can, with a warning."""
-    response_headers = {"content-location": url, **headers}
+    # No content-location: feedparser would resolve a bare GUID ("12345") against the feed's
+    # URL into a link that does not exist; links are resolved here instead.
+    response_headers = dict(headers)
     content_type = response_headers.get("content-type", "").lower()
     if not content_type or (content_type.startswith("text/xml") and "charset" not in content_type):
         # RFC 7303 retired text/xml's us-ascii default: let the XML declaration speak
@@ -34,14 +38,14 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     body, response_headers = _sniff_undeclared(body, response_headers)
     parsed = feedparser.parse(body, response_headers=response_headers,
                               resolve_relative_uris=True, sanitize_html=True)
-    entries = tuple(e for e in map(_entry, parsed.entries) if e is not None)
+    entries = tuple(e for e in (_entry(entry, url) for entry in parsed.entries) if e is not None)
     if not parsed.get("version") and not entries:
         raise ParseError(_not_a_feed(body, headers, parsed))
     warning = None
     if parsed.get("bozo"):
         warning = f"malformed feed, read {len(entries)} items anyway: {_one_line(parsed.bozo_exception)}"
-    return ParsedFeed(format=parsed.get("version") or "unknown", title=_text(parsed.feed.get("title")),
-                      entries=entries, warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")))
+    return ParsedFeed(format=parsed.get("version") or "unknown", entries=entries,
+                      warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")))
 
 
 def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -55,19 +59,23 @@ def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict
         return body, headers
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(body[:500_000]).best()
+    best = charset_normalizer.from_bytes(body).best()
     if best is None:
         return body, headers
-    text = str(charset_normalizer.from_bytes(body).best() or best)
+    text = str(best)
     utf8 = b'<?xml version="1.0" encoding="utf-8"?>' + XML_DECLARATION.sub(b"", text.encode())
     return utf8, {**headers, "content-type": "application/xml; charset=utf-8"}
 
 
-def _entry(entry: feedparser.FeedParserDict) -> FeedEntry | None:
+def _entry(entry: feedparser.FeedParserDict, base: str) -> FeedEntry | None:
     link = entry.get("link") or _alternate(entry)
     guid = entry.get("id") or None
-    if not link and guid and guid.startswith(("http://", "https://")):
-        link = guid
+    if entry.get("guidislink") and not entry.get("links"):
+        link = guid if (guid or "").startswith(("http://", "https://")) else None
+    if link:
+        link = urljoin(base, link.strip())
+    if not (link or "").startswith(("http://", "https://")) or not urlsplit(link).hostname:
+        link = None  # a GUID that is no URL, a javascript: link, "http://"
     title, summary = _text(entry.get("title")), _text(entry.get("summary") or _content(entry))
     if not (link or guid or title or summary):
         return None
@@ -91,8 +99,10 @@ def _content(entry: feedparser.FeedParserDict) -> str:
 
 
 def _text(value: str | None) -> str:
-    """Feed HTML -> plain text on one line."""
-    return SPACE.sub(" ", html.unescape(TAG.sub(" ", value or ""))).strip()
+    """Feed HTML -> plain text on one line, without control characters (an escape sequence in
+    a headline must not reach a terminal)."""
+    text = html.unescape(TAG.sub(" ", value or ""))
+    return SPACE.sub(" ", CONTROL.sub(" ", text)).strip()
 
 
 def _when(parsed_time) -> datetime | None:

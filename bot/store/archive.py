@@ -26,7 +26,15 @@ from bot.models import (
     SourceState,
 )
 from bot.store import fts
-from bot.store.schema import articles, digests, fetch_log, item_keys, raw_pages, sources
+from bot.store.schema import (
+    articles,
+    digest_items,
+    digests,
+    fetch_log,
+    item_keys,
+    raw_pages,
+    sources,
+)
 
 SEED_SOURCE = "seed"
 
@@ -143,12 +151,12 @@ class Archive:
         result = db.execute(articles.insert().values(
             source_id=d.source_id, url=d.url, canonical_url=d.canonical_url, guid=d.guid,
             title=d.title, summary=d.summary, text="", publisher=d.publisher, lang=d.lang,
+            author=d.author,
             feed_published=d.feed_published, first_seen=now, state="pending",
             fetch_fulltext=d.fetch_fulltext, attempts=0, updated_at=now))
         article_id = result.inserted_primary_key[0]
         db.execute(item_keys.insert(), [{"key": k, "article_id": article_id} for k in d.keys])
-        db.execute(sa.text("INSERT INTO articles_fts(rowid, title, body) VALUES (:id, :t, :b)"),
-                   {"id": article_id, "t": fts.index_text(d.title), "b": fts.index_text(d.summary)})
+        _index(db, article_id, title=d.title, body=d.summary, new=True)
         return article_id
 
     @staticmethod
@@ -166,15 +174,13 @@ class Archive:
             return 0
         db.execute(articles.update().where(articles.c.id == article_id)
                    .values(title=d.title, summary=d.summary, updated_at=now))
-        db.execute(sa.text("UPDATE articles_fts SET title = :t WHERE rowid = :id"),
-                   {"id": article_id, "t": fts.index_text(d.title)})
+        _index(db, article_id, title=d.title)
         return 1
 
     # --- articles ------------------------------------------------------------------------
 
-    def pending_articles(self, limit: int | None = None) -> list[PendingArticle]:
-        query = (sa.select(articles).where(articles.c.state == "pending")
-                 .order_by(articles.c.id).limit(limit))
+    def pending_articles(self) -> list[PendingArticle]:
+        query = sa.select(articles).where(articles.c.state == "pending").order_by(articles.c.id)
         with self.engine.connect() as db:
             return [PendingArticle(id=r.id, source_id=r.source_id, url=r.url, title=r.title,
                                    summary=r.summary, lang=r.lang,
@@ -182,10 +188,10 @@ class Archive:
                                    fetch_fulltext=r.fetch_fulltext, attempts=r.attempts)
                     for r in db.execute(query)]
 
-    def retry_later(self, article_id: int, note: str) -> None:
+    def retry_later(self, article_id: int, note: str, *, count_attempt: bool = True) -> None:
         with self.engine.begin() as db:
             db.execute(articles.update().where(articles.c.id == article_id).values(
-                attempts=articles.c.attempts + 1, extraction_note=note))
+                attempts=articles.c.attempts + int(count_attempt), extraction_note=note))
 
     def complete_article(self, article: PendingArticle, extracted: ExtractedText,
                          classification: Classification, *, published: datetime | None,
@@ -195,14 +201,14 @@ class Archive:
         """Write extraction and classification of a pending article and mark it done."""
         with self.engine.begin() as db:
             db.execute(articles.update().where(articles.c.id == article.id).values(
-                state="done", text=text, author=extracted.author, site_name=extracted.site_name,
+                state="done", text=text, site_name=extracted.site_name,
+                **({"author": extracted.author} if extracted.author else {}),
                 lang=extracted.lang or article.lang, page_published=extracted.page_date,
                 published=published, date_source=date_source,
                 extraction_status=extracted.status, extraction_note=extracted.note,
                 extractor_version=extractor_version, attempts=articles.c.attempts + 1,
                 updated_at=now, **_classification_values(classification)))
-            db.execute(sa.text("UPDATE articles_fts SET body = :b WHERE rowid = :id"),
-                       {"id": article.id, "b": fts.index_text(text or article.summary)})
+            _index(db, article.id, body=text or article.summary)
             if raw is not None:
                 url, status, content_type, body = raw
                 db.execute(raw_pages.delete().where(raw_pages.c.article_id == article.id))
@@ -225,8 +231,7 @@ class Archive:
             db.execute(articles.update().where(articles.c.id == article_id).values(
                 state="done", text=text, extraction_status="full", published=now,
                 date_source="first_seen", **_classification_values(classification)))
-            db.execute(sa.text("UPDATE articles_fts SET body = :b WHERE rowid = :id"),
-                       {"id": article_id, "b": fts.index_text(text)})
+            _index(db, article_id, body=text)
 
     def has_seeds(self) -> bool:
         with self.engine.connect() as db:
@@ -256,23 +261,36 @@ class Archive:
             return Counter({(k, o): n for k, o, n in db.execute(query)})
 
     def last_digest(self, channel: str) -> datetime | None:
-        query = sa.select(sa.func.max(digests.c.covered_until)).where(digests.c.channel == channel)
+        query = sa.select(sa.func.max(digests.c.sent_at)).where(digests.c.channel == channel)
         with self.engine.connect() as db:
             return db.execute(query).scalar_one()
 
-    def record_digest(self, channel: str, sent_at: datetime, covered_until: datetime,
-                      items: int) -> None:
-        with self.engine.begin() as db:
-            db.execute(digests.insert().values(channel=channel, sent_at=sent_at,
-                                               covered_until=covered_until, items=items))
+    def first_digest(self, channel: str) -> datetime | None:
+        query = sa.select(sa.func.min(digests.c.sent_at)).where(digests.c.channel == channel)
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
 
-    def digest_articles(self, since: datetime, until: datetime, min_score: float,
+    def record_digest(self, channel: str, sent_at: datetime, article_ids: list[int]) -> None:
+        """The digest and its articles together: an article goes into a channel's digest once."""
+        with self.engine.begin() as db:
+            digest_id = db.execute(digests.insert().values(
+                channel=channel, sent_at=sent_at, covered_until=sent_at,
+                items=len(article_ids))).inserted_primary_key[0]
+            if article_ids:
+                db.execute(digest_items.insert(), [
+                    {"channel": channel, "article_id": a, "digest_id": digest_id}
+                    for a in article_ids])
+
+    def digest_articles(self, channel: str, *, first_seen_after: datetime, min_score: float,
                         published_after: datetime, limit: int) -> list[ArticleView]:
-        """Relevant news first seen in (since, until], best first; never seed documents."""
+        """Relevant news not yet in this channel's digest, best first; never seed documents.
+        An article finished late (a retry) still gets its turn."""
+        in_digest = sa.exists().where(digest_items.c.channel == channel,
+                                      digest_items.c.article_id == articles.c.id)
         query = (self._view_query()
                  .where(articles.c.state == "done", articles.c.relevant.is_(True),
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
-                        articles.c.first_seen > since, articles.c.first_seen <= until,
+                        articles.c.first_seen > first_seen_after, ~in_digest,
                         sa.or_(articles.c.published.is_(None),
                                articles.c.published >= published_after))
                  .order_by(articles.c.score.desc(), articles.c.first_seen.desc()).limit(limit))
@@ -285,12 +303,10 @@ class Archive:
         if expression is None:
             return []
         fts_hits = (sa.select(sa.column("rowid").label("id"),
-                              sa.literal_column("bm25(articles_fts, 10.0, 1.0)").label("rank"),
-                              sa.literal_column("snippet(articles_fts, 1, '', '', ' … ', 24)")
-                              .label("snippet"))
+                              sa.literal_column("bm25(articles_fts, 10.0, 1.0)").label("rank"))
                     .select_from(sa.table("articles_fts"))
                     .where(sa.text("articles_fts MATCH :q")).subquery())
-        stmt = (self._view_query().add_columns(fts_hits.c.snippet)
+        stmt = (self._view_query()
                 .join(fts_hits, fts_hits.c.id == articles.c.id)
                 .order_by(fts_hits.c.rank).limit(limit))
         if since is not None:
@@ -301,7 +317,7 @@ class Archive:
                 .where(sa.column("value") == topic)))
         with self.engine.connect() as db:
             rows = db.execute(stmt, {"q": expression})
-            return [_view(r, snippet=r.snippet.replace("  ", " ")) for r in rows]
+            return [_view(r, snippet=fts.snippet(r.text or r.summary, query)) for r in rows]
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as db:
@@ -326,6 +342,20 @@ class Archive:
                 .join(sources, sources.c.id == articles.c.source_id, isouter=True))
 
 
+def _index(db: sa.Connection, article_id: int, *, title: str | None = None,
+           body: str | None = None, new: bool = False) -> None:
+    """Write an article's title and/or body into the full-text index."""
+    values = {"id": article_id, "title": fts.index_text(title or ""),
+              "body": fts.index_text(body or "")}
+    if new:
+        db.execute(sa.text("INSERT INTO articles_fts(rowid, title, body) "
+                           "VALUES (:id, :title, :body)"), values)
+        return
+    columns = [c for c, v in (("title", title), ("body", body)) if v is not None]
+    assignments = ", ".join(f"{c} = :{c}" for c in columns)
+    db.execute(sa.text(f"UPDATE articles_fts SET {assignments} WHERE rowid = :id"), values)
+
+
 def _classification_values(c: Classification) -> dict[str, Any]:
     return {"relevant": c.relevant, "score": c.score, "topics": list(c.topics),
             "evidence": {k: list(v) for k, v in c.evidence.items()},
@@ -337,7 +367,8 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
     signals = row.signals or {}
     name = row.publisher or row.source_name or row.site_name or row.source_id
     return ArticleView(
-        id=row.id, source_id=row.source_id, source_name=name, url=row.url, title=row.title,
+        id=row.id, source_id=row.source_id, source_name=name, title=row.title,
+        url=row.canonical_url if row.canonical_url.startswith("http") else row.url,
         lang=row.lang, published=row.published, first_seen=row.first_seen,
         score=row.score or 0.0, relevant=bool(row.relevant), topics=tuple(row.topics or ()),
         evidence=evidence, extraction_status=row.extraction_status or row.state,

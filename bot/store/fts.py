@@ -33,3 +33,15 @@ def match_query(query: str) -> str | None:
         elif tokens:
             phrases.append('"' + " ".join(tokens) + '"')
     return " AND ".join(phrases) or None
+
+
+def snippet(text: str, query: str, width: int = 200) -> str:
+    """The passage of `text` around the first word of `query` it contains (readable, unlike
+    FTS5's snippet of the bigram index)."""
+    flat = " ".join(text.split())
+    lowered = flat.lower()
+    positions = [lowered.find(w.lower()) for w in WORD.findall(query)]
+    start = min((p for p in positions if p >= 0), default=0)
+    begin = max(0, start - width // 3)
+    piece = flat[begin:begin + width]
+    return ("…" if begin else "") + piece + ("…" if begin + width < len(flat) else "")

@@ -115,6 +115,13 @@ digests = sa.Table(
     sa.Column("items", sa.Integer, nullable=False),
 )
 
+digest_items = sa.Table(
+    "digest_items", metadata,  # which article went into which channel's digest: once only
+    sa.Column("channel", sa.String, primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+    sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id"), nullable=False),
+)
+
 
 def managed_by_alembic(name: str | None, type_: str, parent_names: dict) -> bool:
     """Autogenerate compares the tables above; the FTS5 index and its shadow tables are created
