@@ -10,7 +10,8 @@ from conftest import ROOT
 from bot.cli import build_parser
 from bot.config import SECTIONS
 
-COMMANDS = [["run"], ["poll"], ["search"], ["status"], ["sources"], ["sources", "check"]]
+COMMANDS = [["run"], ["poll"], ["search"], ["status"], ["sources"], ["sources", "check"],
+            ["classify"], ["eval"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

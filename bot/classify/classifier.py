@@ -106,15 +106,26 @@ def relevance_score(s: Signals) -> float:
 
 def pick_topics(topic_hits: dict[str, Counter[str]], fields: frozenset[str] = frozenset(),
                 ) -> tuple[str, ...]:
-    """Topics the text substantively covers: two distinct terms, or one term used often (3
-    times for a technology field, 4 for a policy topic). A text that names many technology
-    fields (an agreement's list) gets every field it names."""
+    """Topics the text substantively covers: two distinct terms; or one specific phrase used
+    twice ("export controls ... export controls"); or one term used often (3 times for a
+    technology field, 4 for a policy topic). A text that names many technology fields (an
+    agreement's list) gets every field it names."""
     strength = {tid: len(h) + 0.25 * sum(h.values()) for tid, h in topic_hits.items() if h}
     listing = sum(1 for tid in strength if tid in fields) >= FIELDS_IN_A_LIST
-    chosen = [tid for tid in strength
-              if len(topic_hits[tid]) >= 2 or sum(topic_hits[tid].values()) >= 3 + (tid not in fields)
-              or (listing and tid in fields)]
-    return tuple(sorted(chosen, key=lambda t: -strength[t]))
+
+    def covered(tid: str) -> bool:
+        hits = topic_hits[tid]
+        return (len(hits) >= 2 or sum(hits.values()) >= 3 + (tid not in fields)
+                or any(n >= 2 and _is_phrase(term) for term, n in hits.items())
+                or (listing and tid in fields))
+
+    return tuple(sorted(filter(covered, strength), key=lambda t: -strength[t]))
+
+
+def _is_phrase(term: str) -> bool:
+    """A specific term: several words, or three or more Japanese characters."""
+    body = term.rstrip("*")
+    return " " in body or (not body.isascii() and len(body) >= 3)
 
 
 def japanese(text: str, lang: str | None) -> bool:
