@@ -4,7 +4,8 @@ Relevance needs both countries acting together on technology. The score is a log
 of a few evidence counts: bilateral phrases ("U.S.-Japan", "日米"), both sides named (countries,
 officials or organisations), cooperation cues, technology terms, against non-tech US–Japan cues
 (tariffs, bases) and third countries taking the partner's place. Counts are log-damped so a
-long text does not win by length. Every decision carries the terms and actors that drove it.
+long text does not win by length, and scaled up for a short one (a feed summary). Every
+decision carries the terms and actors that drove it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from bot.models import Classification
 
 TITLE_WEIGHT = 2  # a term in the headline counts as much as two in the body
 MAX_EVIDENCE = 6
-FIELDS_IN_A_LIST = 5
-REFERENCE_LENGTH = 1000  # technology fields named in one text that make it a list of fields
+FIELDS_IN_A_LIST = 5  # technology fields named in one text that make it a list of fields
+REFERENCE_LENGTH = 1000  # a shorter text's counts are scaled up to this many characters
 
 
 @dataclass(frozen=True, slots=True)
