@@ -79,7 +79,8 @@ class _Scan:
 def _compile_scan(kind: str, owners: Mapping[str, list[Owner]]) -> _Scan:
     first = "".join(sorted({re.escape(key[0]) for key in owners}))
     regex = re.compile(PATTERNS[kind].format(first=first, trie=_trie(list(owners))), re.DOTALL)
-    credits = {(key, ends_word): _credits(key, ends_word, owners)
+    prefixes = _prefixes_within(list(owners))
+    credits = {(key, ends_word): _credits(key, ends_word, prefixes[key], owners)
                for key in owners for ends_word in (True, False)}
     # Japanese keys can only match where one of their non-ASCII characters occurs: one search
     # for those characters skips the whole scan on English text.
@@ -89,11 +90,19 @@ def _compile_scan(kind: str, owners: Mapping[str, list[Owner]]) -> _Scan:
     return _Scan(kind, regex, credits, probe)
 
 
-def _credits(key: str, ends_word: bool, owners: Mapping[str, list[Owner]]
-             ) -> tuple[tuple[str, str], ...]:
+def _prefixes_within(keys: list[str]) -> dict[str, list[str]]:
+    """For each key, the keys it starts with (itself included), shortest first."""
+    by_first: dict[str, list[str]] = {}
+    for key in sorted(keys, key=len):
+        by_first.setdefault(key[0], []).append(key)
+    return {key: [k for k in by_first[key[0]] if key.startswith(k)] for key in keys}
+
+
+def _credits(key: str, ends_word: bool, prefixes: list[str],
+             owners: Mapping[str, list[Owner]]) -> tuple[tuple[str, str], ...]:
     """Where `key` matched (and a word ends after it or not): per list, its longest valid term."""
     best: dict[str, str] = {}
-    for k in sorted((k for k in owners if key.startswith(k)), key=len):
+    for k in prefixes:
         word_ends_here = ends_word if k == key else not key[len(k)].isalnum()
         for owner in owners[k]:
             if owner.is_prefix or word_ends_here:
