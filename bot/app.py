@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.classify import Classifier, Taxonomy
 from bot.config import ENV_SLACK_TOKEN, Settings, config_path, load_settings
+from bot.errors import ConfigError
 from bot.feeds.fetch import Fetcher, build_client
 from bot.pipeline import Pipeline
 from bot.seeds import read_seeds
@@ -47,10 +48,22 @@ def load_classifier(settings: Settings) -> Classifier:
     return Classifier(taxonomy, settings.classify.relevance_threshold)
 
 
+def check_subscribed_topics(settings: Settings, classifier: Classifier) -> None:
+    """Slack channels may only name topics the taxonomy has."""
+    for key, tables in (("digests", settings.slack.digests), ("alerts", settings.slack.alerts)):
+        for i, table in enumerate(tables):
+            unknown = [t for t in table.topics if t not in classifier.taxonomy.ids]
+            if unknown:
+                raise ConfigError(str(settings.config_file), f"slack.{key}[{i}].topics",
+                                  f"unknown topic {unknown[0]!r} (topics: "
+                                  f"{', '.join(classifier.taxonomy.ids)})")
+
+
 def load_app(cli_config: str | None, env: Mapping[str, str],
              now: Callable[[], datetime] | None = None) -> App:
     settings = load_settings(config_path(cli_config, env), env)
     classifier = load_classifier(settings)
+    check_subscribed_topics(settings, classifier)
     archive = open_archive(settings.storage.database)
     archive.sync_sources(settings.sources)
     app = App(settings, archive, classifier, env, now or utcnow)

@@ -26,12 +26,12 @@ from bot.classify.jsonl import classify_line, read_jsonl
 from bot.config import config_path, load_settings
 from bot.digest import build_digest
 from bot.errors import TechwatchError
+from bot.notify.service import deliver
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import CycleReport, check_source
 
 log = logging.getLogger("techwatch")
 TERMINAL_CHANNEL = "terminal"
-DIGEST_MAX_AGE = timedelta(days=7)
 
 
 def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:
@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="one full cycle, then exit")
     run.set_defaults(handler=cmd_run)
 
+    digest = commands.add_parser("digest", help="send a digest now, if there is anything new")
+    digest.add_argument("--channel", help="only this channel's digest")
+    digest.add_argument("--dry-run", action="store_true",
+                        help="print the Block Kit JSON instead of sending; record nothing")
+    digest.add_argument("--always", action="store_true",
+                        help="send even when there is nothing new (a 'no new coverage' note)")
+    digest.set_defaults(handler=cmd_digest)
+
     poll = commands.add_parser("poll", help="one cycle without any digest")
     poll.set_defaults(handler=cmd_poll)
 
@@ -140,10 +148,43 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     if not args.once:
         from bot.scheduler import run_forever
 
-        return asyncio.run(run_forever(app, lambda: send_digest(app)))
+        return asyncio.run(run_forever(app, lambda: deliver_due(app)))
     asyncio.run(run_cycle(app))
-    send_digest(app)
+    deliver_due(app)
     return 0  # failing sources are reported, and stay visible in `techwatch status`
+
+
+def deliver_due(app: App) -> None:
+    """The cycle's alerts and every due digest to Slack (or the terminal without a token);
+    without Slack channels configured, the terminal digest."""
+    if not (app.settings.slack.digests or app.settings.slack.alerts):
+        send_digest(app)
+        return
+    outcome = deliver(app)
+    report = outcome.report
+    log.info("delivery: %d sent, %d found already posted, %d pending, %d failed",
+             report.sent, report.reconciled, report.pending, report.failed)
+
+
+def cmd_digest(app: App, args: argparse.Namespace) -> int:
+    if not app.settings.slack.digests:
+        if args.channel and args.channel != TERMINAL_CHANNEL:
+            raise TechwatchError(f"no [[slack.digests]] table for channel {args.channel!r} "
+                                 f"in {app.settings.config_file}")
+        send_digest(app, record=not args.dry_run)
+        return 0
+    known = {d.channel for d in app.settings.slack.digests}
+    if args.channel and args.channel not in known:
+        raise TechwatchError(f"no [[slack.digests]] table for channel {args.channel!r}; "
+                             f"configured: {', '.join(sorted(known))}")
+    outcome = deliver(app, alerts=False, scheduled=False,
+                      channels=(args.channel,) if args.channel else (),
+                      always=args.always, dry_run=args.dry_run)
+    if not outcome.digests:
+        print("Nothing new since the last digest (use --always to send one anyway).",
+              file=sys.stderr)
+    return 1 if outcome.report.failed or (outcome.report.problems and not outcome.report.sent) \
+        else 0
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
@@ -167,8 +208,8 @@ async def run_cycle(app: App, *, one_shot: bool = True) -> CycleReport:
     return report
 
 
-def send_digest(app: App) -> int:
-    """Print the relevant stories not yet in this channel's digest, and remember them."""
+def send_digest(app: App, *, record: bool = True) -> int:
+    """Print the relevant stories not yet in the terminal's digest, and remember them."""
     if app.slack_token:
         log.warning("Slack delivery is not available in this version; printing the digest")
     now = app.now()
@@ -177,11 +218,13 @@ def send_digest(app: App) -> int:
     articles = app.archive.digest_articles(
         TERMINAL_CHANNEL, first_seen_after=(first or now) - lookback,
         min_score=app.settings.classify.relevance_threshold,
-        published_after=now - DIGEST_MAX_AGE, limit=app.settings.digest.max_items)
+        published_after=now - timedelta(days=app.settings.digest.max_age_days),
+        limit=app.settings.digest.max_items)
     since = app.archive.last_digest(TERMINAL_CHANNEL) or now - lookback
     digest = build_digest(articles, app.classifier.taxonomy, since, now)
     print_digest(digest, console())
-    app.archive.record_digest(TERMINAL_CHANNEL, now, [a.id for a in articles])
+    if record:
+        app.archive.record_digest(TERMINAL_CHANNEL, now, [a.id for a in articles])
     return digest.total
 
 

@@ -64,9 +64,41 @@ class ClassifySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestChannel:
+    """One [[slack.digests]] table: a channel that gets a daily digest."""
+
+    channel: str
+    time: str = "08:30"  # local time in `timezone`
+    timezone: str = "UTC"
+    topics: tuple[str, ...] = ()  # empty: all topics
+    min_score: float | None = None  # None: the relevance threshold
+    max_stories: int = 25
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChannel:
+    """One [[slack.alerts]] table: a standing real-time subscription."""
+
+    channel: str
+    topics: tuple[str, ...] = ()  # empty: all topics
+    min_score: float = 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    api_url: str = "https://slack.com/api/"
+    digests: tuple[DigestChannel, ...] = ()
+    alerts: tuple[AlertChannel, ...] = ()
+    empty_digest_note: bool = True  # a due digest with nothing new says so
+    alert_max_age_hours: float = 48.0  # only articles published this recently are alerted
+    alert_hourly_cap: int = 10  # alerts a channel gets in an hour; the rest go to its digest
+
+
+@dataclass(frozen=True, slots=True)
 class DigestSettings:
     lookback_hours: float = 24.0
     max_items: int = 50
+    max_age_days: float = 7.0  # digests carry articles published this recently
     time: str = "08:00"  # daily digest of `techwatch run`, local time in `timezone`
     timezone: str = "UTC"
 
@@ -85,6 +117,7 @@ class Settings:
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     classify: ClassifySettings = field(default_factory=ClassifySettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
 
 
 SECTIONS = {
@@ -95,11 +128,14 @@ SECTIONS = {
     "classify": ClassifySettings,
     "digest": DigestSettings,
 }
-TOP_LEVEL_KEYS = {"sources", "topics", "seeds", *SECTIONS}
+TOP_LEVEL_KEYS = {"sources", "topics", "seeds", "slack", *SECTIONS}
+ENV_SLACK_API_URL = "SLACK_API_URL"
+CHANNEL = re.compile(r"^[#@]?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
-            "max_article_attempts"}
+            "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
+            "max_age_days"}
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
@@ -126,11 +162,41 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
         raise ConfigError(str(path), where, f"unsupported database URL {database!r} "
                           "(this version stores into SQLite: sqlite:///path/to/file.db)")
     sections["storage"] = StorageSettings(database=database, keep_raw_html=storage.keep_raw_html)
-    _check_digest_time(sections["digest"], str(path))
+    _check_time(sections["digest"].time, sections["digest"].timezone, str(path), "digest")
     sources = load_sources(sources_file, sections["poll"].default_poll_minutes)
     return Settings(config_file=path, sources_file=sources_file, topics_file=topics_file,
                     seeds_dir=seeds_dir, sources=sources, topics=read_toml(topics_file),
-                    **sections)
+                    slack=load_slack(_table(main, "slack", path), str(path), env), **sections)
+
+
+def load_slack(table: Mapping[str, Any], file: str, env: Mapping[str, str]) -> SlackSettings:
+    """[slack] with its [[slack.digests]] and [[slack.alerts]] tables; SLACK_API_URL wins."""
+    lists = {}
+    for key, cls in (("digests", DigestChannel), ("alerts", AlertChannel)):
+        tables = table.get(key, [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise ConfigError(file, f"slack.{key}", f"expected [[slack.{key}]] tables")
+        entries = []
+        for i, entry in enumerate(tables):
+            where = f"slack.{key}[{i}]"
+            if "channel" not in entry:
+                raise ConfigError(file, f"{where}.channel", "missing (required)")
+            item = build(cls, entry, file, where)
+            if not CHANNEL.match(item.channel):
+                raise ConfigError(file, f"{where}.channel", f"not a channel id: {item.channel!r}")
+            if item.min_score is not None and not 0 <= item.min_score <= 1:
+                raise ConfigError(file, f"{where}.min_score", "must be between 0 and 1")
+            if key == "digests":
+                _check_time(item.time, item.timezone, file, where)
+            entries.append(item)
+        lists[key] = tuple(entries)
+    scalars = {k: v for k, v in table.items() if k not in lists}
+    settings = build(SlackSettings, scalars, file, "slack")
+    api_url = env.get(ENV_SLACK_API_URL) or settings.api_url
+    if not re.match(r"^https?://", api_url):
+        raise ConfigError(file, "slack.api_url", f"not an http(s) URL: {api_url!r}")
+    return SlackSettings(**{**{f.name: getattr(settings, f.name) for f in fields(settings)},
+                            "api_url": api_url.rstrip("/") + "/", **lists})
 
 
 def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:
@@ -165,14 +231,13 @@ def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:
     return tuple(sources)
 
 
-def _check_digest_time(digest: DigestSettings, file: str) -> None:
-    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", digest.time):
-        raise ConfigError(file, "digest.time", f"expected HH:MM, got {digest.time!r}")
+def _check_time(time: str, timezone: str, file: str, where: str) -> None:
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", time):
+        raise ConfigError(file, f"{where}.time", f"expected HH:MM, got {time!r}")
     try:
-        ZoneInfo(digest.timezone)
+        ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(file, "digest.timezone", f"unknown time zone {digest.timezone!r}") \
-            from None
+        raise ConfigError(file, f"{where}.timezone", f"unknown time zone {timezone!r}") from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -207,6 +272,13 @@ def build(cls: type, table: Mapping[str, Any], file: str, prefix: str) -> Any:
 
 
 def _check_type(value: Any, expected: Any, file: str, where: str) -> Any:
+    args = typing.get_args(expected)
+    if typing.get_origin(expected) is tuple:  # tuple[str, ...] from a TOML list of strings
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(file, where, f"expected a list of strings, got {value!r}")
+        return tuple(value)
+    if type(None) in args:  # X | None: TOML has no null, so a present value is an X
+        expected = next(a for a in args if a is not type(None))
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,3 +54,27 @@ def why(article: ArticleView, limit: int = 4) -> str:
     if article.cues:
         parts.append("cues: " + ", ".join(article.cues[:limit]))
     return "; ".join(parts) or "matched the taxonomy"
+
+
+SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+def lead_sentences(text: str, title: str = "", sentences: int = 2, limit: int = 320) -> str:
+    """The first one or two sentences of an article's text (without the headline that
+    extracted text often starts with): its summary in a digest."""
+    flat = " ".join(text.split())
+    heading = " ".join(title.split())
+    if heading and flat.startswith(heading):
+        flat = flat[len(heading):].lstrip(" .:-–—")
+    if not flat:
+        return ""
+    parts = [p for p in SENTENCE.split(flat) if p][:sentences]
+
+    def joined(pieces: list[str]) -> str:  # Japanese sentences follow each other without a space
+        return "".join(p if p.endswith(("。", "！", "？")) else p + " " for p in pieces).strip()
+
+    lead = joined(parts) if parts else flat
+    while len(lead) > limit and len(parts) > 1:
+        parts = parts[:-1]
+        lead = joined(parts)
+    return lead if len(lead) <= limit else lead[: limit - 1].rsplit(" ", 1)[0] + "…"

@@ -136,6 +136,7 @@ class ArticleView:
     actors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cues: tuple[str, ...] = ()
     snippet: str = ""
+    text_head: str = ""  # the start of the text (or the feed summary), for a lead
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +170,27 @@ class PollOutcome:
     last_modified: str | None = None
     body_hash: str | None = None
     feed_format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """One message to post: the notification text and its Block Kit blocks (as dicts)."""
+
+    text: str
+    blocks: tuple[dict, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A row of the delivery ledger: a message to a channel, posted exactly once."""
+
+    key: str
+    channel: str
+    kind: str
+    message: SlackMessage
+    article_id: int | None = None
+    parent_key: str | None = None  # a thread reply: the message it answers
+    status: str = "pending"
+    id: int = 0
+    ts: str | None = None
+    attempts: int = 0

@@ -16,7 +16,7 @@ log = logging.getLogger("techwatch")
 POLL_TICK_MINUTES = 5
 
 
-async def run_forever(app: App, send_digest: Callable[[], int]) -> int:
+async def run_forever(app: App, deliver_due: Callable[[], None]) -> int:
     from bot.cli import run_cycle
 
     stop = asyncio.Event()
@@ -26,15 +26,20 @@ async def run_forever(app: App, send_digest: Callable[[], int]) -> int:
     scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60})
 
+    slack = app.settings.slack.digests or app.settings.slack.alerts
+
     async def tick() -> None:
         await run_cycle(app, one_shot=False)
+        if slack:
+            deliver_due(app)  # the cycle's alerts, and each channel's digest once it is due
 
     scheduler.add_job(tick, "interval", minutes=POLL_TICK_MINUTES, id="poll",
                       next_run_time=app.now())
-    hour, minute = app.settings.digest.time.split(":")
-    scheduler.add_job(send_digest, CronTrigger(hour=int(hour), minute=int(minute),
-                                               timezone=app.settings.digest.timezone),
-                      id="digest")
+    if not slack:
+        hour, minute = app.settings.digest.time.split(":")
+        scheduler.add_job(deliver_due, CronTrigger(hour=int(hour), minute=int(minute),
+                                                   timezone=app.settings.digest.timezone),
+                          id="digest")
     scheduler.start()
     log.info("techwatch running: polling every %d min, digest at %s %s", POLL_TICK_MINUTES,
              app.settings.digest.time, app.settings.digest.timezone)

@@ -11,7 +11,7 @@ from bot.cli import build_parser
 from bot.config import SECTIONS
 
 COMMANDS = [["run"], ["poll"], ["search"], ["status"], ["sources"], ["sources", "check"],
-            ["classify"], ["eval"]]
+            ["classify"], ["eval"], ["digest"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -33,7 +33,15 @@ def test_every_setting_is_documented_in_the_readme():
     for section, cls in SECTIONS.items():
         for field in fields(cls):
             assert f"`{section}.{field.name}`" in readme, f"{section}.{field.name}"
-    for key in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
+    from bot.config import AlertChannel, DigestChannel, SlackSettings
+
+    for field in fields(SlackSettings):
+        if field.name not in ("digests", "alerts"):
+            assert f"`slack.{field.name}`" in readme, field.name
+    for table, cls in (("digests", DigestChannel), ("alerts", AlertChannel)):
+        for field in fields(cls):
+            assert f"slack.{table}[]" in readme and f"{field.name}" in readme, field.name
+    for key in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_API_URL"):
         assert key in readme
 
 
@@ -46,6 +54,11 @@ def test_shipped_config_lists_every_setting_with_its_default():
             if field.name == "user_agent":
                 continue  # carries the version; documented in the README
             assert shipped[section][field.name] == field.default, f"{section}.{field.name}"
+    from bot.config import SlackSettings
+
+    for field in fields(SlackSettings):
+        if field.name not in ("digests", "alerts"):
+            assert shipped["slack"][field.name] == field.default, field.name
 
 
 def test_unknown_command_is_a_usage_error(capsys):

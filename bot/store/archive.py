@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,18 @@ from bot.models import (
     ArticleDraft,
     ArticleView,
     Classification,
+    Delivery,
     ExtractedText,
     PendingArticle,
     PollOutcome,
+    SlackMessage,
     Source,
     SourceState,
 )
 from bot.store import fts
 from bot.store.schema import (
     articles,
+    deliveries,
     digest_items,
     digests,
     fetch_log,
@@ -271,18 +275,12 @@ class Archive:
             return db.execute(query).scalar_one()
 
     def record_digest(self, channel: str, sent_at: datetime, article_ids: list[int]) -> None:
-        """The digest and its articles together: an article goes into a channel's digest once."""
-        with self.engine.begin() as db:
-            digest_id = db.execute(digests.insert().values(
-                channel=channel, sent_at=sent_at, covered_until=sent_at,
-                items=len(article_ids))).inserted_primary_key[0]
-            if article_ids:
-                db.execute(digest_items.insert(), [
-                    {"channel": channel, "article_id": a, "digest_id": digest_id}
-                    for a in article_ids])
+        """A digest shown outside Slack (the terminal): its articles are taken, once."""
+        self.plan([], sent_at, digest=(channel, article_ids))
 
     def digest_articles(self, channel: str, *, first_seen_after: datetime, min_score: float,
-                        published_after: datetime, limit: int) -> list[ArticleView]:
+                        published_after: datetime, limit: int, topics: tuple[str, ...] = (),
+                        ) -> list[ArticleView]:
         """Relevant news not yet in this channel's digest, best first; never seed documents.
         An article finished late (a retry) still gets its turn."""
         in_digest = sa.exists().where(digest_items.c.channel == channel,
@@ -292,10 +290,90 @@ class Archive:
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
                         articles.c.first_seen > first_seen_after, ~in_digest,
                         sa.or_(articles.c.published.is_(None),
-                               articles.c.published >= published_after))
+                               articles.c.published >= published_after), *_any_topic(topics))
                  .order_by(articles.c.score.desc(), articles.c.first_seen.desc()).limit(limit))
         with self.engine.connect() as db:
             return [_view(r) for r in db.execute(query)]
+
+    # --- the delivery ledger -------------------------------------------------------------
+
+    def plan(self, planned: list[Delivery], now: datetime,
+             digest: tuple[str, list[int]] | None = None) -> int:
+        """Record deliveries (and a digest's articles) before anything is posted; a key already
+        in the ledger is skipped, so planning twice delivers once. Returns how many were new."""
+        new = 0
+        with self.engine.begin() as db:
+            if digest is not None:
+                channel, article_ids = digest
+                digest_id = db.execute(digests.insert().values(
+                    channel=channel, sent_at=now, covered_until=now,
+                    items=len(article_ids))).inserted_primary_key[0]
+                if article_ids:
+                    db.execute(digest_items.insert().prefix_with("OR IGNORE"), [
+                        {"channel": channel, "article_id": a, "digest_id": digest_id}
+                        for a in article_ids])
+            for d in planned:
+                result = db.execute(sa.text(
+                    "INSERT OR IGNORE INTO deliveries(key, channel, kind, article_id, parent_key, "
+                    "payload, status, attempts, created_at) VALUES (:key, :channel, :kind, "
+                    ":article_id, :parent_key, :payload, :status, 0, :now)"),
+                    {"key": d.key, "channel": d.channel, "kind": d.kind,
+                     "article_id": d.article_id, "parent_key": d.parent_key,
+                     "payload": json.dumps({"text": d.message.text,
+                                            "blocks": list(d.message.blocks)}),
+                     "status": d.status, "now": now.astimezone(UTC).replace(tzinfo=None)})
+                new += result.rowcount
+        return new
+
+    def pending_deliveries(self) -> list[Delivery]:
+        query = (sa.select(deliveries).where(deliveries.c.status == "pending")
+                 .order_by(deliveries.c.id))
+        with self.engine.connect() as db:
+            return [_delivery(r) for r in db.execute(query)]
+
+    def delivery_ts(self, key: str) -> str | None:
+        query = sa.select(deliveries.c.ts).where(deliveries.c.key == key,
+                                                 deliveries.c.status == "sent")
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one_or_none()
+
+    def delivery_attempt(self, delivery_id: int) -> None:
+        """Counted before the post: an attempt > 0 means the message may already be in Slack."""
+        self._update_delivery(delivery_id, attempts=deliveries.c.attempts + 1)
+
+    def delivery_sent(self, delivery_id: int, ts: str, now: datetime) -> None:
+        self._update_delivery(delivery_id, status="sent", ts=ts, sent_at=now, last_error=None)
+
+    def delivery_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
+        values = {"last_error": error}
+        self._update_delivery(delivery_id, **({"status": "failed"} | values if permanent
+                                              else values))
+
+    def _update_delivery(self, delivery_id: int, **values: Any) -> None:
+        with self.engine.begin() as db:
+            db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(**values))
+
+    def alert_candidates(self, channel: str, *, min_score: float, published_after: datetime,
+                         topics: tuple[str, ...] = (), limit: int = 200) -> list[ArticleView]:
+        """Relevant recent news this channel has had no alert (or roll-over) for."""
+        done = sa.exists().where(deliveries.c.channel == channel,
+                                 deliveries.c.kind.in_(("alert", "rolled")),
+                                 deliveries.c.article_id == articles.c.id)
+        date = sa.func.coalesce(articles.c.published, articles.c.first_seen)
+        query = (self._view_query()
+                 .where(articles.c.state == "done", articles.c.relevant.is_(True),
+                        articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
+                        date >= published_after, ~done, *_any_topic(topics))
+                 .order_by(articles.c.first_seen, articles.c.id).limit(limit))
+        with self.engine.connect() as db:
+            return [_view(r) for r in db.execute(query)]
+
+    def alerts_since(self, channel: str, since: datetime) -> int:
+        query = (sa.select(sa.func.count()).select_from(deliveries)
+                 .where(deliveries.c.channel == channel, deliveries.c.kind == "alert",
+                        deliveries.c.created_at >= since))
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
 
     def search(self, query: str, *, topic: str | None = None, since: datetime | None = None,
                limit: int = 20) -> list[ArticleView]:
@@ -312,9 +390,7 @@ class Archive:
         if since is not None:
             stmt = stmt.where(articles.c.first_seen >= since)
         if topic:
-            stmt = stmt.where(sa.exists(sa.select(1).select_from(
-                sa.func.json_each(articles.c.topics).table_valued("value"))
-                .where(sa.column("value") == topic)))
+            stmt = stmt.where(*_any_topic((topic,)))
         with self.engine.connect() as db:
             rows = db.execute(stmt, {"q": expression})
             return [_view(r, snippet=fts.snippet(r.text or r.summary, query)) for r in rows]
@@ -356,6 +432,22 @@ def _index(db: sa.Connection, article_id: int, *, title: str | None = None,
     db.execute(sa.text(f"UPDATE articles_fts SET {assignments} WHERE rowid = :id"), values)
 
 
+def _any_topic(topics: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+    """A condition: the article has one of `topics` (none when `topics` is empty)."""
+    if not topics:
+        return []
+    values = sa.func.json_each(articles.c.topics).table_valued("value")
+    return [sa.exists(sa.select(1).select_from(values).where(values.c.value.in_(topics)))]
+
+
+def _delivery(row: Any) -> Delivery:
+    payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
+    return Delivery(key=row.key, channel=row.channel, kind=row.kind,
+                    message=SlackMessage(payload["text"], tuple(payload["blocks"])),
+                    article_id=row.article_id, parent_key=row.parent_key, status=row.status,
+                    id=row.id, ts=row.ts, attempts=row.attempts)
+
+
 def _classification_values(c: Classification) -> dict[str, Any]:
     return {"relevant": c.relevant, "score": c.score, "topics": list(c.topics),
             "evidence": {k: list(v) for k, v in c.evidence.items()},
@@ -373,4 +465,5 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         score=row.score or 0.0, relevant=bool(row.relevant), topics=tuple(row.topics or ()),
         evidence=evidence, extraction_status=row.extraction_status or row.state,
         actors={k: tuple(v) for k, v in signals.get("actors", {}).items()},
-        cues=tuple(signals.get("cues", ())), snippet=snippet)
+        cues=tuple(signals.get("cues", ())), snippet=snippet,
+        text_head=(row.text or row.summary or "")[:800])

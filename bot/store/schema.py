@@ -122,6 +122,23 @@ digest_items = sa.Table(
     sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id"), nullable=False),
 )
 
+deliveries = sa.Table(
+    "deliveries", metadata,  # the ledger: a message is recorded before it is posted
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),  # what it is: exactly once
+    sa.Column("channel", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),  # digest, alert, alert_note
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id")),
+    sa.Column("parent_key", sa.String),  # a thread reply: the key of the message it answers
+    sa.Column("payload", sa.JSON, nullable=False),  # {"text": ..., "blocks": [...]}
+    sa.Column("status", sa.String, nullable=False, index=True),  # pending, sent, failed, rolled
+    sa.Column("ts", sa.String),  # Slack's id of the posted message
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+)
+
 
 def managed_by_alembic(name: str | None, type_: str, parent_names: dict) -> bool:
     """Autogenerate compares the tables above; the FTS5 index and its shadow tables are created

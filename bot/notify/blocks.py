@@ -1,0 +1,144 @@
+"""Digests and alerts as Slack messages, built with slack_sdk's Block Kit models, always within
+Slack's limits: 50 blocks and about 11,000 characters of block text a message (beyond that Slack
+answers msg_blocks_too_long, which slack_sdk does not check), 3,000 characters a section, 150 a
+header, 10 context elements. A long digest continues in further messages, posted in the first
+one's thread; nothing is cut off silently.
+
+All text from articles is untrusted: it is escaped for mrkdwn, so no headline can mention
+<!channel> or a user, and links are built so a "|" or ">" cannot break them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import tzinfo
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTextObject
+
+from bot.digest import Digest, lead_sentences, why
+from bot.models import ArticleView, SlackMessage
+
+MAX_BLOCKS = 50
+MAX_MESSAGE_TEXT = 10_000  # Slack's undocumented ~11,000 for all block text, with a margin
+MAX_SECTION_TEXT = 3_000
+MAX_HEADER_TEXT = 150
+MAX_FALLBACK_TEXT = 3_000
+URL_UNSAFE = {"|": "%7C", ">": "%3E", "<": "%3C", " ": "%20", "\n": ""}
+
+
+def escape(text: str) -> str:
+    """mrkdwn control characters as entities: "<!channel>" shows as text and pings nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    safe_url = "".join(URL_UNSAFE.get(c, c) for c in url)
+    if not re.match(r"^https?://", safe_url):
+        return escape(label)
+    return f"<{safe_url}|{escape(label).replace('|', '¦')}>"
+
+
+def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
+    """The digest as one message, continued in thread replies when it is too long for one."""
+    day = digest.until.astimezone(tz)
+    header = HeaderBlock(text=PlainTextObject(
+        text=_cut(f"techwatch digest · {day:%a %d %b %Y}", MAX_HEADER_TEXT))).to_dict()
+    if not digest.total:
+        note = "No new US–Japan technology coverage since the last digest."
+        return [SlackMessage(note, (header, _context(note)))]
+    topics = len(digest.sections)
+    summary = (f"{digest.total} {'story' if digest.total == 1 else 'stories'} · {topics} "
+               f"topic{'s' if topics != 1 else ''} · since "
+               f"{digest.since.astimezone(tz):%d %b %H:%M %Z}")
+    blocks: list[dict] = [header, _context(summary)]
+    for section in digest.sections:
+        blocks.append(_section(f"*{escape(section.title)}* ({len(section.articles)})"))
+        blocks += [story_block(a, tz) for a in section.articles]
+        blocks.append(DividerBlock().to_dict())
+    fallback = _cut(f"techwatch digest: {summary}", MAX_FALLBACK_TEXT)
+    return _split(blocks[:-1], fallback)
+
+
+def alert_message(article: ArticleView, tz: tzinfo) -> SlackMessage:
+    topics = ", ".join(article.topics[:3]) or "US–Japan technology"
+    blocks = (_context(f":rotating_light: New on {escape(topics)}"), story_block(article, tz))
+    return SlackMessage(_cut(f"techwatch alert: {article.title}", MAX_FALLBACK_TEXT), blocks)
+
+
+def story_block(article: ArticleView, tz: tzinfo) -> dict:
+    """Linked title; source and date (and other outlets); a lead of one or two sentences; why."""
+    date = f"{article.published.astimezone(tz):%d %b %Y}" if article.published else "undated"
+    lines = [f"*{link(article.url, _cut(article.title, 300))}*",
+             f"{escape(article.source_name)} · {date}"]
+    lead = lead_sentences(article.text_head, article.title)
+    if lead:
+        lines.append(escape(_cut(lead, 400)))
+    lines.append(f"_why: {escape(_cut(why(article), 400))}_")
+    return _section("\n".join(lines))
+
+
+def plain_text(message: SlackMessage) -> str:
+    """A message as terminal text (the fallback without a Slack token): the same content."""
+    out = []
+    for block in message.blocks:
+        if block["type"] == "header":
+            out.append(block["text"]["text"].upper())
+        elif block["type"] == "section":
+            out.append(_unmrkdwn(block["text"]["text"]))
+        elif block["type"] == "context":
+            out.append(" · ".join(_unmrkdwn(e.get("text", "")) for e in block["elements"]))
+        elif block["type"] == "divider":
+            out.append("-" * 40)
+    return "\n".join(out)
+
+
+def _split(blocks: Sequence[dict], fallback: str) -> list[SlackMessage]:
+    messages: list[list[dict]] = [[]]
+    size = 0
+    for block in blocks:
+        length = _text_length(block)
+        if messages[-1] and (len(messages[-1]) >= MAX_BLOCKS - 1 or
+                             size + length > MAX_MESSAGE_TEXT):
+            messages.append([])
+            size = 0
+        messages[-1].append(block)
+        size += length
+    total = len(messages)
+    result = []
+    for i, part in enumerate(messages, 1):
+        if total > 1 and i > 1:
+            part = [_context(f"continued ({i}/{total})"), *part]
+        text = fallback if i == 1 else f"{fallback} (continued {i}/{total})"
+        result.append(SlackMessage(_cut(text, MAX_FALLBACK_TEXT), tuple(part)))
+    return result
+
+
+def _section(text: str) -> dict:
+    return SectionBlock(text=MarkdownTextObject(text=_cut(text, MAX_SECTION_TEXT))).to_dict()
+
+
+def _context(text: str) -> dict:
+    return ContextBlock(elements=[MarkdownTextObject(text=_cut(text, 2000))]).to_dict()
+
+
+def _text_length(block: dict) -> int:
+    if "text" in block:
+        return len(block["text"]["text"])
+    return sum(len(e.get("text", "")) for e in block.get("elements", []))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _unmrkdwn(text: str) -> str:
+    text = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+

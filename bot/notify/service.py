@@ -1,0 +1,116 @@
+"""Delivery of a cycle's alerts and the due digests: planned in the ledger, then posted to
+Slack, or shown on the terminal when no SLACK_BOT_TOKEN is set (the same content)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.app import App
+from bot.config import DigestChannel
+from bot.digest import build_digest
+from bot.models import Delivery
+from bot.notify.blocks import digest_messages, plain_text
+from bot.notify.plan import alert_deliveries, digest_deliveries, last_scheduled
+from bot.notify.slack import DeliveryReport, SlackPoster, build_client
+
+log = logging.getLogger("techwatch")
+
+
+@dataclass
+class Outcome:
+    planned: int = 0
+    digests: list[str] = field(default_factory=list)  # channels that got one
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def deliver(app: App, *, alerts: bool = True, scheduled: bool = True,
+            channels: tuple[str, ...] = (), always: bool = False, dry_run: bool = False,
+            ) -> Outcome:
+    """Plan what is due, then post it (or print it). `scheduled=False` is `techwatch digest`:
+    a digest now for each channel (or those named) when there is anything new."""
+    now = app.now()
+    outcome = Outcome()
+    planned: list[tuple[list[Delivery], tuple[str, list[int]] | None]] = []
+    if alerts:
+        planned += [(plan, None) for plan in _plan_alerts(app, now)]
+    for digest in app.settings.slack.digests:
+        if channels and digest.channel not in channels:
+            continue
+        due = last_scheduled(now, digest.time, ZoneInfo(digest.timezone))
+        last = app.archive.last_digest(digest.channel)
+        if scheduled and last is not None and last >= due:
+            continue
+        key = (f"digest:{digest.channel}:{due.isoformat()}" if scheduled
+               else f"digest:{digest.channel}:manual:{now.isoformat()}")
+        allow_empty = always or (scheduled and app.settings.slack.empty_digest_note)
+        plan = _plan_digest(app, digest, key, now, allow_empty=allow_empty)
+        if plan is not None:
+            planned.append(plan)
+            outcome.digests.append(digest.channel)
+    if dry_run:
+        for deliveries, _ in planned:
+            for d in deliveries:
+                if d.status == "pending":
+                    print(json.dumps({"channel": d.channel, "key": d.key, "text": d.message.text,
+                                      "blocks": list(d.message.blocks)}, ensure_ascii=False))
+        return outcome
+    for deliveries, digest in planned:
+        outcome.planned += app.archive.plan(deliveries, now, digest=digest)
+    outcome.report = _post(app) if app.slack_token else _print(app)
+    return outcome
+
+
+def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
+    slack = app.settings.slack
+    plans = []
+    for subscription in slack.alerts:
+        candidates = app.archive.alert_candidates(
+            subscription.channel, min_score=subscription.min_score, topics=subscription.topics,
+            published_after=now - timedelta(hours=slack.alert_max_age_hours))
+        if not candidates:
+            continue
+        room = slack.alert_hourly_cap - app.archive.alerts_since(
+            subscription.channel, now - timedelta(hours=1))
+        plans.append(alert_deliveries(subscription.channel, candidates, room, UTC, now))
+    return plans
+
+
+def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, allow_empty: bool,
+                 ) -> tuple[list[Delivery], tuple[str, list[int]]] | None:
+    settings = app.settings
+    lookback = timedelta(hours=settings.digest.lookback_hours)
+    first = app.archive.first_digest(digest.channel)
+    articles = app.archive.digest_articles(
+        digest.channel, first_seen_after=(first or now) - lookback,
+        min_score=digest.min_score if digest.min_score is not None
+        else settings.classify.relevance_threshold,
+        published_after=now - timedelta(days=settings.digest.max_age_days),
+        limit=digest.max_stories, topics=digest.topics)
+    if not articles and not allow_empty:
+        return None
+    since = app.archive.last_digest(digest.channel) or now - lookback
+    content = build_digest(articles, app.classifier.taxonomy, since, now)
+    messages = digest_messages(content, ZoneInfo(digest.timezone))
+    return digest_deliveries(digest.channel, key, messages), \
+        (digest.channel, [a.id for a in articles])
+
+
+def _post(app: App) -> DeliveryReport:
+    client = build_client(app.slack_token or "", app.settings.slack.api_url)
+    return SlackPoster(client, app.archive, app.now).deliver_pending()
+
+
+def _print(app: App) -> DeliveryReport:
+    """No Slack token: each pending message on the terminal, then marked delivered."""
+    report = DeliveryReport()
+    for d in app.archive.pending_deliveries():
+        print(f"── #{d.channel} · {d.kind} ──")
+        print(plain_text(d.message))
+        print()
+        app.archive.delivery_sent(d.id, "terminal", app.now())
+        report.sent += 1
+    return report

@@ -1,0 +1,172 @@
+"""Posting the delivery ledger to Slack, exactly once.
+
+Each delivery was recorded before posting. Its attempt is counted before the call, and every post
+carries message metadata (event_type "techwatch_delivery" with the delivery key), so a post whose
+outcome is unknown (a crash, a timeout or a 5xx after sending) is found again in the channel with
+conversations.history / conversations.replies instead of being posted twice. Only a 429 is
+retried inside slack_sdk (RateLimitErrorRetryHandler honours Retry-After): Slack did not take
+that message. Whatever still fails stays pending, in order, for the next cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.models import Delivery
+from bot.store import Archive
+
+log = logging.getLogger("techwatch")
+EVENT_TYPE = "techwatch_delivery"
+CHANNEL_ERRORS = {"channel_not_found": "the channel does not exist or the bot cannot see it",
+                  "not_in_channel": "invite the bot to the channel (/invite @techwatch)",
+                  "is_archived": "the channel is archived",
+                  "restricted_action": "the workspace does not let the bot post there"}
+TOKEN_ERRORS = {"invalid_auth": "SLACK_BOT_TOKEN is not valid",
+                "not_authed": "SLACK_BOT_TOKEN is missing",
+                "account_inactive": "the bot's token was revoked or its app removed",
+                "token_revoked": "SLACK_BOT_TOKEN was revoked",
+                "missing_scope": "the app lacks a scope (chat:write, channels:history)"}
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+def build_client(token: str, api_url: str) -> WebClient:
+    client = WebClient(token=token, base_url=api_url, timeout=15)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    reconciled: int = 0  # found already posted: not posted again
+    pending: int = 0
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class SlackPoster:
+    def __init__(self, client: WebClient, archive: Archive, now: Callable[[], datetime],
+                 min_interval: float = 1.0) -> None:
+        self.client = client
+        self.archive = archive
+        self.now = now
+        self.min_interval = min_interval  # Slack's pace: about one message a second a channel
+        self._last_post: dict[str, float] = {}
+
+    def deliver_pending(self) -> DeliveryReport:
+        report = DeliveryReport()
+        held: set[str] = set()  # channels with an earlier message still pending: keep order
+        for delivery in self.archive.pending_deliveries():
+            if delivery.channel in held:
+                report.pending += 1
+                continue
+            outcome = self._deliver(delivery, report)
+            if outcome == "stop":
+                report.pending += 1
+                break
+            if outcome != "sent":
+                held.add(delivery.channel)
+        return report
+
+    def _deliver(self, d: Delivery, report: DeliveryReport) -> str:
+        thread_ts = None
+        if d.parent_key:
+            thread_ts = self.archive.delivery_ts(d.parent_key)
+            if thread_ts is None:
+                report.pending += 1
+                return "waiting"
+        if d.attempts and self._reconcile(d, thread_ts, report):
+            return "sent"
+        self.archive.delivery_attempt(d.id)
+        self._pace(d.channel)
+        try:
+            response = self.client.chat_postMessage(
+                channel=d.channel, text=d.message.text, blocks=list(d.message.blocks),
+                thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+                metadata={"event_type": EVENT_TYPE, "event_payload": {"delivery": d.key}})
+        except SlackApiError as e:
+            return self._api_error(d, e, thread_ts, report)
+        except (SlackClientError, OSError) as e:  # the network: the post may have landed
+            return self._unknown_outcome(d, f"{type(e).__name__}: {e}", thread_ts, report)
+        self.archive.delivery_sent(d.id, response["ts"], self.now())
+        report.sent += 1
+        return "sent"
+
+    def _api_error(self, d: Delivery, e: SlackApiError, thread_ts: str | None,
+                   report: DeliveryReport) -> str:
+        error = str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
+        # A bad token or channel is the admin's to fix: the messages wait in the ledger (none
+        # is lost), one line says what to do, and nothing is retried until the next cycle.
+        if error in TOKEN_ERRORS:
+            self._hold(d, error, TOKEN_ERRORS[error], report)
+            return "stop"  # no channel can be posted to
+        if error in CHANNEL_ERRORS:
+            self._hold(d, error, CHANNEL_ERRORS[error], report)
+            return "held"
+        if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
+                                                                   "service_unavailable",
+                                                                   "request_timeout"):
+            return self._unknown_outcome(d, error, thread_ts, report)
+        self._fail(d, error, "Slack refused this message", report)  # e.g. invalid_blocks
+        return "failed"
+
+    def _unknown_outcome(self, d: Delivery, error: str, thread_ts: str | None,
+                         report: DeliveryReport) -> str:
+        if self._reconcile(d, thread_ts, report):
+            return "sent"
+        self.archive.delivery_failed(d.id, error, permanent=False)
+        report.pending += 1
+        report.problems.append(f"slack {d.channel}: {error}; will retry on the next cycle")
+        log.warning("slack %s: %s; will retry on the next cycle", d.channel, error)
+        return "pending"
+
+    def _reconcile(self, d: Delivery, thread_ts: str | None, report: DeliveryReport) -> bool:
+        """Look for the message in the channel (or thread) by its metadata."""
+        try:
+            if thread_ts:
+                response = self.client.conversations_replies(
+                    channel=d.channel, ts=thread_ts, include_all_metadata=True, limit=200)
+            else:
+                response = self.client.conversations_history(
+                    channel=d.channel, include_all_metadata=True, limit=200)
+        except (SlackApiError, SlackClientError, OSError):
+            return False
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == EVENT_TYPE and \
+                    (metadata.get("event_payload") or {}).get("delivery") == d.key:
+                self.archive.delivery_sent(d.id, message["ts"], self.now())
+                report.reconciled += 1
+                return True
+        return False
+
+    def _fail(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
+        self.archive.delivery_failed(d.id, error, permanent=True)
+        report.failed += 1
+        self._say(f"slack {d.channel}: {error}: {advice} (message {d.key} dropped)", report)
+
+    def _hold(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
+        self.archive.delivery_failed(d.id, error, permanent=False)
+        report.pending += 1
+        self._say(f"slack {d.channel}: {error}: {advice}; its messages wait until then", report)
+
+    @staticmethod
+    def _say(line: str, report: DeliveryReport) -> None:
+        report.problems.append(line)
+        log.error(line)
+
+    def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = self.min_interval - (time.monotonic() - last)
+            if wait > 0:
+                time.sleep(wait)
+        self._last_post[channel] = time.monotonic()

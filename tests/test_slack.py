@@ -1,0 +1,192 @@
+"""Slack delivery end to end: the `techwatch` command against the Slack stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from conftest import FIXED_NOW, ROOT, write_config
+from newsite import MANIFEST, news_sources, query, serve_news_site
+from slackstub import TOKEN, SlackStub
+
+from bot.models import ArticleDraft, Classification, ExtractedText, PollOutcome, Source
+from bot.store import open_archive
+
+RELEVANT = [a for a in MANIFEST["articles"] if a.get("relevant")]
+SLACK = """
+[slack]
+alert_max_age_hours = 120
+
+[[slack.digests]]
+channel = "C0DIGEST"
+time = "00:00"
+timezone = "Asia/Tokyo"
+max_stories = 60
+
+[[slack.alerts]]
+channel = "C0ALERTS"
+topics = []
+min_score = 0.5
+"""
+
+
+@pytest.fixture
+def slack(monkeypatch):
+    stub = SlackStub()
+    monkeypatch.setenv("SLACK_API_URL", stub.url)
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def token(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+
+
+def titles_in(posts: list[dict]) -> str:
+    return "\n".join(json.dumps(p["blocks"], ensure_ascii=False) for p in posts)
+
+
+def test_alerts_and_digest_post_every_story_once(site, tmp_path, cli, slack, token):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0, err
+    assert all(json.loads(json.dumps(r)) for r in slack.calls)
+    digest_posts = slack.posts("C0DIGEST")
+    shown = titles_in(digest_posts)
+    for a in RELEVANT:
+        assert shown.count(a["title"]) == 1, a["name"]
+    cutoff = FIXED_NOW - timedelta(hours=120)
+    recent = {r[0] for r in query(config, "SELECT title FROM articles WHERE relevant = 1 AND "
+                                          "source_id != 'seed' AND published >= ?",
+                                  cutoff.replace(tzinfo=None).isoformat(" "))}
+    alerts = slack.posts("C0ALERTS")
+    assert len(alerts) == len(recent) >= 1
+    assert all(titles_in(alerts).count(t) == 1 for t in recent)
+    for post in digest_posts + alerts:
+        assert post["unfurl_links"] is False and post["metadata"]["event_type"] == \
+            "techwatch_delivery"
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
+
+    posted = len(slack.posts())
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    code, _, err = cli("--config", str(config), "digest")
+    assert code == 0 and "Nothing new" in err
+    assert len(slack.posts()) == posted  # nothing twice
+    code, _, _ = cli("--config", str(config), "digest", "--always")
+    assert code == 0 and "No new US–Japan technology coverage" in titles_in(slack.posts()[-1:])
+
+
+def test_dry_run_prints_block_kit_and_records_nothing(site, tmp_path, cli, slack, token):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    assert cli("--config", str(config), "poll")[0] == 0
+    code, out, _ = cli("--config", str(config), "digest", "--dry-run")
+    messages = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and messages and messages[0]["channel"] == "C0DIGEST"
+    assert messages[0]["blocks"][0]["type"] == "header"
+    assert slack.posts() == [] and query(config, "SELECT count(*) FROM deliveries")[0][0] == 0
+
+
+def test_429_on_the_first_post_is_retried_after_retry_after(site, tmp_path, cli, slack, token):
+    serve_news_site(site)
+    slack.script["chat.postMessage"].append(("429", 1))
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    started = time.monotonic()
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    assert time.monotonic() - started >= 1.0
+    keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
+    assert len(keys) == len(set(keys)) >= 2
+    assert len(slack.calls_to("chat.postMessage")) == len(keys) + 1
+
+
+def test_unknown_outcome_is_reconciled_not_posted_twice(site, tmp_path, cli, slack, token):
+    serve_news_site(site)
+    slack.script["chat.postMessage"].append(("store_then_500",))
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
+    assert len(keys) == len(set(keys))
+    assert slack.calls_to("conversations.history")  # it looked before posting again
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
+
+
+def test_crash_between_post_and_ledger_then_rerun_posts_nothing_twice(site, tmp_path, slack):
+    serve_news_site(site)
+    slack.script["chat.postMessage"].append(("store_then_hang", 30))
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
+           "SLACK_API_URL": slack.url}
+    command = [sys.executable, "-m", "bot", "--config", str(config), "run", "--once"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not slack.posts() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)  # the message is in Slack, the ledger says pending
+    process.wait()
+    assert len(slack.posts()) == 1
+    first_key = slack.posts()[0]["metadata"]["event_payload"]["delivery"]
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
+    assert keys.count(first_key) == 1 and len(keys) == len(set(keys))
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
+
+
+def test_a_dead_channel_next_to_a_live_one(site, tmp_path, cli, slack, token):
+    serve_news_site(site)
+    extra = SLACK + '\n[[slack.digests]]\nchannel = "C0GONE"\ntime = "00:00"\n'
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra)
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0 and "Traceback" not in err
+    lines = [line for line in err.splitlines() if "C0GONE" in line]
+    assert len(lines) == 1 and "channel_not_found" in lines[0]
+    assert slack.posts("C0DIGEST") and not slack.posts("C0GONE")
+    assert query(config, "SELECT status FROM deliveries WHERE channel = 'C0GONE'") == \
+        [("pending",)]
+
+
+def test_without_a_token_the_same_messages_go_to_the_terminal(site, tmp_path, cli, slack):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    code, out, _ = cli("--config", str(config), "run", "--once")
+    assert code == 0 and "── #C0DIGEST · digest ──" in out and "TECHWATCH DIGEST" in out
+    assert any(a["title"] in out for a in RELEVANT if a["lang"] == "ja")
+    assert slack.calls == []
+
+
+def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli, slack, token):
+    config = write_config(tmp_path, [], extra=SLACK)
+    archive = open_archive(f"sqlite:///{tmp_path / 'techwatch.db'}")
+    archive.sync_sources([Source("wire", "https://wire.example/feed", "Wire")])
+    drafts = [ArticleDraft(source_id="wire", url=f"https://wire.example/{i}",
+                           canonical_url=f"https://wire.example/{i}",
+                           keys=(f"url:wire.example/{i}",),
+                           title=f"US-Japan <b>story</b> {i:02d} | " + "y" * 150,
+                           summary="The United States and Japan agreed on chips. " * 6,
+                           guid=None, feed_published=FIXED_NOW - timedelta(hours=i % 30),
+                           lang="en", publisher=None, fetch_fulltext=False)
+              for i in range(60)]
+    archive.record_poll("wire", PollOutcome("ok", FIXED_NOW), drafts, FIXED_NOW)
+    for pending in archive.pending_articles():
+        verdict = Classification(True, 0.9, ("semiconductors",), {"semiconductors": ("chips",)})
+        archive.complete_article(pending, ExtractedText("feed_only"), verdict,
+                                 published=pending.feed_published, date_source="feed",
+                                 text="", now=FIXED_NOW)
+    archive.close()
+    code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
+    assert code == 0, err
+    posts = slack.posts("C0DIGEST")
+    assert len(posts) >= 2 and posts[0]["thread_ts"] is None
+    assert all(p["thread_ts"] == posts[0]["ts"] for p in posts[1:])
+    shown = titles_in(posts)
+    assert all(shown.count(f"story&lt;/b&gt; {i:02d} ¦") == 1 for i in range(60))
+    assert all(c.get("channel") == "C0DIGEST" for c in slack.calls_to("chat.postMessage"))

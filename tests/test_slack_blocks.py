@@ -1,0 +1,94 @@
+"""Block Kit rendering: escaping, links, Slack's limits, splitting, scheduling (pure)."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from slackstub import block_problem
+from test_classify import TAXONOMY
+
+from bot.digest import build_digest
+from bot.models import ArticleView
+from bot.notify.blocks import alert_message, digest_messages, escape, link, plain_text
+from bot.notify.plan import alert_deliveries, digest_deliveries, last_scheduled
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def article(i: int, title: str = "US and Japan sign chip pact", url: str = "", topics=None,
+            text: str = "IBM and Rapidus agreed to build 2nm chips. Production starts in 2027. "
+                        "More follows.") -> ArticleView:
+    return ArticleView(
+        id=i, source_id="s", source_name="Nikkei Asia", url=url or f"https://n.example/{i}",
+        title=title, lang="en", published=NOW - timedelta(hours=i), first_seen=NOW,
+        score=0.9 - i / 1000, relevant=True, topics=tuple(topics or ("semiconductors",)),
+        evidence={"semiconductors": ("2nm", "Rapidus")}, extraction_status="full",
+        actors={"us": ("IBM",), "japan": ("Rapidus",)}, cues=("partnership",), text_head=text)
+
+
+def test_untrusted_text_cannot_ping_or_break_links():
+    assert escape("<!channel> & <@U123>") == "&lt;!channel&gt; &amp; &lt;@U123&gt;"
+    assert link("https://x.example/a|b>c d", "A | B > C") == \
+        "<https://x.example/a%7Cb%3Ec%20d|A ¦ B &gt; C>"
+    assert link("javascript:alert(1)", "<x>") == "&lt;x&gt;"
+    hostile = article(1, title="<!channel> Japan & US <@U1> sign | deal >",
+                      url="https://x.example/?a=1|<!here>")
+    message = alert_message(hostile, UTC)
+    raw = str(message.blocks)
+    assert "<!channel>" not in raw and "<!here>" not in raw and "<@U1>" not in raw
+    assert "&lt;!channel&gt;" in raw and block_problem(list(message.blocks), message.text) is None
+
+
+def test_a_digest_reads_well_and_keeps_japanese_titles():
+    items = [article(1), article(2, title="日米、量子で協力", topics=("quantum",))]
+    digest = build_digest(items, TAXONOMY, NOW - timedelta(days=1), NOW)
+    [message] = digest_messages(digest, TOKYO)
+    text = plain_text(message)
+    assert "TECHWATCH DIGEST · SUN 22 NOV 2026" in text and "2 stories · 2 topics" in text
+    assert "日米、量子で協力" in text and "Nikkei Asia · 22 Nov 2026" in text
+    assert "IBM and Rapidus agreed to build 2nm chips. Production starts in 2027." in text
+    assert "why: US: IBM; Japan: Rapidus; semiconductors: 2nm, Rapidus" in text
+    assert message.text.startswith("techwatch digest: 2 stories")
+
+
+def test_a_60_story_digest_splits_within_limits_and_loses_nothing():
+    long_text = "The two governments agreed on a sweeping chip research programme. " * 8
+    items = [article(i, title=f"Story {i:02d} " + "x" * 200, text=long_text,
+                     topics=(TAXONOMY.ids[i % 13],)) for i in range(60)]
+    digest = build_digest(items, TAXONOMY, NOW - timedelta(days=1), NOW)
+    messages = digest_messages(digest, UTC)
+    assert len(messages) >= 2
+    for message in messages:
+        assert block_problem(list(message.blocks), message.text) is None
+        assert len(message.blocks) <= 50
+    shown = "\n".join(plain_text(m) for m in messages)
+    assert all(f"Story {i:02d} " in shown for i in range(60))
+    assert "continued (2/" in shown
+    planned = digest_deliveries("C1", "digest:C1:x", messages)
+    assert planned[0].parent_key is None
+    assert all(d.parent_key == "digest:C1:x:part-0" for d in planned[1:])
+
+
+def test_empty_digest_is_a_short_note():
+    [message] = digest_messages(build_digest([], TAXONOMY, NOW, NOW), UTC)
+    assert "No new US–Japan technology coverage" in plain_text(message)
+
+
+def test_alerts_respect_the_hourly_cap_and_roll_the_rest():
+    items = [article(i) for i in range(5)]
+    planned = alert_deliveries("C1", items, room=3, tz=UTC, hour=NOW)
+    kinds = [d.kind for d in planned]
+    assert kinds.count("alert") == 3 and kinds.count("rolled") == 2
+    note = next(d for d in planned if d.kind == "alert_note")
+    assert "2 more new stories" in note.message.text and note.key == "alert-note:C1:2026-11-22T12"
+    assert all(d.status == "rolled" for d in planned if d.kind == "rolled")
+
+
+def test_last_scheduled_time_is_dst_correct():
+    new_york = ZoneInfo("America/New_York")
+    # 2026-03-08 02:00 local: clocks spring forward; 08:30 local is 12:30 UTC that day
+    now = datetime(2026, 3, 8, 13, 0, tzinfo=UTC)
+    assert last_scheduled(now, "08:30", new_york) == datetime(2026, 3, 8, 12, 30, tzinfo=UTC)
+    before = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)  # 08:00 local: yesterday's, in EST
+    assert last_scheduled(before, "08:30", new_york) == datetime(2026, 3, 7, 13, 30, tzinfo=UTC)
+    assert last_scheduled(NOW, "21:00", TOKYO) == datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
