@@ -77,6 +77,8 @@ class SlackStub:
         if auth != f"Bearer {TOKEN}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         scripted = self.script[method].pop(0) if self.script[method] else None
+        if scripted and scripted[0] == "500":
+            return 500, {}, {"ok": False, "error": "internal_error"}
         if scripted and scripted[0] == "429":
             return 429, {"Retry-After": str(scripted[1])}, {"ok": False, "error": "ratelimited"}
         if method == "chat.postMessage":

@@ -118,6 +118,19 @@ def test_unknown_outcome_is_reconciled_not_posted_twice(site, tmp_path, cli, sla
     assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
 
 
+def test_5xx_is_retried_with_back_off_after_looking_first(site, tmp_path, cli, slack, token):
+    serve_news_site(site)
+    slack.script["chat.postMessage"] += [("500",), ("500",)]
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    started = time.monotonic()
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    assert time.monotonic() - started >= 3.0  # 1 s, then 2 s
+    keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
+    assert len(keys) == len(set(keys)) >= 2
+    assert len(slack.calls_to("conversations.history")) >= 2
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
+
+
 def test_crash_between_post_and_ledger_then_rerun_posts_nothing_twice(site, tmp_path, slack):
     serve_news_site(site)
     slack.script["chat.postMessage"].append(("store_then_hang", 30))

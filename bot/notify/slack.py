@@ -5,7 +5,8 @@ carries message metadata (event_type "techwatch_delivery" with the delivery key)
 outcome is unknown (a crash, a timeout or a 5xx after sending) is found again in the channel with
 conversations.history / conversations.replies instead of being posted twice. Only a 429 is
 retried inside slack_sdk (RateLimitErrorRetryHandler honours Retry-After): Slack did not take
-that message. Whatever still fails stays pending, in order, for the next cycle.
+that message. A 5xx or a network error is retried twice with back-off, each time after looking
+for the message first. Whatever still fails stays pending, in order, for the next cycle.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ TOKEN_ERRORS = {"invalid_auth": "SLACK_BOT_TOKEN is not valid",
                 "token_revoked": "SLACK_BOT_TOKEN was revoked",
                 "missing_scope": "the app lacks a scope (chat:write, channels:history)"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+RETRIES = 2  # in this run, after a 5xx or a network error; then the next cycle
 
 
 def build_client(token: str, api_url: str) -> WebClient:
@@ -54,12 +56,14 @@ class DeliveryReport:
 
 class SlackPoster:
     def __init__(self, client: WebClient, archive: Archive, now: Callable[[], datetime],
-                 min_interval: float = 1.0) -> None:
+                 min_interval: float = 1.0, backoff: float = 1.0) -> None:
         self.client = client
         self.archive = archive
         self.now = now
         self.min_interval = min_interval  # Slack's pace: about one message a second a channel
+        self.backoff = backoff  # seconds before the first retry of a 5xx or network error
         self._last_post: dict[str, float] = {}
+        self._last_error = ""
 
     def deliver_pending(self) -> DeliveryReport:
         report = DeliveryReport()
@@ -85,6 +89,17 @@ class SlackPoster:
                 return "waiting"
         if d.attempts and self._reconcile(d, thread_ts, report):
             return "sent"
+        for retry in range(RETRIES + 1):
+            if retry:
+                time.sleep(self.backoff * 2 ** (retry - 1))
+                if self._reconcile(d, thread_ts, report):  # the failed try may have landed
+                    return "sent"
+            outcome = self._post(d, thread_ts, report)
+            if outcome != "retry":
+                return outcome
+        return self._give_up_for_now(d, report)
+
+    def _post(self, d: Delivery, thread_ts: str | None, report: DeliveryReport) -> str:
         self.archive.delivery_attempt(d.id)
         self._pace(d.channel)
         try:
@@ -93,15 +108,15 @@ class SlackPoster:
                 thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"delivery": d.key}})
         except SlackApiError as e:
-            return self._api_error(d, e, thread_ts, report)
+            return self._api_error(d, e, report)
         except (SlackClientError, OSError) as e:  # the network: the post may have landed
-            return self._unknown_outcome(d, f"{type(e).__name__}: {e}", thread_ts, report)
+            self._last_error = f"{type(e).__name__}: {e}"
+            return "retry"
         self.archive.delivery_sent(d.id, response["ts"], self.now())
         report.sent += 1
         return "sent"
 
-    def _api_error(self, d: Delivery, e: SlackApiError, thread_ts: str | None,
-                   report: DeliveryReport) -> str:
+    def _api_error(self, d: Delivery, e: SlackApiError, report: DeliveryReport) -> str:
         error = str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
         # A bad token or channel is the admin's to fix: the messages wait in the ledger (none
         # is lost), one line says what to do, and nothing is retried until the next cycle.
@@ -114,14 +129,13 @@ class SlackPoster:
         if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
                                                                    "service_unavailable",
                                                                    "request_timeout"):
-            return self._unknown_outcome(d, error, thread_ts, report)
+            self._last_error = error
+            return "retry"
         self._fail(d, error, "Slack refused this message", report)  # e.g. invalid_blocks
         return "failed"
 
-    def _unknown_outcome(self, d: Delivery, error: str, thread_ts: str | None,
-                         report: DeliveryReport) -> str:
-        if self._reconcile(d, thread_ts, report):
-            return "sent"
+    def _give_up_for_now(self, d: Delivery, report: DeliveryReport) -> str:
+        error = self._last_error
         self.archive.delivery_failed(d.id, error, permanent=False)
         report.pending += 1
         report.problems.append(f"slack {d.channel}: {error}; will retry on the next cycle")
