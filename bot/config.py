@@ -64,6 +64,12 @@ class ClassifySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StorySettings:
+    near_duplicate: float = 0.5  # estimated Jaccard of word shingles that makes two texts copies
+    window_days: float = 14.0  # how far back a new article looks for its story
+
+
+@dataclass(frozen=True, slots=True)
 class DigestChannel:
     """One [[slack.digests]] table: a channel that gets a daily digest."""
 
@@ -117,6 +123,7 @@ class Settings:
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     classify: ClassifySettings = field(default_factory=ClassifySettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    stories: StorySettings = field(default_factory=StorySettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
 
 
@@ -127,6 +134,7 @@ SECTIONS = {
     "extract": ExtractSettings,
     "classify": ClassifySettings,
     "digest": DigestSettings,
+    "stories": StorySettings,
 }
 TOP_LEVEL_KEYS = {"sources", "topics", "seeds", "slack", *SECTIONS}
 ENV_SLACK_API_URL = "SLACK_API_URL"
@@ -135,7 +143,7 @@ SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
             "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
-            "max_age_days"}
+            "max_age_days", "near_duplicate", "window_days"}
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
@@ -163,6 +171,8 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
                           "(this version stores into SQLite: sqlite:///path/to/file.db)")
     sections["storage"] = StorageSettings(database=database, keep_raw_html=storage.keep_raw_html)
     _check_time(sections["digest"].time, sections["digest"].timezone, str(path), "digest")
+    if sections["stories"].near_duplicate > 1:
+        raise ConfigError(str(path), "stories.near_duplicate", "must be between 0 and 1")
     sources = load_sources(sources_file, sections["poll"].default_poll_minutes)
     return Settings(config_file=path, sources_file=sources_file, topics_file=topics_file,
                     seeds_dir=seeds_dir, sources=sources, topics=read_toml(topics_file),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.classify import Taxonomy
@@ -33,14 +33,30 @@ class Digest:
 
 def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: datetime,
                  until: datetime) -> Digest:
-    """Each article appears once, under its strongest topic; sections follow their best story."""
+    """Each story appears once (its lead, "also" the other outlets), under its strongest topic;
+    sections follow their best story."""
     groups: dict[str, list[ArticleView]] = {}
-    for article in sorted(articles, key=lambda a: (-a.score, a.title)):
+    for article in sorted(stories(articles), key=lambda a: (-a.score, a.title)):
         groups.setdefault(article.topics[0] if article.topics else OTHER, []).append(article)
     sections = [DigestSection(tid, taxonomy.name(tid) if tid != OTHER else "Other",
                               tuple(items)) for tid, items in groups.items()]
     sections.sort(key=lambda s: -s.articles[0].score)
     return Digest(since, until, tuple(sections))
+
+
+def stories(articles: Sequence[ArticleView]) -> list[ArticleView]:
+    """One entry a story: its lead article (best score, then the most text), with the names of
+    the other outlets that reported it."""
+    members: dict[int, list[ArticleView]] = {}
+    for article in articles:
+        members.setdefault(article.story_id or article.id, []).append(article)
+    leads = []
+    for group in members.values():
+        lead = max(group, key=lambda a: (a.score, len(a.text_head), -a.id))
+        others = dict.fromkeys(a.source_name for a in group
+                               if a is not lead and a.source_name != lead.source_name)
+        leads.append(replace(lead, also=tuple(others)))
+    return leads
 
 
 def why(article: ArticleView, limit: int = 4) -> str:

@@ -137,6 +137,8 @@ class ArticleView:
     cues: tuple[str, ...] = ()
     snippet: str = ""
     text_head: str = ""  # the start of the text (or the feed summary), for a lead
+    story_id: int = 0
+    also: tuple[str, ...] = ()  # other outlets that reported the same story
 
 
 @dataclass(frozen=True, slots=True)

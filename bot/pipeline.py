@@ -37,6 +37,7 @@ from bot.models import (
     SourceState,
 )
 from bot.store import Archive
+from bot.stories import signature
 
 log = logging.getLogger("techwatch")
 TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
@@ -271,8 +272,22 @@ class Pipeline:
         self.archive.complete_article(article, extracted, classification, published=published,
                                       date_source=date_source, text=text, now=now, raw=keep_raw,
                                       extractor_version=EXTRACTOR_VERSION if raw else None)
+        self._group(article, text, [raw[0] if raw else None, extracted.canonical_url], now)
         report.processed += 1
         report.extraction[extracted.status] += 1
+
+    def _group(self, article: PendingArticle, text: str, urls: list[str | None],
+               now: datetime) -> None:
+        """Its story: the same page reached by a redirect or named by rel=canonical/og:url,
+        or a syndicated copy."""
+        exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
+                      if u and u.startswith("http") and identity.canonical_url(u) !=
+                      identity.canonical_url(article.url))
+        settings = self.settings.stories
+        self.archive.assign_story(
+            article.id, signature(f"{article.title}\n{text or article.summary}"),
+            threshold=settings.near_duplicate, exact_keys=exact,
+            window_start=now - timedelta(days=settings.window_days))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from conftest import FIXED_NOW, ROOT, write_config
 from newsite import MANIFEST, news_sources, query, serve_news_site
+from sitesrv import Reply
 from slackstub import TOKEN, SlackStub
 
 from bot.models import ArticleDraft, Classification, ExtractedText, PollOutcome, Source
@@ -203,3 +204,37 @@ def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli,
     shown = titles_in(posts)
     assert all(shown.count(f"story&lt;/b&gt; {i:02d} ¦") == 1 for i in range(60))
     assert all(c.get("channel") == "C0DIGEST" for c in slack.calls_to("chat.postMessage"))
+
+
+def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp_path, cli,
+                                                                      slack, token):
+    serve_news_site(site)
+    en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
+    original = site.fixture("articles/en-03.html").decode()
+    copy = (original.replace(f'{site.base}/articles/en-03.html', f'{site.base}/wire/rover.html')
+            .replace(en03["title"], "Japan-built rover gets NASA launch date")
+            .replace("Most read", "Popular"))
+    site.route("/wire/rover.html", Reply(body=copy.encode(), headers={"Content-Type": "text/html"}))
+    wire = ('<rss version="2.0"><channel><title>Wire</title><item><title>Japan-built rover gets '
+            f'NASA launch date</title><link>{site.url("/wire/rover.html")}</link><pubDate>Wed, '
+            '18 Nov 2026 09:00:00 GMT</pubDate></item></channel></rss>')
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), extra=SLACK)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    alert = next(p for p in slack.posts("C0ALERTS") if en03["title"] in titles_in([p]))
+    digest_posts = len(slack.posts("C0DIGEST"))
+
+    site.route("/wire.xml", Reply(body=wire.encode(), headers={"Content-Type": "text/xml"}))
+    sources = news_sources(site, ["en-rss2.xml"]) + [
+        {"id": "wire", "name": "Pacific Wire", "url": site.url("/wire.xml")}]
+    write_config(tmp_path, sources, extra=SLACK)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    stories = dict(query(config, "SELECT url, story_id FROM articles WHERE source_id != 'seed'"))
+    assert stories[site.url("/wire/rover.html")] == stories[site.url("/articles/en-03.html")]
+    assert stories[site.url("/articles/en-01.html")] != stories[site.url("/articles/en-04.html")]
+    replies = [p for p in slack.posts("C0ALERTS") if p["thread_ts"] == alert["ts"]]
+    assert len(replies) == 1 and "Also reported by *Pacific Wire*" in titles_in(replies)
+    assert not any("Japan-built rover gets NASA" in titles_in([p]) and not p["thread_ts"]
+                   for p in slack.posts())  # no second alert, no digest entry of its own
+    assert len(slack.posts("C0DIGEST")) == digest_posts
+    code, out, _ = cli("--config", str(config), "digest", "--dry-run")
+    assert code == 0 and out == ""  # the copy's story already went out in the digest

@@ -1,5 +1,6 @@
 """Block Kit rendering: escaping, links, Slack's limits, splitting, scheduling (pure)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,13 +76,36 @@ def test_empty_digest_is_a_short_note():
 
 
 def test_alerts_respect_the_hourly_cap_and_roll_the_rest():
-    items = [article(i) for i in range(5)]
-    planned = alert_deliveries("C1", items, room=3, tz=UTC, hour=NOW)
+    stories = [(replace(article(i), story_id=i), []) for i in range(5)]
+    planned = alert_deliveries("C1", stories, [], room=3, tz=UTC, hour=NOW)
     kinds = [d.kind for d in planned]
     assert kinds.count("alert") == 3 and kinds.count("rolled") == 2
     note = next(d for d in planned if d.kind == "alert_note")
     assert "2 more new stories" in note.message.text and note.key == "alert-note:C1:2026-11-22T12"
     assert all(d.status == "rolled" for d in planned if d.kind == "rolled")
+
+
+def test_one_alert_a_story_and_later_outlets_in_its_thread():
+    lead = replace(article(1), story_id=1)
+    copy = replace(article(2), story_id=1, source_name="Kyodo")
+    later = replace(article(3), story_id=7, source_name="Japan Times <b>")
+    planned = alert_deliveries("C1", [(lead, [copy])], [later], room=10, tz=UTC, hour=NOW)
+    by_kind = {d.kind: d for d in planned}
+    assert by_kind["alert"].key == "alert:C1:story-1"
+    assert by_kind["alert_member"].status == "rolled" and by_kind["alert_member"].article_id == 2
+    reply = by_kind["alert_reply"]
+    assert reply.parent_key == "alert:C1:story-7" and reply.status == "pending"
+    assert "Also reported by *Japan Times &lt;b&gt;*" in str(reply.message.blocks)
+
+
+def test_digest_shows_a_story_once_with_the_other_outlets():
+    items = [replace(article(1), story_id=1), replace(article(2), story_id=1, source_name="Kyodo"),
+             replace(article(3), story_id=1, source_name="NHK"),
+             replace(article(4), story_id=1, source_name="Asahi")]
+    digest = build_digest(items, TAXONOMY, NOW - timedelta(days=1), NOW)
+    assert digest.total == 1
+    text = plain_text(digest_messages(digest, UTC)[0])
+    assert "also: Kyodo, NHK +1" in text and text.count("US and Japan sign chip pact") == 1
 
 
 def test_last_scheduled_time_is_dst_correct():

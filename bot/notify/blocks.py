@@ -72,11 +72,22 @@ def alert_message(article: ArticleView, tz: tzinfo) -> SlackMessage:
     return SlackMessage(_cut(f"techwatch alert: {article.title}", MAX_FALLBACK_TEXT), blocks)
 
 
+def reply_message(article: ArticleView, tz: tzinfo) -> SlackMessage:
+    """A later outlet of an alerted story, for the alert's thread."""
+    text = f"Also reported by *{escape(article.source_name)}*: {link(article.url, article.title)}"
+    return SlackMessage(_cut(f"Also reported by {article.source_name}: {article.title}",
+                             MAX_FALLBACK_TEXT), (_section(text),))
+
+
 def story_block(article: ArticleView, tz: tzinfo) -> dict:
     """Linked title; source and date (and other outlets); a lead of one or two sentences; why."""
     date = f"{article.published.astimezone(tz):%d %b %Y}" if article.published else "undated"
-    lines = [f"*{link(article.url, _cut(article.title, 300))}*",
-             f"{escape(article.source_name)} · {date}"]
+    byline = f"{escape(article.source_name)} · {date}"
+    if article.also:
+        more = len(article.also) - 2
+        byline += " · also: " + ", ".join(escape(n) for n in article.also[:2]) + \
+            (f" +{more}" if more > 0 else "")
+    lines = [f"*{link(article.url, _cut(article.title, 300))}*", byline]
     lead = lead_sentences(article.text_head, article.title)
     if lead:
         lines.append(escape(_cut(lead, 400)))

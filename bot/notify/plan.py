@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta, tzinfo
 
 from bot.models import ArticleView, Delivery, SlackMessage
-from bot.notify.blocks import alert_message
+from bot.notify.blocks import alert_message, reply_message
 
 
 def last_scheduled(now: datetime, hhmm: str, tz: tzinfo) -> datetime:
@@ -31,23 +31,43 @@ def digest_deliveries(channel: str, key: str, messages: Sequence[SlackMessage]
     return parts
 
 
-def alert_deliveries(channel: str, articles: Sequence[ArticleView], room: int, tz: tzinfo,
-                     hour: datetime) -> list[Delivery]:
-    """One alert a story while the channel's hourly cap has room; the excess is rolled into the
-    digest (recorded, not posted) with one note a channel an hour saying so."""
-    planned = [Delivery(key=f"alert:{channel}:{a.id}", channel=channel, kind="alert",
-                        message=alert_message(a, tz), article_id=a.id)
-               for a in articles[:max(room, 0)]]
-    rolled = articles[max(room, 0):]
+def alert_key(channel: str, story_id: int) -> str:
+    return f"alert:{channel}:story-{story_id}"
+
+
+def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[ArticleView]]],
+                     replies: Sequence[ArticleView], room: int, tz: tzinfo, hour: datetime,
+                     ) -> list[Delivery]:
+    """One alert a new story (its lead; the other outlets are recorded with it) while the
+    channel's hourly cap has room; the excess is rolled into the digest (recorded, not posted)
+    with one note a channel an hour. A later outlet of an alerted story is a thread reply."""
+    room = max(room, 0)
+    planned = []
+    for lead, members in new[:room]:
+        planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
+                                kind="alert", message=alert_message(lead, tz), article_id=lead.id))
+        planned += [settled(channel, "alert_member", m) for m in members]
+    rolled = new[room:]
     if rolled:
         note = (f"{len(rolled)} more new {'story' if len(rolled) == 1 else 'stories'} this hour: "
                 "they will come in the next digest.")
         planned.append(Delivery(key=f"alert-note:{channel}:{hour:%Y-%m-%dT%H}", channel=channel,
                                 kind="alert_note", message=SlackMessage(note, (_context(note),))))
-        planned += [Delivery(key=f"rolled:{channel}:{a.id}", channel=channel, kind="rolled",
-                             message=SlackMessage("", ()), article_id=a.id, status="rolled")
-                    for a in rolled]
+        for lead, members in rolled:
+            planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
+                                    kind="rolled", message=SlackMessage("", ()),
+                                    article_id=lead.id, status="rolled"))
+            planned += [settled(channel, "alert_member", m) for m in members]
+    planned += [Delivery(key=f"alert-reply:{channel}:{a.id}", channel=channel,
+                         kind="alert_reply", message=reply_message(a, tz), article_id=a.id,
+                         parent_key=alert_key(channel, a.story_id)) for a in replies]
     return planned
+
+
+def settled(channel: str, kind: str, article: ArticleView) -> Delivery:
+    """An article whose alert is settled without a message of its own."""
+    return Delivery(key=f"{kind}:{channel}:{article.id}", channel=channel, kind=kind,
+                    message=SlackMessage("", ()), article_id=article.id, status="rolled")
 
 
 def _context(text: str) -> dict:

@@ -11,10 +11,16 @@ from zoneinfo import ZoneInfo
 
 from bot.app import App
 from bot.config import DigestChannel
-from bot.digest import build_digest
+from bot.digest import build_digest, stories
 from bot.models import Delivery
 from bot.notify.blocks import digest_messages, plain_text
-from bot.notify.plan import alert_deliveries, digest_deliveries, last_scheduled
+from bot.notify.plan import (
+    alert_deliveries,
+    alert_key,
+    digest_deliveries,
+    last_scheduled,
+    settled,
+)
 from bot.notify.slack import DeliveryReport, SlackPoster, build_client
 
 log = logging.getLogger("techwatch")
@@ -73,9 +79,19 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
             published_after=now - timedelta(hours=slack.alert_max_age_hours))
         if not candidates:
             continue
+        new, replies = [], []
+        for lead in stories(candidates):
+            previous = app.archive.delivery_kind(alert_key(subscription.channel, lead.story_id))
+            members = [a for a in candidates if a.story_id == lead.story_id]
+            if previous == "alert":
+                replies += members  # the story was alerted: new outlets go in its thread
+            elif previous == "rolled":  # the story went to the digest: so do its new outlets
+                plans.append([settled(subscription.channel, "alert_member", m) for m in members])
+            else:
+                new.append((lead, [m for m in members if m.id != lead.id]))
         room = slack.alert_hourly_cap - app.archive.alerts_since(
             subscription.channel, now - timedelta(hours=1))
-        plans.append(alert_deliveries(subscription.channel, candidates, room, UTC, now))
+        plans.append(alert_deliveries(subscription.channel, new, replies, room, UTC, now))
     return plans
 
 

@@ -38,9 +38,12 @@ from bot.store.schema import (
     item_keys,
     raw_pages,
     sources,
+    story_bands,
 )
+from bot.stories import minhash
 
 SEED_SOURCE = "seed"
+ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +240,53 @@ class Archive:
                 date_source="first_seen", **_classification_values(classification)))
             _index(db, article_id, body=text)
 
+    def assign_story(self, article_id: int, sig: tuple[int, ...], *, threshold: float,
+                     window_start: datetime, exact_keys: tuple[str, ...] = ()) -> int:
+        """Put an article in the story of an earlier one that is the same page (its final or
+        canonical URL is another item's) or a copy (MinHash estimate >= threshold), else in a
+        story of its own; index its signature. Reads a few index rows, never the archive."""
+        bands = minhash.band_keys(sig)
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(articles.c.first_seen).where(articles.c.id == article_id)
+                             ).one()
+            story = self._exact_story(db, article_id, exact_keys) or \
+                self._copy_story(db, article_id, sig, bands, threshold, window_start)
+            story = story or article_id
+            db.execute(articles.update().where(articles.c.id == article_id).values(
+                story_id=story, minhash=minhash.pack(sig) if sig else None))
+            if bands:
+                db.execute(story_bands.insert().prefix_with("OR IGNORE"), [
+                    {"band": b, "article_id": article_id, "first_seen": row.first_seen}
+                    for b in bands])
+        return story
+
+    @staticmethod
+    def _exact_story(db: sa.Connection, article_id: int, keys: tuple[str, ...]) -> int | None:
+        if not keys:
+            return None
+        query = (sa.select(sa.func.coalesce(articles.c.story_id, articles.c.id))
+                 .join(item_keys, item_keys.c.article_id == articles.c.id)
+                 .where(item_keys.c.key.in_(keys), articles.c.id != article_id).limit(1))
+        return db.execute(query).scalar_one_or_none()
+
+    @staticmethod
+    def _copy_story(db: sa.Connection, article_id: int, sig: tuple[int, ...], bands: list[str],
+                    threshold: float, window_start: datetime) -> int | None:
+        if not bands:
+            return None
+        candidates = (sa.select(story_bands.c.article_id).distinct()
+                      .where(story_bands.c.band.in_(bands),
+                             story_bands.c.first_seen >= window_start,
+                             story_bands.c.article_id != article_id))
+        rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.minhash)
+                          .where(articles.c.id.in_(candidates)))
+        best, best_score = None, threshold
+        for row in rows:
+            score = minhash.estimate_similarity(sig, minhash.unpack(row.minhash))
+            if score >= best_score:
+                best, best_score = row.story_id or row.id, score
+        return best
+
     def has_seeds(self) -> bool:
         with self.engine.connect() as db:
             query = sa.select(sa.func.count()).where(articles.c.source_id == SEED_SOURCE)
@@ -283,8 +333,11 @@ class Archive:
                         ) -> list[ArticleView]:
         """Relevant news not yet in this channel's digest, best first; never seed documents.
         An article finished late (a retry) still gets its turn."""
-        in_digest = sa.exists().where(digest_items.c.channel == channel,
-                                      digest_items.c.article_id == articles.c.id)
+        earlier = articles.alias("earlier")
+        in_digest = sa.exists().where(  # this article, or another of its story, went out
+            digest_items.c.channel == channel, digest_items.c.article_id == earlier.c.id,
+            sa.func.coalesce(earlier.c.story_id, earlier.c.id) ==
+            sa.func.coalesce(articles.c.story_id, articles.c.id))
         query = (self._view_query()
                  .where(articles.c.state == "done", articles.c.relevant.is_(True),
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
@@ -331,6 +384,11 @@ class Archive:
         with self.engine.connect() as db:
             return [_delivery(r) for r in db.execute(query)]
 
+    def delivery_kind(self, key: str) -> str | None:
+        query = sa.select(deliveries.c.kind).where(deliveries.c.key == key)
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one_or_none()
+
     def delivery_ts(self, key: str) -> str | None:
         query = sa.select(deliveries.c.ts).where(deliveries.c.key == key,
                                                  deliveries.c.status == "sent")
@@ -357,7 +415,7 @@ class Archive:
                          topics: tuple[str, ...] = (), limit: int = 200) -> list[ArticleView]:
         """Relevant recent news this channel has had no alert (or roll-over) for."""
         done = sa.exists().where(deliveries.c.channel == channel,
-                                 deliveries.c.kind.in_(("alert", "rolled")),
+                                 deliveries.c.kind.in_(ALERT_KINDS),
                                  deliveries.c.article_id == articles.c.id)
         date = sa.func.coalesce(articles.c.published, articles.c.first_seen)
         query = (self._view_query()
@@ -466,4 +524,4 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         evidence=evidence, extraction_status=row.extraction_status or row.state,
         actors={k: tuple(v) for k, v in signals.get("actors", {}).items()},
         cues=tuple(signals.get("cues", ())), snippet=snippet,
-        text_head=(row.text or row.summary or "")[:800])
+        text_head=(row.text or row.summary or "")[:800], story_id=row.story_id or row.id)

@@ -76,6 +76,8 @@ articles = sa.Table(
     sa.Column("evidence", sa.JSON),
     sa.Column("updated_at", UTCDateTime),
     sa.Column("signals", sa.JSON),  # {"actors": {"us": [...], "japan": [...]}, "cues": [...]}
+    sa.Column("story_id", sa.Integer, index=True),  # the first article of its story; None: its own
+    sa.Column("minhash", sa.LargeBinary),
 )
 
 item_keys = sa.Table(
@@ -137,6 +139,13 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.String),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+)
+
+story_bands = sa.Table(
+    "story_bands", metadata,  # LSH index of MinHash signatures: texts sharing a band are candidates
+    sa.Column("band", sa.String, primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
 )
 
 
