@@ -29,6 +29,7 @@ from bot.errors import TechwatchError
 from bot.notify.service import deliver
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import CycleReport, check_source
+from bot.stories.evaluate import evaluate_stories
 
 log = logging.getLogger("techwatch")
 TERMINAL_CHANNEL = "terminal"
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="score the classifier on labeled JSON Lines")
     evaluate.add_argument("file", metavar="FILE", help="labeled JSON Lines (the corpus format)")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
+    evaluate.add_argument("--stories", action="store_true",
+                          help="score the story grouping (pairwise same-story precision/recall)")
     evaluate.set_defaults(handler=cmd_eval, offline=True)
     return parser
 
@@ -349,6 +352,11 @@ def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
         return 1
     for error in bad:
         log.warning("eval: skipped %s", error)
+    if args.stories:
+        stories = load_settings(config_path(args.config, os.environ), os.environ).stories
+        story_report = evaluate_stories(rows, stories.near_duplicate, stories.window_days)
+        print(json.dumps(story_report.as_dict()) if args.json else story_report.render())
+        return 0
     report = evaluate(rows, classifier)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

@@ -59,16 +59,19 @@ def stories(articles: Sequence[ArticleView]) -> list[ArticleView]:
     return leads
 
 
-def why(article: ArticleView, limit: int = 4) -> str:
+def why(article: ArticleView, limit: int = 3) -> str:
     """A short explanation from the classifier's evidence: who (each side's actors), what (the
-    topic terms), and the cooperation cues."""
+    terms of the two strongest topics), and the cooperation cues."""
+    def terms(values: tuple[str, ...]) -> str:
+        return ", ".join(dict.fromkeys(v.rstrip("*") for v in values[:limit]))
+
     sides = (("us", "US"), ("japan", "Japan"))
-    parts = [f"{label}: {', '.join(article.actors[side][:3])}"
+    parts = [f"{label}: {terms(article.actors[side])}"
              for side, label in sides if article.actors.get(side)]
-    parts += [f"{tid}: {', '.join(article.evidence[tid][:limit])}"
-              for tid in article.topics[:3] if article.evidence.get(tid)]
+    parts += [f"{tid}: {terms(article.evidence[tid])}"
+              for tid in article.topics[:2] if article.evidence.get(tid)]
     if article.cues:
-        parts.append("cues: " + ", ".join(article.cues[:limit]))
+        parts.append(f"cues: {terms(article.cues)}")
     return "; ".join(parts) or "matched the taxonomy"
 
 

@@ -128,3 +128,28 @@ def test_quality_targets_hold_on_the_labeled_dev_set(dev_set):
     # disagree (see the closing note of issue 3); this pins them so they cannot slip further.
     weak = {t: s.f1 for t, s in report.topics.items() if s.support >= 5 and s.f1 < 0.70}
     assert len(weak) <= 2 and all(f1 >= 0.66 for f1 in weak.values()), weak
+
+
+def test_eval_stories_groups_syndicated_copies_and_keeps_stories_apart(cli, monkeypatch,
+                                                                      tmp_path):
+    body = ("IBM and Rapidus agreed on Tuesday to extend their partnership to chips below one "
+            "nanometre, building on two years of joint work on 2nm logic in Hokkaido, where IBM "
+            "engineers have helped ramp up the pilot line. Rapidus aims for mass production in "
+            "2027 with support from Japan's industry ministry.")
+    other = ("NASA and JAXA agreed a schedule for the pressurized lunar rover that Japan will "
+             "supply for Artemis, with a Japanese astronaut to land on the Moon later this "
+             "decade under the agreement signed in Washington.")
+    rows = [labeled("a1", "IBM, Rapidus extend chip pact", body, True) | {"event": "ibm"},
+            labeled("a2", "IBM and Rapidus widen partnership", body.replace("Tuesday", "Wed"),
+                    True) | {"event": "ibm"},
+            labeled("a3", "Rapidus, IBM go below 1nm", body + " Reporting by staff.", True)
+            | {"event": "ibm"},
+            labeled("b1", "Japan to build Artemis rover", other, True) | {"event": "rover"},
+            labeled("c1", "Chip subsidy", "Japan gives a domestic chipmaker a subsidy.", False)]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(lines(*rows))
+    code, out, _ = run(cli, monkeypatch, "eval", str(path), "--stories", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["pairs_labeled"] == 3
+    assert report["precision"] == 1.0 and report["recall"] == 1.0
+    assert report["found_stories"] == report["labeled_stories"] == 3
