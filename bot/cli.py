@@ -214,7 +214,8 @@ async def run_cycle(app: App, *, one_shot: bool = True) -> CycleReport:
 def send_digest(app: App, *, record: bool = True) -> int:
     """Print the relevant stories not yet in the terminal's digest, and remember them."""
     if app.slack_token:
-        log.warning("Slack delivery is not available in this version; printing the digest")
+        log.warning("SLACK_BOT_TOKEN is set but no [[slack.digests]] table names a channel: "
+                    "the digest is printed here")
     now = app.now()
     lookback = timedelta(hours=app.settings.digest.lookback_hours)
     first = app.archive.first_digest(TERMINAL_CHANNEL)

@@ -196,3 +196,4 @@ class Delivery:
     id: int = 0
     ts: str | None = None
     attempts: int = 0
+    created_at: datetime | None = None

@@ -31,7 +31,7 @@ async def run_forever(app: App, deliver_due: Callable[[], None]) -> int:
     async def tick() -> None:
         await run_cycle(app, one_shot=False)
         if slack:
-            deliver_due(app)  # the cycle's alerts, and each channel's digest once it is due
+            deliver_due()  # the cycle's alerts, and each channel's digest once it is due
 
     scheduler.add_job(tick, "interval", minutes=POLL_TICK_MINUTES, id="poll",
                       next_run_time=app.now())

@@ -52,6 +52,7 @@ class SlackStub:
         self.not_in = set(not_in)
         self.messages: dict[str, list[dict]] = defaultdict(list)
         self.calls: list[tuple[str, dict]] = []
+        self.responses: list[tuple[str, dict]] = []
         self.script: dict[str, list[tuple]] = defaultdict(list)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -67,6 +68,10 @@ class SlackStub:
     def posts(self, channel: str | None = None) -> list[dict]:
         return [m for c, ms in self.messages.items() for m in ms if channel in (None, c)]
 
+    def refused(self) -> list[tuple[str, str]]:
+        """Every call Slack answered with ok:false: (method, error)."""
+        return [(m, b.get("error", "")) for m, b in self.responses if not b.get("ok")]
+
     def calls_to(self, method: str) -> list[dict]:
         return [p for m, p in self.calls if m == method]
 
@@ -77,6 +82,8 @@ class SlackStub:
         if auth != f"Bearer {TOKEN}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         scripted = self.script[method].pop(0) if self.script[method] else None
+        if scripted and scripted[0] == "error":
+            return 200, {}, {"ok": False, "error": scripted[1]}
         if scripted and scripted[0] == "500":
             return 500, {}, {"ok": False, "error": "internal_error"}
         if scripted and scripted[0] == "429":
@@ -113,7 +120,7 @@ class SlackStub:
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
         with self._lock:
-            message = {"ts": f"1700000000.{next(self._ts):06d}", "text": p.get("text"),
+            message = {"ts": f"{time.time():.0f}.{next(self._ts):06d}", "text": p.get("text"),
                        "blocks": blocks, "metadata": metadata, "thread_ts": thread_ts,
                        "unfurl_links": p.get("unfurl_links")}
             self.messages[channel].append(message)
@@ -124,8 +131,10 @@ class SlackStub:
         if channel not in self.channels:
             return {"ok": False, "error": "channel_not_found"}
         with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        oldest = float(p.get("oldest") or 0)
         if method == "conversations.history":
-            found = [m for m in self.messages[channel] if not m["thread_ts"]]
+            found = [m for m in self.messages[channel]
+                     if not m["thread_ts"] and float(m["ts"]) >= oldest]
         else:
             found = [m for m in self.messages[channel]
                      if m["ts"] == p.get("ts") or m["thread_ts"] == p.get("ts")]
@@ -153,6 +162,7 @@ class SlackStub:
                         params.update(dict(parse_qsl(raw.decode())))
                 status, headers, body = stub.handle(method, params,
                                                     self.headers.get("Authorization", ""))
+                stub.responses.append((method, body))
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

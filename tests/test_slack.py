@@ -59,7 +59,7 @@ def test_alerts_and_digest_post_every_story_once(site, tmp_path, cli, slack, tok
     config = write_config(tmp_path, news_sources(site), extra=SLACK)
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
-    assert all(json.loads(json.dumps(r)) for r in slack.calls)
+    assert slack.refused() == []  # no rejected call
     digest_posts = slack.posts("C0DIGEST")
     shown = titles_in(digest_posts)
     for a in RELEVANT:
@@ -83,6 +83,7 @@ def test_alerts_and_digest_post_every_story_once(site, tmp_path, cli, slack, tok
     assert len(slack.posts()) == posted  # nothing twice
     code, _, _ = cli("--config", str(config), "digest", "--always")
     assert code == 0 and "No new US–Japan technology coverage" in titles_in(slack.posts()[-1:])
+    assert slack.refused() == []
 
 
 def test_dry_run_prints_block_kit_and_records_nothing(site, tmp_path, cli, slack, token):
@@ -177,8 +178,7 @@ def test_without_a_token_the_same_messages_go_to_the_terminal(site, tmp_path, cl
     assert slack.calls == []
 
 
-def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli, slack, token):
-    config = write_config(tmp_path, [], extra=SLACK)
+def archive_60_stories(tmp_path):
     archive = open_archive(f"sqlite:///{tmp_path / 'techwatch.db'}")
     archive.sync_sources([Source("wire", "https://wire.example/feed", "Wire")])
     drafts = [ArticleDraft(source_id="wire", url=f"https://wire.example/{i}",
@@ -196,6 +196,11 @@ def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli,
                                  published=pending.feed_published, date_source="feed",
                                  text="", now=FIXED_NOW)
     archive.close()
+
+
+def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli, slack, token):
+    config = write_config(tmp_path, [], extra=SLACK)
+    archive_60_stories(tmp_path)
     code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
     assert code == 0, err
     posts = slack.posts("C0DIGEST")
@@ -203,6 +208,25 @@ def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli,
     assert all(p["thread_ts"] == posts[0]["ts"] for p in posts[1:])
     shown = titles_in(posts)
     assert all(shown.count(f"story&lt;/b&gt; {i:02d} ¦") == 1 for i in range(60))
+    assert slack.refused() == []
+
+
+def test_a_refused_message_fails_its_thread_and_blocks_nothing(tmp_path, cli, slack, token):
+    config = write_config(tmp_path, [], extra=SLACK)
+    archive_60_stories(tmp_path)
+    slack.script["chat.postMessage"].append(("error", "invalid_blocks"))
+    code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
+    assert "invalid_blocks" in err and "Traceback" not in err
+    statuses = [r[0] for r in query(config, "SELECT status FROM deliveries ORDER BY id")]
+    assert statuses and set(statuses) == {"failed"}  # the thread parts follow their parent
+    from bot.cli import main
+
+    later = FIXED_NOW + timedelta(minutes=5)
+    assert main(["--config", str(config), "digest", "--channel", "C0DIGEST"],
+                now=lambda: later) == 0
+    posts = slack.posts("C0DIGEST")  # the channel is not held, and no story was lost
+    assert posts and all(titles_in(posts).count(f"story&lt;/b&gt; {i:02d} ¦") == 1
+                         for i in range(60))
     assert all(c.get("channel") == "C0DIGEST" for c in slack.calls_to("chat.postMessage"))
 
 
@@ -238,3 +262,20 @@ def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp
     assert len(slack.posts("C0DIGEST")) == digest_posts
     code, out, _ = cli("--config", str(config), "digest", "--dry-run")
     assert code == 0 and out == ""  # the copy's story already went out in the digest
+
+
+def test_the_daemon_posts_alerts_and_digests_then_stops_on_sigterm(site, tmp_path, slack):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
+           "SLACK_API_URL": slack.url}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 90
+    while not slack.posts("C0DIGEST") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0 and "Traceback" not in err, err
+    assert slack.posts("C0DIGEST") and slack.refused() == []

@@ -38,6 +38,14 @@ def test_untrusted_text_cannot_ping_or_break_links():
     raw = str(message.blocks)
     assert "<!channel>" not in raw and "<!here>" not in raw and "<@U1>" not in raw
     assert "&lt;!channel&gt;" in raw and block_problem(list(message.blocks), message.text) is None
+    assert "<!channel>" not in message.text and "&lt;!channel&gt;" in message.text
+
+
+def test_a_huge_url_or_title_never_breaks_the_section():
+    huge = article(1, title="&" * 2000, url="https://x.example/" + "a" * 5000,
+                   text="&<>" * 3000)
+    block = alert_message(huge, UTC).blocks[1]
+    assert len(block["text"]["text"]) <= 3000 and "_why:" in block["text"]["text"]
 
 
 def test_a_digest_reads_well_and_keeps_japanese_titles():
@@ -116,3 +124,9 @@ def test_last_scheduled_time_is_dst_correct():
     before = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)  # 08:00 local: yesterday's, in EST
     assert last_scheduled(before, "08:30", new_york) == datetime(2026, 3, 7, 13, 30, tzinfo=UTC)
     assert last_scheduled(NOW, "21:00", TOKYO) == datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    # 02:30 does not exist on 2026-03-08 in New York: it is never "in the future"
+    gap = last_scheduled(datetime(2026, 3, 8, 7, 5, tzinfo=UTC), "02:30", new_york)
+    assert gap.astimezone(UTC) <= datetime(2026, 3, 8, 7, 5, tzinfo=UTC)
+    # 01:30 happens twice on 2026-11-01: the first one counts
+    fall = last_scheduled(datetime(2026, 11, 1, 7, 0, tzinfo=UTC), "01:30", new_york)
+    assert fall.astimezone(UTC) == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)

@@ -30,6 +30,7 @@ MAX_MESSAGE_TEXT = 10_000  # Slack's undocumented ~11,000 for all block text, wi
 MAX_SECTION_TEXT = 3_000
 MAX_HEADER_TEXT = 150
 MAX_FALLBACK_TEXT = 3_000
+MAX_URL, MAX_LABEL, MAX_PIECE = 1_000, 500, 600  # a story section stays under 3,000 characters
 URL_UNSAFE = {"|": "%7C", ">": "%3E", "<": "%3C", " ": "%20", "\n": ""}
 
 
@@ -39,10 +40,13 @@ def escape(text: str) -> str:
 
 
 def link(url: str, label: str) -> str:
+    """A mrkdwn link that a "|" or ">" in the label or URL cannot break; a label alone for a
+    URL that is not http(s) or too long to fit a section."""
+    label = _cut(escape(label).replace("|", "¦"), MAX_LABEL)
     safe_url = "".join(URL_UNSAFE.get(c, c) for c in url)
-    if not re.match(r"^https?://", safe_url):
-        return escape(label)
-    return f"<{safe_url}|{escape(label).replace('|', '¦')}>"
+    if not re.match(r"^https?://", safe_url) or len(safe_url) > MAX_URL:
+        return label
+    return f"<{safe_url}|{label}>"
 
 
 def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
@@ -69,30 +73,36 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
 def alert_message(article: ArticleView, tz: tzinfo) -> SlackMessage:
     topics = ", ".join(article.topics[:3]) or "US–Japan technology"
     blocks = (_context(f":rotating_light: New on {escape(topics)}"), story_block(article, tz))
-    return SlackMessage(_cut(f"techwatch alert: {article.title}", MAX_FALLBACK_TEXT), blocks)
+    return SlackMessage(_cut(f"techwatch alert: {escape(article.title)}", MAX_FALLBACK_TEXT),
+                        blocks)
 
 
-def reply_message(article: ArticleView, tz: tzinfo) -> SlackMessage:
+def note_message(text: str) -> SlackMessage:
+    return SlackMessage(_cut(text, MAX_FALLBACK_TEXT), (_context(text),))
+
+
+def reply_message(article: ArticleView) -> SlackMessage:
     """A later outlet of an alerted story, for the alert's thread."""
-    text = f"Also reported by *{escape(article.source_name)}*: {link(article.url, article.title)}"
-    return SlackMessage(_cut(f"Also reported by {article.source_name}: {article.title}",
+    source = _cut(escape(article.source_name), 200)
+    text = f"Also reported by *{source}*: {link(article.url, article.title)}"
+    return SlackMessage(_cut(f"Also reported by {source}: {escape(article.title)}",
                              MAX_FALLBACK_TEXT), (_section(text),))
 
 
 def story_block(article: ArticleView, tz: tzinfo) -> dict:
     """Linked title; source and date (and other outlets); a lead of one or two sentences; why."""
     date = f"{article.published.astimezone(tz):%d %b %Y}" if article.published else "undated"
-    byline = f"{escape(article.source_name)} · {date}"
+    byline = f"{_cut(escape(article.source_name), 100)} · {date}"
     if article.also:
         more = len(article.also) - 2
-        byline += " · also: " + ", ".join(escape(n) for n in article.also[:2]) + \
+        byline += " · also: " + ", ".join(_cut(escape(n), 60) for n in article.also[:2]) + \
             (f" +{more}" if more > 0 else "")
-    lines = [f"*{link(article.url, _cut(article.title, 300))}*", byline]
+    lines = [f"*{link(article.url, article.title)}*", byline]
     lead = lead_sentences(article.text_head, article.title)
     if lead:
-        lines.append(escape(_cut(lead, 400)))
-    lines.append(f"_why: {escape(_cut(why(article), 400))}_")
-    return _section("\n".join(lines))
+        lines.append(_cut(escape(lead), MAX_PIECE))
+    lines.append(f"_why: {_cut(escape(why(article)), MAX_PIECE)}_")
+    return _section("\n".join(lines))  # each piece is bounded: never cut inside a link
 
 
 def plain_text(message: SlackMessage) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from bot.models import ArticleView, Delivery, SlackMessage
-from bot.notify.blocks import alert_message, reply_message
+from bot.notify.blocks import alert_message, note_message, reply_message
 
 
 def last_scheduled(now: datetime, hhmm: str, tz: tzinfo) -> datetime:
@@ -17,7 +17,9 @@ def last_scheduled(now: datetime, hhmm: str, tz: tzinfo) -> datetime:
     for days_back in range(3):
         day = local.date() - timedelta(days=days_back)
         moment = datetime.combine(day, time(hour, minute), tzinfo=tz)
-        if moment <= local:
+        # compared in UTC: two datetimes of one tzinfo compare by wall clock, which is wrong
+        # for a time in the spring-forward gap
+        if moment.astimezone(UTC) <= now:
             return moment
     raise AssertionError("unreachable: a time of day recurs within two days")
 
@@ -52,14 +54,14 @@ def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[Art
         note = (f"{len(rolled)} more new {'story' if len(rolled) == 1 else 'stories'} this hour: "
                 "they will come in the next digest.")
         planned.append(Delivery(key=f"alert-note:{channel}:{hour:%Y-%m-%dT%H}", channel=channel,
-                                kind="alert_note", message=SlackMessage(note, (_context(note),))))
+                                kind="alert_note", message=note_message(note)))
         for lead, members in rolled:
             planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
                                     kind="rolled", message=SlackMessage("", ()),
                                     article_id=lead.id, status="rolled"))
             planned += [settled(channel, "alert_member", m) for m in members]
     planned += [Delivery(key=f"alert-reply:{channel}:{a.id}", channel=channel,
-                         kind="alert_reply", message=reply_message(a, tz), article_id=a.id,
+                         kind="alert_reply", message=reply_message(a), article_id=a.id,
                          parent_key=alert_key(channel, a.story_id)) for a in replies]
     return planned
 
@@ -70,5 +72,3 @@ def settled(channel: str, kind: str, article: ArticleView) -> Delivery:
                     message=SlackMessage("", ()), article_id=article.id, status="rolled")
 
 
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

@@ -91,6 +91,7 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
                 new.append((lead, [m for m in members if m.id != lead.id]))
         room = slack.alert_hourly_cap - app.archive.alerts_since(
             subscription.channel, now - timedelta(hours=1))
+        new.sort(key=lambda story: -story[0].score)  # over the cap, the best go first
         plans.append(alert_deliveries(subscription.channel, new, replies, room, UTC, now))
     return plans
 

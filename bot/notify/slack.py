@@ -37,12 +37,14 @@ TOKEN_ERRORS = {"invalid_auth": "SLACK_BOT_TOKEN is not valid",
                 "missing_scope": "the app lacks a scope (chat:write, channels:history)"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 RETRIES = 2  # in this run, after a 5xx or a network error; then the next cycle
+MAX_PAGES = 10  # of conversations.history when looking for a message
 
 
 def build_client(token: str, api_url: str) -> WebClient:
-    client = WebClient(token=token, base_url=api_url, timeout=15)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    return client
+    # Only 429s are retried inside slack_sdk: its default connection-error retry would re-send a
+    # post that may have landed, without looking for it first.
+    return WebClient(token=token, base_url=api_url, timeout=15,
+                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
 
 
 @dataclass
@@ -68,31 +70,42 @@ class SlackPoster:
     def deliver_pending(self) -> DeliveryReport:
         report = DeliveryReport()
         held: set[str] = set()  # channels with an earlier message still pending: keep order
-        for delivery in self.archive.pending_deliveries():
+        pending = self.archive.pending_deliveries()
+        for n, delivery in enumerate(pending):
             if delivery.channel in held:
                 report.pending += 1
                 continue
             outcome = self._deliver(delivery, report)
             if outcome == "stop":
-                report.pending += 1
+                report.pending += len(pending) - n - 1
                 break
-            if outcome != "sent":
+            if outcome in ("pending", "held", "waiting"):
                 held.add(delivery.channel)
         return report
 
     def _deliver(self, d: Delivery, report: DeliveryReport) -> str:
         thread_ts = None
         if d.parent_key:
-            thread_ts = self.archive.delivery_ts(d.parent_key)
+            parent_status, thread_ts = self.archive.delivery_state(d.parent_key)
+            if parent_status == "failed":  # its thread will never exist: do not wait for it
+                self._fail(d, "parent_failed", "the message it answers was refused", report)
+                return "failed"
             if thread_ts is None:
                 report.pending += 1
                 return "waiting"
-        if d.attempts and self._reconcile(d, thread_ts, report):
-            return "sent"
+        if d.attempts:
+            found = self._reconcile(d, thread_ts, report)
+            if found is None:
+                return self._cannot_look(d, report)
+            if found:
+                return "sent"
         for retry in range(RETRIES + 1):
             if retry:
                 time.sleep(self.backoff * 2 ** (retry - 1))
-                if self._reconcile(d, thread_ts, report):  # the failed try may have landed
+                found = self._reconcile(d, thread_ts, report)  # the failed try may have landed
+                if found is None:
+                    return self._cannot_look(d, report)
+                if found:
                     return "sent"
             outcome = self._post(d, thread_ts, report)
             if outcome != "retry":
@@ -142,25 +155,40 @@ class SlackPoster:
         log.warning("slack %s: %s; will retry on the next cycle", d.channel, error)
         return "pending"
 
-    def _reconcile(self, d: Delivery, thread_ts: str | None, report: DeliveryReport) -> bool:
-        """Look for the message in the channel (or thread) by its metadata."""
-        try:
-            if thread_ts:
-                response = self.client.conversations_replies(
-                    channel=d.channel, ts=thread_ts, include_all_metadata=True, limit=200)
-            else:
-                response = self.client.conversations_history(
-                    channel=d.channel, include_all_metadata=True, limit=200)
-        except (SlackApiError, SlackClientError, OSError):
-            return False
-        for message in response.get("messages", []):
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == EVENT_TYPE and \
-                    (metadata.get("event_payload") or {}).get("delivery") == d.key:
-                self.archive.delivery_sent(d.id, message["ts"], self.now())
-                report.reconciled += 1
-                return True
+    def _reconcile(self, d: Delivery, thread_ts: str | None,
+                   report: DeliveryReport) -> bool | None:
+        """Look for the message in the channel (or thread) by its metadata, since the delivery
+        was planned: True found, False not there, None could not look (then nothing is posted
+        again: the message waits)."""
+        oldest = f"{d.created_at.timestamp() - 600:.6f}" if d.created_at else None
+        cursor = None
+        for _ in range(MAX_PAGES):
+            try:
+                if thread_ts:
+                    response = self.client.conversations_replies(
+                        channel=d.channel, ts=thread_ts, include_all_metadata=True,
+                        limit=200, cursor=cursor)
+                else:
+                    response = self.client.conversations_history(
+                        channel=d.channel, include_all_metadata=True, limit=200, oldest=oldest,
+                        cursor=cursor)
+            except (SlackApiError, SlackClientError, OSError) as e:
+                self._last_error = f"cannot look for the message: {e}"
+                return None
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == EVENT_TYPE and \
+                        (metadata.get("event_payload") or {}).get("delivery") == d.key:
+                    self.archive.delivery_sent(d.id, message["ts"], self.now())
+                    report.reconciled += 1
+                    return True
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
         return False
+
+    def _cannot_look(self, d: Delivery, report: DeliveryReport) -> str:
+        return self._give_up_for_now(d, report)
 
     def _fail(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=True)

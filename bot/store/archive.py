@@ -356,7 +356,8 @@ class Archive:
         in the ledger is skipped, so planning twice delivers once. Returns how many were new."""
         new = 0
         with self.engine.begin() as db:
-            if digest is not None:
+            new += self._insert_deliveries(db, planned, now)
+            if digest is not None and (new or not planned):  # a digest planned twice: once
                 channel, article_ids = digest
                 digest_id = db.execute(digests.insert().values(
                     channel=channel, sent_at=now, covered_until=now,
@@ -365,17 +366,22 @@ class Archive:
                     db.execute(digest_items.insert().prefix_with("OR IGNORE"), [
                         {"channel": channel, "article_id": a, "digest_id": digest_id}
                         for a in article_ids])
-            for d in planned:
-                result = db.execute(sa.text(
-                    "INSERT OR IGNORE INTO deliveries(key, channel, kind, article_id, parent_key, "
-                    "payload, status, attempts, created_at) VALUES (:key, :channel, :kind, "
-                    ":article_id, :parent_key, :payload, :status, 0, :now)"),
-                    {"key": d.key, "channel": d.channel, "kind": d.kind,
-                     "article_id": d.article_id, "parent_key": d.parent_key,
-                     "payload": json.dumps({"text": d.message.text,
-                                            "blocks": list(d.message.blocks)}),
-                     "status": d.status, "now": now.astimezone(UTC).replace(tzinfo=None)})
-                new += result.rowcount
+        return new
+
+    @staticmethod
+    def _insert_deliveries(db: sa.Connection, planned: list[Delivery], now: datetime) -> int:
+        new = 0
+        for d in planned:
+            result = db.execute(sa.text(
+                "INSERT OR IGNORE INTO deliveries(key, channel, kind, article_id, parent_key, "
+                "payload, status, attempts, created_at) VALUES (:key, :channel, :kind, "
+                ":article_id, :parent_key, :payload, :status, 0, :now)"),
+                {"key": d.key, "channel": d.channel, "kind": d.kind,
+                 "article_id": d.article_id, "parent_key": d.parent_key,
+                 "payload": json.dumps({"text": d.message.text,
+                                        "blocks": list(d.message.blocks)}),
+                 "status": d.status, "now": now.astimezone(UTC).replace(tzinfo=None)})
+            new += result.rowcount
         return new
 
     def pending_deliveries(self) -> list[Delivery]:
@@ -389,11 +395,14 @@ class Archive:
         with self.engine.connect() as db:
             return db.execute(query).scalar_one_or_none()
 
-    def delivery_ts(self, key: str) -> str | None:
-        query = sa.select(deliveries.c.ts).where(deliveries.c.key == key,
-                                                 deliveries.c.status == "sent")
+    def delivery_state(self, key: str) -> tuple[str | None, str | None]:
+        """(status, ts if sent) of a delivery, (None, None) when there is none."""
+        query = sa.select(deliveries.c.status, deliveries.c.ts).where(deliveries.c.key == key)
         with self.engine.connect() as db:
-            return db.execute(query).scalar_one_or_none()
+            row = db.execute(query).first()
+        if row is None:
+            return None, None
+        return row.status, row.ts if row.status == "sent" else None
 
     def delivery_attempt(self, delivery_id: int) -> None:
         """Counted before the post: an attempt > 0 means the message may already be in Slack."""
@@ -403,9 +412,18 @@ class Archive:
         self._update_delivery(delivery_id, status="sent", ts=ts, sent_at=now, last_error=None)
 
     def delivery_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
-        values = {"last_error": error}
-        self._update_delivery(delivery_id, **({"status": "failed"} | values if permanent
-                                              else values))
+        """Note a failure; a refused digest gives its articles back to the next digest."""
+        if not permanent:
+            self._update_delivery(delivery_id, last_error=error)
+            return
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one()
+            db.execute(deliveries.update().where(deliveries.c.id == delivery_id)
+                       .values(status="failed", last_error=error))
+            if row.kind == "digest" and row.parent_key is None:
+                taken = sa.select(digests.c.id).where(digests.c.channel == row.channel,
+                                                      digests.c.sent_at == row.created_at)
+                db.execute(digest_items.delete().where(digest_items.c.digest_id.in_(taken)))
 
     def _update_delivery(self, delivery_id: int, **values: Any) -> None:
         with self.engine.begin() as db:
@@ -503,7 +521,7 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(key=row.key, channel=row.channel, kind=row.kind,
                     message=SlackMessage(payload["text"], tuple(payload["blocks"])),
                     article_id=row.article_id, parent_key=row.parent_key, status=row.status,
-                    id=row.id, ts=row.ts, attempts=row.attempts)
+                    id=row.id, ts=row.ts, attempts=row.attempts, created_at=row.created_at)
 
 
 def _classification_values(c: Classification) -> dict[str, Any]:
