@@ -26,6 +26,7 @@ from bot.classify.jsonl import classify_line, read_jsonl
 from bot.config import config_path, load_settings
 from bot.digest import build_digest
 from bot.errors import TechwatchError
+from bot.lock import exclusive
 from bot.notify.service import deliver
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import CycleReport, check_source
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
         print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
         return 2
     try:
+        if getattr(args, "writer", False):
+            with exclusive(app.settings.storage.database):
+                return args.handler(app, args) or 0
         return args.handler(app, args) or 0
     except TechwatchError as e:
         print(f"techwatch: {e}", file=sys.stderr)
@@ -100,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="poll, extract, classify, archive and send digests")
     run.add_argument("--once", action="store_true", help="one full cycle, then exit")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=cmd_run, writer=True)
 
     digest = commands.add_parser("digest", help="send a digest now, if there is anything new")
     digest.add_argument("--channel", help="only this channel's digest")
@@ -108,10 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the Block Kit JSON instead of sending; record nothing")
     digest.add_argument("--always", action="store_true",
                         help="send even when there is nothing new (a 'no new coverage' note)")
-    digest.set_defaults(handler=cmd_digest)
+    digest.set_defaults(handler=cmd_digest, writer=True)
 
     poll = commands.add_parser("poll", help="one cycle without any digest")
-    poll.set_defaults(handler=cmd_poll)
+    poll.set_defaults(handler=cmd_poll, writer=True)
 
     search = commands.add_parser("search", help="search the archive (full text, ranked)")
     search.add_argument("query", nargs="+", help="words to find (all must match)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from bot.app import App
 
 log = logging.getLogger("techwatch")
 POLL_TICK_MINUTES = 5
+SHUTDOWN_GRACE = 7.0  # seconds a cycle in flight may take to finish after SIGTERM
 
 
 async def run_forever(app: App, deliver_due: Callable[[], None]) -> int:
@@ -27,11 +29,20 @@ async def run_forever(app: App, deliver_due: Callable[[], None]) -> int:
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60})
 
     slack = app.settings.slack.digests or app.settings.slack.alerts
+    idle = asyncio.Event()
+    idle.set()
 
     async def tick() -> None:
-        await run_cycle(app, one_shot=False)
-        if slack:
-            deliver_due()  # the cycle's alerts, and each channel's digest once it is due
+        idle.clear()
+        try:
+            await run_cycle(app, one_shot=False)
+            if slack:
+                deliver_due()  # the cycle's alerts, and each channel's digest once it is due
+        except asyncio.CancelledError:
+            # shutdown: every write is its own transaction, so the next start resumes cleanly
+            log.info("cycle interrupted by shutdown; the next start picks it up")
+        finally:
+            idle.set()
 
     scheduler.add_job(tick, "interval", minutes=POLL_TICK_MINUTES, id="poll",
                       next_run_time=app.now())
@@ -44,6 +55,9 @@ async def run_forever(app: App, deliver_due: Callable[[], None]) -> int:
     log.info("techwatch running: polling every %d min, digest at %s %s", POLL_TICK_MINUTES,
              app.settings.digest.time, app.settings.digest.timezone)
     await stop.wait()
-    scheduler.shutdown(wait=False)
+    scheduler.pause()  # no new work
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(idle.wait(), SHUTDOWN_GRACE)  # let a cycle in flight finish
+    scheduler.shutdown(wait=False)  # what is still running is abandoned safely
     log.info("techwatch stopped")
     return 0

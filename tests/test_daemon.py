@@ -36,3 +36,22 @@ def _cycle_done(config) -> bool:
                              "source_id != 'seed'")[0][0] >= 7
     except Exception:  # noqa: BLE001 -- not created yet
         return False
+
+
+def test_a_second_writer_on_the_same_archive_is_refused(site, tmp_path, cli):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _cycle_done(config):
+            time.sleep(0.2)
+        code, _, err = cli("--config", str(config), "poll")
+        assert code == 1 and "is in use by techwatch" in err and str(process.pid) in err
+        assert cli("--config", str(config), "status")[0] == 0  # readers are welcome
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    assert cli("--config", str(config), "poll")[0] == 0  # free again
