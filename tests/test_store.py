@@ -78,3 +78,18 @@ def test_unusable_database_location_is_a_clear_error(tmp_path, cli):
     config.write_text(config.read_text().replace(str(blocker / "sub" / "t.db"), str(corrupt)))
     code, _, err = cli("--config", str(config), "status")
     assert code == 2 and "corrupt.db" in err and "Traceback" not in err
+
+
+def test_migrations_go_down_and_up_again_and_upgrade_keeps_data(tmp_path):
+    from bot.store.archive import migrate
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    archive = open_archive(url)
+    archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
+    archive.record_poll("s", PollOutcome("ok", NOW), [draft(1, "Kept", "across upgrades")], NOW)
+    migrate(archive.engine, "0001", down=True)  # back to the first release's schema
+    migrate(archive.engine, "head")
+    assert [a.title for a in archive.search("upgrades")] == ["Kept"]
+    migrate(archive.engine, "base", down=True)
+    assert set(sa.inspect(archive.engine).get_table_names()) <= {"alembic_version"}
+    archive.close()

@@ -73,13 +73,24 @@ def open_archive(url: str) -> Archive:
         cursor.close()
 
     try:
-        with engine.begin() as connection:
-            config = Config(str(Path(__file__).with_name("alembic.ini")))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        migrate(engine, "head")
     except sa.exc.SQLAlchemyError as e:
         raise StorageError(f"database {url}: {e.orig if hasattr(e, 'orig') else e}") from None
     return Archive(engine)
+
+
+def migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
+    """Run the Alembic migrations to `revision`. Foreign keys are off meanwhile: SQLite alters a
+    table by copying it, which a referenced table would refuse (the pragma only takes effect
+    outside a transaction, hence the commit before it)."""
+    config = Config(str(Path(__file__).with_name("alembic.ini")))
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 class Archive:
