@@ -48,7 +48,9 @@ class FetchSettings:
 
 @dataclass(frozen=True, slots=True)
 class PollSettings:
-    default_poll_minutes: int = 60
+    default_poll_minutes: int = 60  # until a feed's items tell how often it publishes
+    min_minutes: int = 10  # the adaptive interval stays within these bounds
+    max_minutes: int = 360
     max_backoff_hours: float = 24.0
 
 
@@ -143,7 +145,7 @@ SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
             "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
-            "max_age_days", "near_duplicate", "window_days"}
+            "max_age_days", "near_duplicate", "window_days", "min_minutes", "max_minutes"}
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:

@@ -23,6 +23,7 @@ from bot.feeds import identity
 from bot.feeds.fetch import FEED_ACCEPT, Fetcher, is_private_host
 from bot.feeds.parse import parse_feed
 from bot.feeds.schedule import (
+    max_age,
     next_poll_after_failure,
     next_poll_after_success,
     should_poll,
@@ -133,8 +134,17 @@ class Pipeline:
         # feedparser and charset sniffing are CPU work: off the event loop
         feed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url)
         drafts = [self.draft(source, entry) for entry in feed.entries]
+        poll = self.settings.poll
+        next_at = next_poll_after_success(
+            now, source.poll_minutes, feed.ttl_minutes,
+            item_times=[e.published for e in feed.entries if e.published],
+            # every item new since an earlier poll: the feed may have rolled past some
+            all_new=bool(drafts) and state.body_hash is not None
+            and self.archive.count_known(drafts) == 0,
+            max_age_seconds=max_age(result.headers.get("cache-control")),
+            bounds=(poll.min_minutes, poll.max_minutes))
         outcome = PollOutcome(
-            "ok", next_poll_after_success(now, source.poll_minutes, feed.ttl_minutes),
+            "ok", next_at,
             warning=feed.warning, etag=result.headers.get("etag"),
             last_modified=result.headers.get("last-modified"),
             body_hash=body_hash, feed_format=feed.format)

@@ -93,3 +93,12 @@ def test_migrations_go_down_and_up_again_and_upgrade_keeps_data(tmp_path):
     migrate(archive.engine, "base", down=True)
     assert set(sa.inspect(archive.engine).get_table_names()) <= {"alembic_version"}
     archive.close()
+
+
+def test_count_known_tells_how_many_items_are_archived(tmp_path):
+    archive = open_archive(f"sqlite:///{tmp_path / 'k.db'}")
+    archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
+    archive.record_poll("s", PollOutcome("ok", NOW), [draft(1, "A", "a"), draft(2, "B", "b")], NOW)
+    assert archive.count_known([draft(1, "A", "a"), draft(3, "C", "c")]) == 1
+    assert archive.count_known([draft(4, "D", "d")]) == 0
+    archive.close()

@@ -159,6 +159,14 @@ class Archive:
             db.execute(sources.update().where(sources.c.id == source_id).values(**values))
         return PollWrite(new, updated)
 
+    def count_known(self, drafts: Iterable[ArticleDraft]) -> int:
+        """How many of a feed's items the archive already has."""
+        keys = [k for d in drafts for k in d.keys]
+        query = (sa.select(sa.func.count(sa.distinct(item_keys.c.article_id)))
+                 .where(item_keys.c.key.in_(keys)))
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
+
     @staticmethod
     def _find(db: sa.Connection, keys: tuple[str, ...]) -> int | None:
         query = sa.select(item_keys.c.article_id).where(item_keys.c.key.in_(keys)).limit(1)
