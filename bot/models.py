@@ -30,6 +30,7 @@ class SourceState:
     body_hash: str | None = None
     consecutive_errors: int = 0
     next_poll_at: datetime | None = None
+    gone: bool = False  # the feed answered 410 Gone
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class Pipeline:
         for source in self.settings.sources:
             state = self.archive.source_state(source.id)
             if source.enabled and should_poll(state.next_poll_at, state.consecutive_errors, now,
-                                              one_shot=one_shot):
+                                              one_shot=one_shot, gone=state.gone):
                 due.append((source, state))
         tasks = [self._poll_source(s, st, report) for s, st in due]
         for done, coroutine in enumerate(asyncio.as_completed(tasks), 1):
@@ -127,7 +127,10 @@ class Pipeline:
             status = "not modified" if result.not_modified else "unchanged"
             report.not_modified += result.not_modified
             report.unchanged += not result.not_modified
-            outcome = PollOutcome(status, next_poll_after_success(now, source.poll_minutes))
+            poll = self.settings.poll
+            outcome = PollOutcome(status, next_poll_after_success(
+                now, source.poll_minutes, bounds=(poll.min_minutes, poll.max_minutes),
+                spread=source.id))
             self.archive.record_poll(source.id, outcome, (), now)
             self.archive.log_fetch(now, source.id, "feed", source.url, status)
             return
@@ -142,7 +145,7 @@ class Pipeline:
             all_new=bool(drafts) and state.body_hash is not None
             and self.archive.count_known(drafts) == 0,
             max_age_seconds=max_age(result.headers.get("cache-control")),
-            bounds=(poll.min_minutes, poll.max_minutes))
+            bounds=(poll.min_minutes, poll.max_minutes), spread=source.id)
         outcome = PollOutcome(
             "ok", next_at,
             warning=feed.warning, etag=result.headers.get("etag"),
@@ -163,12 +166,17 @@ class Pipeline:
         errors = state.consecutive_errors + 1
         retry_at = error.until if isinstance(error, RateLimited) else None
         max_backoff = timedelta(hours=self.settings.poll.max_backoff_hours)
-        next_at = next_poll_after_failure(now, source.poll_minutes, errors, max_backoff, retry_at)
+        next_at = next_poll_after_failure(now, source.poll_minutes, errors, max_backoff, retry_at,
+                                          kind=error.kind)
         outcome = PollOutcome(f"error: {error.kind}", next_at, errors, error=str(error))
         self.archive.record_poll(source.id, outcome, (), now)
         self.archive.log_fetch(now, source.id, "feed", source.url, f"error: {error.kind}",
                                str(error))
         report.failed += 1
+        if error.kind == "gone":
+            log.warning("source %s: %s: the feed is gone and is no longer polled; fix its url "
+                        "in %s or remove it", source.id, error, self.settings.sources_file)
+            return
         log.warning("source %s: %s (retry after %s)", source.id, error,
                     next_at.strftime("%Y-%m-%d %H:%M UTC"))
 

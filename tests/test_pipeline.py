@@ -268,3 +268,16 @@ def test_hostile_headlines_cannot_ping_or_escape(site, tmp_path, cli):
     assert "\x1b" not in out  # no terminal escape from a headline
     stored = query(config, "SELECT title FROM articles WHERE source_id = 'h'")[0][0]
     assert "\x1b" not in stored and "<!channel>" not in stored
+
+
+def test_a_gone_feed_is_not_polled_again_until_its_url_changes(site, tmp_path, cli):
+    site.route("/old", Reply(410, b"gone"))
+    site.serve_fixture("/new", "feeds/en-atom.xml", "application/atom+xml")
+    config = write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/old")}])
+    code, _, err = cli("--config", str(config), "poll")
+    assert code == 0 and "no longer polled" in err
+    cli("--config", str(config), "poll")
+    assert len(site.hits("/old")) == 1  # not asked again
+    write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/new")}])
+    assert cli("--config", str(config), "poll")[0] == 0
+    assert len(site.hits("/new")) == 1

@@ -40,3 +40,21 @@ def test_failures_back_off_up_to_the_ceiling_and_retry_after_wins():
     assert delays == [timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), day]
     later = NOW + timedelta(hours=5)
     assert next_poll_after_failure(NOW, 60, 1, day, retry_at=later) == later
+
+
+def test_slow_failures_back_off_longer_and_gone_feeds_stop():
+    from bot.feeds.schedule import should_poll
+
+    day = timedelta(hours=24)
+    timeout = next_poll_after_failure(NOW, 60, 1, day, kind="timeout") - NOW
+    dns = next_poll_after_failure(NOW, 60, 1, day, kind="dns") - NOW
+    assert dns == 4 * timeout == timedelta(hours=4)
+    assert not should_poll(None, 1, NOW, one_shot=True, gone=True)
+    assert should_poll(None, 0, NOW, one_shot=True)
+
+
+def test_jitter_spreads_sources_but_is_stable():
+    a = next_poll_after_success(NOW, 60, spread="nikkei") - NOW
+    b = next_poll_after_success(NOW, 60, spread="kyodo") - NOW
+    assert a == next_poll_after_success(NOW, 60, spread="nikkei") - NOW
+    assert a != b and all(timedelta(minutes=54) <= x <= timedelta(minutes=66) for x in (a, b))

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 BACKOFF_BASE = timedelta(minutes=5)
+SLOW_KINDS = frozenset({"dns", "not_found", "bad_url", "blocked", "parse", "too_large"})
 RECENT = timedelta(days=7)  # the items that tell how often a feed publishes
 
 
 def next_poll_after_success(now: datetime, poll_minutes: int, ttl_minutes: int | None = None,
                             *, item_times: Sequence[datetime] = (), all_new: bool = False,
                             max_age_seconds: int | None = None,
-                            bounds: tuple[int, int] = (10, 360)) -> datetime:
+                            bounds: tuple[int, int] = (10, 360), spread: str = "") -> datetime:
     """Follow how often the feed publishes: half the median gap between its recent items (a
     feed that posts hourly is read every 30 minutes), within `bounds` (minutes); the
     configured interval when there are too few dated items. A poll in which every item was
     new may have missed some: poll twice as soon. The feed's own <ttl> and the response's
-    Cache-Control max-age are honoured when they ask for longer, up to a day."""
+    Cache-Control max-age are honoured when they ask for longer, up to a day. `spread` (the
+    source id) shifts the time by up to ±10%, the same for a source every time, so sources
+    configured alike do not all poll at once."""
     low, high = bounds
     minutes = float(poll_minutes)
     recent = sorted(t for t in item_times if now - RECENT <= t <= now)
@@ -30,7 +34,15 @@ def next_poll_after_success(now: datetime, poll_minutes: int, ttl_minutes: int |
         minutes = max(low, minutes / 2)
     asked = max(ttl_minutes or 0, (max_age_seconds or 0) / 60)
     minutes = max(minutes, min(asked, 24 * 60))
-    return now + timedelta(minutes=minutes)
+    return now + timedelta(minutes=minutes * (1 + _jitter(spread)))
+
+
+def _jitter(key: str) -> float:
+    """A fraction in [-0.1, 0.1] fixed by the key (the same in every process)."""
+    if not key:
+        return 0.0
+    value = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "little")
+    return (value % 2001 - 1000) / 10_000
 
 
 def max_age(cache_control: str | None) -> int | None:
@@ -43,9 +55,14 @@ def max_age(cache_control: str | None) -> int | None:
 
 
 def next_poll_after_failure(now: datetime, poll_minutes: int, consecutive_errors: int,
-                            max_backoff: timedelta, retry_at: datetime | None = None) -> datetime:
-    """Exponential back-off from the poll interval, capped; a host's Retry-After wins if later."""
+                            max_backoff: timedelta, retry_at: datetime | None = None,
+                            kind: str = "error") -> datetime:
+    """Exponential back-off from the poll interval, capped; slower for failures that do not
+    mend by themselves in minutes (DNS, 404, refused, not a feed) than for a timeout; a host's
+    Retry-After wins if later. A failing source is never given up on (410 Gone aside)."""
     interval = max(BACKOFF_BASE, timedelta(minutes=poll_minutes))
+    if kind in SLOW_KINDS:
+        interval *= 4
     delay = min(interval * (2 ** max(consecutive_errors - 1, 0)), max_backoff)
     when = now + delay
     return max(when, retry_at) if retry_at else when
@@ -56,9 +73,12 @@ def is_due(next_poll_at: datetime | None, now: datetime) -> bool:
 
 
 def should_poll(next_poll_at: datetime | None, consecutive_errors: int, now: datetime,
-                *, one_shot: bool) -> bool:
+                *, one_shot: bool, gone: bool = False) -> bool:
     """The daemon keeps to the schedule; a one-shot run polls every healthy source it was asked
-    for, but still leaves failing sources to their back-off."""
+    for, but still leaves failing sources to their back-off. A feed that answered 410 Gone
+    is not polled again (RFC 9110 §15.5.11) until its configured URL changes."""
+    if gone:
+        return False
     if one_shot and consecutive_errors == 0:
         return True
     return is_due(next_poll_at, now)

@@ -110,7 +110,12 @@ class Archive:
             for s in configured:
                 values = {"url": s.url, "name": s.name, "lang": s.lang, "enabled": s.enabled}
                 if s.id in known:
-                    db.execute(sources.update().where(sources.c.id == s.id).values(**values))
+                    update = sources.update().where(sources.c.id == s.id)
+                    # a new URL for a source that was gone (or failing) gets a fresh start
+                    db.execute(update.where(sources.c.url != s.url).values(
+                        last_status="never polled", consecutive_errors=0, next_poll_at=None,
+                        etag=None, last_modified=None, body_hash=None))
+                    db.execute(update.values(**values))
                 else:
                     db.execute(sources.insert().values(id=s.id, last_status="never polled",
                                                        consecutive_errors=0, **values))
@@ -125,7 +130,7 @@ class Archive:
             return SourceState()
         return SourceState(etag=row.etag, last_modified=row.last_modified,
                            body_hash=row.body_hash, consecutive_errors=row.consecutive_errors,
-                           next_poll_at=row.next_poll_at)
+                           next_poll_at=row.next_poll_at, gone=row.last_status == "error: gone")
 
     def source_rows(self) -> list[Any]:
         with self.engine.connect() as db:
