@@ -24,10 +24,9 @@ from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import classify_line, read_jsonl
 from bot.config import config_path, load_settings
-from bot.digest import build_digest
 from bot.errors import TechwatchError
 from bot.lock import exclusive
-from bot.notify.service import deliver
+from bot.notify.service import deliver, digest_content
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import CycleReport, check_source
 from bot.stories.evaluate import evaluate_stories
@@ -221,15 +220,9 @@ def send_digest(app: App, *, record: bool = True) -> int:
         log.warning("SLACK_BOT_TOKEN is set but no [[slack.digests]] table names a channel: "
                     "the digest is printed here")
     now = app.now()
-    lookback = timedelta(hours=app.settings.digest.lookback_hours)
-    first = app.archive.first_digest(TERMINAL_CHANNEL)
-    articles = app.archive.digest_articles(
-        TERMINAL_CHANNEL, first_seen_after=(first or now) - lookback,
-        min_score=app.settings.classify.relevance_threshold,
-        published_after=now - timedelta(days=app.settings.digest.max_age_days),
-        limit=app.settings.digest.max_items)
-    since = app.archive.last_digest(TERMINAL_CHANNEL) or now - lookback
-    digest = build_digest(articles, app.classifier.taxonomy, since, now)
+    digest, articles = digest_content(app, TERMINAL_CHANNEL, now,
+                                      min_score=app.settings.classify.relevance_threshold,
+                                      limit=app.settings.digest.max_items)
     print_digest(digest, console())
     if record:
         app.archive.record_digest(TERMINAL_CHANNEL, now, [a.id for a in articles])

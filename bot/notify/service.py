@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from bot.app import App
 from bot.config import DigestChannel
-from bot.digest import build_digest, stories
-from bot.models import Delivery
+from bot.digest import Digest, build_digest, stories
+from bot.models import ArticleView, Delivery
 from bot.notify.blocks import digest_messages, plain_text
 from bot.notify.plan import (
     alert_deliveries,
@@ -98,22 +98,30 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
 
 def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, allow_empty: bool,
                  ) -> tuple[list[Delivery], tuple[str, list[int]]] | None:
-    settings = app.settings
-    lookback = timedelta(hours=settings.digest.lookback_hours)
-    first = app.archive.first_digest(digest.channel)
-    articles = app.archive.digest_articles(
-        digest.channel, first_seen_after=(first or now) - lookback,
-        min_score=digest.min_score if digest.min_score is not None
-        else settings.classify.relevance_threshold,
-        published_after=now - timedelta(days=settings.digest.max_age_days),
-        limit=digest.max_stories, topics=digest.topics)
+    min_score = digest.min_score if digest.min_score is not None \
+        else app.settings.classify.relevance_threshold
+    content, articles = digest_content(app, digest.channel, now, min_score=min_score,
+                                       limit=digest.max_stories, topics=digest.topics)
     if not articles and not allow_empty:
         return None
-    since = app.archive.last_digest(digest.channel) or now - lookback
-    content = build_digest(articles, app.classifier.taxonomy, since, now)
     messages = digest_messages(content, ZoneInfo(digest.timezone))
     return digest_deliveries(digest.channel, key, messages), \
         (digest.channel, [a.id for a in articles])
+
+
+def digest_content(app: App, channel: str, now: datetime, *, min_score: float, limit: int,
+                   topics: tuple[str, ...] = ()) -> tuple[Digest, list[ArticleView]]:
+    """A channel's next digest: relevant stories not yet in it (the first one looks back
+    `lookback_hours`), published within `max_age_days`; and the articles it takes."""
+    settings = app.settings.digest
+    lookback = timedelta(hours=settings.lookback_hours)
+    first = app.archive.first_digest(channel)
+    articles = app.archive.digest_articles(
+        channel, first_seen_after=(first or now) - lookback, min_score=min_score,
+        published_after=now - timedelta(days=settings.max_age_days), limit=limit,
+        topics=topics)
+    since = app.archive.last_digest(channel) or now - lookback
+    return build_digest(articles, app.classifier.taxonomy, since, now), articles
 
 
 def _post(app: App) -> DeliveryReport:
