@@ -15,5 +15,8 @@ RUN useradd --create-home --uid 10001 techwatch && mkdir -p /app/data \
 USER techwatch
 
 VOLUME ["/app/data"]
+# the daemon serves /healthz on 127.0.0.1:9100 inside the container; `techwatch health` asks it
+ENV TECHWATCH_HEALTH_PORT=9100
+HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 CMD ["techwatch", "health"]
 ENTRYPOINT ["techwatch"]
 CMD ["run"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -102,3 +103,11 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     finally:
         await client.aclose()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the extraction processes now (shutdown would wait for a page in flight, up to the
+    extraction timeout). Python 3.11 has no public call for it: the pool's process table."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, AttributeError):
+            process.terminate()

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.table import Table
@@ -23,10 +24,12 @@ from bot.app import App, load_app, load_classifier, open_pipeline
 from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import classify_line, read_jsonl
-from bot.config import config_path, load_settings
+from bot.config import LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import TechwatchError
 from bot.lock import exclusive
+from bot.logs import SECRET_ENV, setup_logging
 from bot.notify.service import deliver, digest_content
+from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import CycleReport, check_source
 from bot.stories.evaluate import evaluate_stories
@@ -38,8 +41,16 @@ TERMINAL_CHANNEL = "terminal"
 def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:
     """The command line; `now` lets a caller (a test, a replay) run on its own clock."""
     args = build_parser().parse_args(argv)
-    setup_logging(logging.DEBUG if args.verbose else
-                  logging.WARNING if args.quiet else logging.INFO)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    secrets = [os.environ.get(name, "") for name in SECRET_ENV]
+    setup_logging(level, args.log_format or "text", secrets)
+    if getattr(args, "settings_only", False):  # no database: e.g. a container's health check
+        try:
+            settings = load_settings(config_path(args.config, os.environ), os.environ)
+        except TechwatchError as e:
+            print(f"techwatch: {e}", file=sys.stderr)
+            return 2
+        return args.handler(settings, args)
     if getattr(args, "offline", False):  # needs the taxonomy only: no database, no network
         try:
             classifier = load_classifier(load_settings(config_path(args.config, os.environ),
@@ -60,6 +71,8 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
     except SQLAlchemyError as e:
         print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
         return 2
+    if args.log_format is None and app.settings.logging.format != "text":
+        setup_logging(level, app.settings.logging.format, secrets)
     try:
         if getattr(args, "writer", False):
             with exclusive(app.settings.storage.database):
@@ -78,18 +91,6 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
         app.close()
 
 
-def setup_logging(level: int) -> None:
-    """Our log lines to standard error; libraries only when they warn."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
-    logging.getLogger().setLevel(logging.WARNING)
-    for noisy in ("trafilatura", "htmldate", "charset_normalizer", "courlan"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="techwatch", description="Watches the news for US–Japan technology cooperation.")
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "config/techwatch.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    parser.add_argument("--log-format", choices=LOG_FORMATS,
+                        help="log lines as text (default) or JSON objects (config: "
+                             "[logging] format)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="poll, extract, classify, archive and send digests")
@@ -128,11 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status)
 
+    health = commands.add_parser("health", help="ask the running daemon's /healthz")
+    health.set_defaults(handler=cmd_health, settings_only=True)
+
     sources = commands.add_parser("sources", help="work with the configured sources")
     sources_commands = sources.add_subparsers(dest="sources_command", required=True,
                                               metavar="SUBCOMMAND")
     check = sources_commands.add_parser("check", help="fetch each source once and report")
     check.set_defaults(handler=cmd_sources_check)
+    disable = sources_commands.add_parser(
+        "disable", help="stop polling a source (until `sources enable`); it stays in the archive")
+    disable.add_argument("source_id", metavar="ID")
+    disable.set_defaults(handler=cmd_sources_disable)  # one UPDATE: fine beside a running daemon
+    enable = sources_commands.add_parser("enable", help="poll a disabled source again")
+    enable.add_argument("source_id", metavar="ID")
+    enable.set_defaults(handler=cmd_sources_enable)
 
     classify = commands.add_parser(
         "classify", help="classify JSON Lines (id, title, text, lang) into JSON Lines")
@@ -154,22 +168,28 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     if not args.once:
         from bot.scheduler import run_forever
 
-        return asyncio.run(run_forever(app, lambda: deliver_due(app)))
+        return asyncio.run(run_forever(app, deliver_due))
     asyncio.run(run_cycle(app))
     deliver_due(app)
     return 0  # failing sources are reported, and stay visible in `techwatch status`
 
 
-def deliver_due(app: App) -> None:
-    """The cycle's alerts and every due digest to Slack (or the terminal without a token);
-    without Slack channels configured, the terminal digest."""
-    if not (app.settings.slack.digests or app.settings.slack.alerts):
-        send_digest(app)
-        return
-    outcome = deliver(app)
+def deliver_due(app: App, *, alerts: bool = True, digests: bool = True,
+                channels: tuple[str, ...] = ()) -> DeliveryReport | None:
+    """The cycle's alerts and ops notices and every due digest to Slack (or the terminal
+    without a token); without Slack channels configured, the terminal digest."""
+    slack = app.settings.slack
+    if not (slack.digests or slack.alerts):
+        if digests:
+            send_digest(app)
+        if not slack.ops_channel:
+            return None
+    outcome = deliver(app, alerts=alerts, digests=digests, channels=channels)
     report = outcome.report
-    log.info("delivery: %d sent, %d found already posted, %d pending, %d failed",
-             report.sent, report.reconciled, report.pending, report.failed)
+    if report.sent or report.reconciled or report.pending or report.failed:
+        log.info("delivery: %d sent, %d found already posted, %d pending, %d failed",
+                 report.sent, report.reconciled, report.pending, report.failed)
+    return report
 
 
 def cmd_digest(app: App, args: argparse.Namespace) -> int:
@@ -274,6 +294,9 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "sources": [{"id": r.id, "name": r.name, "enabled": r.enabled,
+                         "disabled_at": _iso(r.disabled_at), "health": _health(r),
+                         "failing_since": _iso(r.failing_since),
+                         "interval_minutes": r.interval_minutes,
                          "last_status": r.last_status, "last_error": r.last_error,
                          "warning": r.warning, "consecutive_errors": r.consecutive_errors,
                          "last_polled_at": _iso(r.last_polled_at),
@@ -289,8 +312,12 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                    "problem"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        status = r.last_status if r.enabled else "disabled"
-        table.add_row(r.id, status, str(r.consecutive_errors), _short(r.last_polled_at),
+        health = _health(r)
+        if health == "failing":
+            health = f"failing since {_short(r.failing_since)}"
+        elif health == "ok":
+            health = r.last_status
+        table.add_row(r.id, health, str(r.consecutive_errors), _short(r.last_polled_at),
                       _short(r.last_new_item_at), _short(r.next_poll_at),
                       r.last_error or r.warning or "")
     out.print(table)
@@ -301,6 +328,30 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     out.print(f"Archive: {counts['articles']} articles ({counts['relevant']} relevant, "
                   f"{counts['pending']} pending), {counts['seeds']} seed documents")
     return 0
+
+
+def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    health = settings.health
+    if not health.port:
+        print("techwatch: health: not served ([health] port is 0)", file=sys.stderr)
+        return 1
+    url = f"http://{health.host}:{health.port}/healthz"
+    try:
+        response = httpx.get(url, timeout=5)
+    except httpx.HTTPError as e:
+        print(f"techwatch: health: {url}: no answer ({e})", file=sys.stderr)
+        return 1
+    print(f"{url}: {response.status_code} {response.text.strip()}")
+    return 0 if response.status_code == 200 else 1
+
+
+def _health(row) -> str:
+    """ok, failing, gone (410: stopped), disabled (by a user or gone from the config)."""
+    if not row.enabled or row.disabled_at:
+        return "disabled"
+    if row.last_status == "error: gone":
+        return "gone"
+    return "failing" if row.failing_since else "ok"
 
 
 def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
@@ -319,6 +370,23 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     failed = sum(not r.ok for r in reports)
     print(f"{len(reports) - failed} of {len(reports)} sources OK")
     return 1 if failed else 0
+
+
+def cmd_sources_disable(app: App, args: argparse.Namespace) -> int:
+    return _set_disabled(app, args.source_id, app.now())
+
+
+def cmd_sources_enable(app: App, args: argparse.Namespace) -> int:
+    return _set_disabled(app, args.source_id, None)
+
+
+def _set_disabled(app: App, source_id: str, when: datetime | None) -> int:
+    if not app.archive.set_disabled(source_id, when):
+        known = ", ".join(s.id for s in app.settings.sources) or "none"
+        raise TechwatchError(f"no source {source_id!r} (sources: {known})")
+    print(f"source {source_id}: " + ("disabled: not polled until `techwatch sources enable "
+                                     f"{source_id}`" if when else "enabled: polled again"))
+    return 0
 
 
 # --- classify / eval ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,12 +23,16 @@ DEFAULT_CONFIG = "config/techwatch.toml"
 ENV_CONFIG = "TECHWATCH_CONFIG"
 ENV_DATABASE_URL = "TECHWATCH_DATABASE_URL"
 ENV_SLACK_TOKEN = "SLACK_BOT_TOKEN"
+ENV_HEALTH_PORT = "TECHWATCH_HEALTH_PORT"
 
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
     database: str = "sqlite:///data/techwatch.db"
     keep_raw_html: bool = True
+    raw_html_days: float = 365.0  # raw pages older than this are dropped (0: kept forever)
+    fetch_log_days: float = 90.0  # the log of fetch outcomes is pruned after this (0: never)
+    housekeeping_time: str = "03:30"  # daily retention and index upkeep of `techwatch run`, UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +52,11 @@ class FetchSettings:
 
 @dataclass(frozen=True, slots=True)
 class PollSettings:
-    default_poll_minutes: int = 60  # until a feed's items tell how often it publishes
-    min_minutes: int = 10  # the adaptive interval stays within these bounds
-    max_minutes: int = 360
+    default_poll_minutes: float = 60  # until a feed's items tell how often it publishes
+    min_minutes: float = 10  # the adaptive interval stays within these bounds
+    max_minutes: float = 360
     max_backoff_hours: float = 24.0
+    tick_seconds: float = 60.0  # how often `techwatch run` looks for sources that are due
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,8 @@ class SlackSettings:
     empty_digest_note: bool = True  # a due digest with nothing new says so
     alert_max_age_hours: float = 48.0  # only articles published this recently are alerted
     alert_hourly_cap: int = 10  # alerts a channel gets in an hour; the rest go to its digest
+    ops_channel: str = ""  # hears when a source starts failing and when it recovers
+    ops_after_failures: int = 3  # failed polls in a row that make a source "failing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,18 @@ class DigestSettings:
     max_age_days: float = 7.0  # digests carry articles published this recently
     time: str = "08:00"  # daily digest of `techwatch run`, local time in `timezone`
     timezone: str = "UTC"
+    grace_hours: float = 6.0  # a digest missed while the bot was down is sent this late at most
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSettings:
+    host: str = "127.0.0.1"
+    port: int = 0  # /healthz and /metrics of `techwatch run`; 0: not served
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    format: str = "text"  # "text" or "json" (one JSON object a line); --log-format wins
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +145,8 @@ class Settings:
     classify: ClassifySettings = field(default_factory=ClassifySettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     stories: StorySettings = field(default_factory=StorySettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
 
 
@@ -137,15 +158,19 @@ SECTIONS = {
     "classify": ClassifySettings,
     "digest": DigestSettings,
     "stories": StorySettings,
+    "health": HealthSettings,
+    "logging": LoggingSettings,
 }
 TOP_LEVEL_KEYS = {"sources", "topics", "seeds", "slack", *SECTIONS}
 ENV_SLACK_API_URL = "SLACK_API_URL"
+LOG_FORMATS = ("text", "json")
 CHANNEL = re.compile(r"^[#@]?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
             "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
-            "max_age_days", "near_duplicate", "window_days", "min_minutes", "max_minutes"}
+            "max_age_days", "near_duplicate", "window_days", "min_minutes", "max_minutes",
+            "tick_seconds", "ops_after_failures"}
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
@@ -171,8 +196,22 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
     if not database.startswith("sqlite://"):
         raise ConfigError(str(path), where, f"unsupported database URL {database!r} "
                           "(this version stores into SQLite: sqlite:///path/to/file.db)")
-    sections["storage"] = StorageSettings(database=database, keep_raw_html=storage.keep_raw_html)
+    sections["storage"] = replace(storage, database=database)
     _check_time(sections["digest"].time, sections["digest"].timezone, str(path), "digest")
+    _check_time(sections["storage"].housekeeping_time, "UTC", str(path), "storage")
+    poll = sections["poll"]
+    if poll.min_minutes > poll.max_minutes:
+        raise ConfigError(str(path), "poll.min_minutes", "must not be above poll.max_minutes")
+    if sections["logging"].format not in LOG_FORMATS:
+        raise ConfigError(str(path), "logging.format", f"expected 'text' or 'json', got "
+                          f"{sections['logging'].format!r}")
+    if env.get(ENV_HEALTH_PORT):
+        port = env[ENV_HEALTH_PORT].strip()
+        if not port.isdigit():
+            raise ConfigError(str(path), ENV_HEALTH_PORT, f"not a port number: {port!r}")
+        sections["health"] = replace(sections["health"], port=int(port))
+    if sections["health"].port > 65535:
+        raise ConfigError(str(path), "health.port", "must be a TCP port (1-65535, 0: off)")
     if sections["stories"].near_duplicate > 1:
         raise ConfigError(str(path), "stories.near_duplicate", "must be between 0 and 1")
     sources = load_sources(sources_file, sections["poll"].default_poll_minutes)
@@ -204,6 +243,8 @@ def load_slack(table: Mapping[str, Any], file: str, env: Mapping[str, str]) -> S
         lists[key] = tuple(entries)
     scalars = {k: v for k, v in table.items() if k not in lists}
     settings = build(SlackSettings, scalars, file, "slack")
+    if settings.ops_channel and not CHANNEL.match(settings.ops_channel):
+        raise ConfigError(file, "slack.ops_channel", f"not a channel id: {settings.ops_channel!r}")
     api_url = env.get(ENV_SLACK_API_URL) or settings.api_url
     if not re.match(r"^https?://", api_url):
         raise ConfigError(file, "slack.api_url", f"not an http(s) URL: {api_url!r}")
@@ -236,6 +277,8 @@ def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:
             raise ConfigError(str(path), f"{where}.id", "duplicate id")
         if not re.match(r"^https?://[^/\s]+", source.url):
             raise ConfigError(str(path), f"{where}.url", f"not an http(s) URL: {source.url!r}")
+        if (source.min_minutes or 0) > (source.max_minutes or float("inf")):
+            raise ConfigError(str(path), f"{where}.min_minutes", "must not be above max_minutes")
         if source.lang not in ("en", "ja"):
             raise ConfigError(str(path), f"{where}.lang", f"expected 'en' or 'ja', got {source.lang!r}")
         seen.add(source.id)
@@ -244,8 +287,9 @@ def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:
 
 
 def _check_time(time: str, timezone: str, file: str, where: str) -> None:
-    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", time):
-        raise ConfigError(file, f"{where}.time", f"expected HH:MM, got {time!r}")
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?", time):
+        key = "housekeeping_time" if where == "storage" else "time"
+        raise ConfigError(file, f"{where}.{key}", f"expected HH:MM (or HH:MM:SS), got {time!r}")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -15,7 +15,9 @@ class Source:
     url: str
     name: str
     lang: str = "en"
-    poll_minutes: int = 60
+    poll_minutes: float = 60
+    min_minutes: float | None = None  # bounds of the adaptive interval; None: [poll] settings
+    max_minutes: float | None = None
     enabled: bool = True
     fetch_fulltext: bool = True
     prefilter: bool = False
@@ -31,6 +33,22 @@ class SourceState:
     consecutive_errors: int = 0
     next_poll_at: datetime | None = None
     gone: bool = False  # the feed answered 410 Gone
+    interval_minutes: float | None = None  # the adaptive interval of the last poll with items
+    skip_hours: tuple[int, ...] = ()
+    skip_days: tuple[str, ...] = ()
+    disabled: bool = False  # by a user (`techwatch sources disable`)
+    failing_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """A source in a run of failures (`since` its first) or just out of one."""
+
+    id: str
+    name: str
+    since: datetime
+    errors: int = 0
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +85,8 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     warning: str | None = None  # feedparser's "bozo" complaint, if any
     ttl_minutes: int | None = None
+    skip_hours: tuple[int, ...] = ()  # RSS <skipHours>: GMT hours the feed asks not to be read
+    skip_days: tuple[str, ...] = ()  # RSS <skipDays>: lower-case weekday names
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +193,9 @@ class PollOutcome:
     last_modified: str | None = None
     body_hash: str | None = None
     feed_format: str | None = None
+    interval_minutes: float | None = None  # None: keep the one stored
+    skip_hours: tuple[int, ...] | None = None  # None: keep the ones stored
+    skip_days: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

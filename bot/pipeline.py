@@ -26,6 +26,7 @@ from bot.feeds.schedule import (
     max_age,
     next_poll_after_failure,
     next_poll_after_success,
+    publishing_interval,
     should_poll,
 )
 from bot.models import (
@@ -57,7 +58,10 @@ class CycleReport:
     processed: int = 0
     deferred: int = 0
     requests: int = 0
+    all_new: int = 0  # polls in which every item was new (some may have been missed)
     extraction: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)  # failed polls by kind
+    relevant: int = 0  # articles processed and judged relevant
 
     def summary(self) -> str:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.extraction.items())) or "none"
@@ -99,8 +103,9 @@ class Pipeline:
         due = []
         for source in self.settings.sources:
             state = self.archive.source_state(source.id)
-            if source.enabled and should_poll(state.next_poll_at, state.consecutive_errors, now,
-                                              one_shot=one_shot, gone=state.gone):
+            if source.enabled and not state.disabled and should_poll(
+                    state.next_poll_at, state.consecutive_errors, now, one_shot=one_shot,
+                    gone=state.gone):
                 due.append((source, state))
         tasks = [self._poll_source(s, st, report) for s, st in due]
         for done, coroutine in enumerate(asyncio.as_completed(tasks), 1):
@@ -115,7 +120,8 @@ class Pipeline:
         except SourceError as e:
             self._record_failure(source, state, e, report)
         except Exception as e:  # noqa: BLE001 -- the source boundary: a bug must not stop the cycle
-            log.debug("source %s: unexpected error", source.id, exc_info=True)
+            log.debug("source %s: unexpected error", source.id, exc_info=True,
+                      extra={"source": source.id})
             self._record_failure(source, state, SourceError(f"internal error: {e!r}"), report)
 
     async def _poll_feed(self, source: Source, state: SourceState, report: CycleReport) -> None:
@@ -123,42 +129,54 @@ class Pipeline:
                                         last_modified=state.last_modified)
         now = self.now()
         body_hash = hashlib.sha256(result.body).hexdigest()
+        max_age_seconds = max_age(result.headers.get("cache-control"))
         if result.not_modified or body_hash == state.body_hash:
             status = "not modified" if result.not_modified else "unchanged"
             report.not_modified += result.not_modified
             report.unchanged += not result.not_modified
-            poll = self.settings.poll
-            outcome = PollOutcome(status, next_poll_after_success(
-                now, source.poll_minutes, bounds=(poll.min_minutes, poll.max_minutes),
-                spread=source.id))
-            self.archive.record_poll(source.id, outcome, (), now)
+            interval = publishing_interval(now, state.interval_minutes or source.poll_minutes,
+                                           max_age_seconds=max_age_seconds,
+                                           bounds=self._bounds(source))
+            next_at = next_poll_after_success(now, interval, spread=source.id,
+                                              skip_hours=state.skip_hours,
+                                              skip_days=state.skip_days)
+            self.archive.record_poll(source.id, PollOutcome(status, next_at), (), now)
             self.archive.log_fetch(now, source.id, "feed", source.url, status)
             return
         # feedparser and charset sniffing are CPU work: off the event loop
         feed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url)
         drafts = [self.draft(source, entry) for entry in feed.entries]
-        poll = self.settings.poll
-        next_at = next_poll_after_success(
+        interval = publishing_interval(
             now, source.poll_minutes, feed.ttl_minutes,
             item_times=[e.published for e in feed.entries if e.published],
-            # every item new since an earlier poll: the feed may have rolled past some
-            all_new=bool(drafts) and state.body_hash is not None
-            and self.archive.count_known(drafts) == 0,
-            max_age_seconds=max_age(result.headers.get("cache-control")),
-            bounds=(poll.min_minutes, poll.max_minutes), spread=source.id)
+            max_age_seconds=max_age_seconds, bounds=self._bounds(source))
+        # every item new since an earlier poll: the feed may have rolled past some
+        all_new = bool(drafts) and state.body_hash is not None \
+            and self.archive.count_known(drafts) == 0
+        report.all_new += all_new
+        next_at = next_poll_after_success(now, interval, all_new=all_new,
+                                          min_minutes=self._bounds(source)[0], spread=source.id,
+                                          skip_hours=feed.skip_hours, skip_days=feed.skip_days)
         outcome = PollOutcome(
             "ok", next_at,
             warning=feed.warning, etag=result.headers.get("etag"),
             last_modified=result.headers.get("last-modified"),
-            body_hash=body_hash, feed_format=feed.format)
+            body_hash=body_hash, feed_format=feed.format, interval_minutes=interval,
+            skip_hours=feed.skip_hours, skip_days=feed.skip_days)
         written = self.archive.record_poll(source.id, outcome, drafts, now)
         report.new_items += written.new
         report.updated_items += written.updated
         self.archive.log_fetch(now, source.id, "feed", source.url, "ok",
                                f"{len(drafts)} items, {written.new} new")
         if feed.warning:
-            log.warning("source %s: parse: %s", source.id, feed.warning)
-        log.info("source %s: %d items, %d new", source.id, len(drafts), written.new)
+            log.warning("source %s: parse: %s", source.id, feed.warning,
+                        extra={"source": source.id})
+        log.info("source %s: %d items, %d new", source.id, len(drafts), written.new,
+                 extra={"source": source.id})
+
+    def _bounds(self, source: Source) -> tuple[float, float]:
+        poll = self.settings.poll
+        return source.min_minutes or poll.min_minutes, source.max_minutes or poll.max_minutes
 
     def _record_failure(self, source: Source, state: SourceState, error: SourceError,
                         report: CycleReport) -> None:
@@ -167,18 +185,20 @@ class Pipeline:
         retry_at = error.until if isinstance(error, RateLimited) else None
         max_backoff = timedelta(hours=self.settings.poll.max_backoff_hours)
         next_at = next_poll_after_failure(now, source.poll_minutes, errors, max_backoff, retry_at,
-                                          kind=error.kind)
+                                          kind=error.kind, min_minutes=self._bounds(source)[0])
         outcome = PollOutcome(f"error: {error.kind}", next_at, errors, error=str(error))
+        report.errors[error.kind] += 1
         self.archive.record_poll(source.id, outcome, (), now)
         self.archive.log_fetch(now, source.id, "feed", source.url, f"error: {error.kind}",
                                str(error))
         report.failed += 1
         if error.kind == "gone":
             log.warning("source %s: %s: the feed is gone and is no longer polled; fix its url "
-                        "in %s or remove it", source.id, error, self.settings.sources_file)
+                        "in %s or remove it", source.id, error, self.settings.sources_file,
+                        extra={"source": source.id})
             return
         log.warning("source %s: %s (retry after %s)", source.id, error,
-                    next_at.strftime("%Y-%m-%d %H:%M UTC"))
+                    next_at.strftime("%Y-%m-%d %H:%M UTC"), extra={"source": source.id})
 
     def draft(self, source: Source, entry: FeedEntry) -> ArticleDraft:
         url, fetch, title = entry.link, source.fetch_fulltext, entry.title
@@ -214,7 +234,8 @@ class Pipeline:
             try:
                 await self._fetch_and_extract(article, report)
             except Exception as e:  # noqa: BLE001 -- the article boundary: a bug must not stop the cycle
-                log.debug("article %s: unexpected error", article.url, exc_info=True)
+                log.debug("article %s: unexpected error", article.url, exc_info=True,
+                          extra={"source": article.source_id})
                 self._retry_or_keep_summary(article, SourceError(f"internal error: {e!r}"),
                                             report)
 
@@ -255,10 +276,12 @@ class Pipeline:
                 article.attempts + counts < self.settings.fetch.max_article_attempts:
             self.archive.retry_later(article.id, str(error), count_attempt=counts)
             report.deferred += 1
-            log.warning("article %s: %s (will retry)", article.url, error)
+            log.warning("article %s: %s (will retry)", article.url, error,
+                        extra={"source": article.source_id})
             return
         status = "blocked" if error.kind in ("blocked", "private_address") else "feed_only"
-        log.warning("article %s: %s (keeping the feed summary)", article.url, error)
+        log.warning("article %s: %s (keeping the feed summary)", article.url, error,
+                    extra={"source": article.source_id})
         self._complete(article, ExtractedText(status, note=str(error)), None, report)
 
     async def _extract(self, body: bytes, url: str, content_type: str,
@@ -292,6 +315,7 @@ class Pipeline:
                                       extractor_version=EXTRACTOR_VERSION if raw else None)
         self._group(article, text, [raw[0] if raw else None, extracted.canonical_url], now)
         report.processed += 1
+        report.relevant += classification.relevant
         report.extraction[extracted.status] += 1
 
     def _group(self, article: PendingArticle, text: str, urls: list[str | None],

@@ -1,4 +1,5 @@
-"""APScheduler wiring only: a poll tick and a daily digest on one asyncio loop."""
+"""`techwatch run`: APScheduler jobs on one asyncio loop — a frequent poll tick, one cron job per
+digest in its channel's time zone, and daily housekeeping — plus /healthz and /metrics."""
 
 from __future__ import annotations
 
@@ -6,58 +7,195 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.app import App
+from bot.app import App, open_pipeline, stop_workers
+from bot.health import HEARTBEAT_SECONDS, Health, Metrics, serve
+from bot.notify.plan import clock
+from bot.pipeline import Pipeline
 
 log = logging.getLogger("techwatch")
-POLL_TICK_MINUTES = 5
-SHUTDOWN_GRACE = 7.0  # seconds a cycle in flight may take to finish after SIGTERM
+SHUTDOWN_GRACE = 7.0  # seconds a job in flight may take to finish after SIGTERM (exit within 10)
+T = TypeVar("T")
 
 
-async def run_forever(app: App, deliver_due: Callable[[], None]) -> int:
-    from bot.cli import run_cycle
+def add_jobs(scheduler: AsyncIOScheduler, app: App, daemon: Daemon) -> None:
+    """The jobs a config asks for. The job store is in memory: a restart after a config change
+    starts from exactly these, with no leftovers."""
+    settings = app.settings
+    grace = int(settings.digest.grace_hours * 3600) or None
+    scheduler.add_job(daemon.tick, "interval", seconds=settings.poll.tick_seconds, id="poll",
+                      next_run_time=app.now(), misfire_grace_time=None)
+    digests = settings.slack.digests
+    for digest in digests:
+        at = clock(digest.time)
+        scheduler.add_job(daemon.digest, CronTrigger(
+            hour=at.hour, minute=at.minute, second=at.second, timezone=digest.timezone),
+            args=(digest.channel,), id=f"digest:{digest.channel}", misfire_grace_time=grace)
+    if not digests and not settings.slack.alerts:  # the terminal's daily digest
+        at = clock(settings.digest.time)
+        scheduler.add_job(daemon.digest, CronTrigger(
+            hour=at.hour, minute=at.minute, second=at.second, timezone=settings.digest.timezone),
+            args=(None,), id="digest:terminal", misfire_grace_time=grace)
+    at = clock(settings.storage.housekeeping_time)
+    scheduler.add_job(daemon.housekeeping, CronTrigger(
+        hour=at.hour, minute=at.minute, second=at.second, timezone="UTC"), id="housekeeping",
+        misfire_grace_time=None)
+    scheduler.add_job(daemon.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
 
+
+class Daemon:
+    """The jobs' bodies. Deliveries and housekeeping run in threads (Slack calls and SQL block),
+    one at a time, so two jobs never post the same pending message."""
+
+    def __init__(self, app: App, pipeline: Pipeline, health: Health, metrics: Metrics,
+                 deliver_due: Callable[..., Any]) -> None:
+        self.app = app
+        self.pipeline = pipeline
+        self.health = health
+        self.metrics = metrics
+        self.deliver_due = deliver_due
+        self.delivering = asyncio.Lock()
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.ticks = 0
+        self.cycle: asyncio.Task | None = None
+
+    async def tick(self) -> None:
+        self.idle.clear()
+        self.cycle = asyncio.current_task()
+        self.health.tick_started()
+        try:
+            report = await self.pipeline.run(one_shot=False)
+            self.metrics.observe_cycle(report)
+            if report.polled or report.processed:
+                log.info("cycle done: %s", report.summary())
+            # alerts and ops notices after every cycle; the first one also catches up on a
+            # digest missed while the bot was down (within the grace), once
+            await self._deliver(digests=self.ticks == 0 and bool(self.app.settings.slack.digests))
+            self.ticks += 1
+        except asyncio.CancelledError:
+            # shutdown: every write is its own transaction, so the next start resumes cleanly
+            log.info("cycle interrupted by shutdown; the next start picks it up")
+        except Exception:  # noqa: BLE001 -- a bug in one cycle must not stop the service
+            log.exception("poll cycle failed; the next tick tries again")
+        finally:
+            self.health.tick_finished()
+            self.idle.set()
+
+    async def digest(self, channel: str | None) -> None:
+        try:
+            await self._deliver(alerts=False, channels=(channel,) if channel else ())
+        except Exception:  # noqa: BLE001
+            log.exception("digest failed; it is retried when the next digest job or restart "
+                          "comes", extra={"channel": channel or "terminal"})
+
+    async def housekeeping(self) -> None:
+        try:
+            removed = await in_thread(self._housekeep)
+            log.info("housekeeping: %d raw pages and %d fetch-log rows past retention removed, "
+                     "index optimised", removed["raw_pages"], removed["fetch_log"])
+        except Exception:  # noqa: BLE001
+            log.exception("housekeeping failed; tried again tomorrow")
+
+    def _housekeep(self) -> dict[str, int]:
+        storage, now = self.app.settings.storage, self.app.now()
+        removed = self.app.archive.prune(
+            raw_before=now - timedelta(days=storage.raw_html_days) if storage.raw_html_days
+            else None,
+            fetch_log_before=now - timedelta(days=storage.fetch_log_days)
+            if storage.fetch_log_days else None)
+        self.app.archive.optimize()
+        return removed
+
+    async def heartbeat(self) -> None:
+        self.health.beat()
+        try:
+            rows = await in_thread(self.app.archive.source_rows)
+            pending = await in_thread(self.app.archive.pending_delivery_count)
+            self.metrics.observe_sources(rows, pending)
+        except Exception:  # noqa: BLE001 -- metrics are best effort; the next beat tries again
+            log.debug("metrics refresh failed", exc_info=True)
+
+    async def _deliver(self, **kwargs: Any) -> None:
+        async with self.delivering:
+            report = await in_thread(lambda: self.deliver_due(self.app, **kwargs))
+        if report is not None:
+            self.metrics.observe_delivery(report)
+
+
+async def in_thread(function: Callable[[], T]) -> T:
+    """`function` on a daemon thread: unlike asyncio.to_thread's pool, one still blocked at
+    shutdown (a Slack Retry-After) does not hold the process past its deadline; what it was
+    writing is one SQLite transaction, applied whole or not at all."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def work() -> None:
+        try:
+            result = function()
+        except BaseException as e:  # noqa: BLE001 -- handed to the awaiting coroutine
+            loop.call_soon_threadsafe(_settle, future, None, e)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=work, daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60})
-
-    slack = app.settings.slack.digests or app.settings.slack.alerts
-    idle = asyncio.Event()
-    idle.set()
-
-    async def tick() -> None:
-        idle.clear()
+    settings = app.settings
+    health, metrics = Health(settings.poll.tick_seconds), Metrics()
+    server = None
+    if settings.health.port:
         try:
-            await run_cycle(app, one_shot=False)
-            if slack:
-                deliver_due()  # the cycle's alerts, and each channel's digest once it is due
-        except asyncio.CancelledError:
-            # shutdown: every write is its own transaction, so the next start resumes cleanly
-            log.info("cycle interrupted by shutdown; the next start picks it up")
-        finally:
-            idle.set()
-
-    scheduler.add_job(tick, "interval", minutes=POLL_TICK_MINUTES, id="poll",
-                      next_run_time=app.now())
-    if not slack:
-        hour, minute = app.settings.digest.time.split(":")
-        scheduler.add_job(deliver_due, CronTrigger(hour=int(hour), minute=int(minute),
-                                                   timezone=app.settings.digest.timezone),
-                          id="digest")
-    scheduler.start()
-    log.info("techwatch running: polling every %d min, digest at %s %s", POLL_TICK_MINUTES,
-             app.settings.digest.time, app.settings.digest.timezone)
-    await stop.wait()
-    scheduler.pause()  # no new work
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(idle.wait(), SHUTDOWN_GRACE)  # let a cycle in flight finish
-    scheduler.shutdown(wait=False)  # what is still running is abandoned safely
+            server = serve(health, metrics, settings.health.host, settings.health.port)
+        except OSError as e:
+            log.error("health: cannot serve on %s:%d: %s; running without /healthz",
+                      settings.health.host, settings.health.port, e.strerror)
+    async with open_pipeline(app) as pipeline:
+        daemon = Daemon(app, pipeline, health, metrics, deliver_due)
+        scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
+            "coalesce": True, "max_instances": 1})
+        add_jobs(scheduler, app, daemon)
+        scheduler.start()
+        digests = ", ".join(f"{d.channel} at {d.time} {d.timezone}"
+                            for d in settings.slack.digests) or \
+            f"terminal at {settings.digest.time} {settings.digest.timezone}"
+        log.info("techwatch running: %d sources, tick every %g s, digests: %s%s",
+                 len(settings.sources), settings.poll.tick_seconds, digests,
+                 f", health on http://{settings.health.host}:{settings.health.port}/healthz"
+                 if server else "")
+        await stop.wait()
+        scheduler.pause()  # no new work
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(daemon.idle.wait(), SHUTDOWN_GRACE)  # a cycle may finish
+        if not daemon.idle.is_set() and daemon.cycle is not None:
+            stop_workers(pipeline.pool)  # an extraction in flight is abandoned, retried later
+            daemon.cycle.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(daemon.idle.wait(), 1.0)
+        scheduler.shutdown(wait=False)
+    if server is not None:
+        server.shutdown()
     log.info("techwatch stopped")
     return 0

@@ -74,3 +74,21 @@ def cli(capsys, monkeypatch):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def slack(monkeypatch):
+    """The Slack Web API stand-in, with channels C0DIGEST, C0ALERTS and C0OPS."""
+    from slackstub import SlackStub
+
+    stub = SlackStub(channels=("C0DIGEST", "C0ALERTS", "C0OPS"))
+    monkeypatch.setenv("SLACK_API_URL", stub.url)
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def token(monkeypatch):
+    from slackstub import TOKEN
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)

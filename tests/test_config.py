@@ -33,7 +33,7 @@ def test_database_url_from_environment_wins(tmp_path):
 
 @pytest.mark.parametrize(("extra", "key", "problem"), [
     ("[fetch]\ntimeout_secs = 3\n", "fetch.timeout_secs", "unknown key"),
-    ("[poll]\ndefault_poll_minutes = 'often'\n", "poll.default_poll_minutes", "expected an integer"),
+    ("[poll]\ndefault_poll_minutes = 'often'\n", "poll.default_poll_minutes", "expected a number"),
     ("[poll]\ndefault_poll_minutes = 0\n", "poll.default_poll_minutes", "greater than 0"),
     ("[classify]\nrelevance_threshold = true\n", "classify.relevance_threshold", "expected a number"),
     ("[digest]\ntime = '25:00'\n", "digest.time", "HH:MM"),
@@ -69,7 +69,9 @@ def test_unsupported_database_url_is_refused_naming_where_it_came_from(tmp_path)
     ({"id": "A B", "name": "A", "url": "http://x/"}, "id", "lowercase"),
     ({"id": "a", "name": "A", "url": "http://x/", "lang": "de"}, "lang", "'en' or 'ja'"),
     ({"id": "a", "name": "A", "url": "http://x/", "poll_minutes": "5"}, "poll_minutes",
-     "expected an integer"),
+     "expected a number"),
+    ({"id": "a", "name": "A", "url": "http://x/", "min_minutes": 30, "max_minutes": 20},
+     "min_minutes", "must not be above max_minutes"),
     ({"id": "a", "name": "A", "url": "http://x/", "fetch_full_text": True}, "fetch_full_text",
      "unknown key"),
 ])

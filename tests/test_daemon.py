@@ -1,13 +1,22 @@
 """`techwatch run` as a service: it polls on start and stops cleanly on SIGTERM."""
 
+import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
 from conftest import ROOT, write_config
+from livesite import LiveFeed, LiveNews
 from newsite import MANIFEST, news_sources, query, serve_news_site
+from slackstub import TOKEN, SlackStub
 
 
 def test_run_polls_then_stops_on_sigterm(site, tmp_path):
@@ -55,3 +64,161 @@ def test_a_second_writer_on_the_same_archive_is_refused(site, tmp_path, cli):
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
     assert cli("--config", str(config), "poll")[0] == 0  # free again
+
+
+# --- the service over time: schedule, cron digest, SIGTERM mid-cycle, restart -----------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def live_config(tmp_path, live: LiveNews, port: int, digest_at: str) -> Path:
+    sources = [{"id": name, "name": f"Live {name}", "url": live.url(name)}
+               for name in live.feeds]
+    return write_config(tmp_path, sources, extra=f"""
+[poll]
+default_poll_minutes = 0.1
+min_minutes = 0.1
+max_minutes = 1
+tick_seconds = 1
+[health]
+port = {port}
+[slack]
+alert_max_age_hours = 72
+alert_hourly_cap = 1000
+ops_channel = "C0OPS"
+ops_after_failures = 2
+[[slack.digests]]
+channel = "C0DIGEST"
+time = "{digest_at}"
+timezone = "Asia/Tokyo"
+max_stories = 100
+[[slack.alerts]]
+channel = "C0ALERTS"
+min_score = 0.5
+""")
+
+
+def start_daemon(config: Path, slack: SlackStub, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
+           "SLACK_API_URL": slack.url}
+    return subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), *extra, "run"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen) -> tuple[float, str]:
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    _, err = process.communicate(timeout=20)
+    return time.monotonic() - started, err
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+    except httpx.HTTPError:
+        return 0, ""
+    return response.status_code, response.text
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+                     if labels else "")
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_restart(site,
+                                                                                      tmp_path):
+    slack = SlackStub(channels=("C0DIGEST", "C0ALERTS", "C0OPS"))
+    live = LiveNews(site, [LiveFeed("fast", 6), LiveFeed("slow", 40), LiveFeed("static", 0),
+                           LiveFeed("flaky", 30, fail_polls=2)])
+    port = free_port()
+    digest_at = datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(seconds=25)
+    config = live_config(tmp_path, live, port, f"{digest_at:%H:%M:%S}")
+    try:
+        process = start_daemon(config, slack, "--log-format", "json")
+        wait_for(lambda: get(port, "/healthz")[0] == 200, 30, "/healthz")
+        # the digest comes at its cron time in Tokyo, not before
+        wait_for(lambda: slack.posts("C0DIGEST"), 60, "the digest")
+        assert datetime.now(UTC) >= digest_at - timedelta(seconds=1)
+        wait_for(lambda: live.feeds["flaky"].polls >= 3, 30, "the failing source to recover")
+        code, metrics = get(port, "/metrics")
+        assert code == 200 and metric(metrics, "techwatch_polls_total", outcome="ok") >= 3
+        assert metric(metrics, "techwatch_source_next_poll_timestamp_seconds", source="fast")
+        # a cycle in flight (a page that takes 30 s) is interrupted by SIGTERM
+        live.page_delay = 30
+        slow_from = len(site.requests)
+        wait_for(lambda: any("/live/" in r.path and r.path.endswith(".html")
+                             for r in site.requests[slow_from:]), 30, "a slow page request")
+        seconds, err = stop(process)
+        assert seconds < 10 and process.returncode == 0 and "Traceback" not in err, err
+        lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+        assert lines and all({"time", "level", "message"} <= set(x) for x in lines)
+        assert any(x.get("source") == "flaky" for x in lines)  # lines name their source
+        assert TOKEN not in err
+        polls = {name: feed.polls for name, feed in live.feeds.items()}
+        # each source at its own pace: every ~6 s (the minimum), ~20 s, ~1 min (the maximum)
+        assert polls["fast"] >= 4 and polls["fast"] > polls["slow"] > polls["static"], polls
+
+        live.page_delay = 0
+        stopped_at = time.time()
+        process = start_daemon(config, slack)
+        expected = live.article_urls(stopped_at)
+        wait_for(lambda: expected <= done_urls(config), 60, "every article archived")
+        wait_for(lambda: len(alerted(slack)) >= len(expected & relevant_urls(config)), 30,
+                 "the alerts")
+        assert get(port, "/healthz")[0] == 200
+        check = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "health"],
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                               text=True, timeout=30)
+        assert check.returncode == 0 and "200 ok" in check.stdout, check.stderr
+        seconds, err = stop(process)
+        assert seconds < 10 and process.returncode == 0 and "Traceback" not in err, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+        slack.stop()
+    urls = [u for post in slack.posts("C0ALERTS") if not post.get("thread_ts")
+            for u in post_urls(post)]
+    assert len(urls) == len(set(urls)), "an article was alerted twice"
+    assert relevant_urls(config) & expected <= set(urls), "an article was never alerted"
+    parents = [p for p in slack.posts("C0DIGEST") if not p.get("thread_ts")]
+    assert len(parents) == 1, "the digest was posted twice (or not at all)"
+    ops = [p["text"] for p in slack.posts("C0OPS")]
+    assert len(ops) == 2 and "flaky" in ops[0] and "failing" in ops[0] and "recovered" in ops[1]
+    assert slack.refused() == []
+    check = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "health"],
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                           text=True, timeout=30)
+    assert check.returncode == 1 and "no answer" in check.stderr  # the daemon has stopped
+
+
+def done_urls(config: Path) -> set[str]:
+    try:
+        return {r[0] for r in query(config, "SELECT url FROM articles WHERE state = 'done'")}
+    except Exception:  # noqa: BLE001 -- not created yet
+        return set()
+
+
+def relevant_urls(config: Path) -> set[str]:
+    return {r[0] for r in query(config, "SELECT url FROM articles WHERE relevant = 1")}
+
+
+def post_urls(post: dict) -> list[str]:
+    return re.findall(r"<(http://[^|>]+/live/[^|>]+\.html)\|", json.dumps(post.get("blocks")))
+
+
+def alerted(slack: SlackStub) -> set[str]:
+    return {u for post in slack.posts("C0ALERTS") for u in post_urls(post)}

@@ -1,8 +1,15 @@
 """The polling policy: a pure function of a feed's history, tested without a clock."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from bot.feeds.schedule import max_age, next_poll_after_failure, next_poll_after_success
+from bot.feeds.schedule import (
+    max_age,
+    next_poll_after_failure,
+    next_poll_after_success,
+    outside_skipped,
+    publishing_interval,
+)
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
@@ -11,8 +18,11 @@ def every(minutes: int, count: int = 10) -> list[datetime]:
     return [NOW - timedelta(minutes=minutes * i) for i in range(count)]
 
 
-def interval(**kw) -> float:
-    return (next_poll_after_success(NOW, kw.pop("poll_minutes", 60), **kw) - NOW).total_seconds() / 60
+def interval(*, all_new: bool = False, **kw) -> float:
+    minutes = publishing_interval(NOW, kw.pop("poll_minutes", 60), **kw)
+    low = kw.get("bounds", (10, 360))[0]
+    return (next_poll_after_success(NOW, minutes, all_new=all_new, min_minutes=low)
+            - NOW).total_seconds() / 60
 
 
 def test_interval_follows_how_often_the_feed_publishes():
@@ -58,3 +68,22 @@ def test_jitter_spreads_sources_but_is_stable():
     b = next_poll_after_success(NOW, 60, spread="kyodo") - NOW
     assert a == next_poll_after_success(NOW, 60, spread="nikkei") - NOW
     assert a != b and all(timedelta(minutes=54) <= x <= timedelta(minutes=66) for x in (a, b))
+
+
+def test_per_source_bounds_and_short_test_intervals():
+    assert interval(item_times=every(1), bounds=(0.25, 5)) == 0.5  # fractions of a minute work
+    assert interval(item_times=every(600), bounds=(0.25, 5)) == 5
+    assert interval(item_times=every(1), bounds=(0.25, 5), all_new=True) == 0.25  # not below min
+
+
+def test_skip_hours_and_days_move_the_poll_out_of_them():
+    at = datetime(2026, 11, 22, 1, 20, tzinfo=UTC)  # a Sunday, 01:20 GMT
+    assert outside_skipped(at, (1, 2), ()) == datetime(2026, 11, 22, 3, tzinfo=UTC)
+    assert outside_skipped(at, (5,), ()) == at  # not a skipped hour: unchanged
+    assert outside_skipped(at, (), ("sunday",)) == datetime(2026, 11, 23, tzinfo=UTC)
+    assert outside_skipped(at, (0,), ("Sunday", "monday")) == datetime(2026, 11, 24, 1, tzinfo=UTC)
+    assert outside_skipped(at, range(24), ()) == at  # a feed that skips every hour is still read
+    tokyo = at.astimezone(ZoneInfo("Asia/Tokyo"))  # skipHours are GMT whatever the zone
+    assert outside_skipped(tokyo, (1,), ()) == datetime(2026, 11, 22, 2, tzinfo=UTC)
+    assert next_poll_after_success(at - timedelta(minutes=30), 30, skip_hours=(1,)) == \
+        datetime(2026, 11, 22, 2, tzinfo=UTC)

@@ -45,7 +45,9 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     if parsed.get("bozo"):
         warning = f"malformed feed, read {len(entries)} items anyway: {_one_line(parsed.bozo_exception)}"
     return ParsedFeed(format=parsed.get("version") or "unknown", entries=entries,
-                      warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")))
+                      warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")),
+                      skip_hours=tuple(sorted({int(h) % 24 for h in _skipped(body, b"Hours")})),
+                      skip_days=tuple(sorted({d.lower() for d in _skipped(body, b"Days")})))
 
 
 def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -120,6 +122,16 @@ def _ttl(value: str | None) -> int | None:
     except (TypeError, ValueError):
         return None
     return minutes if minutes > 0 else None
+
+
+def _skipped(body: bytes, what: bytes) -> list[str]:
+    """The <hour>s of <skipHours> or <day>s of <skipDays> (feedparser keeps only the last one).
+    The tags are ASCII in every encoding a feed is served in, so the bytes are searched."""
+    block = re.search(rb"<skip" + what + rb">(.{0,2000}?)</skip" + what + rb">", body, re.S)
+    if not block:
+        return []
+    item = rb"<hour>\s*(\d{1,2})\s*</hour>" if what == b"Hours" else rb"<day>\s*([A-Za-z]{6,9})\s*</day>"
+    return [m.decode("ascii") for m in re.findall(item, block.group(1))]
 
 
 def _not_a_feed(body: bytes, headers: dict[str, str], parsed) -> str:

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
 
-BACKOFF_BASE = timedelta(minutes=5)
 SLOW_KINDS = frozenset({"dns", "not_found", "bad_url", "blocked", "parse", "too_large"})
 RECENT = timedelta(days=7)  # the items that tell how often a feed publishes
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def next_poll_after_success(now: datetime, poll_minutes: int, ttl_minutes: int | None = None,
-                            *, item_times: Sequence[datetime] = (), all_new: bool = False,
-                            max_age_seconds: int | None = None,
-                            bounds: tuple[int, int] = (10, 360), spread: str = "") -> datetime:
-    """Follow how often the feed publishes: half the median gap between its recent items (a
-    feed that posts hourly is read every 30 minutes), within `bounds` (minutes); the
-    configured interval when there are too few dated items. A poll in which every item was
-    new may have missed some: poll twice as soon. The feed's own <ttl> and the response's
-    Cache-Control max-age are honoured when they ask for longer, up to a day. `spread` (the
-    source id) shifts the time by up to ±10%, the same for a source every time, so sources
-    configured alike do not all poll at once."""
+def publishing_interval(now: datetime, poll_minutes: float, ttl_minutes: int | None = None, *,
+                        item_times: Sequence[datetime] = (), max_age_seconds: int | None = None,
+                        bounds: tuple[float, float] = (10, 360)) -> float:
+    """Minutes between polls that follow how often the feed publishes: half the median gap
+    between its recent items (a feed that posts hourly is read every 30 minutes), within
+    `bounds`; `poll_minutes` when there are too few dated items. The feed's own <ttl> and the
+    response's Cache-Control max-age are honoured when they ask for longer, up to a day."""
     low, high = bounds
     minutes = float(poll_minutes)
     recent = sorted(t for t in item_times if now - RECENT <= t <= now)
@@ -30,11 +26,37 @@ def next_poll_after_success(now: datetime, poll_minutes: int, ttl_minutes: int |
         gaps = [(b - a).total_seconds() / 60 for a, b in zip(recent, recent[1:], strict=False)]
         minutes = statistics.median(gaps) / 2
     minutes = min(max(minutes, low), high)
-    if all_new:
-        minutes = max(low, minutes / 2)
     asked = max(ttl_minutes or 0, (max_age_seconds or 0) / 60)
-    minutes = max(minutes, min(asked, 24 * 60))
-    return now + timedelta(minutes=minutes * (1 + _jitter(spread)))
+    return max(minutes, min(asked, 24 * 60))
+
+
+def next_poll_after_success(now: datetime, interval_minutes: float, *, all_new: bool = False,
+                            min_minutes: float = 10, spread: str = "",
+                            skip_hours: Collection[int] = (), skip_days: Collection[str] = (),
+                            ) -> datetime:
+    """The next poll, `interval_minutes` on. A poll in which every item was new may have missed
+    some: poll twice as soon (never under `min_minutes`). `spread` (the source id) shifts the
+    time by up to ±10%, the same for a source every time, so sources configured alike do not
+    all poll at once. The hours and days the feed asks to be skipped are skipped."""
+    minutes = max(min_minutes, interval_minutes / 2) if all_new else interval_minutes
+    when = now + timedelta(minutes=minutes * (1 + _jitter(spread)))
+    return outside_skipped(when, skip_hours, skip_days)
+
+
+def outside_skipped(when: datetime, skip_hours: Collection[int], skip_days: Collection[str],
+                    ) -> datetime:
+    """The first moment from `when` that is not in an RSS <skipHours> hour (GMT, 0-23) or on a
+    <skipDays> day. A feed that skips every hour or day is polled as if it skipped none."""
+    hours = {h % 24 for h in skip_hours}
+    days = {d.strip().lower() for d in skip_days} & set(WEEKDAYS)
+    if len(hours) >= 24 or len(days) >= 7:
+        return when
+    utc = when.astimezone(UTC)
+    for _ in range(24 * 8):
+        if utc.hour not in hours and WEEKDAYS[utc.weekday()] not in days:
+            return when if utc == when else utc
+        utc = utc.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return when
 
 
 def _jitter(key: str) -> float:
@@ -54,13 +76,13 @@ def max_age(cache_control: str | None) -> int | None:
     return None
 
 
-def next_poll_after_failure(now: datetime, poll_minutes: int, consecutive_errors: int,
+def next_poll_after_failure(now: datetime, poll_minutes: float, consecutive_errors: int,
                             max_backoff: timedelta, retry_at: datetime | None = None,
-                            kind: str = "error") -> datetime:
-    """Exponential back-off from the poll interval, capped; slower for failures that do not
-    mend by themselves in minutes (DNS, 404, refused, not a feed) than for a timeout; a host's
-    Retry-After wins if later. A failing source is never given up on (410 Gone aside)."""
-    interval = max(BACKOFF_BASE, timedelta(minutes=poll_minutes))
+                            kind: str = "error", min_minutes: float = 10) -> datetime:
+    """Exponential back-off from the poll interval (at least `min_minutes`), capped; slower for
+    failures that do not mend by themselves in minutes (DNS, 404, refused, not a feed) than for
+    a timeout; a host's Retry-After wins if later. A failing source is never given up on (410 Gone aside)."""
+    interval = timedelta(minutes=max(poll_minutes, min_minutes))
     if kind in SLOW_KINDS:
         interval *= 4
     delay = min(interval * (2 ** max(consecutive_errors - 1, 0)), max_backoff)

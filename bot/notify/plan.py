@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from bot.models import ArticleView, Delivery, SlackMessage
-from bot.notify.blocks import alert_message, note_message, reply_message
+from bot.models import ArticleView, Delivery, SlackMessage, SourceHealth
+from bot.notify.blocks import alert_message, escape, note_message, reply_message
+
+
+def clock(hhmm: str) -> time:
+    """A config time of day, "HH:MM" or "HH:MM:SS" (validated by bot.config)."""
+    return time(*map(int, hhmm.split(":")))
 
 
 def last_scheduled(now: datetime, hhmm: str, tz: tzinfo) -> datetime:
     """The most recent moment at or before `now` when the local clock in `tz` read `hhmm`
     (DST-correct: built from the local date, not by adding 24 hours)."""
-    hour, minute = map(int, hhmm.split(":"))
     local = now.astimezone(tz)
     for days_back in range(3):
         day = local.date() - timedelta(days=days_back)
-        moment = datetime.combine(day, time(hour, minute), tzinfo=tz)
+        moment = datetime.combine(day, clock(hhmm), tzinfo=tz)
         # compared in UTC: two datetimes of one tzinfo compare by wall clock, which is wrong
         # for a time in the spring-forward gap
         if moment.astimezone(UTC) <= now:
@@ -72,3 +76,28 @@ def settled(channel: str, kind: str, article: ArticleView) -> Delivery:
                     message=SlackMessage("", ()), article_id=article.id, status="rolled")
 
 
+
+
+def ops_deliveries(channel: str, failing: Sequence[SourceHealth],
+                   recovered: Sequence[SourceHealth], now: datetime) -> list[Delivery]:
+    """The ops channel hears once when a source starts failing (a run of failures, keyed by
+    when it began) and once when that run ends; a recovery of a run it never heard of (a blip
+    under the threshold) is not news."""
+    planned = []
+    for s in failing:
+        text = (f":warning: Source {s.id} ({escape(s.name)}) is failing since "
+                f"{s.since:%Y-%m-%d %H:%M} UTC: {escape(s.error or 'error')} ({s.errors} failed polls "
+                "in a row). It keeps being retried with back-off.")
+        planned.append(Delivery(key=ops_failing_key(channel, s.id, s.since), channel=channel,
+                                kind="ops", message=note_message(text)))
+    for s in recovered:
+        hours = (now - s.since).total_seconds() / 3600
+        text = (f":white_check_mark: Source {s.id} ({escape(s.name)}) has recovered after "
+                f"{hours:.1f} h of failures.")
+        planned.append(Delivery(key=f"ops:{channel}:{s.id}:recovered:{s.since.isoformat()}",
+                                channel=channel, kind="ops", message=note_message(text)))
+    return planned
+
+
+def ops_failing_key(channel: str, source_id: str, since: datetime) -> str:
+    return f"ops:{channel}:{source_id}:failing:{since.isoformat()}"

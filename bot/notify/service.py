@@ -19,6 +19,8 @@ from bot.notify.plan import (
     alert_key,
     digest_deliveries,
     last_scheduled,
+    ops_deliveries,
+    ops_failing_key,
     settled,
 )
 from bot.notify.slack import DeliveryReport, SlackPoster, build_client
@@ -33,22 +35,27 @@ class Outcome:
     report: DeliveryReport = field(default_factory=DeliveryReport)
 
 
-def deliver(app: App, *, alerts: bool = True, scheduled: bool = True,
+def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: bool = True,
             channels: tuple[str, ...] = (), always: bool = False, dry_run: bool = False,
             ) -> Outcome:
-    """Plan what is due, then post it (or print it). `scheduled=False` is `techwatch digest`:
-    a digest now for each channel (or those named) when there is anything new."""
+    """Plan what is due, then post it (or print it): alerts and ops notices, and each digest
+    whose time has come (within `digest.grace_hours`: a digest missed by longer is skipped, it
+    would be stale). `scheduled=False` is `techwatch digest`: a digest now for each channel (or
+    those named) when there is anything new."""
     now = app.now()
     outcome = Outcome()
     planned: list[tuple[list[Delivery], tuple[str, list[int]] | None]] = []
     if alerts:
         planned += [(plan, None) for plan in _plan_alerts(app, now)]
-    for digest in app.settings.slack.digests:
+        if app.settings.slack.ops_channel:
+            planned.append((_plan_ops(app, now), None))
+    grace = timedelta(hours=app.settings.digest.grace_hours)
+    for digest in app.settings.slack.digests if digests else ():
         if channels and digest.channel not in channels:
             continue
         due = last_scheduled(now, digest.time, ZoneInfo(digest.timezone))
         last = app.archive.last_digest(digest.channel)
-        if scheduled and last is not None and last >= due:
+        if scheduled and (now - due > grace or (last is not None and last >= due)):
             continue
         key = (f"digest:{digest.channel}:{due.isoformat()}" if scheduled
                else f"digest:{digest.channel}:manual:{now.isoformat()}")
@@ -94,6 +101,14 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
         new.sort(key=lambda story: -story[0].score)  # over the cap, the best go first
         plans.append(alert_deliveries(subscription.channel, new, replies, room, UTC, now))
     return plans
+
+
+def _plan_ops(app: App, now: datetime) -> list[Delivery]:
+    channel = app.settings.slack.ops_channel
+    failing = app.archive.failing_sources(app.settings.slack.ops_after_failures)
+    recovered = [s for s in app.archive.recovered_sources()
+                 if app.archive.delivery_kind(ops_failing_key(channel, s.id, s.since))]
+    return ops_deliveries(channel, failing, recovered, now)
 
 
 def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, allow_empty: bool,

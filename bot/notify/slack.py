@@ -152,7 +152,8 @@ class SlackPoster:
         self.archive.delivery_failed(d.id, error, permanent=False)
         report.pending += 1
         report.problems.append(f"slack {d.channel}: {error}; will retry on the next cycle")
-        log.warning("slack %s: %s; will retry on the next cycle", d.channel, error)
+        log.warning("slack %s: %s; will retry on the next cycle", d.channel, error,
+                    extra={"channel": d.channel})
         return "pending"
 
     def _reconcile(self, d: Delivery, thread_ts: str | None,
@@ -193,17 +194,19 @@ class SlackPoster:
     def _fail(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=True)
         report.failed += 1
-        self._say(f"slack {d.channel}: {error}: {advice} (message {d.key} dropped)", report)
+        self._say(d.channel, f"slack {d.channel}: {error}: {advice} (message {d.key} dropped)",
+                  report)
 
     def _hold(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=False)
         report.pending += 1
-        self._say(f"slack {d.channel}: {error}: {advice}; its messages wait until then", report)
+        self._say(d.channel, f"slack {d.channel}: {error}: {advice}; its messages wait until then",
+                  report)
 
     @staticmethod
-    def _say(line: str, report: DeliveryReport) -> None:
+    def _say(channel: str, line: str, report: DeliveryReport) -> None:
         report.problems.append(line)
-        log.error(line)
+        log.error(line, extra={"channel": channel})
 
     def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)

@@ -26,10 +26,12 @@ from bot.models import (
     PollOutcome,
     SlackMessage,
     Source,
+    SourceHealth,
     SourceState,
 )
 from bot.store import fts
 from bot.store.schema import (
+    UTCDateTime,
     articles,
     deliveries,
     digest_items,
@@ -130,12 +132,40 @@ class Archive:
             return SourceState()
         return SourceState(etag=row.etag, last_modified=row.last_modified,
                            body_hash=row.body_hash, consecutive_errors=row.consecutive_errors,
-                           next_poll_at=row.next_poll_at, gone=row.last_status == "error: gone")
+                           next_poll_at=row.next_poll_at, gone=row.last_status == "error: gone",
+                           interval_minutes=row.interval_minutes,
+                           skip_hours=tuple(row.skip_hours or ()),
+                           skip_days=tuple(row.skip_days or ()),
+                           disabled=row.disabled_at is not None, failing_since=row.failing_since)
 
     def source_rows(self) -> list[Any]:
         with self.engine.connect() as db:
             query = sa.select(sources).where(sources.c.id != SEED_SOURCE).order_by(sources.c.id)
             return list(db.execute(query))
+
+    def set_disabled(self, source_id: str, disabled_at: datetime | None) -> bool:
+        """`techwatch sources disable/enable`: False when there is no such source."""
+        with self.engine.begin() as db:
+            result = db.execute(sources.update().where(
+                sources.c.id == source_id, sources.c.id != SEED_SOURCE).values(
+                disabled_at=disabled_at))
+        return result.rowcount > 0
+
+    def failing_sources(self, min_errors: int) -> list[SourceHealth]:
+        """Sources still polled whose current run of failures is `min_errors` long or more."""
+        query = sa.select(sources).where(
+            sources.c.enabled, sources.c.disabled_at.is_(None), sources.c.failing_since.is_not(None),
+            sources.c.consecutive_errors >= min_errors).order_by(sources.c.id)
+        with self.engine.connect() as db:
+            return [SourceHealth(r.id, r.name, r.failing_since, r.consecutive_errors, r.last_error)
+                    for r in db.execute(query)]
+
+    def recovered_sources(self) -> list[SourceHealth]:
+        """Sources whose last poll succeeded after a run of failures (`since` its start)."""
+        query = sa.select(sources).where(sources.c.recovered_from.is_not(None),
+                                         sources.c.consecutive_errors == 0).order_by(sources.c.id)
+        with self.engine.connect() as db:
+            return [SourceHealth(r.id, r.name, r.recovered_from) for r in db.execute(query)]
 
     def record_poll(self, source_id: str, outcome: PollOutcome, drafts: Iterable[ArticleDraft],
                     now: datetime) -> PollWrite:
@@ -155,10 +185,21 @@ class Archive:
                 "consecutive_errors": outcome.consecutive_errors, "last_error": outcome.error,
             }
             if outcome.error is None:
-                values |= {"last_success_at": now, "warning": outcome.warning}
+                values |= {"last_success_at": now, "warning": outcome.warning,
+                           "failing_since": None}
+                values |= {k: v for k, v in (("interval_minutes", outcome.interval_minutes),
+                                             ("skip_hours", outcome.skip_hours),
+                                             ("skip_days", outcome.skip_days)) if v is not None}
                 if outcome.status == "ok":
                     values |= {"etag": outcome.etag, "last_modified": outcome.last_modified,
                                "body_hash": outcome.body_hash, "feed_format": outcome.feed_format}
+                # a run of failures ends: remembered, so the ops channel can hear of the recovery
+                values["recovered_from"] = sa.case(
+                    (sources.c.failing_since.is_not(None), sources.c.failing_since),
+                    else_=sources.c.recovered_from)
+            else:
+                values["failing_since"] = sa.func.coalesce(sources.c.failing_since,
+                                                     sa.literal(now, UTCDateTime()))
             if new:
                 values["last_new_item_at"] = now
             db.execute(sources.update().where(sources.c.id == source_id).values(**values))
@@ -494,6 +535,32 @@ class Archive:
         with self.engine.connect() as db:
             rows = db.execute(stmt, {"q": expression})
             return [_view(r, snippet=fts.snippet(r.text or r.summary, query)) for r in rows]
+
+    # --- housekeeping and metrics ---------------------------------------------------------
+
+    def prune(self, *, raw_before: datetime | None, fetch_log_before: datetime | None,
+              ) -> dict[str, int]:
+        """Retention: raw pages and fetch-log rows older than the cut-offs (None: keep)."""
+        removed = {"raw_pages": 0, "fetch_log": 0}
+        with self.engine.begin() as db:
+            if raw_before is not None:
+                removed["raw_pages"] = db.execute(raw_pages.delete().where(
+                    raw_pages.c.fetched_at < raw_before)).rowcount
+            if fetch_log_before is not None:
+                removed["fetch_log"] = db.execute(fetch_log.delete().where(
+                    fetch_log.c.at < fetch_log_before)).rowcount
+        return removed
+
+    def optimize(self) -> None:
+        """Merge the full-text index's segments and refresh the query planner's statistics."""
+        with self.engine.begin() as db:
+            fts.optimize(db)
+            db.exec_driver_sql("PRAGMA optimize")
+
+    def pending_delivery_count(self) -> int:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                deliveries.c.status == "pending")).scalar_one()
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as db:

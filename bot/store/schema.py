@@ -43,6 +43,12 @@ sources = sa.Table(
     sa.Column("last_success_at", UTCDateTime),
     sa.Column("last_new_item_at", UTCDateTime),
     sa.Column("next_poll_at", UTCDateTime),
+    sa.Column("interval_minutes", sa.Float),  # the adaptive interval of the last poll with items
+    sa.Column("skip_hours", sa.JSON),  # RSS <skipHours>: UTC hours (0-23) not to poll in
+    sa.Column("skip_days", sa.JSON),  # RSS <skipDays>: weekday names not to poll on
+    sa.Column("disabled_at", UTCDateTime),  # `techwatch sources disable`: not polled until enabled
+    sa.Column("failing_since", UTCDateTime),  # the first failure of the current run of failures
+    sa.Column("recovered_from", UTCDateTime),  # failing_since of the run that the last success ended
 )
 
 articles = sa.Table(

@@ -1,0 +1,60 @@
+"""Log lines: human-readable on a terminal, or one JSON object a line for log collectors; each
+with the source or channel it concerns (`extra={"source": ...}`), never a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+log = logging.getLogger("techwatch")
+SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+TOKEN = re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9-]{8,}")  # Slack token shapes
+CONTEXT = ("source", "channel")
+NOISY = ("trafilatura", "htmldate", "charset_normalizer", "courlan", "apscheduler")
+
+
+class Redact(logging.Filter):
+    """Blanks the configured secrets and anything shaped like a Slack token, whatever logs it."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 8]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = TOKEN.sub("[redacted]", message)
+        for secret in self.secrets:
+            clean = clean.replace(secret, "[redacted]")
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(), "message": record.getMessage()}
+        line |= {k: getattr(record, k) for k in CONTEXT if getattr(record, k, None)}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup_logging(level: int, fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+    """Our log lines to standard error; libraries only when they warn."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(Redact(secrets))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+    root = logging.getLogger()
+    root.handlers[:] = [handler]  # a library's warning goes out in the same format
+    root.setLevel(logging.WARNING)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.ERROR)
