@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -31,7 +32,8 @@ from bot.logs import SECRET_ENV, setup_logging
 from bot.notify.service import deliver, digest_content
 from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, print_digest, print_search
-from bot.pipeline import CycleReport, check_source
+from bot.pipeline import AddOutcome, CycleReport, Progress, check_source
+from bot.store.archive import ADDED_SOURCE
 from bot.stories.evaluate import evaluate_stories
 
 log = logging.getLogger("techwatch")
@@ -117,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="send even when there is nothing new (a 'no new coverage' note)")
     digest.set_defaults(handler=cmd_digest, writer=True)
 
+    add = commands.add_parser("add", help="fetch, classify and archive pages given by URL")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    add.set_defaults(handler=cmd_add)  # short writes: fine beside a running daemon
+
+    backfill = commands.add_parser(
+        "backfill", help="fill the archive from the sources' sitemaps (resumable; no alerts)")
+    backfill.add_argument("--source", metavar="ID", help="only this source's site")
+    backfill.add_argument("--since", help="pages modified since: 30d, 2w or a date (2025-01-31)")
+    backfill.set_defaults(handler=cmd_backfill, writer=True)
+
     poll = commands.add_parser("poll", help="one cycle without any digest")
     poll.set_defaults(handler=cmd_poll, writer=True)
 
@@ -148,6 +160,23 @@ def build_parser() -> argparse.ArgumentParser:
     enable.add_argument("source_id", metavar="ID")
     enable.set_defaults(handler=cmd_sources_enable)
 
+    export = commands.add_parser(
+        "export", help="write the archive as JSON Lines, CSV or WARC (streamed)")
+    export.add_argument("--format", choices=("jsonl", "csv", "warc"), default="jsonl")
+    export.add_argument("--since", help="first seen since: 7d, 24h, 2w or a date (2025-01-31)")
+    export.add_argument("--topic", help="only articles with this topic id")
+    export.add_argument("--relevant-only", action="store_true", help="only relevant articles")
+    export.add_argument("--output", "-o", metavar="FILE",
+                        help="write to FILE instead of standard output (WARC: required)")
+    export.set_defaults(handler=lambda app, args: _lazy("bot.export", "cmd_export")(app, args))
+
+    stats = commands.add_parser(
+        "stats", help="articles and stories per topic per week, top sources; --png for a chart")
+    stats.add_argument("--weeks", type=int, default=12, help="weeks back (default 12)")
+    stats.add_argument("--png", metavar="FILE", help="also draw the weekly topic counts here")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.set_defaults(handler=lambda app, args: _lazy("bot.stats", "cmd_stats")(app, args))
+
     classify = commands.add_parser(
         "classify", help="classify JSON Lines (id, title, text, lang) into JSON Lines")
     classify.add_argument("--input", metavar="FILE", help="read FILE instead of standard input")
@@ -169,7 +198,7 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
         from bot.scheduler import run_forever
 
         return asyncio.run(run_forever(app, deliver_due))
-    asyncio.run(run_cycle(app))
+    _with_progress(lambda progress: run_cycle(app, progress))
     deliver_due(app)
     return 0  # failing sources are reported, and stay visible in `techwatch status`
 
@@ -214,22 +243,13 @@ def cmd_digest(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
-    asyncio.run(run_cycle(app))
+    _with_progress(lambda progress: run_cycle(app, progress))
     return 0
 
 
-async def run_cycle(app: App, *, one_shot: bool = True) -> CycleReport:
+async def run_cycle(app: App, progress: Progress | None = None) -> CycleReport:
     async with open_pipeline(app) as pipeline:
-        if sys.stderr.isatty():
-            with RichProgress(console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task("polling", total=None)
-
-                def progress(stage: str, done: int) -> None:
-                    bar.update(task, description=stage, completed=done)
-
-                report = await pipeline.run(one_shot=one_shot, progress=progress)
-        else:
-            report = await pipeline.run(one_shot=one_shot)
+        report = await pipeline.run(one_shot=True, progress=progress)
     log.info("cycle done: %s", report.summary())
     return report
 
@@ -247,6 +267,68 @@ def send_digest(app: App, *, record: bool = True) -> int:
     if record:
         app.archive.record_digest(TERMINAL_CHANNEL, now, [a.id for a in articles])
     return digest.total
+
+
+def cmd_add(app: App, args: argparse.Namespace) -> int:
+    async def add_all() -> list[AddOutcome]:
+        app.archive.ensure_source(ADDED_SOURCE, "Added by hand")
+        async with open_pipeline(app) as pipeline:
+            report = CycleReport()
+            return [await pipeline.add_url(url, report) for url in args.urls]
+
+    failed = 0
+    for outcome in asyncio.run(add_all()):
+        if outcome.status == "failed":
+            failed += 1
+            print(f"techwatch: add: {outcome.url}: {outcome.detail}", file=sys.stderr)
+            continue
+        row = app.archive.article_row(outcome.article_id)
+        verdict = (f"relevant {row.score:.2f}: {', '.join(row.topics or []) or 'no topic'}"
+                   if row.relevant else f"not relevant ({row.score or 0:.2f})")
+        word = "added" if outcome.status == "added" else "already archived"
+        print(f"{word}: #{row.id} {row.title} — {verdict} <{row.url}>")
+    return 1 if failed else 0
+
+
+def cmd_backfill(app: App, args: argparse.Namespace) -> int:
+    from bot.backfill import backfill_source
+
+    since = parse_since(args.since, app.now()) if args.since else None
+    chosen = [s for s in app.settings.sources if args.source in (None, s.id)]
+    if args.source and not chosen:
+        raise TechwatchError(f"no source {args.source!r} (sources: "
+                             f"{', '.join(s.id for s in app.settings.sources) or 'none'})")
+
+    async def run(progress: Progress | None) -> tuple[list, CycleReport]:
+        async with open_pipeline(app) as pipeline:
+            reports = [await backfill_source(pipeline, s, since, progress) for s in chosen]
+            cycle = CycleReport()
+            await pipeline.process_pending(cycle, progress=progress)
+            return reports, cycle
+
+    reports, cycle = _with_progress(run)
+    for r in reports:
+        for problem in r.problems:
+            print(f"techwatch: backfill {r.source_id}: {problem}", file=sys.stderr)
+        print(f"{r.source_id}: {r.sitemaps} sitemaps read ({r.skipped_sitemaps} done before), "
+              f"{r.urls} pages listed, {r.disallowed} disallowed by robots.txt, {r.added} new")
+    print(f"fetched and archived {cycle.processed} pages "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(cycle.extraction.items())) or 'none'}), "
+          f"{cycle.relevant} relevant, {cycle.deferred} deferred to a later run")
+    return 0
+
+
+def _with_progress(run: Callable[[Progress | None], Any]) -> Any:
+    """Run a coroutine function with a progress bar on a terminal (none when piped)."""
+    if not sys.stderr.isatty():
+        return asyncio.run(run(None))
+    with RichProgress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def progress(stage: str, done: int) -> None:
+            bar.update(task, description=stage, completed=done)
+
+        return asyncio.run(run(progress))
 
 
 # --- search -----------------------------------------------------------------------------
@@ -437,6 +519,13 @@ def _text_lines(path: str | None):
     if path is None:
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 -- read to the end
+
+
+def _lazy(module: str, name: str) -> Callable[[App, argparse.Namespace], int]:
+    """A handler whose module (matplotlib, warcio) loads only when its command runs."""
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 def _one_line(error: SQLAlchemyError) -> str:

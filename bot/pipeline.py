@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -39,6 +40,7 @@ from bot.models import (
     SourceState,
 )
 from bot.store import Archive
+from bot.store.archive import ADDED_SOURCE
 from bot.stories import signature
 
 log = logging.getLogger("techwatch")
@@ -72,6 +74,14 @@ class CycleReport:
 
 
 Progress = Callable[[str, int], None]  # (stage description, items done) -> None
+
+
+@dataclass(frozen=True, slots=True)
+class AddOutcome:
+    url: str
+    status: str  # "added", "known" (already archived) or "failed"
+    article_id: int | None = None
+    detail: str = ""
 
 
 class Pipeline:
@@ -218,6 +228,39 @@ class Pipeline:
             lang=source.lang, publisher=entry.publisher, fetch_fulltext=fetch, author=entry.author)
 
     # --- 4-6: fetch, extract, classify, archive -----------------------------------------
+
+    async def add_url(self, url: str, report: CycleReport) -> AddOutcome:
+        """`techwatch add`: fetch, extract, classify and archive one page that came from outside
+        the feeds. Idempotent (a page already archived under this URL is left alone); a page
+        that cannot be fetched or is not an article is reported and not archived."""
+        if not re.match(r"^https?://[^/\s]+", url):
+            return AddOutcome(url, "failed", detail="not an http(s) URL")
+        keys = identity.item_keys(ADDED_SOURCE, url, None)
+        known = self.archive.find(keys)
+        if known is not None:
+            return AddOutcome(url, "known", known)
+        try:
+            result = await self.fetcher.get(url)
+        except FetchError as e:
+            return AddOutcome(url, "failed", detail=str(e))
+        extracted = await self._extract(result.body, result.url, result.content_type,
+                                        _charset(result.headers.get("content-type", "")))
+        if extracted is None or extracted.status not in USABLE:
+            detail = extracted.note or extracted.status if extracted else "extraction crashed"
+            return AddOutcome(url, "failed", detail=f"not an article ({detail})")
+        final_keys = identity.item_keys(ADDED_SOURCE, result.url, None)
+        draft = ArticleDraft(source_id=ADDED_SOURCE, url=result.url,
+                             canonical_url=identity.canonical_url(result.url),
+                             keys=tuple(dict.fromkeys(keys + final_keys)), title=result.url,
+                             summary="", guid=None, feed_published=None, lang=extracted.lang,
+                             publisher=None, fetch_fulltext=True)
+        (article_id, new), = self.archive.add_drafts([draft], self.now(), origin="added")
+        if not new:  # the page redirected to an article archived under its final URL
+            return AddOutcome(url, "known", article_id)
+        pending, = self.archive.pending_articles([article_id])
+        raw = (result.url, result.status, result.content_type, result.body)
+        self._complete(pending, extracted, raw, report)
+        return AddOutcome(url, "added", article_id)
 
     async def process_pending(self, report: CycleReport, progress: Progress | None = None,
                               ) -> None:

@@ -33,6 +33,7 @@ from bot.store import fts
 from bot.store.schema import (
     UTCDateTime,
     articles,
+    backfill_sitemaps,
     deliveries,
     digest_items,
     digests,
@@ -45,6 +46,7 @@ from bot.store.schema import (
 from bot.stories import minhash
 
 SEED_SOURCE = "seed"
+ADDED_SOURCE = "added"  # the source of articles given to `techwatch add`
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
 
 
@@ -140,7 +142,8 @@ class Archive:
 
     def source_rows(self) -> list[Any]:
         with self.engine.connect() as db:
-            query = sa.select(sources).where(sources.c.id != SEED_SOURCE).order_by(sources.c.id)
+            query = sa.select(sources).where(sources.c.id.not_in((SEED_SOURCE, ADDED_SOURCE))) \
+                .order_by(sources.c.id)
             return list(db.execute(query))
 
     def set_disabled(self, source_id: str, disabled_at: datetime | None) -> bool:
@@ -213,6 +216,11 @@ class Archive:
         with self.engine.connect() as db:
             return db.execute(query).scalar_one()
 
+    def find(self, keys: tuple[str, ...]) -> int | None:
+        """The article known by any of `keys`, if any."""
+        with self.engine.connect() as db:
+            return self._find(db, keys)
+
     @staticmethod
     def _find(db: sa.Connection, keys: tuple[str, ...]) -> int | None:
         query = sa.select(item_keys.c.article_id).where(item_keys.c.key.in_(keys)).limit(1)
@@ -251,8 +259,48 @@ class Archive:
 
     # --- articles ------------------------------------------------------------------------
 
-    def pending_articles(self) -> list[PendingArticle]:
+    def add_drafts(self, drafts: Iterable[ArticleDraft], now: datetime, origin: str,
+                   ) -> list[tuple[int, bool]]:
+        """Archive articles that came from outside the feeds (pending their page): (id, new)
+        each; one already known (by any of its keys) is left as it is."""
+        added = []
+        with self.engine.begin() as db:
+            for draft in drafts:
+                article_id = self._find(db, draft.keys)
+                if article_id is not None:
+                    added.append((article_id, False))
+                    continue
+                article_id = self._insert(db, draft, now)
+                db.execute(articles.update().where(articles.c.id == article_id).values(
+                    origin=origin))
+                added.append((article_id, True))
+        return added
+
+    def ensure_source(self, source_id: str, name: str) -> None:
+        """A pseudo-source (never polled) for articles that came from outside the feeds."""
+        with self.engine.begin() as db:
+            db.execute(sources.insert().prefix_with("OR IGNORE").values(
+                id=source_id, url=f"{source_id}/", name=name, lang="en", enabled=False,
+                last_status="never polled", consecutive_errors=0))
+
+    def article_row(self, article_id: int) -> Any:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(articles).where(articles.c.id == article_id)).one()
+
+    def sitemap_done(self, url: str) -> bool:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(backfill_sitemaps.c.url).where(
+                backfill_sitemaps.c.url == url)).first() is not None
+
+    def mark_sitemap_done(self, url: str, source_id: str, urls: int, now: datetime) -> None:
+        with self.engine.begin() as db:
+            db.execute(backfill_sitemaps.insert().prefix_with("OR REPLACE").values(
+                url=url, source_id=source_id, urls=urls, done_at=now))
+
+    def pending_articles(self, ids: Iterable[int] | None = None) -> list[PendingArticle]:
         query = sa.select(articles).where(articles.c.state == "pending").order_by(articles.c.id)
+        if ids is not None:
+            query = query.where(articles.c.id.in_(list(ids)))
         with self.engine.connect() as db:
             return [PendingArticle(id=r.id, source_id=r.source_id, url=r.url, title=r.title,
                                    summary=r.summary, lang=r.lang,
@@ -279,7 +327,12 @@ class Archive:
                 published=published, date_source=date_source,
                 extraction_status=extracted.status, extraction_note=extracted.note,
                 extractor_version=extractor_version, attempts=articles.c.attempts + 1,
-                updated_at=now, **_classification_values(classification)))
+                updated_at=now, **_classification_values(classification),
+                # an article known by its URL only (added, backfilled) takes the page's title
+                **({"title": extracted.title} if extracted.title and article.title == article.url
+                   else {})))
+            if extracted.title and article.title == article.url:
+                _index(db, article.id, title=extracted.title)
             _index(db, article.id, body=text or article.summary)
             if raw is not None:
                 url, status, content_type, body = raw
@@ -408,7 +461,8 @@ class Archive:
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
                         articles.c.first_seen > first_seen_after, ~in_digest,
                         sa.or_(articles.c.published.is_(None),
-                               articles.c.published >= published_after), *_any_topic(topics))
+                               articles.c.published >= published_after), *_any_topic(topics),
+                        _is_news())
                  .order_by(articles.c.score.desc(), articles.c.first_seen.desc()).limit(limit))
         with self.engine.connect() as db:
             return [_view(r) for r in db.execute(query)]
@@ -504,7 +558,7 @@ class Archive:
         query = (self._view_query()
                  .where(articles.c.state == "done", articles.c.relevant.is_(True),
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
-                        date >= published_after, ~done, *_any_topic(topics))
+                        date >= published_after, ~done, *_any_topic(topics), _is_news())
                  .order_by(articles.c.first_seen, articles.c.id).limit(limit))
         with self.engine.connect() as db:
             return [_view(r) for r in db.execute(query)]
@@ -597,6 +651,11 @@ def _index(db: sa.Connection, article_id: int, *, title: str | None = None,
     columns = [c for c, v in (("title", title), ("body", body)) if v is not None]
     assignments = ", ".join(f"{c} = :{c}" for c in columns)
     db.execute(sa.text(f"UPDATE articles_fts SET {assignments} WHERE rowid = :id"), values)
+
+
+def _is_news() -> sa.ColumnElement[bool]:
+    """Not from a backfill: that fills the archive, and is neither alerted nor in digests."""
+    return sa.func.coalesce(articles.c.origin, "") != "backfill"
 
 
 def _any_topic(topics: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:

@@ -84,6 +84,7 @@ articles = sa.Table(
     sa.Column("signals", sa.JSON),  # {"actors": {"us": [...], "japan": [...]}, "cues": [...]}
     sa.Column("story_id", sa.Integer, index=True),  # the first article of its story; None: its own
     sa.Column("minhash", sa.LargeBinary),
+    sa.Column("origin", sa.String),  # None: a feed; "added" (techwatch add), "backfill"
 )
 
 item_keys = sa.Table(
@@ -145,6 +146,14 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.String),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+)
+
+backfill_sitemaps = sa.Table(
+    "backfill_sitemaps", metadata,  # sitemaps a backfill has read to the end
+    sa.Column("url", sa.String, primary_key=True),
+    sa.Column("source_id", sa.String, nullable=False),
+    sa.Column("urls", sa.Integer, nullable=False),
+    sa.Column("done_at", UTCDateTime, nullable=False),
 )
 
 story_bands = sa.Table(

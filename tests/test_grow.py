@@ -1,0 +1,142 @@
+"""Growing the archive from outside the feeds: `techwatch add` and `techwatch backfill`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, write_config
+from newsite import MANIFEST, query, serve_news_site
+from sitesrv import Reply
+
+from bot.backfill import parse_sitemap
+
+BY_NAME = {a["name"]: a for a in MANIFEST["articles"]}
+ALERTS = '[slack]\nalert_max_age_hours = 1000\n[[slack.alerts]]\nchannel = "C0ALERTS"\n' \
+         "min_score = 0.3\n"
+
+
+def test_add_archives_pages_once_and_reports_each_bad_url_in_one_line(site, tmp_path, cli):
+    serve_news_site(site)
+    site.route("/gone.html", Reply(404, b"<html><body>Not here</body></html>"))
+    site.route("/menu.html", Reply(body=b"<html><body><ul><li><a href='/a'>Home</a></li></ul>"
+                                        b"</body></html>", headers={"Content-Type": "text/html"}))
+    config = write_config(tmp_path, [])
+    en01, ja02 = BY_NAME["en-01"], BY_NAME["ja-02"]
+    code, out, err = cli("--config", str(config), "add", site.url(en01["path"]),
+                         site.url("/gone.html"), "ftp://example.org/x", site.url("/menu.html"),
+                         site.url(ja02["path"]) + "?utm_source=mail")
+    assert code == 1 and "Traceback" not in err
+    problems = err.strip().splitlines()
+    assert len(problems) == 3 and "404" in problems[0] and "not an http(s) URL" in problems[1]
+    assert "not an article" in problems[2]
+    assert out.count("added: ") == 2 and en01["title"] in out and "relevant" in out
+    rows = query(config, "SELECT title, origin, source_id, relevant, state FROM articles "
+                         "WHERE source_id != 'seed' ORDER BY id")
+    assert [(r[0], r[1], r[2], r[4]) for r in rows] == [  # titles from the pages
+        (en01["title"], "added", "added", "done"),
+        (ja02["title"].replace("\u3000", " "), "added", "added", "done")]
+    assert all(r[3] == 1 for r in rows)  # both are US–Japan cooperation stories
+    # idempotent: the same pages again (with other tracking parameters) add nothing
+    code, out, _ = cli("--config", str(config), "add", site.url(en01["path"]) + "#top",
+                       site.url(ja02["path"]))
+    assert code == 0 and out.count("already archived: ") == 2
+    assert query(config, "SELECT count(*) FROM articles WHERE source_id = 'added'")[0][0] == 2
+    code, out, _ = cli("--config", str(config), "search", "Sendai", "--json")
+    assert en01["title"] in out  # searchable under the page's own title
+
+
+def serve_sitemaps(site) -> list[str]:
+    """robots.txt naming a sitemap index, which nests another index; one path disallowed."""
+    serve_news_site(site)
+    recent = ["en-01", "en-02", "ja-01", "en-06"]
+    urls = "".join(f"<url><loc>{site.url(BY_NAME[n]['path'])}</loc>"
+                   f"<lastmod>2026-11-1{i}T09:00:00+09:00</lastmod></url>"
+                   for i, n in enumerate(recent))
+    urls += f"<url><loc>{site.url('/private/secret.html')}</loc></url>"
+    old = (f"<url><loc>{site.url(BY_NAME['en-03']['path'])}</loc>"
+           "<lastmod>2020-01-01</lastmod></url>")
+    xml = {"Content-Type": "application/xml"}
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    site.route("/robots.txt", Reply(body=f"User-agent: *\nDisallow: /private/\n\nSitemap: "
+                                         f"{site.url('/sitemap_index.xml')}\n".encode(),
+                                    headers={"Content-Type": "text/plain"}))
+    site.route("/sitemap_index.xml", Reply(body=(
+        f'<?xml version="1.0"?><sitemapindex {ns}><sitemap><loc>{site.url("/sm/news.xml")}'
+        f'</loc></sitemap><sitemap><loc>{site.url("/sm/archive-index.xml")}</loc></sitemap>'
+        "</sitemapindex>").encode(), headers=xml))
+    site.route("/sm/archive-index.xml", Reply(body=(
+        f'<sitemapindex {ns}><sitemap><loc>/sm/2020.xml</loc></sitemap></sitemapindex>'
+    ).encode(), headers=xml))
+    site.route("/sm/news.xml", Reply(body=f"<urlset {ns}>{urls}</urlset>".encode(), headers=xml))
+    site.route("/sm/2020.xml", Reply(body=f"<urlset {ns}>{old}</urlset>".encode(), headers=xml))
+    site.route("/private/secret.html", Reply(body=b"<html>secret</html>"))
+    return [site.url(BY_NAME[n]["path"]) for n in recent]
+
+
+def test_backfill_follows_nested_sitemaps_honours_robots_and_since_and_never_alerts(
+        site, tmp_path, cli, slack, token):
+    expected = serve_sitemaps(site)
+    source = {"id": "site", "name": "Fixture site", "url": site.url("/feeds/en-rss2.xml")}
+    config = write_config(tmp_path, [source], extra=ALERTS)
+    code, out, err = cli("--config", str(config), "backfill", "--source", "site",
+                         "--since", "2026-01-01")
+    assert code == 0 and "Traceback" not in err, err
+    assert "4 sitemaps read" in out and "1 disallowed by robots.txt" in out and "4 new" in out
+    archived = {r[0]: r for r in query(config, "SELECT url, origin, state, title FROM articles "
+                                               "WHERE source_id = 'site'")}
+    assert set(archived) == set(expected)  # not the 2020 page, not the disallowed one
+    assert all(r[1] == "backfill" and r[2] == "done" for r in archived.values())
+    assert archived[expected[0]][3] == BY_NAME["en-01"]["title"]  # the page's title
+    assert site.hits("/private/secret.html") == [] and len(site.hits("/robots.txt")) == 1
+    # backfilled coverage is archive, not news: no alert, no digest entry
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    alerted = " ".join(str(p.get("blocks")) for p in slack.posts("C0ALERTS"))
+    assert not any(BY_NAME[n]["title"] in alerted for n in ("en-02", "ja-01"))
+    # a second backfill reads only the indexes again and adds nothing
+    code, out, _ = cli("--config", str(config), "backfill")
+    assert code == 0 and "(2 done before)" in out and "0 new" in out
+    assert len(site.hits("/sm/news.xml")) == 1
+
+
+def test_a_killed_backfill_resumes_without_duplicates(site, tmp_path, cli):
+    expected = serve_sitemaps(site)
+    for url in expected:  # slow pages: the kill comes while they are being fetched
+        path = url.removeprefix(site.base)
+        site.route(path, Reply(body=site.fixture(path.lstrip("/")), delay=2.0,
+                               headers={"Content-Type": "text/html; charset=utf-8"}))
+    config = write_config(tmp_path, [{"id": "site", "name": "Site",
+                                      "url": site.url("/feeds/en-rss2.xml")}])
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "backfill"],
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(site.hits(u.removeprefix(site.base)) for u in expected):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    pending = query(config, "SELECT count(*) FROM articles WHERE state = 'pending'")[0][0]
+    assert pending >= 1  # the kill left work behind
+    code, out, err = cli("--config", str(config), "backfill")
+    assert code == 0, err
+    rows = query(config, "SELECT url, state FROM articles WHERE source_id = 'site'")
+    everything = [*expected, site.url(BY_NAME["en-03"]["path"])]  # no --since: 2020's too
+    assert sorted(r[0] for r in rows) == sorted(everything)  # each once
+    assert {r[1] for r in rows} == {"done"}
+    assert len(site.hits("/sm/news.xml")) == 1  # the finished sitemap was not read again
+
+
+def test_sitemap_parsing_is_safe_against_entities_and_reads_gzip():
+    import gzip
+
+    hostile = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+               b'<urlset><url><loc>http://a.example/&e;</loc></url>'
+               b'<url><loc>http://a.example/ok</loc><lastmod>2026-11-01</lastmod></url></urlset>')
+    nested, pages = parse_sitemap(gzip.compress(hostile))
+    assert nested == [] and "root:" not in str(pages)
+    assert ("http://a.example/ok", parse_sitemap(hostile)[1][-1][1]) in pages
+    assert parse_sitemap(b"not xml at all") == ([], [])
