@@ -90,18 +90,26 @@ def load_seeds(app: App) -> int:
 
 
 @asynccontextmanager
+async def open_fetcher(app: App) -> AsyncIterator[Fetcher]:
+    """The HTTP side alone (checking or finding feeds needs no extraction pool)."""
+    client = build_client(app.settings.fetch)
+    try:
+        yield Fetcher(client, app.settings.fetch, now=app.now)
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
 async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     """One HTTP client and one warm extraction pool for the life of a run."""
     settings = app.settings
     workers = settings.extract.workers or os.cpu_count() or 1
     # forkserver: workers are not forked from a process that runs an event loop and threads
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
-    client = build_client(settings.fetch)
     try:
-        fetcher = Fetcher(client, settings.fetch, now=app.now)
-        yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now)
+        async with open_fetcher(app) as fetcher:
+            yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now)
     finally:
-        await client.aclose()
         pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -21,12 +22,12 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
-from bot.app import App, load_app, load_classifier, open_pipeline
+from bot.app import App, load_app, load_classifier, open_fetcher, open_pipeline
 from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import classify_line, read_jsonl
 from bot.config import LOG_FORMATS, Settings, config_path, load_settings
-from bot.errors import TechwatchError
+from bot.errors import SourceError, StorageError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, setup_logging
 from bot.notify.service import deliver, digest_content
@@ -159,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     enable = sources_commands.add_parser("enable", help="poll a disabled source again")
     enable.add_argument("source_id", metavar="ID")
     enable.set_defaults(handler=cmd_sources_enable)
+    add_source = sources_commands.add_parser(
+        "add", help="add a feed (or a site: its feed is found) after fetching it once")
+    add_source.add_argument("url", metavar="URL")
+    add_source.add_argument("--id", dest="source_id", help="source id (default: from the domain)")
+    add_source.add_argument("--name", help="display name (default: the feed's title)")
+    add_source.add_argument("--lang", choices=("en", "ja"), help="default: from the items")
+    add_source.set_defaults(handler=cmd_sources_add)
+    suggest = sources_commands.add_parser(
+        "suggest", help="sites relevant coverage keeps linking to that are not sources yet")
+    suggest.add_argument("--limit", type=int, default=15, help="most suggestions (default 15)")
+    suggest.add_argument("--find-feeds", action="store_true",
+                         help="look for each suggestion's feed (fetches each site once)")
+    suggest.set_defaults(handler=cmd_sources_suggest)
 
     export = commands.add_parser(
         "export", help="write the archive as JSON Lines, CSV or WARC (streamed)")
@@ -438,8 +452,8 @@ def _health(row) -> str:
 
 def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     async def check_all():
-        async with open_pipeline(app) as pipeline:
-            return await asyncio.gather(*(check_source(pipeline.fetcher, s)
+        async with open_fetcher(app) as fetcher:
+            return await asyncio.gather(*(check_source(fetcher, s)
                                           for s in app.settings.sources))
 
     reports = asyncio.run(check_all())
@@ -452,6 +466,73 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     failed = sum(not r.ok for r in reports)
     print(f"{len(reports) - failed} of {len(reports)} sources OK")
     return 1 if failed else 0
+
+
+def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
+    from bot.feeds.discover import find_feed, new_source
+
+    url = args.url if re.match(r"^https?://", args.url) else f"https://{args.url}"
+    known = {s.url for s in app.archive.source_rows()}
+
+    async def find():
+        async with open_fetcher(app) as fetcher:
+            return await find_feed(fetcher, url)
+
+    try:
+        found = asyncio.run(find())
+    except SourceError as e:
+        raise TechwatchError(f"sources add: {e}") from None
+    if found.url in known:
+        raise TechwatchError(f"sources add: {found.url} is a source already")
+    taken = {r.id for r in app.archive.source_rows()} | {s.id for s in app.settings.sources}
+    try:
+        source = new_source(found, taken, source_id=args.source_id, name=args.name,
+                            lang=args.lang)
+        app.archive.add_source(source, app.now())
+    except (SourceError, StorageError) as e:
+        raise TechwatchError(f"sources add: {e}") from None
+    print(f"added source {source.id}: {source.name} <{source.url}> ({found.feed.format}, "
+          f"{len(found.feed.entries)} items, {source.lang}); polled from the next cycle")
+    return 0
+
+
+def cmd_sources_suggest(app: App, args: argparse.Namespace) -> int:
+    from bot.feeds.discover import domain, find_feed, outbound_domains, rank_suggestions
+
+    rows = app.archive.source_rows()
+    aggregators = {r.id for r in rows if domain(r.url) == "news.google.com"} | {ADDED_SOURCE}
+    known = {domain(r.url) for r in rows} | {
+        domain(url) for source_id, url in app.archive.article_urls()
+        if source_id not in aggregators}
+    carried = [domain(url) for source_id, url in app.archive.article_urls(relevant=True)
+               if source_id in aggregators]
+    linked = (outbound_domains(page, url) for url, page in app.archive.relevant_pages())
+    ranked = rank_suggestions(linked, carried, known)[:max(args.limit, 1)]
+    feeds: dict[str, str] = {}
+    if args.find_feeds and ranked:
+        async def find_all():
+            async with open_fetcher(app) as fetcher:
+                for site, _, _ in ranked:
+                    try:
+                        feeds[site] = (await find_feed(fetcher, f"https://{site}/")).url
+                    except SourceError:
+                        with contextlib.suppress(SourceError):
+                            feeds[site] = (await find_feed(fetcher, f"http://{site}/")).url
+
+        asyncio.run(find_all())
+    if not ranked:
+        print("No suggestions yet: they come from the links and publishers of relevant articles.")
+        return 0
+    table = Table(title="Suggested sources", expand=True)
+    for column in ("site", "linked from", "published", "feed"):
+        table.add_column(column, overflow="fold")
+    for site, links, published in ranked:
+        table.add_row(site, str(links), str(published),
+                      feeds.get(site, "not found" if args.find_feeds else "(--find-feeds)"))
+    console().print(table)
+    first = next((feeds[s] for s, _, _ in ranked if s in feeds), None) or f"https://{ranked[0][0]}/"
+    print(f"Add one with: techwatch sources add {first}")
+    return 0
 
 
 def cmd_sources_disable(app: App, args: argparse.Namespace) -> int:

@@ -87,6 +87,7 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     skip_hours: tuple[int, ...] = ()  # RSS <skipHours>: GMT hours the feed asks not to be read
     skip_days: tuple[str, ...] = ()  # RSS <skipDays>: lower-case weekday names
+    title: str = ""  # the feed's own title
 
 
 @dataclass(frozen=True, slots=True)

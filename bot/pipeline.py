@@ -94,7 +94,6 @@ class Pipeline:
         self.pool = pool
         self.now = now
         self._article_slots = asyncio.Semaphore(settings.fetch.concurrency)
-        self._source_urls = {s.id: s.url for s in settings.sources}
         self._local: dict[str, bool] = {}
 
     async def run(self, *, one_shot: bool = True, progress: Progress | None = None,
@@ -111,7 +110,7 @@ class Pipeline:
                    progress: Progress | None = None) -> None:
         now = self.now()
         due = []
-        for source in self.settings.sources:
+        for source in self.sources():
             state = self.archive.source_state(source.id)
             if source.enabled and not state.disabled and should_poll(
                     state.next_poll_at, state.consecutive_errors, now, one_shot=one_shot,
@@ -122,6 +121,12 @@ class Pipeline:
             await coroutine
             if progress:
                 progress("polling sources", done)
+
+    def sources(self) -> tuple[Source, ...]:
+        """The config's sources and those added at run time (read each cycle: a source added
+        while the daemon runs is polled on its next tick)."""
+        return self.settings.sources + self.archive.added_sources(
+            self.settings.poll.default_poll_minutes)
 
     async def _poll_source(self, source: Source, state: SourceState, report: CycleReport) -> None:
         report.polled += 1
@@ -306,7 +311,7 @@ class Pipeline:
     async def _local_source(self, source_id: str) -> bool:
         """Whether a source's feed is on a non-public network: only then may its links be."""
         if source_id not in self._local:
-            url = self._source_urls.get(source_id)
+            url = next((s.url for s in self.sources() if s.id == source_id), None)
             self._local[source_id] = url is not None and await is_private_host(url)
         return self._local[source_id]
 

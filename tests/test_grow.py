@@ -9,7 +9,7 @@ import sys
 import time
 
 from conftest import ROOT, write_config
-from newsite import MANIFEST, query, serve_news_site
+from newsite import MANIFEST, news_sources, query, serve_news_site
 from sitesrv import Reply
 
 from bot.backfill import parse_sitemap
@@ -140,3 +140,46 @@ def test_sitemap_parsing_is_safe_against_entities_and_reads_gzip():
     assert nested == [] and "root:" not in str(pages)
     assert ("http://a.example/ok", parse_sitemap(hostile)[1][-1][1]) in pages
     assert parse_sitemap(b"not xml at all") == ([], [])
+
+
+def test_sources_add_finds_a_sites_feed_and_the_next_cycle_polls_it(site, tmp_path, cli):
+    serve_news_site(site)
+    site.route("/", Reply(body=b'<html><head><link rel="alternate" type="application/atom+xml" '
+                               b'href="/feeds/en-atom.xml"></head><body>Home</body></html>',
+                          headers={"Content-Type": "text/html"}))
+    config = write_config(tmp_path, [])
+    code, out, err = cli("--config", str(config), "sources", "add", site.url("/"))
+    assert code == 0, err
+    assert site.url("/feeds/en-atom.xml") in out and "atom10" in out
+    (source_id, origin), = query(config, "SELECT id, origin FROM sources WHERE origin = 'added'")
+    code, _, err = cli("--config", str(config), "sources", "add", site.url("/feeds/en-atom.xml"))
+    assert code == 1 and "is a source already" in err
+    site.route("/plain.html", Reply(body=b"<html><body><p>No feed here.</p></body></html>",
+                                    headers={"Content-Type": "text/html"}))
+    code, _, err = cli("--config", str(config), "sources", "add", site.url("/plain.html"))
+    assert code == 1 and "no feed found" in err and "Traceback" not in err
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    polled = query(config, "SELECT count(*) FROM articles WHERE source_id = ?", source_id)[0][0]
+    assert polled >= 3 and len(site.hits("/feeds/en-atom.xml")) >= 2  # checked, then polled
+
+
+def test_sources_suggest_lists_sites_relevant_coverage_links_to_and_finds_their_feed(
+        site, tmp_path, cli):
+    serve_news_site(site)
+    port = site.base.rsplit(":", 1)[1]
+    other = f"localhost:{port}"  # another site name for the same local server
+    page = site.fixture("articles/en-01.html").replace(
+        b"</p>", f' <a href="http://{other}/report.html">the ministry report</a></p>'.encode(), 1)
+    site.route("/articles/en-01.html", Reply(body=page, headers={
+        "Content-Type": "text/html; charset=utf-8"}))
+    site.route("/", Reply(body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+                               b'href="/feeds/en-rss2.xml"></head></html>',
+                          headers={"Content-Type": "text/html"}))
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    code, out, err = cli("--config", str(config), "sources", "suggest", "--find-feeds")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if other in x)
+    assert "│ 1 " in line or " 1 " in line  # one relevant article links to it
+    assert "127.0.0.1" not in out.split("Add one with")[0].replace(site.base, "")  # not a source
+    assert f"techwatch sources add http://{other}/feeds/en-rss2.xml" in out

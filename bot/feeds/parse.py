@@ -47,7 +47,8 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     return ParsedFeed(format=parsed.get("version") or "unknown", entries=entries,
                       warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")),
                       skip_hours=tuple(sorted({int(h) % 24 for h in _skipped(body, b"Hours")})),
-                      skip_days=tuple(sorted({d.lower() for d in _skipped(body, b"Days")})))
+                      skip_days=tuple(sorted({d.lower() for d in _skipped(body, b"Days")})),
+                      title=_one_line(CONTROL.sub("", parsed.feed.get("title", ""))))
 
 
 def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:

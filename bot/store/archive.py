@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,7 +123,9 @@ class Archive:
                 else:
                     db.execute(sources.insert().values(id=s.id, last_status="never polled",
                                                        consecutive_errors=0, **values))
-            gone = known - {s.id for s in configured} - {SEED_SOURCE}
+            added = {r.id for r in db.execute(sa.select(sources.c.id).where(
+                sources.c.origin == "added"))}
+            gone = known - {s.id for s in configured} - {SEED_SOURCE, ADDED_SOURCE} - added
             if gone:
                 db.execute(sources.update().where(sources.c.id.in_(gone)).values(enabled=False))
 
@@ -145,6 +147,23 @@ class Archive:
             query = sa.select(sources).where(sources.c.id.not_in((SEED_SOURCE, ADDED_SOURCE))) \
                 .order_by(sources.c.id)
             return list(db.execute(query))
+
+    def add_source(self, source: Source, now: datetime) -> None:
+        """A source added at run time (`techwatch sources add`): polled beside the config's."""
+        with self.engine.begin() as db:
+            if db.execute(sa.select(sources.c.id).where(sources.c.id == source.id)).first():
+                raise StorageError(f"a source with id {source.id!r} exists already")
+            db.execute(sources.insert().values(
+                id=source.id, url=source.url, name=source.name, lang=source.lang, enabled=True,
+                origin="added", last_status="never polled", consecutive_errors=0,
+                next_poll_at=now))
+
+    def added_sources(self, poll_minutes: float) -> tuple[Source, ...]:
+        query = sa.select(sources).where(sources.c.origin == "added", sources.c.enabled) \
+            .order_by(sources.c.id)
+        with self.engine.connect() as db:
+            return tuple(Source(id=r.id, url=r.url, name=r.name, lang=r.lang or "en",
+                                poll_minutes=poll_minutes) for r in db.execute(query))
 
     def set_disabled(self, source_id: str, disabled_at: datetime | None) -> bool:
         """`techwatch sources disable/enable`: False when there is no such source."""
@@ -286,6 +305,24 @@ class Archive:
     def article_row(self, article_id: int) -> Any:
         with self.engine.connect() as db:
             return db.execute(sa.select(articles).where(articles.c.id == article_id)).one()
+
+    def relevant_pages(self) -> Iterator[tuple[str, bytes]]:
+        """(URL, raw HTML) of every relevant article whose page is kept, streamed."""
+        query = (sa.select(raw_pages.c.fetched_url, raw_pages.c.html_gz)
+                 .join(articles, articles.c.id == raw_pages.c.article_id)
+                 .where(articles.c.relevant.is_(True)))
+        with self.engine.connect() as db:
+            for url, html_gz in db.execution_options(yield_per=100).execute(query):
+                yield url, gzip.decompress(html_gz)
+
+    def article_urls(self, *, relevant: bool | None = None) -> list[tuple[str, str]]:
+        """(source id, URL) of the archived articles (seed documents aside)."""
+        query = sa.select(articles.c.source_id, articles.c.url).where(
+            articles.c.source_id != SEED_SOURCE)
+        if relevant is not None:
+            query = query.where(articles.c.relevant.is_(relevant))
+        with self.engine.connect() as db:
+            return [(r.source_id, r.url) for r in db.execute(query)]
 
     def sitemap_done(self, url: str) -> bool:
         with self.engine.connect() as db:
