@@ -360,7 +360,8 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
                 "id": a.id, "title": a.title, "url": a.url, "source": a.source_name,
                 "published": a.published.isoformat() if a.published else None,
                 "lang": a.lang, "relevant": a.relevant, "score": a.score,
-                "topics": list(a.topics), "snippet": a.snippet}, ensure_ascii=False))
+                "topics": list(a.topics), "snippet": a.snippet, "story_id": a.story_id,
+                "story_size": a.members, "also": list(a.also)}, ensure_ascii=False))
     else:
         print_search(results, console())
     return 0

@@ -161,6 +161,7 @@ class ArticleView:
     text_head: str = ""  # the start of the text (or the feed summary), for a lead
     story_id: int = 0
     also: tuple[str, ...] = ()  # other outlets that reported the same story
+    members: int = 1  # articles archived in its story
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,3 +250,8 @@ def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp
     assert len(slack.posts("C0DIGEST")) == digest_posts
     code, out, _ = cli("--config", str(config), "digest", "--dry-run")
     assert code == 0 and out == ""  # the copy's story already went out in the digest
+    code, out, _ = cli("--config", str(config), "search", "rover", "--json")
+    results = [json.loads(line) for line in out.splitlines()]
+    rover = [r for r in results if r["story_id"] == stories[site.url("/articles/en-03.html")]]
+    assert len(rover) == 1 and rover[0]["story_size"] == 2  # one result a story, its size
+    assert "Pacific Wire" in rover[0]["also"] or rover[0]["source"] == "Pacific Wire"

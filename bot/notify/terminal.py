@@ -47,6 +47,8 @@ def print_search(results: Sequence[ArticleView], console: Console) -> None:
         table.add_column(column, overflow="fold")
     for i, a in enumerate(results, 1):
         date = f"{a.published:%Y-%m-%d}" if a.published else ""
+        story = f"\n[dim]story of {a.members} articles, also: {escape(', '.join(a.also))}[/]" \
+            if a.members > 1 else ""
         table.add_row(str(i), date, escape(a.source_name), escape(a.title) + "\n[dim]" +
-                      escape(a.url) + "[/]", ", ".join(a.topics))
+                      escape(a.url) + "[/]" + story, ", ".join(a.topics))
     console.print(table)

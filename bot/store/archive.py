@@ -6,7 +6,7 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -616,16 +616,35 @@ class Archive:
                               sa.literal_column("bm25(articles_fts, 10.0, 1.0)").label("rank"))
                     .select_from(sa.table("articles_fts"))
                     .where(sa.text("articles_fts MATCH :q")).subquery())
-        stmt = (self._view_query()
-                .join(fts_hits, fts_hits.c.id == articles.c.id)
-                .order_by(fts_hits.c.rank).limit(limit))
+        story = sa.func.coalesce(articles.c.story_id, articles.c.id)
+        best = sa.func.row_number().over(partition_by=story, order_by=fts_hits.c.rank)
+        ranked = (self._view_query().add_columns(fts_hits.c.rank, best.label("place_in_story"))
+                  .join(fts_hits, fts_hits.c.id == articles.c.id))
         if since is not None:
-            stmt = stmt.where(articles.c.first_seen >= since)
+            ranked = ranked.where(articles.c.first_seen >= since)
         if topic:
-            stmt = stmt.where(*_any_topic((topic,)))
+            ranked = ranked.where(*_any_topic((topic,)))
+        ranked = ranked.subquery()
+        # one result a story: its best-ranked article, with the story's size and other outlets
+        stmt = (sa.select(ranked).where(ranked.c.place_in_story == 1)
+                .order_by(ranked.c.rank).limit(limit))
         with self.engine.connect() as db:
-            rows = db.execute(stmt, {"q": expression})
-            return [_view(r, snippet=fts.snippet(r.text or r.summary, query)) for r in rows]
+            rows = list(db.execute(stmt, {"q": expression}))
+            stories = {r.story_id or r.id for r in rows}
+            outlets: dict[int, list[str]] = {}
+            member_query = (self._view_query().with_only_columns(
+                story.label("story"), sa.func.coalesce(articles.c.publisher, sources.c.name,
+                                                       articles.c.source_id).label("outlet"))
+                .where(story.in_(stories)))
+            for row in db.execute(member_query):
+                outlets.setdefault(row.story, []).append(row.outlet)
+        views = []
+        for r in rows:
+            view = _view(r, snippet=fts.snippet(r.text or r.summary, query))
+            names = outlets.get(view.story_id, [])
+            views.append(replace(view, members=max(len(names), 1), also=tuple(
+                n for n in dict.fromkeys(names) if n != view.source_name)))
+        return views
 
     # --- housekeeping and metrics ---------------------------------------------------------
 
