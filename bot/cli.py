@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
         try:
             return args.handler(classifier, args)
         except BrokenPipeError:
-            sys.stderr.close()  # the reader went away (| head): nothing left to say
-            return 0
+            return quiet_stdout()
     try:
         app = load_app(args.config, os.environ, now)
     except TechwatchError as e:
@@ -90,6 +89,8 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
     except KeyboardInterrupt:
         print("techwatch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return quiet_stdout()
     finally:
         app.close()
 
@@ -601,6 +602,16 @@ def _text_lines(path: str | None):
     if path is None:
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 -- read to the end
+
+
+def quiet_stdout() -> int:
+    """The reader went away (`| head`): nothing left to say. Standard output is pointed at
+    /dev/null, since Python flushes it at exit and would fail again with a message (the recipe
+    in the `signal` module's docs)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def _lazy(module: str, name: str) -> Callable[[App, argparse.Namespace], int]:

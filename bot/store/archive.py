@@ -498,7 +498,7 @@ class Archive:
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
                         articles.c.first_seen > first_seen_after, ~in_digest,
                         sa.or_(articles.c.published.is_(None),
-                               articles.c.published >= published_after), *_any_topic(topics),
+                               articles.c.published >= published_after), *any_topic(topics),
                         _is_news())
                  .order_by(articles.c.score.desc(), articles.c.first_seen.desc()).limit(limit))
         with self.engine.connect() as db:
@@ -595,7 +595,7 @@ class Archive:
         query = (self._view_query()
                  .where(articles.c.state == "done", articles.c.relevant.is_(True),
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
-                        date >= published_after, ~done, *_any_topic(topics), _is_news())
+                        date >= published_after, ~done, *any_topic(topics), _is_news())
                  .order_by(articles.c.first_seen, articles.c.id).limit(limit))
         with self.engine.connect() as db:
             return [_view(r) for r in db.execute(query)]
@@ -623,7 +623,7 @@ class Archive:
         if since is not None:
             ranked = ranked.where(articles.c.first_seen >= since)
         if topic:
-            ranked = ranked.where(*_any_topic((topic,)))
+            ranked = ranked.where(*any_topic((topic,)))
         ranked = ranked.subquery()
         # one result a story: its best-ranked article, with the story's size and other outlets
         stmt = (sa.select(ranked).where(ranked.c.place_in_story == 1)
@@ -714,7 +714,7 @@ def _is_news() -> sa.ColumnElement[bool]:
     return sa.func.coalesce(articles.c.origin, "") != "backfill"
 
 
-def _any_topic(topics: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+def any_topic(topics: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
     """A condition: the article has one of `topics` (none when `topics` is empty)."""
     if not topics:
         return []

@@ -1,6 +1,5 @@
-"""Where an article came from (a feed, `techwatch add`, a backfill) and where a source came from
-(the config, or `techwatch sources add`), and the sitemaps a backfill has finished (so an
-interrupted one resumes without reading them again).
+"""Where an article came from (a feed, `techwatch add`, a backfill), and the sitemaps a backfill
+has finished (so an interrupted one resumes without reading them again).
 
 Revision ID: 0006
 Revises: 0005
@@ -18,8 +17,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("articles") as batch:
         batch.add_column(sa.Column("origin", sa.String))
-    with op.batch_alter_table("sources") as batch:
-        batch.add_column(sa.Column("origin", sa.String))
     op.create_table(
         "backfill_sitemaps",
         sa.Column("url", sa.String, primary_key=True),
@@ -31,7 +28,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("backfill_sitemaps")
-    with op.batch_alter_table("sources") as batch:
-        batch.drop_column("origin")
     with op.batch_alter_table("articles") as batch:
         batch.drop_column("origin")
