@@ -10,9 +10,11 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,7 +28,7 @@ from bot.app import App, load_app, load_classifier, open_fetcher, open_pipeline
 from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import classify_line, read_jsonl
-from bot.config import LOG_FORMATS, Settings, config_path, load_settings
+from bot.config import ENV_SLACK_APP_TOKEN, LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import SourceError, StorageError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, setup_logging
@@ -34,6 +36,7 @@ from bot.notify.service import deliver, digest_content
 from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import AddOutcome, CycleReport, Progress, check_source
+from bot.since import parse_since
 from bot.store.archive import ADDED_SOURCE
 from bot.stories.evaluate import evaluate_stories
 
@@ -146,6 +149,20 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status)
 
+    serve = commands.add_parser(
+        "serve", help="the Slack app alone: Socket Mode with SLACK_APP_TOKEN, else HTTP")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP address (default all)")
+    serve.set_defaults(handler=cmd_serve)
+
+    feedback = commands.add_parser("feedback", help="readers' votes from Slack")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True,
+                                                metavar="SUBCOMMAND")
+    feedback_export = feedback_commands.add_parser(
+        "export", help="the votes as labeled JSON Lines (the corpus format, for `eval`)")
+    feedback_export.add_argument("--output", "-o", metavar="FILE", help="instead of stdout")
+    feedback_export.set_defaults(handler=cmd_feedback_export)
+
     health = commands.add_parser("health", help="ask the running daemon's /healthz")
     health.set_defaults(handler=cmd_health, settings_only=True)
 
@@ -223,7 +240,7 @@ def deliver_due(app: App, *, alerts: bool = True, digests: bool = True,
     """The cycle's alerts and ops notices and every due digest to Slack (or the terminal
     without a token); without Slack channels configured, the terminal digest."""
     slack = app.settings.slack
-    if not (slack.digests or slack.alerts):
+    if not (slack.digests or slack.alerts or app.archive.subscriptions()):
         if digests:
             send_digest(app)
         if not slack.ops_channel:
@@ -368,19 +385,6 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_since(value: str, now: datetime) -> datetime:
-    match = re.fullmatch(r"(\d+)\s*([hdw])", value.strip().lower())
-    if match:
-        unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return now - timedelta(**{unit: int(match.group(1))})
-    try:
-        day = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise TechwatchError(f"--since {value!r}: use 24h, 7d, 2w or a date like 2025-01-31") \
-            from None
-    return day if day.tzinfo else day.replace(tzinfo=UTC)
-
-
 # --- status / sources -------------------------------------------------------------------
 
 def cmd_status(app: App, args: argparse.Namespace) -> int:
@@ -402,7 +406,9 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                          "next_poll_at": _iso(r.next_poll_at)} for r in rows],
             "fetches_24h": [{"kind": k, "outcome": o, "count": n}
                             for (k, o), n in sorted(outcomes.items())],
-            "archive": counts, "extraction": dict(extraction)}, ensure_ascii=False, indent=2))
+            "archive": counts, "extraction": dict(extraction),
+            "pending_deliveries": app.archive.pending_delivery_count(),
+            "feedback_votes": app.archive.feedback_count()}, ensure_ascii=False, indent=2))
         return 0
     out = console()
     table = Table(title="Sources", expand=True)
@@ -424,7 +430,45 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     out.print("Extraction: " + (", ".join(
         f"{s} {n}" for s, n in sorted(extraction.items())) or "none"))
     out.print(f"Archive: {counts['articles']} articles ({counts['relevant']} relevant, "
-                  f"{counts['pending']} pending), {counts['seeds']} seed documents")
+              f"{counts['pending']} pending), {counts['seeds']} seed documents")
+    out.print(f"Slack: {app.archive.pending_delivery_count()} messages pending; "
+              f"{app.archive.feedback_count()} feedback votes")
+    return 0
+
+
+def cmd_serve(app: App, args: argparse.Namespace) -> int:
+    from bot.slackapp.serve import serve_http, start_socket_mode
+
+    if not app.slack_token:
+        raise TechwatchError("serve: SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if app.env.get(ENV_SLACK_APP_TOKEN):
+        close = start_socket_mode(app).close
+        log.info("slack app: Socket Mode connected")
+    else:
+        close = serve_http(app, args.host, args.port).shutdown
+        log.info("slack app: listening on http://%s:%d/slack/events", args.host, args.port)
+    stop.wait()
+    close()
+    log.info("slack app stopped")
+    return 0
+
+
+def cmd_feedback_export(app: App, args: argparse.Namespace) -> int:
+    from bot.feedback import labels
+
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    count = 0
+    try:
+        for item in labels(app.archive.feedback_labels()):
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if args.output:
+            out.close()
+    print(f"exported {count} labeled articles", file=sys.stderr)
     return 0
 
 

@@ -24,6 +24,8 @@ ENV_CONFIG = "TECHWATCH_CONFIG"
 ENV_DATABASE_URL = "TECHWATCH_DATABASE_URL"
 ENV_SLACK_TOKEN = "SLACK_BOT_TOKEN"
 ENV_HEALTH_PORT = "TECHWATCH_HEALTH_PORT"
+ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
+ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,10 @@ class SlackSettings:
     alert_hourly_cap: int = 10  # alerts a channel gets in an hour; the rest go to its digest
     ops_channel: str = ""  # hears when a source starts failing and when it recovers
     ops_after_failures: int = 3  # failed polls in a row that make a source "failing"
+    admins: tuple[str, ...] = ()  # Slack user ids who may add sources with /techwatch
+    allow_private_sources: bool = False  # may /techwatch add(-source) reach private addresses
+    events_host: str = "127.0.0.1"  # the app's HTTP endpoint in `techwatch run`
+    events_port: int = 0  # 0: none (Socket Mode with SLACK_APP_TOKEN, or `techwatch serve`)
 
 
 @dataclass(frozen=True, slots=True)

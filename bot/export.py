@@ -23,10 +23,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.app import App
-from bot.cli import parse_since
 from bot.digest import why
 from bot.errors import TechwatchError
 from bot.models import ArticleView
+from bot.since import parse_since
 from bot.store.reports import export_rows
 
 if TYPE_CHECKING:

@@ -234,7 +234,8 @@ class Pipeline:
 
     # --- 4-6: fetch, extract, classify, archive -----------------------------------------
 
-    async def add_url(self, url: str, report: CycleReport) -> AddOutcome:
+    async def add_url(self, url: str, report: CycleReport, *, private_ok: bool = True,
+                      ) -> AddOutcome:
         """`techwatch add`: fetch, extract, classify and archive one page that came from outside
         the feeds. Idempotent (a page already archived under this URL is left alone); a page
         that cannot be fetched or is not an article is reported and not archived."""
@@ -245,7 +246,7 @@ class Pipeline:
         if known is not None:
             return AddOutcome(url, "known", known)
         try:
-            result = await self.fetcher.get(url)
+            result = await self.fetcher.get(url, private_ok=private_ok)
         except FetchError as e:
             return AddOutcome(url, "failed", detail=str(e))
         extracted = await self._extract(result.body, result.url, result.content_type,

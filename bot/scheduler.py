@@ -16,9 +16,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.app import App, open_pipeline, stop_workers
+from bot.errors import TechwatchError
 from bot.health import HEARTBEAT_SECONDS, Health, Metrics, serve
 from bot.notify.plan import clock
 from bot.pipeline import Pipeline
+from bot.slackapp.serve import start_slack_app
 
 log = logging.getLogger("techwatch")
 SHUTDOWN_GRACE = 7.0  # seconds a job in flight may take to finish after SIGTERM (exit within 10)
@@ -172,6 +174,12 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
         except OSError as e:
             log.error("health: cannot serve on %s:%d: %s; running without /healthz",
                       settings.health.host, settings.health.port, e.strerror)
+    stop_slack_app = None
+    try:
+        stop_slack_app = start_slack_app(app, host=settings.slack.events_host,
+                                         port=settings.slack.events_port)
+    except TechwatchError as e:
+        log.error("slack app: %s; running without it", e)
     async with open_pipeline(app) as pipeline:
         daemon = Daemon(app, pipeline, health, metrics, deliver_due)
         scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
@@ -197,5 +205,7 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
         scheduler.shutdown(wait=False)
     if server is not None:
         server.shutdown()
+    if stop_slack_app is not None:
+        stop_slack_app()
     log.info("techwatch stopped")
     return 0

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-test-app-token"
 
 
 def block_problem(blocks: list[dict], text: str | None) -> str | None:
@@ -30,8 +31,15 @@ def block_problem(blocks: list[dict], text: str | None) -> str | None:
                 return "invalid_blocks"
         elif block["type"] == "section":
             length = len(block["text"]["text"])
-            if length > 3000:
+            if length > 3000 or len(block.get("block_id", "")) > 255:
                 return "invalid_blocks"
+            if "accessory" in block and element_problem(block["accessory"]):
+                return "invalid_blocks"
+        elif block["type"] == "actions":
+            if not 0 < len(block["elements"]) <= 25 or any(map(element_problem,
+                                                               block["elements"])):
+                return "invalid_blocks"
+            length = 0
         elif block["type"] == "context":
             if len(block["elements"]) > 10:
                 return "invalid_blocks"
@@ -46,6 +54,17 @@ def block_problem(blocks: list[dict], text: str | None) -> str | None:
     return None
 
 
+def element_problem(element: dict) -> bool:
+    """Slack's limits on the interactive elements the bot uses: overflow menus and buttons."""
+    if element["type"] == "overflow":
+        options = element.get("options", [])
+        return not 2 <= len(options) <= 5 or any(
+            len(o["value"]) > 75 or len(o["text"]["text"]) > 75 for o in options)
+    if element["type"] == "button":
+        return len(element["text"]["text"]) > 75 or len(element.get("value", "")) > 2000
+    return True
+
+
 class SlackStub:
     def __init__(self, channels=("C0DIGEST", "C0ALERTS"), not_in=()) -> None:
         self.channels = set(channels)
@@ -54,11 +73,15 @@ class SlackStub:
         self.calls: list[tuple[str, dict]] = []
         self.responses: list[tuple[str, dict]] = []
         self.script: dict[str, list[tuple]] = defaultdict(list)
+        self.ephemeral: list[dict] = []  # chat.postEphemeral calls
+        self.socket_url = ""  # what apps.connections.open hands out (a local WebSocket)
+        self.responses_to: dict[str, list[dict]] = defaultdict(list)  # posts to a response_url
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"{self.base}/api/"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -79,6 +102,10 @@ class SlackStub:
 
     def handle(self, method: str, params: dict, auth: str) -> tuple[int, dict, dict]:
         self.calls.append((method, params))
+        if method == "apps.connections.open":  # Socket Mode: the app-level token
+            if auth != f"Bearer {APP_TOKEN}" or not self.socket_url:
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            return 200, {}, {"ok": True, "url": self.socket_url}
         if auth != f"Bearer {TOKEN}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         scripted = self.script[method].pop(0) if self.script[method] else None
@@ -95,6 +122,16 @@ class SlackStub:
             if scripted and scripted[0] == "store_then_hang" and body.get("ok"):
                 time.sleep(scripted[1])
             return status, {}, body
+        if method == "chat.update":
+            return 200, {}, self._update(params)
+        if method == "chat.postEphemeral":
+            blocks = params.get("blocks") or []
+            blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+            problem = block_problem(blocks, params.get("text"))
+            if problem:
+                return 200, {}, {"ok": False, "error": problem}
+            self.ephemeral.append(params)
+            return 200, {}, {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method in ("conversations.history", "conversations.replies"):
             return 200, {}, self._history(method, params)
         if method == "auth.test":
@@ -126,6 +163,18 @@ class SlackStub:
             self.messages[channel].append(message)
         return 200, {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
+    def _update(self, p: dict) -> dict:
+        blocks = p.get("blocks") or []
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        problem = block_problem(blocks, p.get("text"))
+        if problem:
+            return {"ok": False, "error": problem}
+        for message in self.messages.get(p.get("channel"), []):
+            if message["ts"] == p.get("ts"):
+                message["blocks"] = blocks
+                return {"ok": True, "channel": p["channel"], "ts": message["ts"]}
+        return {"ok": False, "error": "message_not_found"}
+
     def _history(self, method: str, p: dict) -> dict:
         channel = p.get("channel")
         if channel not in self.channels:
@@ -151,6 +200,14 @@ class SlackStub:
 
             def _serve(self) -> None:
                 url = urlsplit(self.path)
+                if url.path.startswith("/response/"):  # a command's response_url
+                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    stub.responses_to[url.path.rsplit("/", 1)[-1]].append(json.loads(raw))
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    return
                 method = url.path.rsplit("/", 1)[-1]
                 params = dict(parse_qsl(url.query))
                 length = int(self.headers.get("Content-Length") or 0)

@@ -1,5 +1,7 @@
 """`techwatch run` as a service: it polls on start and stops cleanly on SIGTERM."""
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -17,6 +19,8 @@ from conftest import ROOT, write_config
 from livesite import LiveFeed, LiveNews
 from newsite import MANIFEST, news_sources, query, serve_news_site
 from slackstub import TOKEN, SlackStub
+
+SECRET = "daemon-signing-secret-0123456789"
 
 
 def test_run_polls_then_stops_on_sigterm(site, tmp_path):
@@ -74,7 +78,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def live_config(tmp_path, live: LiveNews, port: int, digest_at: str) -> Path:
+def live_config(tmp_path, live: LiveNews, port: int, digest_at: str, events_port: int = 0) -> Path:
     sources = [{"id": name, "name": f"Live {name}", "url": live.url(name)}
                for name in live.feeds]
     return write_config(tmp_path, sources, extra=f"""
@@ -90,6 +94,7 @@ alert_max_age_hours = 72
 alert_hourly_cap = 1000
 ops_channel = "C0OPS"
 ops_after_failures = 2
+events_port = {events_port}
 [[slack.digests]]
 channel = "C0DIGEST"
 time = "{digest_at}"
@@ -103,7 +108,7 @@ min_score = 0.5
 
 def start_daemon(config: Path, slack: SlackStub, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
-           "SLACK_API_URL": slack.url}
+           "SLACK_API_URL": slack.url, "SLACK_SIGNING_SECRET": SECRET}
     return subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), *extra, "run"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -144,9 +149,9 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
     slack = SlackStub(channels=("C0DIGEST", "C0ALERTS", "C0OPS"))
     live = LiveNews(site, [LiveFeed("fast", 6), LiveFeed("slow", 40), LiveFeed("static", 0),
                            LiveFeed("flaky", 30, fail_polls=2)])
-    port = free_port()
+    port, events_port = free_port(), free_port()
     digest_at = datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(seconds=25)
-    config = live_config(tmp_path, live, port, f"{digest_at:%H:%M:%S}")
+    config = live_config(tmp_path, live, port, f"{digest_at:%H:%M:%S}", events_port)
     try:
         process = start_daemon(config, slack, "--log-format", "json")
         wait_for(lambda: get(port, "/healthz")[0] == 200, 30, "/healthz")
@@ -167,7 +172,7 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
         lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         assert lines and all({"time", "level", "message"} <= set(x) for x in lines)
         assert any(x.get("source") == "flaky" for x in lines)  # lines name their source
-        assert TOKEN not in err
+        assert TOKEN not in err and SECRET not in err
         polls = {name: feed.polls for name, feed in live.feeds.items()}
         # each source at its own pace: every ~6 s (the minimum), ~20 s, ~1 min (the maximum)
         assert polls["fast"] >= 4 and polls["fast"] > polls["slow"] > polls["static"], polls
@@ -180,6 +185,16 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
         wait_for(lambda: len(alerted(slack)) >= len(expected & relevant_urls(config)), 30,
                  "the alerts")
         assert get(port, "/healthz")[0] == 200
+        # the Slack app runs beside the scheduler: a signed /techwatch status is answered
+        body = "command=%2Ftechwatch&text=status&user_id=U1&channel_id=C0ALERTS"
+        stamp = str(int(time.time()))
+        signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(),
+                                     hashlib.sha256).hexdigest()
+        answer = httpx.post(f"http://127.0.0.1:{events_port}/slack/events", content=body,
+                            timeout=5, headers={"X-Slack-Request-Timestamp": stamp,
+                                                "X-Slack-Signature": signature,
+                                                "Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.status_code == 200 and "last poll" in answer.text
         check = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "health"],
                                env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
                                text=True, timeout=30)

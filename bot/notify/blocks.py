@@ -18,9 +18,10 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    OverflowMenuElement,
     SectionBlock,
 )
-from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTextObject
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject, Option, PlainTextObject
 
 from bot.digest import Digest, lead_sentences, why
 from bot.models import ArticleView, SlackMessage
@@ -42,7 +43,7 @@ def escape(text: str) -> str:
 def link(url: str, label: str) -> str:
     """A mrkdwn link that a "|" or ">" in the label or URL cannot break; a label alone for a
     URL that is not http(s) or too long to fit a section."""
-    label = _cut(escape(label).replace("|", "¦"), MAX_LABEL)
+    label = cut(escape(label).replace("|", "¦"), MAX_LABEL)
     safe_url = "".join(URL_UNSAFE.get(c, c) for c in url)
     if not re.match(r"^https?://", safe_url) or len(safe_url) > MAX_URL:
         return label
@@ -53,56 +54,84 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
     """The digest as one message, continued in thread replies when it is too long for one."""
     day = digest.until.astimezone(tz)
     header = HeaderBlock(text=PlainTextObject(
-        text=_cut(f"techwatch digest · {day:%a %d %b %Y}", MAX_HEADER_TEXT))).to_dict()
+        text=cut(f"techwatch digest · {day:%a %d %b %Y}", MAX_HEADER_TEXT))).to_dict()
     if not digest.total:
         note = "No new US–Japan technology coverage since the last digest."
-        return [SlackMessage(note, (header, _context(note)))]
+        return [SlackMessage(note, (header, context(note)))]
     topics = len(digest.sections)
     summary = (f"{digest.total} {'story' if digest.total == 1 else 'stories'} · {topics} "
                f"topic{'s' if topics != 1 else ''} · since "
                f"{digest.since.astimezone(tz):%d %b %H:%M %Z}")
-    blocks: list[dict] = [header, _context(summary)]
-    for section in digest.sections:
-        blocks.append(_section(f"*{escape(section.title)}* ({len(section.articles)})"))
-        blocks += [story_block(a, tz) for a in section.articles]
+    blocks: list[dict] = [header, context(summary)]
+    for topic in digest.sections:
+        blocks.append(section(f"*{escape(topic.title)}* ({len(topic.articles)})"))
+        blocks += [story_block(a, tz) for a in topic.articles]
         blocks.append(DividerBlock().to_dict())
-    fallback = _cut(f"techwatch digest: {summary}", MAX_FALLBACK_TEXT)
+    fallback = cut(f"techwatch digest: {summary}", MAX_FALLBACK_TEXT)
     return _split(blocks[:-1], fallback)
 
 
 def alert_message(article: ArticleView, tz: tzinfo) -> SlackMessage:
     topics = ", ".join(article.topics[:3]) or "US–Japan technology"
-    blocks = (_context(f":rotating_light: New on {escape(topics)}"), story_block(article, tz))
-    return SlackMessage(_cut(f"techwatch alert: {escape(article.title)}", MAX_FALLBACK_TEXT),
+    blocks = (context(f":rotating_light: New on {escape(topics)}"), story_block(article, tz))
+    return SlackMessage(cut(f"techwatch alert: {escape(article.title)}", MAX_FALLBACK_TEXT),
                         blocks)
 
 
 def note_message(text: str) -> SlackMessage:
-    return SlackMessage(_cut(text, MAX_FALLBACK_TEXT), (_context(text),))
+    return SlackMessage(cut(text, MAX_FALLBACK_TEXT), (context(text),))
 
 
 def reply_message(article: ArticleView) -> SlackMessage:
     """A later outlet of an alerted story, for the alert's thread."""
-    source = _cut(escape(article.source_name), 200)
+    source = cut(escape(article.source_name), 200)
     text = f"Also reported by *{source}*: {link(article.url, article.title)}"
-    return SlackMessage(_cut(f"Also reported by {source}: {escape(article.title)}",
-                             MAX_FALLBACK_TEXT), (_section(text),))
+    return SlackMessage(cut(f"Also reported by {source}: {escape(article.title)}",
+                             MAX_FALLBACK_TEXT), (section(text),))
 
 
 def story_block(article: ArticleView, tz: tzinfo) -> dict:
     """Linked title; source and date (and other outlets); a lead of one or two sentences; why."""
     date = f"{article.published.astimezone(tz):%d %b %Y}" if article.published else "undated"
-    byline = f"{_cut(escape(article.source_name), 100)} · {date}"
+    byline = f"{cut(escape(article.source_name), 100)} · {date}"
     if article.also:
         more = len(article.also) - 2
-        byline += " · also: " + ", ".join(_cut(escape(n), 60) for n in article.also[:2]) + \
+        byline += " · also: " + ", ".join(cut(escape(n), 60) for n in article.also[:2]) + \
             (f" +{more}" if more > 0 else "")
     lines = [f"*{link(article.url, article.title)}*", byline]
     lead = lead_sentences(article.text_head, article.title)
     if lead:
-        lines.append(_cut(escape(lead), MAX_PIECE))
-    lines.append(f"_why: {_cut(escape(why(article)), MAX_PIECE)}_")
-    return _section("\n".join(lines))  # each piece is bounded: never cut inside a link
+        lines.append(cut(escape(lead), MAX_PIECE))
+    lines.append(f"_why: {cut(escape(why(article)), MAX_PIECE)}_")
+    # each piece is bounded: never cut inside a link
+    return SectionBlock(block_id=f"story-{article.id}",
+                        text=MarkdownTextObject(text=cut("\n".join(lines), MAX_SECTION_TEXT)),
+                        accessory=feedback_menu(article)).to_dict()
+
+
+FEEDBACK_ACTION = "tw_feedback"
+
+
+def feedback_menu(article: ArticleView) -> OverflowMenuElement:
+    """The compact feedback control of a story: relevant / not relevant, and "not <topic>" for
+    each of its first topics (an overflow menu holds five options)."""
+    options = [Option(value=f"{article.id}:relevant", text="👍 Relevant"),
+               Option(value=f"{article.id}:not_relevant", text="👎 Not relevant")]
+    options += [Option(value=f"{article.id}:not_topic:{topic}", text=cut(f"✗ Not {topic}", 75))
+                for topic in article.topics[:3]]
+    return OverflowMenuElement(action_id=FEEDBACK_ACTION, options=options)
+
+
+def with_votes(blocks: Sequence[dict], block_id: str, up: int, down: int) -> list[dict]:
+    """The message's blocks with the story's vote count shown (replacing an earlier count)."""
+    updated = []
+    for block in blocks:
+        if block.get("block_id") == block_id and block.get("type") == "section":
+            text = re.sub(r"\n_feedback: [^\n]*_$", "", block["text"]["text"])
+            block = {**block, "text": {**block["text"], "text": cut(
+                f"{text}\n_feedback: 👍 {up} · 👎 {down}_", MAX_SECTION_TEXT)}}
+        updated.append(block)
+    return updated
 
 
 def plain_text(message: SlackMessage) -> str:
@@ -135,18 +164,18 @@ def _split(blocks: Sequence[dict], fallback: str) -> list[SlackMessage]:
     result = []
     for i, part in enumerate(messages, 1):
         if total > 1 and i > 1:
-            part = [_context(f"continued ({i}/{total})"), *part]
+            part = [context(f"continued ({i}/{total})"), *part]
         text = fallback if i == 1 else f"{fallback} (continued {i}/{total})"
-        result.append(SlackMessage(_cut(text, MAX_FALLBACK_TEXT), tuple(part)))
+        result.append(SlackMessage(cut(text, MAX_FALLBACK_TEXT), tuple(part)))
     return result
 
 
-def _section(text: str) -> dict:
-    return SectionBlock(text=MarkdownTextObject(text=_cut(text, MAX_SECTION_TEXT))).to_dict()
+def section(text: str) -> dict:
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, MAX_SECTION_TEXT))).to_dict()
 
 
-def _context(text: str) -> dict:
-    return ContextBlock(elements=[MarkdownTextObject(text=_cut(text, 2000))]).to_dict()
+def context(text: str) -> dict:
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text, 2000))]).to_dict()
 
 
 def _text_length(block: dict) -> int:
@@ -155,7 +184,7 @@ def _text_length(block: dict) -> int:
     return sum(len(e.get("text", "")) for e in block.get("elements", []))
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

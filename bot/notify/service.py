@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.app import App
-from bot.config import DigestChannel
+from bot.config import AlertChannel, DigestChannel
 from bot.digest import Digest, build_digest, stories
 from bot.models import ArticleView, Delivery
 from bot.notify.blocks import digest_messages, plain_text
@@ -37,11 +37,12 @@ class Outcome:
 
 def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: bool = True,
             channels: tuple[str, ...] = (), always: bool = False, dry_run: bool = False,
-            ) -> Outcome:
+            extra: tuple[DigestChannel, ...] = ()) -> Outcome:
     """Plan what is due, then post it (or print it): alerts and ops notices, and each digest
     whose time has come (within `digest.grace_hours`: a digest missed by longer is skipped, it
     would be stale). `scheduled=False` is `techwatch digest`: a digest now for each channel (or
-    those named) when there is anything new."""
+    those named) when there is anything new; `extra` digests are for channels the config does
+    not name (`/techwatch digest` there)."""
     now = app.now()
     outcome = Outcome()
     planned: list[tuple[list[Delivery], tuple[str, list[int]] | None]] = []
@@ -50,7 +51,7 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
         if app.settings.slack.ops_channel:
             planned.append((_plan_ops(app, now), None))
     grace = timedelta(hours=app.settings.digest.grace_hours)
-    for digest in app.settings.slack.digests if digests else ():
+    for digest in app.settings.slack.digests + extra if digests else ():
         if channels and digest.channel not in channels:
             continue
         due = last_scheduled(now, digest.time, ZoneInfo(digest.timezone))
@@ -77,10 +78,21 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
     return outcome
 
 
+def alert_subscriptions(app: App) -> tuple[AlertChannel, ...]:
+    """The config's [[slack.alerts]] and the subscriptions made in Slack (grouped by channel and
+    minimum score; "*" is every topic)."""
+    groups: dict[tuple[str, float], list[str]] = {}
+    for channel, topic, min_score in app.archive.subscriptions():
+        groups.setdefault((channel, min_score), []).append(topic)
+    made = tuple(AlertChannel(channel, () if "*" in topics else tuple(topics), min_score)
+                 for (channel, min_score), topics in groups.items())
+    return app.settings.slack.alerts + made
+
+
 def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
     slack = app.settings.slack
     plans = []
-    for subscription in slack.alerts:
+    for subscription in alert_subscriptions(app):
         candidates = app.archive.alert_candidates(
             subscription.channel, min_score=subscription.min_score, topics=subscription.topics,
             published_after=now - timedelta(hours=slack.alert_max_age_hours))

@@ -37,11 +37,13 @@ from bot.store.schema import (
     deliveries,
     digest_items,
     digests,
+    feedback,
     fetch_log,
     item_keys,
     raw_pages,
     sources,
     story_bands,
+    subscriptions,
 )
 from bot.stories import minhash
 
@@ -608,7 +610,7 @@ class Archive:
             return db.execute(query).scalar_one()
 
     def search(self, query: str, *, topic: str | None = None, since: datetime | None = None,
-               limit: int = 20) -> list[ArticleView]:
+               lang: str | None = None, limit: int = 20, offset: int = 0) -> list[ArticleView]:
         expression = fts.match_query(query)
         if expression is None:
             return []
@@ -624,10 +626,12 @@ class Archive:
             ranked = ranked.where(articles.c.first_seen >= since)
         if topic:
             ranked = ranked.where(*any_topic((topic,)))
+        if lang:
+            ranked = ranked.where(articles.c.lang == lang)
         ranked = ranked.subquery()
         # one result a story: its best-ranked article, with the story's size and other outlets
         stmt = (sa.select(ranked).where(ranked.c.place_in_story == 1)
-                .order_by(ranked.c.rank).limit(limit))
+                .order_by(ranked.c.rank).limit(limit).offset(offset))
         with self.engine.connect() as db:
             rows = list(db.execute(stmt, {"q": expression}))
             stories = {r.story_id or r.id for r in rows}
@@ -645,6 +649,86 @@ class Archive:
             views.append(replace(view, members=max(len(names), 1), also=tuple(
                 n for n in dict.fromkeys(names) if n != view.source_name)))
         return views
+
+    # --- subscriptions and feedback (the Slack app) ---------------------------------------
+
+    def subscribe(self, channel: str, topics: Iterable[str], min_score: float, user: str,
+                  now: datetime) -> None:
+        """Alerts for `channel` on `topics` ("*": all); a topic subscribed again takes the new
+        minimum score."""
+        with self.engine.begin() as db:
+            for topic in topics:
+                db.execute(subscriptions.insert().prefix_with("OR REPLACE").values(
+                    channel=channel, topic=topic, min_score=min_score, created_by=user,
+                    created_at=now))
+
+    def unsubscribe(self, channel: str, topic: str | None) -> int:
+        """Drop a channel's subscription to `topic`, or all of them (None); how many went."""
+        query = subscriptions.delete().where(subscriptions.c.channel == channel)
+        if topic is not None:
+            query = query.where(subscriptions.c.topic == topic)
+        with self.engine.begin() as db:
+            return db.execute(query).rowcount
+
+    def subscriptions(self, channel: str | None = None) -> list[tuple[str, str, float]]:
+        """(channel, topic, min_score) of the subscriptions made in Slack."""
+        query = sa.select(subscriptions.c.channel, subscriptions.c.topic,
+                          subscriptions.c.min_score).order_by(subscriptions.c.channel,
+                                                              subscriptions.c.topic)
+        if channel is not None:
+            query = query.where(subscriptions.c.channel == channel)
+        with self.engine.connect() as db:
+            return [tuple(r) for r in db.execute(query)]
+
+    def record_feedback(self, article_id: int, user: str, vote: str, topic: str, channel: str,
+                        now: datetime) -> tuple[int, int] | None:
+        """A reader's vote, stored with what the classifier predicted; a new relevance vote
+        replaces the reader's earlier one. The article's (relevant, not relevant) votes after
+        it, or None when there is no such article."""
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(articles.c.relevant, articles.c.score, articles.c.topics)
+                             .where(articles.c.id == article_id)).first()
+            if row is None:
+                return None
+            if vote in ("relevant", "not_relevant"):
+                db.execute(feedback.delete().where(
+                    feedback.c.article_id == article_id, feedback.c.user == user,
+                    feedback.c.vote.in_(("relevant", "not_relevant"))))
+            db.execute(feedback.insert().prefix_with("OR IGNORE").values(
+                article_id=article_id, user=user, vote=vote, topic=topic,
+                predicted_relevant=row.relevant, predicted_score=row.score,
+                predicted_topics=row.topics or [], channel=channel, created_at=now))
+            counts = dict(db.execute(
+                sa.select(feedback.c.vote, sa.func.count()).where(
+                    feedback.c.article_id == article_id).group_by(feedback.c.vote)).all())
+        return counts.get("relevant", 0), counts.get("not_relevant", 0)
+
+    def feedback_count(self) -> int:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
+
+    def feedback_labels(self) -> Iterator[Any]:
+        """Each voted article with its text and its votes, for `techwatch feedback export`."""
+        query = (sa.select(articles.c.id, articles.c.url, articles.c.title, articles.c.text,
+                           articles.c.summary, articles.c.lang, articles.c.published,
+                           articles.c.topics, articles.c.story_id, feedback.c.vote,
+                           feedback.c.topic, feedback.c.user, feedback.c.created_at,
+                           feedback.c.predicted_relevant, feedback.c.predicted_topics)
+                 .join(feedback, feedback.c.article_id == articles.c.id)
+                 .order_by(articles.c.id, feedback.c.created_at))
+        with self.engine.connect() as db:
+            yield from db.execution_options(yield_per=200).execute(query)
+
+    def topic_story_counts(self, since: datetime) -> Counter[str]:
+        """Relevant stories (not articles) per topic first seen since `since`."""
+        values = sa.func.json_each(articles.c.topics).table_valued("value")
+        story = sa.func.coalesce(articles.c.story_id, articles.c.id)
+        query = (sa.select(values.c.value, sa.func.count(sa.distinct(story)))
+                 .select_from(articles).join(values, sa.true())
+                 .where(articles.c.relevant.is_(True), articles.c.first_seen >= since,
+                        articles.c.source_id != SEED_SOURCE).group_by(values.c.value))
+        with self.engine.connect() as db:
+            return Counter(dict(db.execute(query).all()))
 
     # --- housekeeping and metrics ---------------------------------------------------------
 
@@ -672,12 +756,14 @@ class Archive:
             return db.execute(sa.select(sa.func.count()).select_from(deliveries).where(
                 deliveries.c.status == "pending")).scalar_one()
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, since: datetime | None = None) -> dict[str, int]:
+        """Articles (first seen since `since`, if given): all, relevant, pending; seeds."""
         with self.engine.connect() as db:
             def n(*where):
                 return db.execute(sa.select(sa.func.count()).select_from(articles)
                                   .where(*where)).scalar_one()
-            news = articles.c.source_id != SEED_SOURCE
+            news = sa.and_(articles.c.source_id != SEED_SOURCE,
+                           articles.c.first_seen >= since if since else sa.true())
             return {"articles": n(news), "relevant": n(news, articles.c.relevant.is_(True)),
                     "pending": n(news, articles.c.state == "pending"),
                     "seeds": n(articles.c.source_id == SEED_SOURCE)}

@@ -157,6 +157,30 @@ backfill_sitemaps = sa.Table(
     sa.Column("done_at", UTCDateTime, nullable=False),
 )
 
+subscriptions = sa.Table(
+    "subscriptions", metadata,  # real-time alerts a channel asked for in Slack
+    sa.Column("channel", sa.String, primary_key=True),
+    sa.Column("topic", sa.String, primary_key=True),  # "*": every topic
+    sa.Column("min_score", sa.Float, nullable=False),
+    sa.Column("created_by", sa.String),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+feedback = sa.Table(
+    "feedback", metadata,  # a reader's vote on an article, with what the classifier said then
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False, index=True),
+    sa.Column("user", sa.String, nullable=False),
+    sa.Column("vote", sa.String, nullable=False),  # relevant, not_relevant, not_topic
+    sa.Column("topic", sa.String),  # the topic a not_topic vote is about
+    sa.Column("predicted_relevant", sa.Boolean),
+    sa.Column("predicted_score", sa.Float),
+    sa.Column("predicted_topics", sa.JSON),
+    sa.Column("channel", sa.String),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("article_id", "user", "vote", "topic", name="uq_feedback_vote"),
+)
+
 story_bands = sa.Table(
     "story_bands", metadata,  # LSH index of MinHash signatures: texts sharing a band are candidates
     sa.Column("band", sa.String, primary_key=True),

@@ -1,0 +1,21 @@
+""""7d", "24h", "2w" or a date -> the moment it means (for --since and since:)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.errors import TechwatchError
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    match = re.fullmatch(r"(\d+)\s*([hdw])", value.strip().lower())
+    if match:
+        unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+        return now - timedelta(**{unit: int(match.group(1))})
+    try:
+        day = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise TechwatchError(f"since {value!r}: use 24h, 7d, 2w or a date like 2025-01-31") \
+            from None
+    return day if day.tzinfo else day.replace(tzinfo=UTC)

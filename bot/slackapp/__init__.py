@@ -1,0 +1,1 @@
+"""The Slack app: the /techwatch command, subscriptions and feedback buttons (slack-bolt)."""

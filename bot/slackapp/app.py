@@ -1,0 +1,238 @@
+"""The Slack app on slack-bolt: `/techwatch` and the feedback menu. Each listener acknowledges
+at once (Slack waits 3 seconds); what needs the network (posting a digest, checking a feed,
+fetching an article) answers afterwards through the command's response_url."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import App as BoltApp
+
+from bot.app import App, open_fetcher, open_pipeline
+from bot.config import DigestChannel
+from bot.errors import SourceError, StorageError
+from bot.feeds.discover import find_feed, new_source
+from bot.notify.blocks import FEEDBACK_ACTION, digest_messages, with_votes
+from bot.notify.service import deliver, digest_content
+from bot.notify.slack import build_client
+from bot.pipeline import CycleReport
+from bot.since import parse_since
+from bot.slackapp import replies
+from bot.slackapp.commands import CommandError, Request, help_text, parse, url_of
+from bot.store.archive import ADDED_SOURCE
+
+log = logging.getLogger("techwatch")
+SLOW = {"digest", "add-source", "add"}  # answered through response_url
+VOTES = {"relevant", "not_relevant", "not_topic"}
+
+
+def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
+    """The Bolt app, its Web API client pointed at `slack.api_url`. Without a signing secret
+    (Socket Mode) requests come over the app's own WebSocket and are not signed."""
+    client = build_client(app.slack_token or "", app.settings.slack.api_url)
+    bolt_log = logging.getLogger("techwatch.slack")
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that our client (pointed at slack.api_url) wins
+    bolt_log.addFilter(lambda record: "will be unused" not in record.getMessage())
+    bolt = BoltApp(client=client, signing_secret=signing_secret,
+                   request_verification_enabled=signing_secret is not None,
+                   token_verification_enabled=False, process_before_response=False,
+                   logger=bolt_log)
+    commands = Commands(app)
+
+    @bolt.command("/techwatch")
+    def on_command(ack: Callable, command: dict, respond: Callable) -> None:
+        try:
+            request = parse(command.get("text", ""), app.classifier.taxonomy.ids)
+        except CommandError as e:
+            ack(**replies.message(str(e)))
+            return
+        user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        if request.name not in SLOW or request.words == ("preview",):
+            ack(**_safely(lambda: commands.answer(request, user, channel)))
+            return
+        ack(**replies.message(f"Working on `{request.name}`…"))
+        respond(**_safely(lambda: commands.answer(request, user, channel)))
+
+    @bolt.action(replies.MORE_ACTION)
+    def on_more(ack: Callable, body: dict, respond: Callable) -> None:
+        ack()
+        query = json.loads(body["actions"][0]["value"])
+        respond(replace_original=True, **_safely(lambda: commands.search(query)))
+
+    @bolt.action(FEEDBACK_ACTION)
+    def on_feedback(ack: Callable, body: dict, client: Any) -> None:
+        ack()
+        commands.feedback(body, client)
+
+    return bolt
+
+
+def _safely(answer: Callable[[], dict]) -> dict:
+    """A reply, or one line saying what went wrong: never a stack trace in Slack."""
+    try:
+        return answer()
+    except (SourceError, StorageError, CommandError) as e:
+        return replies.message(str(e))
+    except Exception as e:  # noqa: BLE001 -- the listener boundary
+        log.exception("slack command failed")
+        return replies.message(f"Something went wrong ({type(e).__name__}); it is in the log.")
+
+
+class Commands:
+    """What each subcommand does, on the archive and the pipeline."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def answer(self, r: Request, user: str, channel: str) -> dict:
+        handler = getattr(self, r.name.replace("-", "_"))
+        return handler(r, user, channel)
+
+    def help(self, r: Request, user: str, channel: str) -> dict:
+        return replies.message(help_text(self.app.classifier.taxonomy.ids))
+
+    def search(self, query: dict | Request, user: str = "", channel: str = "") -> dict:
+        if isinstance(query, Request):
+            query = {"q": " ".join(query.words), **query.options, "offset": 0}
+        now = self.app.now()
+        offset = int(query.get("offset", 0))
+        results = self.app.archive.search(
+            str(query["q"]), topic=query.get("topic"), lang=query.get("lang"),
+            since=parse_since(query["since"], now) if query.get("since") else None,
+            limit=replies.PAGE + 1, offset=offset)
+        state = {k: v for k, v in query.items() if k != "offset"}
+        return replies.search_reply(results[:replies.PAGE], state, offset,
+                                    len(results) > replies.PAGE)
+
+    def topics(self, r: Request, user: str, channel: str) -> dict:
+        now, taxonomy = self.app.now(), self.app.classifier.taxonomy
+        return replies.topics_reply(
+            {t: taxonomy.name(t) for t in taxonomy.ids},
+            self.app.archive.topic_story_counts(now - timedelta(days=7)),
+            self.app.archive.topic_story_counts(now - timedelta(days=30)))
+
+    def subscribe(self, r: Request, user: str, channel: str) -> dict:
+        min_score = float(r.options.get("min", 0.7))
+        topics = ["*"] if "all" in r.words else list(dict.fromkeys(r.words))
+        self.app.archive.subscribe(channel, topics, min_score, user, self.app.now())
+        named = "every topic" if topics == ["*"] else ", ".join(topics)
+        return replies.message(f"<#{channel}> now gets alerts on {named} (score ≥ "
+                               f"{min_score:g}), from the next poll.", public=True)
+
+    def unsubscribe(self, r: Request, user: str, channel: str) -> dict:
+        topic = r.words[0]
+        removed = self.app.archive.unsubscribe(channel, None if topic == "all" else topic)
+        if not removed:
+            return replies.message(f"<#{channel}> had no subscription to {topic} made here "
+                                   "(subscriptions from the config file stay).")
+        return replies.message(f"<#{channel}> no longer gets alerts on "
+                               f"{'anything subscribed here' if topic == 'all' else topic}.",
+                               public=True)
+
+    def subscriptions(self, r: Request, user: str, channel: str) -> dict:
+        slack = self.app.settings.slack
+        return replies.subscriptions_reply(
+            channel, [d for d in slack.digests if d.channel == channel],
+            [a for a in slack.alerts if a.channel == channel],
+            self.app.archive.subscriptions(channel))
+
+    def digest(self, r: Request, user: str, channel: str) -> dict:
+        configured = {d.channel: d for d in self.app.settings.slack.digests}
+        digest = configured.get(channel) or DigestChannel(channel)
+        if r.words == ("preview",):
+            min_score = digest.min_score if digest.min_score is not None \
+                else self.app.settings.classify.relevance_threshold
+            content, _ = digest_content(self.app, channel, self.app.now(), min_score=min_score,
+                                        limit=digest.max_stories, topics=digest.topics)
+            first = digest_messages(content, ZoneInfo(digest.timezone))[0]
+            return replies.message(first.text, first.blocks)
+        outcome = deliver(self.app, alerts=False, scheduled=False, channels=(channel,),
+                          always=True, extra=() if channel in configured else (digest,))
+        if outcome.report.sent:
+            return replies.message("The digest is posted in this channel.")
+        problems = "; ".join(outcome.report.problems) or "nothing was posted"
+        return replies.message(f"The digest could not be posted: {problems}")
+
+    def sources(self, r: Request, user: str, channel: str) -> dict:
+        return replies.sources_reply(self.app.archive.source_rows(), self.app.now())
+
+    def add_source(self, r: Request, user: str, channel: str) -> dict:
+        slack = self.app.settings.slack
+        if user not in slack.admins:
+            return replies.message("Only the admins listed in the bot's config (`[slack] "
+                                   "admins`) may add sources.")
+        url = url_of(r.words[0])
+
+        async def find():
+            async with open_fetcher(self.app) as fetcher:
+                return await find_feed(fetcher, url, private_ok=slack.allow_private_sources)
+
+        found = asyncio.run(find())
+        rows = self.app.archive.source_rows()
+        if found.url in {row.url for row in rows}:
+            return replies.message(f"{found.url} is a source already.")
+        taken = {row.id for row in rows} | {s.id for s in self.app.settings.sources}
+        source = new_source(found, taken)
+        self.app.archive.add_source(source, self.app.now())
+        log.info("source %s added from Slack by %s", source.id, user, extra={"source": source.id})
+        return replies.message(f"Added source `{source.id}`: {source.name} ({found.feed.format},"
+                               f" {len(found.feed.entries)} items), polled from the next cycle.",
+                               public=True)
+
+    def add(self, r: Request, user: str, channel: str) -> dict:
+        url = url_of(r.words[0])
+        private_ok = self.app.settings.slack.allow_private_sources
+
+        async def add():
+            self.app.archive.ensure_source(ADDED_SOURCE, "Added by hand")
+            async with open_pipeline(self.app) as pipeline:
+                return await pipeline.add_url(url, CycleReport(), private_ok=private_ok)
+
+        outcome = asyncio.run(add())
+        if outcome.status == "failed":
+            return replies.message(f"Could not add {url}: {outcome.detail}")
+        row = self.app.archive.article_row(outcome.article_id)
+        verdict = f"relevant ({', '.join(row.topics or []) or 'no topic'})" if row.relevant \
+            else "not relevant"
+        word = "Archived" if outcome.status == "added" else "Already archived"
+        return replies.message(f"{word}: {row.title} — {verdict}.")
+
+    def status(self, r: Request, user: str, channel: str) -> dict:
+        now, archive = self.app.now(), self.app.archive
+        rows = archive.source_rows()
+        polls = [row.last_polled_at for row in rows if row.last_polled_at]
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        today = archive.counts(since=day)
+        return replies.status_reply({
+            "last_poll": max(polls) if polls else None, "today": today["articles"],
+            "relevant_today": today["relevant"], "pending": archive.pending_delivery_count(),
+            "failing": [row.id for row in rows if row.failing_since],
+            "feedback": archive.feedback_count()})
+
+    def feedback(self, body: dict, client: Any) -> None:
+        """A vote from a story's menu: stored, then the message shows the story's votes."""
+        action = body["actions"][0]
+        article_id, _, rest = action["selected_option"]["value"].partition(":")
+        vote, _, topic = rest.partition(":")
+        if not article_id.isdigit() or vote not in VOTES:
+            return
+        channel = (body.get("channel") or body.get("container") or {}).get("id") or \
+            body.get("container", {}).get("channel_id", "")
+        counts = self.app.archive.record_feedback(int(article_id), body["user"]["id"], vote,
+                                                  topic, channel, self.app.now())
+        message = body.get("message")
+        if counts is None or not message:
+            return
+        blocks = with_votes(message.get("blocks", []), action["block_id"], *counts)
+        try:
+            client.chat_update(channel=channel, ts=message["ts"], blocks=blocks,
+                               text=message.get("text", ""))
+        except Exception as e:  # noqa: BLE001 -- the vote is stored; the count shows next time
+            log.warning("slack %s: could not show the vote: %s", channel, e,
+                        extra={"channel": channel})

@@ -1,0 +1,123 @@
+"""`/techwatch ...` text -> a parsed request, or the help line of what was meant. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+USAGE = {
+    "help": "`/techwatch help` — what the bot watches, and these commands",
+    "search": "`/techwatch search <words> [topic:<id>] [since:7d|30d|2025-01-01] [lang:en|ja]` "
+              "— the archive's best matches, 10 at a time",
+    "topics": "`/techwatch topics` — the topics, with their stories of the last 7 and 30 days",
+    "subscribe": "`/techwatch subscribe <topic> [<topic> ...] [min:0.7]` — real-time alerts for "
+                 "this channel (`all` for every topic)",
+    "unsubscribe": "`/techwatch unsubscribe <topic>|all` — stop this channel's alerts on a topic",
+    "subscriptions": "`/techwatch subscriptions` — what this channel gets (digests and alerts)",
+    "digest": "`/techwatch digest [preview]` — this channel's digest now, or a preview only you see",
+    "sources": "`/techwatch sources` — every source with its health and last new item",
+    "add-source": "`/techwatch add-source <feed or site URL>` — poll a new source (admins)",
+    "add": "`/techwatch add <article URL>` — fetch, classify and archive one article",
+    "status": "`/techwatch status` — last poll, articles today, failing sources, pending messages",
+}
+
+
+class CommandError(ValueError):
+    """A bad command: the message says what, and ends with the usage of the subcommand."""
+
+    def __init__(self, problem: str, name: str | None = None) -> None:
+        usage = USAGE.get(name or "", "`/techwatch help` lists the commands")
+        super().__init__(f"{problem}. Usage: {usage}")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    name: str
+    words: tuple[str, ...] = ()  # search words, topic ids, a URL
+    options: dict[str, str] = field(default_factory=dict)  # key:value pairs (topic, since, ...)
+
+
+OPTIONS = {"search": ("topic", "since", "lang"), "subscribe": ("min",)}
+TOKEN = re.compile(r"<[^<>]*>|\S+")
+SINCE = re.compile(r"^(\d{1,4}[hdw]|\d{4}-\d{2}-\d{2})$")
+
+
+def parse(text: str, topic_ids: tuple[str, ...]) -> Request:
+    """Parse the text after `/techwatch`; CommandError with the usage line when it is wrong."""
+    parts = TOKEN.findall(text or "")  # a Slack link <https://x|a label> is one token
+    if not parts:
+        return Request("help")
+    name, rest = parts[0].lower(), parts[1:]
+    if name not in USAGE:
+        raise CommandError(f"Unknown command `{_short(parts[0])}`")
+    words, options = [], {}
+    for part in rest:
+        key, colon, value = part.partition(":")
+        if colon and key.lower() in OPTIONS.get(name, ()) and value:
+            options[key.lower()] = value
+        else:
+            words.append(part)
+    request = Request(name, tuple(words), options)
+    _check(request, topic_ids)
+    return request
+
+
+def _check(r: Request, topic_ids: tuple[str, ...]) -> None:
+    def known(topic: str) -> None:
+        if topic not in topic_ids:
+            raise CommandError(f"Unknown topic `{_short(topic)}` (topics: "
+                               f"{', '.join(topic_ids)})", r.name)
+
+    if r.name == "search":
+        if not r.words:
+            raise CommandError("Search for what?", r.name)
+        if "topic" in r.options:
+            known(r.options["topic"])
+        if "since" in r.options and not SINCE.match(r.options["since"]):
+            raise CommandError(f"`since:{_short(r.options['since'])}` is not 7d, 30d or a "
+                               "date", r.name)
+        if r.options.get("lang", "en") not in ("en", "ja"):
+            raise CommandError("`lang:` is `en` or `ja`", r.name)
+    elif r.name == "subscribe":
+        if not r.words:
+            raise CommandError("Subscribe to which topics?", r.name)
+        for topic in r.words:
+            if topic != "all":
+                known(topic)
+        if "min" in r.options:
+            try:
+                value = float(r.options["min"])
+            except ValueError:
+                value = -1
+            if not 0 <= value <= 1:
+                raise CommandError("`min:` is a score between 0 and 1", r.name)
+    elif r.name == "unsubscribe":
+        if len(r.words) != 1:
+            raise CommandError("Unsubscribe from which topic?", r.name)
+        if r.words[0] != "all":
+            known(r.words[0])
+    elif r.name in ("add-source", "add"):
+        if len(r.words) != 1 or not re.match(r"^<?https?://", r.words[0]):
+            raise CommandError("Give one http(s) URL", r.name)
+    elif r.name == "digest":
+        if r.words not in ((), ("preview",)):
+            raise CommandError(f"`{_short(' '.join(r.words))}`? Only `preview` can follow", r.name)
+    elif r.words:
+        raise CommandError(f"`{r.name}` takes nothing after it", r.name)
+
+
+def url_of(word: str) -> str:
+    """Slack sends links as <https://x|label> or <https://x>."""
+    return word.strip("<>").split("|", 1)[0]
+
+
+def _short(text: str) -> str:
+    """User text echoed back: short, and unable to format or mention anything."""
+    text = text[:60]
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+
+
+def help_text(topic_ids: tuple[str, ...]) -> str:
+    return ("*techwatch* watches English and Japanese news for US–Japan technology cooperation "
+            f"({', '.join(topic_ids)}), archives it, and posts digests and alerts.\n"
+            + "\n".join(f"• {line}" for line in USAGE.values()))

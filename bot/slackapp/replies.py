@@ -1,0 +1,100 @@
+"""Replies to /techwatch as Block Kit (pure: data in, message dicts out). Everything from the
+archive is escaped like the digests are."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+
+from bot.config import AlertChannel, DigestChannel
+from bot.models import ArticleView
+from bot.notify.blocks import MAX_BLOCKS, context, cut, escape, link, section
+
+MORE_ACTION = "tw_search_more"
+PAGE = 10
+
+
+def message(text: str, blocks: Sequence[dict] | None = None, *, public: bool = False) -> dict:
+    return {"text": cut(text, 3000), "blocks": list(blocks or [section(text)]),
+            "response_type": "in_channel" if public else "ephemeral"}
+
+
+def search_reply(results: Sequence[ArticleView], query: Mapping[str, Any], offset: int,
+                 has_more: bool) -> dict:
+    """A page of search results, each with title, source, date, topics and story size; a "More"
+    button carries the query and the next offset."""
+    words = escape(str(query["q"]))
+    if not results:
+        return message(f"No archived article matches “{words}”." if not offset
+                       else f"No more results for “{words}”.")
+    blocks = [context(f"Results {offset + 1}–{offset + len(results)} for “{words}”")]
+    for a in results:
+        date = f"{a.published:%Y-%m-%d}" if a.published else "undated"
+        story = f" · story of {a.members}" if a.members > 1 else ""
+        topics = ", ".join(a.topics) or "no topic"
+        blocks.append(section(f"*{link(a.url, a.title)}*\n{cut(escape(a.source_name), 100)} · "
+                               f"{date} · {escape(topics)}{story}"))
+    if has_more:
+        value = json.dumps({**query, "offset": offset + PAGE}, ensure_ascii=False)
+        blocks.append(ActionsBlock(elements=[ButtonElement(
+            text="More", action_id=MORE_ACTION, value=cut(value, 2000))]).to_dict())
+    return message(f"{len(results)} results for {words}", blocks)
+
+
+def topics_reply(names: Mapping[str, str], week: Mapping[str, int],
+                 month: Mapping[str, int]) -> dict:
+    lines = [f"• `{tid}` {escape(name)} — {week.get(tid, 0)} stories in 7 days, "
+             f"{month.get(tid, 0)} in 30" for tid, name in names.items()]
+    return message("Topics", [section("*Topics* (relevant stories)"), section("\n".join(lines))])
+
+
+def subscriptions_reply(channel: str, digests: Sequence[DigestChannel],
+                        alerts: Sequence[AlertChannel], made: Sequence[tuple[str, str, float]],
+                        ) -> dict:
+    lines = []
+    for d in digests:
+        topics = ", ".join(d.topics) or "all topics"
+        lines.append(f"• Daily digest at {d.time} ({d.timezone}) on {topics} (config)")
+    for a in alerts:
+        lines.append(f"• Alerts on {', '.join(a.topics) or 'all topics'}, score ≥ "
+                     f"{a.min_score:g} (config)")
+    for _, topic, min_score in made:
+        lines.append(f"• Alerts on {'all topics' if topic == '*' else topic}, score ≥ "
+                     f"{min_score:g} (`/techwatch unsubscribe {topic if topic != '*' else 'all'}`)")
+    if not lines:
+        return message(f"<#{channel}> gets nothing yet: `/techwatch subscribe <topic>` for alerts.")
+    return message("Subscriptions", [section(f"*What <#{channel}> gets*"),
+                                     section("\n".join(lines))])
+
+
+def sources_reply(rows: Sequence[Any], now: datetime) -> dict:
+    lines = []
+    for r in rows:
+        if not r.enabled or r.disabled_at:
+            health = "disabled"
+        elif r.last_status == "error: gone":
+            health = "gone (410)"
+        elif r.failing_since:
+            health = f"failing since {r.failing_since:%Y-%m-%d %H:%M} UTC ({r.last_error or ''})"
+        else:
+            health = "ok" if r.last_success_at else r.last_status
+        last = f"{r.last_new_item_at:%Y-%m-%d %H:%M}" if r.last_new_item_at else "never"
+        lines.append(f"• `{r.id}` {escape(r.name)}: {escape(cut(health, 200))} · last new item "
+                     f"{last}")
+    blocks = [section(f"*Sources* ({len(rows)})")]
+    for i in range(0, len(lines), 20):  # sections stay under 3,000 characters
+        blocks.append(section("\n".join(lines[i:i + 20])))
+    return message("Sources", blocks[:MAX_BLOCKS] if lines else [section("No sources.")])
+
+
+def status_reply(figures: Mapping[str, Any]) -> dict:
+    failing = ", ".join(f"`{s}`" for s in figures["failing"]) or "none"
+    last = f"{figures['last_poll']:%Y-%m-%d %H:%M} UTC" if figures["last_poll"] else "never"
+    text = (f"*techwatch status*\n• last poll: {last}\n• articles today: {figures['today']} "
+            f"({figures['relevant_today']} relevant)\n• failing sources: {failing}\n"
+            f"• pending messages: {figures['pending']}\n• feedback votes: {figures['feedback']}")
+    return message("techwatch status", [section(text)])

@@ -1,0 +1,76 @@
+"""Where the Slack app listens: an HTTP endpoint (Bolt's /slack/events, requests verified with
+the signing secret) or Socket Mode (an outgoing WebSocket: no public URL needed)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.app import App
+from bot.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_SIGNING_SECRET
+from bot.errors import TechwatchError
+from bot.slackapp.app import build_bolt_app
+
+log = logging.getLogger("techwatch")
+EVENTS_PATH = "/slack/events"
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a request in flight does not hold the process at exit
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 -- the base's signature
+        pass
+
+
+def serve_http(app: App, host: str, port: int) -> WSGIServer:
+    """Bolt behind a threaded WSGI server on a daemon thread; the caller shuts it down."""
+    secret = app.env.get(ENV_SLACK_SIGNING_SECRET)
+    if not secret:
+        raise TechwatchError(f"the Slack app's HTTP endpoint needs {ENV_SLACK_SIGNING_SECRET} "
+                             "(Basic Information → App Credentials in the app's settings)")
+    handler = SlackRequestHandler(build_bolt_app(app, signing_secret=secret), path=EVENTS_PATH)
+
+    def wsgi(environ, start_response):
+        if environ.get("PATH_INFO") != EVENTS_PATH:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [f"not found: Slack requests go to {EVENTS_PATH}\n".encode()]
+        return handler(environ, start_response)
+
+    try:
+        server = make_server(host, port, wsgi, server_class=_ThreadingServer, handler_class=_Quiet)
+    except OSError as e:
+        raise TechwatchError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    threading.Thread(target=server.serve_forever, name="slack-http", daemon=True).start()
+    return server
+
+
+def start_socket_mode(app: App) -> SocketModeHandler:
+    handler = SocketModeHandler(build_bolt_app(app, signing_secret=None),
+                                app_token=app.env[ENV_SLACK_APP_TOKEN],
+                                logger=logging.getLogger("techwatch.slack"))
+    handler.connect()  # returns: the socket runs on its own threads
+    return handler
+
+
+def start_slack_app(app: App, *, host: str, port: int) -> Callable[[], None] | None:
+    """The app beside `techwatch run` when its credentials are there: Socket Mode with
+    SLACK_APP_TOKEN, else HTTP when `[slack] events_port` is set; a function that stops it."""
+    if not app.slack_token:
+        return None
+    if app.env.get(ENV_SLACK_APP_TOKEN):
+        handler = start_socket_mode(app)
+        log.info("slack app: Socket Mode connected")
+        return handler.close
+    if port:
+        server = serve_http(app, host, port)
+        log.info("slack app: listening on http://%s:%d%s", host, port, EVENTS_PATH)
+        return server.shutdown
+    return None

@@ -1,0 +1,316 @@
+"""The Slack app over real HTTP, in HTTP mode: requests signed as Slack signs them, the Web API
+stand-in answering the bot's calls, response_url posts captured by the stand-in."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+import time
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from conftest import FIXED_NOW, write_config
+from newsite import MANIFEST, news_sources, query, serve_news_site
+from slackstub import APP_TOKEN, TOKEN
+
+from bot.app import load_app
+from bot.cli import main
+from bot.slackapp.serve import serve_http
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SLACK = """
+[slack]
+admins = ["UADMIN"]
+alert_max_age_hours = 200
+{extra}
+[[slack.digests]]
+channel = "C0DIGEST"
+time = "20:30"
+timezone = "Asia/Tokyo"
+"""
+RELEVANT = [a for a in MANIFEST["articles"] if a.get("relevant")]
+
+
+class SlackApp:
+    """The app's HTTP endpoint, and a way to call it as Slack would."""
+
+    def __init__(self, config, slack, env: dict) -> None:
+        self.slack = slack
+        self.app = load_app(str(config), env, now=lambda: FIXED_NOW)
+        self.server = serve_http(self.app, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
+        self.replies = 0
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.app.close()
+
+    def post(self, body: str, *, secret: str = SECRET, age: float = 0) -> httpx.Response:
+        stamp = str(int(time.time() - age))
+        signature = "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(),
+                                     hashlib.sha256).hexdigest()
+        started = time.monotonic()
+        response = httpx.post(self.url, content=body, timeout=10, headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature})
+        assert time.monotonic() - started < 3  # Slack's deadline for the acknowledgement
+        return response
+
+    def command(self, text: str, *, user: str = "U0USER", channel: str = "C0ALERTS") -> tuple:
+        """(the immediate answer, the response_url id) of `/techwatch text`."""
+        self.replies += 1
+        rid = f"r{self.replies}"
+        body = urlencode({"command": "/techwatch", "text": text, "user_id": user,
+                          "channel_id": channel, "team_id": "T1", "trigger_id": "1.2",
+                          "response_url": f"{self.slack.base}/response/{rid}"})
+        response = self.post(body)
+        assert response.status_code == 200, response.text
+        return (response.json() if response.content else {}), rid
+
+    def later(self, rid: str, seconds: float = 30) -> dict:
+        """What the app posted to a command's response_url."""
+        deadline = time.monotonic() + seconds
+        while not self.slack.responses_to.get(rid):
+            assert time.monotonic() < deadline, f"no answer on response_url {rid}"
+            time.sleep(0.05)
+        return self.slack.responses_to[rid][-1]
+
+    def click(self, action: dict, *, message: dict | None = None, user: str = "U0USER",
+              channel: str = "C0ALERTS") -> httpx.Response:
+        self.replies += 1
+        payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"},
+                   "api_app_id": "A1", "token": "x", "trigger_id": "1.2",
+                   "channel": {"id": channel}, "container": {"channel_id": channel},
+                   "response_url": f"{self.slack.base}/response/r{self.replies}",
+                   "actions": [action], **({"message": message} if message else {})}
+        return self.post(urlencode({"payload": json.dumps(payload)}))
+
+
+@pytest.fixture
+def archive(site, tmp_path, slack, token):
+    """The fixture site polled once, its alerts posted."""
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK.format(extra=""))
+    assert main(["--config", str(config), "run", "--once"], now=lambda: FIXED_NOW) == 0
+    return config
+
+
+@pytest.fixture
+def slackapp(archive, slack):
+    env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+    client = SlackApp(archive, slack, env)
+    yield client
+    client.close()
+
+
+def text_of(reply: dict) -> str:
+    return json.dumps(reply, ensure_ascii=False)
+
+
+def test_requests_without_a_valid_fresh_signature_are_refused(slackapp):
+    body = urlencode({"command": "/techwatch", "text": "help", "user_id": "U1",
+                      "channel_id": "C1", "response_url": "http://127.0.0.1:1/x"})
+    assert slackapp.post(body, secret="not-the-secret").status_code == 401
+    assert slackapp.post(body, age=10 * 60).status_code == 401  # a replayed old request
+    assert slackapp.post(body).status_code == 200
+
+
+def test_help_unknown_commands_and_bad_arguments_answer_with_usage(slackapp):
+    reply, _ = slackapp.command("")
+    assert "/techwatch search" in text_of(reply) and reply["response_type"] == "ephemeral"
+    reply, _ = slackapp.command("frobnicate <!channel>")
+    assert "Unknown command" in text_of(reply) and "<!channel>" not in text_of(reply)
+    reply, _ = slackapp.command("search")
+    assert "Search for what?" in text_of(reply) and "/techwatch search <words>" in text_of(reply)
+    reply, _ = slackapp.command("subscribe teleportation")
+    assert "Unknown topic" in text_of(reply) and "semiconductors" in text_of(reply)
+    reply, _ = slackapp.command("search chips since:yesterday")
+    assert "since:yesterday" in text_of(reply)
+
+
+def test_search_ranks_pages_ten_at_a_time_with_a_more_button(slackapp, slack):
+    reply, _ = slackapp.command("search Japan")
+    blocks = reply["blocks"]
+    results = [b for b in blocks if b["type"] == "section"]
+    assert len(results) == 10 and "Fixture" in text_of(results)
+    more = next(b for b in blocks if b["type"] == "actions")["elements"][0]
+    response = slackapp.click({"type": "button", "action_id": more["action_id"],
+                               "value": more["value"], "block_id": "b1"})
+    assert response.status_code == 200
+    page = slackapp.later(f"r{slackapp.replies}")
+    assert page["replace_original"] and "Results 11–" in text_of(page)
+    reply, _ = slackapp.command("search 量子 lang:ja")
+    assert "ja-" in text_of(reply) or "量子" in text_of(reply)
+    reply, _ = slackapp.command("search rover topic:space since:30d")
+    assert "rover" in text_of(reply).lower() and "Results 1–1" in text_of(reply)
+
+
+def test_topics_show_stories_of_the_last_7_and_30_days(slackapp):
+    reply, _ = slackapp.command("topics")
+    line = next(x for x in text_of(reply).split("\\n") if "`semiconductors`" in x)
+    assert "stories in 7 days" in line and " in 30" in line
+
+
+def test_a_subscription_round_trip(slackapp, archive, slack):
+    before = len(slack.posts("C0ALERTS"))
+    reply, _ = slackapp.command("subscribe space quantum min:0.6", channel="C0ALERTS")
+    assert reply["response_type"] == "in_channel" and "space, quantum" in text_of(reply)
+    assert query(archive, "SELECT channel, topic, min_score FROM subscriptions ORDER BY topic") \
+        == [("C0ALERTS", "quantum", 0.6), ("C0ALERTS", "space", 0.6)]
+    reply, _ = slackapp.command("subscriptions", channel="C0ALERTS")
+    assert "Alerts on space" in text_of(reply) and "Alerts on quantum" in text_of(reply)
+    assert main(["--config", str(archive), "run", "--once"], now=lambda: FIXED_NOW) == 0
+    alerts = slack.posts("C0ALERTS")[before:]
+    titles = text_of(alerts)
+    assert alerts and "lunar rover" in titles and "quantum networks" in titles
+    assert "2nm chips" not in titles  # semiconductors: not subscribed
+    reply, _ = slackapp.command("unsubscribe all", channel="C0ALERTS")
+    assert "no longer" in text_of(reply)
+    assert query(archive, "SELECT count(*) FROM subscriptions")[0][0] == 0
+
+
+def test_digest_preview_is_private_and_digest_posts_in_the_channel(slackapp, slack):
+    reply, _ = slackapp.command("digest preview", channel="C0ALERTS")
+    assert reply["response_type"] == "ephemeral" and "techwatch digest" in text_of(reply)
+    before = len(slack.posts("C0ALERTS"))
+    reply, rid = slackapp.command("digest", channel="C0ALERTS")
+    assert "Working on" in text_of(reply)
+    assert "posted" in text_of(slackapp.later(rid))
+    assert any("techwatch digest" in text_of(p) for p in slack.posts("C0ALERTS")[before:])
+
+
+def test_sources_status_and_add_source_rules(slackapp, site):
+    reply, _ = slackapp.command("sources")
+    assert "`en-rss2`" in text_of(reply) and "last new item" in text_of(reply)
+    reply, rid = slackapp.command("add-source " + site.url("/feeds/en-atom.xml"))
+    assert "Only the admins" in text_of(slackapp.later(rid))
+    for url in (site.url("/feeds/en-atom.xml"), "http://169.254.169.254/latest/meta-data/"):
+        reply, rid = slackapp.command(f"add-source <{url}>", user="UADMIN")
+        answer = text_of(slackapp.later(rid))
+        assert "private" in answer or "not public" in answer or "refused" in answer, answer
+    reply, _ = slackapp.command("status")
+    assert "last poll: 2026-11-22 12:00" in text_of(reply) and "pending messages: 0" in text_of(reply)
+
+
+def test_add_source_and_add_work_where_private_addresses_are_allowed(archive, slack, site):
+    config = write_config(archive.parent, news_sources(site),
+                          extra=SLACK.format(extra="allow_private_sources = true"))
+    env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+    client = SlackApp(config, slack, env)
+    try:
+        site.route("/wire/feed.xml", site.routes["/feeds/en-atom.xml"])
+        _, rid = client.command(f"add-source <{site.url('/wire/feed.xml')}>", user="UADMIN")
+        assert "Added source" in text_of(client.later(rid))
+        assert query(config, "SELECT url FROM sources WHERE origin = 'added'") == [
+            (site.url("/wire/feed.xml"),)]
+        _, rid = client.command(f"add <{site.url('/articles/en-07.html')}|a link>")
+        answer = text_of(client.later(rid))
+        assert "Already archived" in answer or "Archived" in answer, answer
+    finally:
+        client.close()
+
+
+def test_a_feedback_click_is_stored_shown_in_place_counted_and_exported(slackapp, slack,
+                                                                       archive, cli):
+    digest = slack.posts("C0DIGEST")[0]  # every digest story carries the menu (alerts too)
+    story = next(b for b in digest["blocks"] if b.get("block_id", "").startswith("story-"))
+    menu = story["accessory"]
+    assert menu["type"] == "overflow" and len(menu["options"]) >= 2
+    not_relevant = next(o for o in menu["options"] if o["value"].endswith(":not_relevant"))
+    response = slackapp.click({"type": "overflow", "action_id": menu["action_id"],
+                               "block_id": story["block_id"], "selected_option": not_relevant},
+                              message={"ts": digest["ts"], "text": digest["text"],
+                                       "blocks": digest["blocks"]}, user="U0READER",
+                              channel="C0DIGEST")
+    assert response.status_code == 200
+    article_id = int(story["block_id"].removeprefix("story-"))
+    deadline = time.monotonic() + 10
+    while "👎 1" not in text_of(slack.posts("C0DIGEST")):
+        assert time.monotonic() < deadline, "the vote count was not shown in place"
+        time.sleep(0.05)
+    rows = query(archive, "SELECT article_id, user, vote, predicted_relevant FROM feedback")
+    assert rows == [(article_id, "U0READER", "not_relevant", 1)]
+    code, out, _ = cli("--config", str(archive), "status", "--json")
+    assert json.loads(out)["feedback_votes"] == 1
+    code, out, _ = cli("--config", str(archive), "feedback", "export")
+    label = json.loads(out.strip().splitlines()[0])
+    assert code == 0 and label["id"] == f"tw-{article_id}" and label["relevant"] is False
+    assert {"title", "text", "topics", "event", "borderline"} <= set(label)
+
+
+def test_socket_mode_answers_a_command_over_a_local_websocket(archive, slack):
+    """Socket Mode against a WebSocket stand-in: Slack's hello, a slash-command envelope, and
+    the app's acknowledgement carrying the answer."""
+    from websockets.sync.server import serve
+
+    from bot.slackapp.serve import start_socket_mode
+
+    acks: list[dict] = []
+
+    def session(ws) -> None:
+        ws.send(json.dumps({"type": "hello", "num_connections": 1}))
+        ws.send(json.dumps({"type": "slash_commands", "envelope_id": "env-1",
+                            "accepts_response_payload": True, "payload": {
+                                "command": "/techwatch", "text": "topics", "user_id": "U1",
+                                "channel_id": "C0ALERTS", "team_id": "T1",
+                                "response_url": f"{slack.base}/response/socket"}}))
+        for raw in ws:
+            acks.append(json.loads(raw))
+            if any(a.get("envelope_id") == "env-1" for a in acks):
+                break
+
+    with serve(session, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        slack.socket_url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/link"
+        env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
+        app = load_app(str(archive), env, now=lambda: FIXED_NOW)
+        handler = start_socket_mode(app)
+        try:
+            deadline = time.monotonic() + 15
+            while not any(a.get("envelope_id") == "env-1" for a in acks):
+                assert time.monotonic() < deadline, "no acknowledgement over the socket"
+                time.sleep(0.05)
+        finally:
+            handler.close()
+            server.shutdown()
+            app.close()
+    ack = next(a for a in acks if a.get("envelope_id") == "env-1")
+    assert "`semiconductors`" in json.dumps(ack["payload"], ensure_ascii=False)
+
+
+def test_techwatch_serve_answers_over_http_and_stops_on_sigterm(archive, slack):
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
+           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(archive), "serve",
+                                "--host", "127.0.0.1", "--port", str(port)], env=env,
+                               stderr=subprocess.PIPE, text=True)
+    client = SlackApp.__new__(SlackApp)  # only its signing and posting
+    client.url, client.slack, client.replies = f"http://127.0.0.1:{port}/slack/events", slack, 0
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                reply, _ = client.command("help")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+        assert "/techwatch subscribe" in text_of(reply)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and "Traceback" not in err and SECRET not in err
