@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot.errors import TechwatchError
 
 
-def parse_since(value: str, now: datetime) -> datetime:
+def parse_since(value: str, now: datetime, option: str = "--since") -> datetime:
     match = re.fullmatch(r"(\d+)\s*([hdw])", value.strip().lower())
     if match:
         unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
@@ -16,6 +16,6 @@ def parse_since(value: str, now: datetime) -> datetime:
     try:
         day = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise TechwatchError(f"since {value!r}: use 24h, 7d, 2w or a date like 2025-01-31") \
+        raise TechwatchError(f"{option} {value!r}: use 24h, 7d, 2w or a date like 2025-01-31") \
             from None
     return day if day.tzinfo else day.replace(tzinfo=UTC)

@@ -16,7 +16,7 @@ from slack_bolt import App as BoltApp
 
 from bot.app import App, open_fetcher, open_pipeline
 from bot.config import DigestChannel
-from bot.errors import SourceError, StorageError
+from bot.errors import TechwatchError
 from bot.feeds.discover import find_feed, new_source
 from bot.notify.blocks import FEEDBACK_ACTION, digest_messages, with_votes
 from bot.notify.service import deliver, digest_content
@@ -77,7 +77,7 @@ def _safely(answer: Callable[[], dict]) -> dict:
     """A reply, or one line saying what went wrong: never a stack trace in Slack."""
     try:
         return answer()
-    except (SourceError, StorageError, CommandError) as e:
+    except (TechwatchError, CommandError) as e:
         return replies.message(str(e))
     except Exception as e:  # noqa: BLE001 -- the listener boundary
         log.exception("slack command failed")
@@ -104,7 +104,7 @@ class Commands:
         offset = int(query.get("offset", 0))
         results = self.app.archive.search(
             str(query["q"]), topic=query.get("topic"), lang=query.get("lang"),
-            since=parse_since(query["since"], now) if query.get("since") else None,
+            since=parse_since(query["since"], now, "since:") if query.get("since") else None,
             limit=replies.PAGE + 1, offset=offset)
         state = {k: v for k, v in query.items() if k != "offset"}
         return replies.search_reply(results[:replies.PAGE], state, offset,
