@@ -88,6 +88,7 @@ class DigestChannel:
     topics: tuple[str, ...] = ()  # empty: all topics
     min_score: float | None = None  # None: the relevance threshold
     max_stories: int = 25
+    monday_chart: bool = False  # Monday's digest gets the weekly topic chart in its thread
 
 
 @dataclass(frozen=True, slots=True)

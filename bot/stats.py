@@ -8,12 +8,13 @@ rendering is at the end."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from rich.console import Console
 from rich.markup import escape
@@ -88,15 +89,26 @@ class Stats:
                              "relevant": s.relevant} for s in self.sources]}
 
 
+def weekly_stats(app: App, weeks: int) -> Stats:
+    now = app.now().astimezone(UTC)
+    since, labels = week_window(now, weeks)
+    taxonomy = app.classifier.taxonomy
+    with app.archive.engine.connect() as db:
+        return compute(stats_rows(db, since, now), since, now, labels,
+                       {t: taxonomy.name(t) for t in taxonomy.ids})
+
+
+def chart_png(app: App, weeks: int = 12) -> bytes:
+    """The weekly topic chart as PNG bytes (for the Monday digest)."""
+    buffer = io.BytesIO()
+    draw_chart(weekly_stats(app, weeks), buffer)
+    return buffer.getvalue()
+
+
 def cmd_stats(app: App, args: argparse.Namespace) -> int:
     if not 1 <= args.weeks <= MAX_WEEKS:
         raise TechwatchError(f"stats: --weeks must be between 1 and {MAX_WEEKS}")
-    now = app.now().astimezone(UTC)
-    since, weeks = week_window(now, args.weeks)
-    taxonomy = app.classifier.taxonomy
-    with app.archive.engine.connect() as db:
-        stats = compute(stats_rows(db, since, now), since, now, weeks,
-                        {t: taxonomy.name(t) for t in taxonomy.ids})
+    stats = weekly_stats(app, args.weeks)
     if args.png:
         draw_chart(stats, args.png)
     if args.json:
@@ -197,7 +209,7 @@ def _cell(articles: int, stories: int) -> str:
     return f"{articles} ({stories})" if articles else "–"
 
 
-def draw_chart(stats: Stats, path: str) -> None:
+def draw_chart(stats: Stats, path: str | BinaryIO) -> None:
     """Weekly relevant articles as bars stacked by topic (an article with two topics is in
     both), the legend beside them by topic id (what --topic takes): CHART_SIZE at CHART_DPI,
     whatever the data, so the image has a known size."""

@@ -74,6 +74,8 @@ class SlackStub:
         self.responses: list[tuple[str, dict]] = []
         self.script: dict[str, list[tuple]] = defaultdict(list)
         self.ephemeral: list[dict] = []  # chat.postEphemeral calls
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes uploaded
+        self.files_shared: list[dict] = []  # files.completeUploadExternal: where each went
         self.socket_url = ""  # what apps.connections.open hands out (a local WebSocket)
         self.responses_to: dict[str, list[dict]] = defaultdict(list)  # posts to a response_url
         self._ts = itertools.count(1)
@@ -122,6 +124,23 @@ class SlackStub:
             if scripted and scripted[0] == "store_then_hang" and body.get("ok"):
                 time.sleep(scripted[1])
             return status, {}, body
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):06d}"
+            return 200, {}, {"ok": True, "file_id": file_id,
+                             "upload_url": f"{self.base}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            shared = []
+            for f in files:
+                if f["id"] not in self.uploads:
+                    return 200, {}, {"ok": False, "error": "file_not_found"}
+                shared.append({"id": f["id"], "title": f.get("title"),
+                               "channel": params.get("channel_id"),
+                               "thread_ts": params.get("thread_ts")})
+            self.files_shared += shared
+            return 200, {}, {"ok": True, "files": [{"id": f["id"], "title": f["title"]}
+                                                   for f in shared]}
         if method == "chat.update":
             return 200, {}, self._update(params)
         if method == "chat.postEphemeral":
@@ -200,6 +219,14 @@ class SlackStub:
 
             def _serve(self) -> None:
                 url = urlsplit(self.path)
+                if url.path.startswith("/upload/"):  # step 2 of files_upload_v2
+                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    stub.uploads[url.path.rsplit("/", 1)[-1]] = raw
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
                 if url.path.startswith("/response/"):  # a command's response_url
                     raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                     stub.responses_to[url.path.rsplit("/", 1)[-1]].append(json.loads(raw))

@@ -255,3 +255,24 @@ def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp
     rover = [r for r in results if r["story_id"] == stories[site.url("/articles/en-03.html")]]
     assert len(rover) == 1 and rover[0]["story_size"] == 2  # one result a story, its size
     assert "Pacific Wire" in rover[0]["also"] or rover[0]["source"] == "Pacific Wire"
+
+
+def test_the_monday_digest_carries_the_weekly_chart_in_its_thread(site, tmp_path, slack, token):
+    serve_news_site(site)
+    extra = SLACK.replace('max_stories = 60', 'max_stories = 60\nmonday_chart = true')
+    config = write_config(tmp_path, news_sources(site), extra=extra)
+    from bot.cli import main
+
+    sunday = FIXED_NOW  # 2026-11-22 21:00 in Tokyo is a Sunday: no chart
+    assert main(["--config", str(config), "run", "--once"], now=lambda: sunday) == 0
+    assert slack.files_shared == []
+    monday = FIXED_NOW + timedelta(days=1)
+    assert main(["--config", str(config), "run", "--once"], now=lambda: monday) == 0
+    digest = [p for p in slack.posts("C0DIGEST") if not p["thread_ts"]][-1]
+    (shared,) = slack.files_shared
+    assert shared["channel"] == "C0DIGEST" and shared["thread_ts"] == digest["ts"]
+    png = slack.uploads[shared["id"]]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == (1000).to_bytes(4, "big") + \
+        (500).to_bytes(4, "big")  # IHDR: 1000 x 500
+    assert main(["--config", str(config), "run", "--once"], now=lambda: monday) == 0
+    assert len(slack.files_shared) == 1  # once

@@ -37,6 +37,13 @@ def digest_deliveries(channel: str, key: str, messages: Sequence[SlackMessage]
     return parts
 
 
+def chart_delivery(channel: str, digest_key: str) -> Delivery:
+    """The weekly chart, uploaded into the digest's thread."""
+    return Delivery(key=f"{digest_key}:chart", channel=channel, kind="chart",
+                    message=SlackMessage("techwatch: relevant articles per topic per week", ()),
+                    parent_key=f"{digest_key}:part-0")
+
+
 def alert_key(channel: str, story_id: int) -> str:
     return f"alert:{channel}:story-{story_id}"
 

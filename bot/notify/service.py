@@ -17,6 +17,7 @@ from bot.notify.blocks import digest_messages, plain_text
 from bot.notify.plan import (
     alert_deliveries,
     alert_key,
+    chart_delivery,
     digest_deliveries,
     last_scheduled,
     ops_deliveries,
@@ -132,8 +133,10 @@ def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, al
     if not articles and not allow_empty:
         return None
     messages = digest_messages(content, ZoneInfo(digest.timezone))
-    return digest_deliveries(digest.channel, key, messages), \
-        (digest.channel, [a.id for a in articles])
+    deliveries = digest_deliveries(digest.channel, key, messages)
+    if digest.monday_chart and now.astimezone(ZoneInfo(digest.timezone)).weekday() == 0:
+        deliveries.append(chart_delivery(digest.channel, key))
+    return deliveries, (digest.channel, [a.id for a in articles])
 
 
 def digest_content(app: App, channel: str, now: datetime, *, min_score: float, limit: int,
@@ -152,8 +155,10 @@ def digest_content(app: App, channel: str, now: datetime, *, min_score: float, l
 
 
 def _post(app: App) -> DeliveryReport:
+    from bot.stats import chart_png  # matplotlib: loaded only when a chart is due
+
     client = build_client(app.slack_token or "", app.settings.slack.api_url)
-    return SlackPoster(client, app.archive, app.now).deliver_pending()
+    return SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app)).deliver_pending()
 
 
 def _print(app: App) -> DeliveryReport:
@@ -161,7 +166,8 @@ def _print(app: App) -> DeliveryReport:
     report = DeliveryReport()
     for d in app.archive.pending_deliveries():
         print(f"── #{d.channel} · {d.kind} ──")
-        print(plain_text(d.message))
+        print(plain_text(d.message) if d.kind != "chart" else
+              "(the weekly chart: `techwatch stats --png FILE` draws it)")
         print()
         app.archive.delivery_sent(d.id, "terminal", app.now())
         report.sent += 1

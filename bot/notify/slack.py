@@ -58,8 +58,10 @@ class DeliveryReport:
 
 class SlackPoster:
     def __init__(self, client: WebClient, archive: Archive, now: Callable[[], datetime],
-                 min_interval: float = 1.0, backoff: float = 1.0) -> None:
+                 min_interval: float = 1.0, backoff: float = 1.0,
+                 chart: Callable[[], bytes] | None = None) -> None:
         self.client = client
+        self.chart = chart  # draws the weekly chart when a "chart" delivery is due
         self.archive = archive
         self.now = now
         self.min_interval = min_interval  # Slack's pace: about one message a second a channel
@@ -93,6 +95,8 @@ class SlackPoster:
             if thread_ts is None:
                 report.pending += 1
                 return "waiting"
+        if d.kind == "chart":
+            return self._upload_chart(d, thread_ts, report)
         if d.attempts:
             found = self._reconcile(d, thread_ts, report)
             if found is None:
@@ -126,6 +130,29 @@ class SlackPoster:
             self._last_error = f"{type(e).__name__}: {e}"
             return "retry"
         self.archive.delivery_sent(d.id, response["ts"], self.now())
+        report.sent += 1
+        return "sent"
+
+    def _upload_chart(self, d: Delivery, thread_ts: str | None, report: DeliveryReport) -> str:
+        """One try (an upload cannot be looked for like a message, so it is never repeated):
+        a failure is a line in the log and the digest stands without its chart."""
+        if d.attempts or self.chart is None:
+            self._fail(d, "upload_not_retried", "the chart upload was interrupted", report)
+            return "failed"
+        self.archive.delivery_attempt(d.id)
+        try:
+            response = self.client.files_upload_v2(
+                channel=d.channel, thread_ts=thread_ts, content=self.chart(),
+                filename="techwatch-weekly.png", title=d.message.text)
+        except SlackApiError as e:
+            error = str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
+            self._fail(d, error, "Slack refused the chart upload", report)
+            return "failed"
+        except (SlackClientError, OSError) as e:
+            self._fail(d, f"{type(e).__name__}: {e}", "the chart upload failed", report)
+            return "failed"
+        file = response.get("file") or {}
+        self.archive.delivery_sent(d.id, str(file.get("id", "")), self.now())
         report.sent += 1
         return "sent"
 

@@ -36,8 +36,9 @@ def search_reply(results: Sequence[ArticleView], query: Mapping[str, Any], offse
         date = f"{a.published:%Y-%m-%d}" if a.published else "undated"
         story = f" · story of {a.members}" if a.members > 1 else ""
         topics = ", ".join(a.topics) or "no topic"
+        verdict = "" if a.relevant else " · _not US–Japan cooperation_"
         blocks.append(section(f"*{link(a.url, a.title)}*\n{cut(escape(a.source_name), 100)} · "
-                               f"{date} · {escape(topics)}{story}"))
+                              f"{date} · {escape(topics)}{story}{verdict}"))
     if has_more:
         value = json.dumps({**query, "offset": offset + PAGE}, ensure_ascii=False)
         blocks.append(ActionsBlock(elements=[ButtonElement(
