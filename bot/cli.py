@@ -247,9 +247,10 @@ def deliver_due(app: App, *, alerts: bool = True, digests: bool = True,
             return None
     outcome = deliver(app, alerts=alerts, digests=digests, channels=channels)
     report = outcome.report
-    if report.sent or report.reconciled or report.pending or report.failed:
-        log.info("delivery: %d sent, %d found already posted, %d pending, %d failed",
-                 report.sent, report.reconciled, report.pending, report.failed)
+    if report.sent or report.reconciled or report.pending or report.failed or report.expired:
+        log.info("delivery: %d sent, %d found already posted, %d pending, %d failed%s",
+                 report.sent, report.reconciled, report.pending, report.failed,
+                 f", {report.expired} alerts expired unsent" if report.expired else "")
     return report
 
 

@@ -276,3 +276,22 @@ def test_the_monday_digest_carries_the_weekly_chart_in_its_thread(site, tmp_path
         (500).to_bytes(4, "big")  # IHDR: 1000 x 500
     assert main(["--config", str(config), "run", "--once"], now=lambda: monday) == 0
     assert len(slack.files_shared) == 1  # once
+
+
+def test_alerts_held_back_by_a_channel_the_bot_could_not_post_to_expire(site, tmp_path, slack,
+                                                                         token):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), extra=SLACK)
+    slack.not_in.add("C0ALERTS")  # the bot was not invited yet
+    from bot.cli import main
+
+    assert main(["--config", str(config), "run", "--once"], now=lambda: FIXED_NOW) == 0
+    held = query(config, "SELECT count(*) FROM deliveries WHERE channel = 'C0ALERTS' AND "
+                         "kind = 'alert' AND status = 'pending'")[0][0]
+    assert held >= 3 and slack.posts("C0ALERTS") == []
+    slack.not_in.clear()  # invited three days later: old news is not posted as an alert
+    later = FIXED_NOW + timedelta(hours=121)
+    assert main(["--config", str(config), "run", "--once"], now=lambda: later) == 0
+    assert slack.posts("C0ALERTS") == []
+    assert query(config, "SELECT count(*) FROM deliveries WHERE channel = 'C0ALERTS' AND "
+                         "last_error = 'expired'")[0][0] == held

@@ -158,7 +158,9 @@ def _post(app: App) -> DeliveryReport:
     from bot.stats import chart_png  # matplotlib: loaded only when a chart is due
 
     client = build_client(app.slack_token or "", app.settings.slack.api_url)
-    return SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app)).deliver_pending()
+    expire = timedelta(hours=app.settings.slack.alert_max_age_hours)
+    return SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app),
+                       alerts_expire=expire).deliver_pending()
 
 
 def _print(app: App) -> DeliveryReport:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -47,20 +47,26 @@ def build_client(token: str, api_url: str) -> WebClient:
                      retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
 
 
+ALERT_MESSAGES = ("alert", "alert_reply", "alert_note")
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
     reconciled: int = 0  # found already posted: not posted again
     pending: int = 0
     failed: int = 0
+    expired: int = 0  # alerts that waited too long to be news: not posted
     problems: list[str] = field(default_factory=list)
 
 
 class SlackPoster:
     def __init__(self, client: WebClient, archive: Archive, now: Callable[[], datetime],
                  min_interval: float = 1.0, backoff: float = 1.0,
-                 chart: Callable[[], bytes] | None = None) -> None:
+                 chart: Callable[[], bytes] | None = None,
+                 alerts_expire: timedelta | None = None) -> None:
         self.client = client
+        self.alerts_expire = alerts_expire  # an alert kept waiting this long is news no more
         self.chart = chart  # draws the weekly chart when a "chart" delivery is due
         self.archive = archive
         self.now = now
@@ -103,6 +109,12 @@ class SlackPoster:
                 return self._cannot_look(d, report)
             if found:
                 return "sent"
+        if d.kind in ALERT_MESSAGES and self.alerts_expire and d.created_at \
+                and self.now() - d.created_at > self.alerts_expire:
+            # held back too long (a channel the bot could not post to): no longer news
+            self.archive.delivery_failed(d.id, "expired", permanent=True)
+            report.expired += 1
+            return "expired"
         for retry in range(RETRIES + 1):
             if retry:
                 time.sleep(self.backoff * 2 ** (retry - 1))
