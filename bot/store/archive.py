@@ -629,9 +629,10 @@ class Archive:
         if lang:
             ranked = ranked.where(articles.c.lang == lang)
         ranked = ranked.subquery()
-        # one result a story: its best-ranked article, with the story's size and other outlets
+        # one result a story: its best-ranked article, with the story's size and other outlets;
+        # US–Japan cooperation first (what the archive is for), then by BM25 rank
         stmt = (sa.select(ranked).where(ranked.c.place_in_story == 1)
-                .order_by(ranked.c.rank).limit(limit).offset(offset))
+                .order_by(ranked.c.relevant.desc(), ranked.c.rank).limit(limit).offset(offset))
         with self.engine.connect() as db:
             rows = list(db.execute(stmt, {"q": expression}))
             stories = {r.story_id or r.id for r in rows}
