@@ -295,3 +295,29 @@ def test_alerts_held_back_by_a_channel_the_bot_could_not_post_to_expire(site, tm
     assert slack.posts("C0ALERTS") == []
     assert query(config, "SELECT count(*) FROM deliveries WHERE channel = 'C0ALERTS' AND "
                          "last_error = 'expired'")[0][0] == held
+
+
+def test_two_posters_at_once_post_each_message_once(site, tmp_path, slack, token, monkeypatch):
+    """The daemon's delivery and a /techwatch digest in another thread (or process) take turns."""
+    import threading
+
+    from bot.app import load_app
+    from bot.notify.service import deliver
+
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    assert subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "poll"],
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          timeout=120).returncode == 0
+    for _ in range(3):
+        slack.script["chat.postMessage"].append(("store_then_hang", 0.3))  # slow posts
+    apps = [load_app(str(config), os.environ, now=lambda: FIXED_NOW) for _ in range(2)]
+    threads = [threading.Thread(target=deliver, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for a in apps:
+        a.close()
+    keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
+    assert len(keys) >= 5 and len(keys) == len(set(keys))

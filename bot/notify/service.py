@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.app import App
 from bot.config import AlertChannel, DigestChannel
 from bot.digest import Digest, build_digest, stories
+from bot.lock import posting
 from bot.models import ArticleView, Delivery
 from bot.notify.blocks import digest_messages, plain_text
 from bot.notify.plan import (
@@ -159,12 +160,19 @@ def _post(app: App) -> DeliveryReport:
 
     client = build_client(app.slack_token or "", app.settings.slack.api_url)
     expire = timedelta(hours=app.settings.slack.alert_max_age_hours)
-    return SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app),
-                       alerts_expire=expire).deliver_pending()
+    poster = SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app),
+                         alerts_expire=expire)
+    with posting(app.settings.storage.database):  # never two posters on one ledger
+        return poster.deliver_pending()
 
 
 def _print(app: App) -> DeliveryReport:
     """No Slack token: each pending message on the terminal, then marked delivered."""
+    with posting(app.settings.storage.database):
+        return _print_pending(app)
+
+
+def _print_pending(app: App) -> DeliveryReport:
     report = DeliveryReport()
     for d in app.archive.pending_deliveries():
         print(f"── #{d.channel} · {d.kind} ──")
