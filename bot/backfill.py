@@ -9,8 +9,8 @@ reading or adding anything twice."""
 
 from __future__ import annotations
 
-import gzip
 import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,11 +45,11 @@ class BackfillReport:
 def parse_sitemap(body: bytes) -> tuple[list[str], list[tuple[str, datetime | None]]]:
     """(nested sitemaps, page URLs with their lastmod) of a sitemap or sitemap index; entities
     are not resolved and nothing is fetched (XXE-safe)."""
-    if body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)[:MAX_SITEMAP_BYTES]
     try:
+        if body[:2] == b"\x1f\x8b":  # bounded: a small gzip bomb must not fill the memory
+            body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, MAX_SITEMAP_BYTES)
         root = etree.fromstring(body, XML)
-    except etree.XMLSyntaxError:
+    except (zlib.error, etree.XMLSyntaxError):
         return [], []
     if root is None:
         return [], []
@@ -85,7 +85,9 @@ async def backfill_source(pipeline: Pipeline, source: Source, since: datetime | 
     report = BackfillReport(source.id)
     parts = urlsplit(source.url)
     root = f"{parts.scheme}://{parts.netloc}/"
-    robots = await _robots(pipeline, root, report)
+    # a public site's robots.txt or sitemaps may not lead into this machine's network
+    private_ok = await pipeline.may_reach_private(source.id)
+    robots = await _robots(pipeline, root, report, private_ok)
     if robots is None:
         return report
     agent = pipeline.settings.fetch.user_agent
@@ -103,7 +105,7 @@ async def backfill_source(pipeline: Pipeline, source: Source, since: datetime | 
             report.disallowed += 1
             continue
         try:
-            result = await pipeline.fetcher.get(url, accept=SITEMAP_ACCEPT)
+            result = await pipeline.fetcher.get(url, accept=SITEMAP_ACCEPT, private_ok=private_ok)
         except FetchError as e:
             report.problems.append(f"{url}: {e}")
             continue
@@ -135,10 +137,12 @@ async def backfill_source(pipeline: Pipeline, source: Source, since: datetime | 
     return report
 
 
-async def _robots(pipeline: Pipeline, root: str, report: BackfillReport) -> RobotFileParser | None:
+async def _robots(pipeline: Pipeline, root: str, report: BackfillReport, private_ok: bool,
+                  ) -> RobotFileParser | None:
     robots = RobotFileParser()
     try:
-        result = await pipeline.fetcher.get(urljoin(root, "robots.txt"), accept="text/plain")
+        result = await pipeline.fetcher.get(urljoin(root, "robots.txt"), accept="text/plain",
+                                            private_ok=private_ok)
     except FetchError as e:
         if e.kind in ("not_found", "blocked", "gone") or (e.status and 400 <= e.status < 500):
             robots.parse([])  # RFC 9309 §2.3.1.3: unavailable means no rules

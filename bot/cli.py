@@ -460,7 +460,11 @@ def cmd_serve(app: App, args: argparse.Namespace) -> int:
 def cmd_feedback_export(app: App, args: argparse.Namespace) -> int:
     from bot.feedback import labels
 
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as e:
+        raise TechwatchError(f"feedback export: cannot write {args.output}: {e.strerror}") \
+            from None
     count = 0
     try:
         for item in labels(app.archive.feedback_labels()):

@@ -177,7 +177,7 @@ POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concur
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
             "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
             "max_age_days", "near_duplicate", "window_days", "min_minutes", "max_minutes",
-            "tick_seconds", "ops_after_failures"}
+            "tick_seconds", "ops_after_failures", "grace_hours"}
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
@@ -250,6 +250,13 @@ def load_slack(table: Mapping[str, Any], file: str, env: Mapping[str, str]) -> S
         lists[key] = tuple(entries)
     scalars = {k: v for k, v in table.items() if k not in lists}
     settings = build(SlackSettings, scalars, file, "slack")
+    if settings.events_port > 65535:
+        raise ConfigError(file, "slack.events_port", "must be a TCP port (1-65535, 0: off)")
+    channels = [d.channel for d in lists["digests"]]
+    if len(channels) != len(set(channels)):
+        twice = next(c for c in channels if channels.count(c) > 1)
+        raise ConfigError(file, "slack.digests", f"channel {twice!r} has two digests (one a "
+                          "channel: pick one time)")
     if settings.ops_channel and not CHANNEL.match(settings.ops_channel):
         raise ConfigError(file, "slack.ops_channel", f"not a channel id: {settings.ops_channel!r}")
     api_url = env.get(ENV_SLACK_API_URL) or settings.api_url

@@ -94,6 +94,7 @@ class Pipeline:
         self.pool = pool
         self.now = now
         self._article_slots = asyncio.Semaphore(settings.fetch.concurrency)
+        self.closing = False  # shutdown: failures from here on are the shutdown's, not recorded
         self._local: dict[str, bool] = {}
 
     async def run(self, *, one_shot: bool = True, progress: Progress | None = None,
@@ -116,11 +117,8 @@ class Pipeline:
                     state.next_poll_at, state.consecutive_errors, now, one_shot=one_shot,
                     gone=state.gone):
                 due.append((source, state))
-        tasks = [self._poll_source(s, st, report) for s, st in due]
-        for done, coroutine in enumerate(asyncio.as_completed(tasks), 1):
-            await coroutine
-            if progress:
-                progress("polling sources", done)
+        await self._all([self._poll_source(s, st, report) for s, st in due], progress,
+                        "polling sources")
 
     def sources(self) -> tuple[Source, ...]:
         """The config's sources and those added at run time (read each cycle: a source added
@@ -195,6 +193,8 @@ class Pipeline:
 
     def _record_failure(self, source: Source, state: SourceState, error: SourceError,
                         report: CycleReport) -> None:
+        if self.closing:
+            return  # the next start polls it again
         now = self.now()
         errors = state.consecutive_errors + 1
         retry_at = error.until if isinstance(error, RateLimited) else None
@@ -272,11 +272,22 @@ class Pipeline:
                               ) -> None:
         """Finish every archived item still waiting for its page, including a killed run's."""
         pending = self.archive.pending_articles()
-        tasks = [self._process(a, report) for a in pending]
-        for done, coroutine in enumerate(asyncio.as_completed(tasks), 1):
-            await coroutine
-            if progress:
-                progress("fetching articles", done)
+        await self._all([self._process(a, report) for a in pending], progress,
+                        "fetching articles")
+
+    async def _all(self, coroutines: list, progress: Progress | None, stage: str) -> None:
+        """Run them concurrently; if this is cancelled (shutdown), so are they: none is left
+        running against a closed client or pool."""
+        tasks = [asyncio.ensure_future(c) for c in coroutines]
+        try:
+            for done, task in enumerate(asyncio.as_completed(tasks), 1):
+                await task
+                if progress:
+                    progress(stage, done)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _process(self, article: PendingArticle, report: CycleReport) -> None:
         async with self._article_slots:  # bounds the pages held in memory at once
@@ -294,7 +305,7 @@ class Pipeline:
             return self._complete(article, ExtractedText("feed_only", note=note), None, report)
         try:
             result = await self.fetcher.get(article.url,
-                                            private_ok=await self._local_source(article.source_id))
+                                            private_ok=await self.may_reach_private(article.source_id))
         except FetchError as e:
             self.archive.log_fetch(self.now(), article.source_id, "article", article.url,
                                    f"error: {e.kind}", str(e))
@@ -309,7 +320,7 @@ class Pipeline:
         raw = (result.url, result.status, result.content_type, result.body)
         return self._complete(article, extracted, raw, report)
 
-    async def _local_source(self, source_id: str) -> bool:
+    async def may_reach_private(self, source_id: str) -> bool:
         """Whether a source's feed is on a non-public network: only then may its links be."""
         if source_id not in self._local:
             url = next((s.url for s in self.sources() if s.id == source_id), None)
@@ -320,6 +331,8 @@ class Pipeline:
                                report: CycleReport) -> None:
         """A transient failure waits for the next cycle (a host's Retry-After costs no attempt);
         after `max_article_attempts`, or a permanent failure, the feed summary is kept."""
+        if self.closing:
+            return  # stays pending, no attempt counted: the next start fetches it again
         counts = error.kind != "rate_limited"
         if error.kind in TRANSIENT and \
                 article.attempts + counts < self.settings.fetch.max_article_attempts:

@@ -31,7 +31,7 @@ def add_jobs(scheduler: AsyncIOScheduler, app: App, daemon: Daemon) -> None:
     """The jobs a config asks for. The job store is in memory: a restart after a config change
     starts from exactly these, with no leftovers."""
     settings = app.settings
-    grace = int(settings.digest.grace_hours * 3600) or None
+    grace = max(int(settings.digest.grace_hours * 3600), 1)
     scheduler.add_job(daemon.tick, "interval", seconds=settings.poll.tick_seconds, id="poll",
                       next_run_time=app.now(), misfire_grace_time=None)
     digests = settings.slack.digests
@@ -53,8 +53,8 @@ def add_jobs(scheduler: AsyncIOScheduler, app: App, daemon: Daemon) -> None:
 
 
 class Daemon:
-    """The jobs' bodies. Deliveries and housekeeping run in threads (Slack calls and SQL block),
-    one at a time, so two jobs never post the same pending message."""
+    """The jobs' bodies. Deliveries and housekeeping run in threads (Slack calls and SQL block);
+    deliveries take turns (and with any other poster: bot.lock.posting)."""
 
     def __init__(self, app: App, pipeline: Pipeline, health: Health, metrics: Metrics,
                  deliver_due: Callable[..., Any]) -> None:
@@ -94,6 +94,9 @@ class Daemon:
     async def digest(self, channel: str | None) -> None:
         try:
             await self._deliver(alerts=False, channels=(channel,) if channel else ())
+        except asyncio.CancelledError:
+            log.info("digest interrupted by shutdown; the next start sends it (within the grace)",
+                     extra={"channel": channel or "terminal"})
         except Exception:  # noqa: BLE001
             log.exception("digest failed; it is retried when the next digest job or restart "
                           "comes", extra={"channel": channel or "terminal"})
@@ -103,6 +106,8 @@ class Daemon:
             removed = await in_thread(self._housekeep)
             log.info("housekeeping: %d raw pages and %d fetch-log rows past retention removed, "
                      "index optimised", removed["raw_pages"], removed["fetch_log"])
+        except asyncio.CancelledError:
+            log.info("housekeeping interrupted by shutdown")
         except Exception:  # noqa: BLE001
             log.exception("housekeeping failed; tried again tomorrow")
 
@@ -122,6 +127,8 @@ class Daemon:
             rows = await in_thread(self.app.archive.source_rows)
             pending = await in_thread(self.app.archive.pending_delivery_count)
             self.metrics.observe_sources(rows, pending)
+        except asyncio.CancelledError:
+            pass  # shutdown
         except Exception:  # noqa: BLE001 -- metrics are best effort; the next beat tries again
             log.debug("metrics refresh failed", exc_info=True)
 
@@ -141,11 +148,11 @@ async def in_thread(function: Callable[[], T]) -> T:
 
     def work() -> None:
         try:
-            result = function()
+            outcome = (function(), None)
         except BaseException as e:  # noqa: BLE001 -- handed to the awaiting coroutine
-            loop.call_soon_threadsafe(_settle, future, None, e)
-        else:
-            loop.call_soon_threadsafe(_settle, future, result, None)
+            outcome = (None, e)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
+            loop.call_soon_threadsafe(_settle, future, *outcome)
 
     threading.Thread(target=work, daemon=True).start()
     return await future
@@ -188,7 +195,8 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
         scheduler.start()
         digests = ", ".join(f"{d.channel} at {d.time} {d.timezone}"
                             for d in settings.slack.digests) or \
-            f"terminal at {settings.digest.time} {settings.digest.timezone}"
+            ("none" if settings.slack.alerts else
+             f"terminal at {settings.digest.time} {settings.digest.timezone}")
         log.info("techwatch running: %d sources, tick every %g s, digests: %s%s",
                  len(settings.sources), settings.poll.tick_seconds, digests,
                  f", health on http://{settings.health.host}:{settings.health.port}/healthz"
@@ -198,6 +206,7 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(daemon.idle.wait(), SHUTDOWN_GRACE)  # a cycle may finish
         if not daemon.idle.is_set() and daemon.cycle is not None:
+            pipeline.closing = True
             stop_workers(pipeline.pool)  # an extraction in flight is abandoned, retried later
             daemon.cycle.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):

@@ -12,7 +12,10 @@ def parse_since(value: str, now: datetime, option: str = "--since") -> datetime:
     match = re.fullmatch(r"(\d+)\s*([hdw])", value.strip().lower())
     if match:
         unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return now - timedelta(**{unit: int(match.group(1))})
+        try:
+            return now - timedelta(**{unit: int(match.group(1))})
+        except OverflowError:
+            raise TechwatchError(f"{option} {value!r}: too far back") from None
     try:
         day = datetime.fromisoformat(value.strip())
     except ValueError:

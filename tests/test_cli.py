@@ -72,8 +72,8 @@ def test_unknown_command_is_a_usage_error(capsys):
 def test_since_accepts_durations_and_dates():
     from datetime import UTC, datetime, timedelta
 
-    from bot.cli import parse_since
     from bot.errors import TechwatchError
+    from bot.since import parse_since
 
     now = datetime(2026, 11, 22, 12, tzinfo=UTC)
     assert parse_since("7d", now) == now - timedelta(days=7)
@@ -82,3 +82,5 @@ def test_since_accepts_durations_and_dates():
     assert parse_since("2025-01-31", now) == datetime(2025, 1, 31, tzinfo=UTC)
     with pytest.raises(TechwatchError, match="--since 'lately'"):
         parse_since("lately", now)
+    with pytest.raises(TechwatchError, match="too far back"):
+        parse_since("99999999d", now)

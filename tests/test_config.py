@@ -40,6 +40,14 @@ def test_database_url_from_environment_wins(tmp_path):
     ("[digest]\ntimezone = 'Mars/Olympus'\n", "digest.timezone", "unknown time zone"),
     ("colour = 'blue'\n", "colour", "unknown key"),
     ("[fetch\n", "(syntax)", "invalid TOML"),
+    ("[digest]\ngrace_hours = 0\n", "digest.grace_hours", "greater than 0"),
+    ("[poll]\nmin_minutes = 30\nmax_minutes = 20\n", "poll.min_minutes", "not be above"),
+    ("[health]\nport = 70000\n", "health.port", "TCP port"),
+    ("[logging]\nformat = 'xml'\n", "logging.format", "'text' or 'json'"),
+    ("[slack]\nevents_port = 70000\n", "slack.events_port", "TCP port"),
+    ("[slack]\nops_channel = '#ops team'\n", "slack.ops_channel", "not a channel"),
+    ("[[slack.digests]]\nchannel = 'C1'\n[[slack.digests]]\nchannel = 'C1'\ntime = '17:00'\n",
+     "slack.digests", "two digests"),
 ])
 def test_malformed_main_config_names_file_key_and_problem(tmp_path, extra, key, problem):
     config = write_config(tmp_path, [])

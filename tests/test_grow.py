@@ -183,3 +183,11 @@ def test_sources_suggest_lists_sites_relevant_coverage_links_to_and_finds_their_
     assert "│ 1 " in line or " 1 " in line  # one relevant article links to it
     assert "127.0.0.1" not in out.split("Add one with")[0].replace(site.base, "")  # not a source
     assert f"techwatch sources add http://{other}/feeds/en-rss2.xml" in out
+
+
+def test_a_corrupt_or_bombing_gzip_sitemap_is_skipped_not_a_crash():
+    import gzip
+
+    assert parse_sitemap(b"\x1f\x8b\x08\x00garbage") == ([], [])
+    bomb = gzip.compress(b"<urlset>" + b" " * (60 * 1024 * 1024) + b"</urlset>")
+    assert parse_sitemap(bomb) == ([], [])  # cut at 50 MB: no page, and no 60 MB in memory

@@ -25,7 +25,7 @@ def test_kill_during_article_fetches_then_resume(site, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "poll"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         done = _count(config, "state = 'done'")
         if done >= 3:
@@ -52,8 +52,12 @@ def test_kill_during_article_fetches_then_resume(site, tmp_path):
 
 
 def _count(config, where: str) -> int:
-    try:
-        return query(config, f"SELECT count(*) FROM articles WHERE source_id != 'seed' "
-                             f"AND {where}")[0][0]
-    except (FileNotFoundError, sqlite3.OperationalError):  # not created or migrated yet
-        return 0
+    for _ in range(50):  # a busy machine: the writer may hold the database for a moment
+        try:
+            return query(config, f"SELECT count(*) FROM articles WHERE source_id != 'seed' "
+                                 f"AND {where}")[0][0]
+        except FileNotFoundError:  # not created yet
+            return 0
+        except sqlite3.OperationalError:  # locked, or not migrated yet
+            time.sleep(0.1)
+    return 0

@@ -125,7 +125,8 @@ def test_help_unknown_commands_and_bad_arguments_answer_with_usage(slackapp):
     reply, _ = slackapp.command("frobnicate <!channel>")
     assert "Unknown command" in text_of(reply) and "<!channel>" not in text_of(reply)
     reply, _ = slackapp.command("search")
-    assert "Search for what?" in text_of(reply) and "/techwatch search <words>" in text_of(reply)
+    assert "Search for what? Usage" in text_of(reply)
+    assert "/techwatch search &lt;words&gt;" in text_of(reply)  # shown as <words>
     reply, _ = slackapp.command("subscribe teleportation")
     assert "Unknown topic" in text_of(reply) and "semiconductors" in text_of(reply)
     reply, _ = slackapp.command("search chips since:yesterday")
@@ -314,3 +315,16 @@ def test_techwatch_serve_answers_over_http_and_stops_on_sigterm(archive, slack):
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0 and "Traceback" not in err and SECRET not in err
+
+
+def test_socket_mode_that_cannot_connect_is_one_line_not_a_crash(archive, slack):
+    from bot.errors import TechwatchError
+    from bot.slackapp.serve import start_slack_app
+
+    env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-revoked"}
+    app = load_app(str(archive), env, now=lambda: FIXED_NOW)
+    try:
+        with pytest.raises(TechwatchError, match="Socket Mode: Slack refused SLACK_APP_TOKEN"):
+            start_slack_app(app, host="127.0.0.1", port=0)
+    finally:
+        app.close()

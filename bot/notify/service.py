@@ -92,28 +92,34 @@ def alert_subscriptions(app: App) -> tuple[AlertChannel, ...]:
 
 
 def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
+    """Per channel (all its subscriptions together: one hourly cap), the new stories to alert,
+    the later outlets of alerted ones for their threads, and those past the cap."""
     slack = app.settings.slack
-    plans = []
+    by_channel: dict[str, list[AlertChannel]] = {}
     for subscription in alert_subscriptions(app):
-        candidates = app.archive.alert_candidates(
-            subscription.channel, min_score=subscription.min_score, topics=subscription.topics,
-            published_after=now - timedelta(hours=slack.alert_max_age_hours))
+        by_channel.setdefault(subscription.channel, []).append(subscription)
+    plans = []
+    for channel, subscriptions in by_channel.items():
+        found = {a.id: a for s in subscriptions for a in app.archive.alert_candidates(
+            channel, min_score=s.min_score, topics=s.topics,
+            published_after=now - timedelta(hours=slack.alert_max_age_hours))}
+        candidates = sorted(found.values(), key=lambda a: (a.first_seen, a.id))
         if not candidates:
             continue
         new, replies = [], []
         for lead in stories(candidates):
-            previous = app.archive.delivery_kind(alert_key(subscription.channel, lead.story_id))
+            previous = app.archive.delivery_kind(alert_key(channel, lead.story_id))
             members = [a for a in candidates if a.story_id == lead.story_id]
             if previous == "alert":
                 replies += members  # the story was alerted: new outlets go in its thread
             elif previous == "rolled":  # the story went to the digest: so do its new outlets
-                plans.append([settled(subscription.channel, "alert_member", m) for m in members])
+                plans.append([settled(channel, "alert_member", m) for m in members])
             else:
                 new.append((lead, [m for m in members if m.id != lead.id]))
         room = slack.alert_hourly_cap - app.archive.alerts_since(
-            subscription.channel, now - timedelta(hours=1))
+            channel, now - timedelta(hours=1))
         new.sort(key=lambda story: -story[0].score)  # over the cap, the best go first
-        plans.append(alert_deliveries(subscription.channel, new, replies, room, UTC, now))
+        plans.append(alert_deliveries(channel, new, replies, room, UTC, now))
     return plans
 
 

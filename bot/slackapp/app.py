@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +20,7 @@ from bot.app import App, open_fetcher, open_pipeline
 from bot.config import DigestChannel
 from bot.errors import TechwatchError
 from bot.feeds.discover import find_feed, new_source
-from bot.notify.blocks import FEEDBACK_ACTION, digest_messages, with_votes
+from bot.notify.blocks import FEEDBACK_ACTION, cut, digest_messages, escape, with_votes
 from bot.notify.service import deliver, digest_content
 from bot.notify.slack import build_client
 from bot.pipeline import CycleReport
@@ -30,6 +32,7 @@ from bot.store.archive import ADDED_SOURCE
 log = logging.getLogger("techwatch")
 SLOW = {"digest", "add-source", "add"}  # answered through response_url
 VOTES = {"relevant", "not_relevant", "not_topic"}
+SLOW_LIMIT = 90.0  # seconds an add-source or add may take before the user is told it gave up
 
 
 def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
@@ -40,6 +43,7 @@ def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
     # Bolt reads SLACK_BOT_TOKEN itself and warns that our client (pointed at slack.api_url) wins
     bolt_log.addFilter(lambda record: "will be unused" not in record.getMessage())
     bolt = BoltApp(client=client, signing_secret=signing_secret,
+                   listener_executor=DaemonThreads(),
                    request_verification_enabled=signing_secret is not None,
                    token_verification_enabled=False, process_before_response=False,
                    logger=bolt_log)
@@ -50,7 +54,7 @@ def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
         try:
             request = parse(command.get("text", ""), app.classifier.taxonomy.ids)
         except CommandError as e:
-            ack(**replies.message(str(e)))
+            ack(**replies.message(escape(str(e))))
             return
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         if request.name not in SLOW or request.words == ("preview",):
@@ -62,15 +66,37 @@ def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
     @bolt.action(replies.MORE_ACTION)
     def on_more(ack: Callable, body: dict, respond: Callable) -> None:
         ack()
-        query = json.loads(body["actions"][0]["value"])
-        respond(replace_original=True, **_safely(lambda: commands.search(query)))
+        respond(replace_original=True, **_safely(
+            lambda: commands.search(json.loads(body["actions"][0]["value"]))))
 
     @bolt.action(FEEDBACK_ACTION)
     def on_feedback(ack: Callable, body: dict, client: Any) -> None:
         ack()
-        commands.feedback(body, client)
+        try:
+            commands.feedback(body, client)
+        except Exception:  # noqa: BLE001 -- the listener boundary: logged, never a trace in Slack
+            log.exception("slack feedback failed")
 
     return bolt
+
+
+class DaemonThreads(Executor):
+    """Bolt's listeners on daemon threads: a command still running at shutdown (a slow site in
+    add-source) must not hold the process past its deadline, as a thread pool's workers would."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as e:  # noqa: BLE001 -- handed to whoever waits
+                future.set_exception(e)
+
+        threading.Thread(target=run, daemon=True, name="slack-listener").start()
+        return future
 
 
 def _safely(answer: Callable[[], dict]) -> dict:
@@ -78,7 +104,10 @@ def _safely(answer: Callable[[], dict]) -> dict:
     try:
         return answer()
     except (TechwatchError, CommandError) as e:
-        return replies.message(str(e))
+        return replies.message(escape(str(e)))
+    except TimeoutError:
+        return replies.message("That took too long (the site is slow or does not answer); "
+                               "try again later.")
     except Exception as e:  # noqa: BLE001 -- the listener boundary
         log.exception("slack command failed")
         return replies.message(f"Something went wrong ({type(e).__name__}); it is in the log.")
@@ -95,7 +124,7 @@ class Commands:
         return handler(r, user, channel)
 
     def help(self, r: Request, user: str, channel: str) -> dict:
-        return replies.message(help_text(self.app.classifier.taxonomy.ids))
+        return replies.message(escape(help_text(self.app.classifier.taxonomy.ids)))
 
     def search(self, query: dict | Request, user: str = "", channel: str = "") -> dict:
         if isinstance(query, Request):
@@ -157,7 +186,7 @@ class Commands:
         if outcome.report.sent:
             return replies.message("The digest is posted in this channel.")
         problems = "; ".join(outcome.report.problems) or "nothing was posted"
-        return replies.message(f"The digest could not be posted: {problems}")
+        return replies.message(f"The digest could not be posted: {escape(problems)}")
 
     def sources(self, r: Request, user: str, channel: str) -> dict:
         return replies.sources_reply(self.app.archive.source_rows(), self.app.now())
@@ -171,19 +200,20 @@ class Commands:
 
         async def find():
             async with open_fetcher(self.app) as fetcher:
-                return await find_feed(fetcher, url, private_ok=slack.allow_private_sources)
+                return await asyncio.wait_for(
+                    find_feed(fetcher, url, private_ok=slack.allow_private_sources), SLOW_LIMIT)
 
         found = asyncio.run(find())
         rows = self.app.archive.source_rows()
         if found.url in {row.url for row in rows}:
-            return replies.message(f"{found.url} is a source already.")
+            return replies.message(f"{escape(found.url)} is a source already.")
         taken = {row.id for row in rows} | {s.id for s in self.app.settings.sources}
         source = new_source(found, taken)
         self.app.archive.add_source(source, self.app.now())
         log.info("source %s added from Slack by %s", source.id, user, extra={"source": source.id})
-        return replies.message(f"Added source `{source.id}`: {source.name} ({found.feed.format},"
-                               f" {len(found.feed.entries)} items), polled from the next cycle.",
-                               public=True)
+        return replies.message(f"Added source `{source.id}`: {escape(cut(source.name, 200))} "
+                               f"({found.feed.format}, {len(found.feed.entries)} items), polled "
+                               "from the next cycle.", public=True)
 
     def add(self, r: Request, user: str, channel: str) -> dict:
         url = url_of(r.words[0])
@@ -192,16 +222,17 @@ class Commands:
         async def add():
             self.app.archive.ensure_source(ADDED_SOURCE, "Added by hand")
             async with open_pipeline(self.app) as pipeline:
-                return await pipeline.add_url(url, CycleReport(), private_ok=private_ok)
+                return await asyncio.wait_for(
+                    pipeline.add_url(url, CycleReport(), private_ok=private_ok), SLOW_LIMIT)
 
         outcome = asyncio.run(add())
         if outcome.status == "failed":
-            return replies.message(f"Could not add {url}: {outcome.detail}")
+            return replies.message(f"Could not add {escape(url)}: {escape(outcome.detail)}")
         row = self.app.archive.article_row(outcome.article_id)
         verdict = f"relevant ({', '.join(row.topics or []) or 'no topic'})" if row.relevant \
             else "not relevant"
         word = "Archived" if outcome.status == "added" else "Already archived"
-        return replies.message(f"{word}: {row.title} — {verdict}.")
+        return replies.message(f"{word}: {escape(cut(row.title, 300))} — {verdict}.")
 
     def status(self, r: Request, user: str, channel: str) -> dict:
         now, archive = self.app.now(), self.app.archive

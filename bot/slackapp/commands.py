@@ -27,7 +27,8 @@ class CommandError(ValueError):
 
     def __init__(self, problem: str, name: str | None = None) -> None:
         usage = USAGE.get(name or "", "`/techwatch help` lists the commands")
-        super().__init__(f"{problem}. Usage: {usage}")
+        stop = "" if problem.endswith(("?", ".")) else "."
+        super().__init__(f"{problem}{stop} Usage: {usage}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +108,14 @@ def _check(r: Request, topic_ids: tuple[str, ...]) -> None:
 
 
 def url_of(word: str) -> str:
-    """Slack sends links as <https://x|label> or <https://x>."""
-    return word.strip("<>").split("|", 1)[0]
+    """Slack sends links as <https://x|label> or <https://x>, with &, < and > escaped."""
+    url = word.strip("<>").split("|", 1)[0]
+    return url.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _short(text: str) -> str:
-    """User text echoed back: short, and unable to format or mention anything."""
-    text = text[:60]
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    """User text echoed back: short, and unable to end a code span (the reply is escaped)."""
+    return text[:60].replace("`", "'")
 
 
 def help_text(topic_ids: tuple[str, ...]) -> str:

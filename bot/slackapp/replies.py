@@ -39,10 +39,10 @@ def search_reply(results: Sequence[ArticleView], query: Mapping[str, Any], offse
         verdict = "" if a.relevant else " · _not US–Japan cooperation_"
         blocks.append(section(f"*{link(a.url, a.title)}*\n{cut(escape(a.source_name), 100)} · "
                               f"{date} · {escape(topics)}{story}{verdict}"))
-    if has_more:
-        value = json.dumps({**query, "offset": offset + PAGE}, ensure_ascii=False)
+    value = json.dumps({**query, "offset": offset + PAGE}, ensure_ascii=False)
+    if has_more and len(value) <= 2000:  # a button's value: a query that long gets no paging
         blocks.append(ActionsBlock(elements=[ButtonElement(
-            text="More", action_id=MORE_ACTION, value=cut(value, 2000))]).to_dict())
+            text="More", action_id=MORE_ACTION, value=value)]).to_dict())
     return message(f"{len(results)} results for {words}", blocks)
 
 

@@ -11,6 +11,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import App
 from bot.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_SIGNING_SECRET
@@ -46,8 +47,9 @@ def serve_http(app: App, host: str, port: int) -> WSGIServer:
 
     try:
         server = make_server(host, port, wsgi, server_class=_ThreadingServer, handler_class=_Quiet)
-    except OSError as e:
-        raise TechwatchError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    except (OSError, OverflowError) as e:
+        raise TechwatchError(f"cannot listen on {host}:{port}: "
+                             f"{getattr(e, 'strerror', None) or e}") from None
     threading.Thread(target=server.serve_forever, name="slack-http", daemon=True).start()
     return server
 
@@ -56,7 +58,13 @@ def start_socket_mode(app: App) -> SocketModeHandler:
     handler = SocketModeHandler(build_bolt_app(app, signing_secret=None),
                                 app_token=app.env[ENV_SLACK_APP_TOKEN],
                                 logger=logging.getLogger("techwatch.slack"))
-    handler.connect()  # returns: the socket runs on its own threads
+    try:
+        handler.connect()  # returns: the socket runs on its own threads
+    except SlackApiError as e:
+        raise TechwatchError(f"Socket Mode: Slack refused {ENV_SLACK_APP_TOKEN}: "
+                             f"{e.response.get('error', 'error')}") from None
+    except (SlackClientError, OSError) as e:
+        raise TechwatchError(f"Socket Mode: cannot reach Slack ({e})") from None
     return handler
 
 

@@ -114,7 +114,8 @@ class Archive:
         with self.engine.begin() as db:
             known = {r.id for r in db.execute(sa.select(sources.c.id))}
             for s in configured:
-                values = {"url": s.url, "name": s.name, "lang": s.lang, "enabled": s.enabled}
+                values = {"url": s.url, "name": s.name, "lang": s.lang, "enabled": s.enabled,
+                          "origin": None}  # now in the config: polled as the config's only
                 if s.id in known:
                     update = sources.update().where(sources.c.id == s.id)
                     # a new URL for a source that was gone (or failing) gets a fresh start
@@ -315,7 +316,10 @@ class Archive:
                  .where(articles.c.relevant.is_(True)))
         with self.engine.connect() as db:
             for url, html_gz in db.execution_options(yield_per=100).execute(query):
-                yield url, gzip.decompress(html_gz)
+                try:
+                    yield url, gzip.decompress(html_gz)
+                except (OSError, EOFError):  # a damaged stored page: skipped
+                    continue
 
     def article_urls(self, *, relevant: bool | None = None) -> list[tuple[str, str]]:
         """(source id, URL) of the archived articles (seed documents aside)."""
