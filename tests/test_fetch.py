@@ -173,3 +173,23 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("Sun, 22 Nov 2026 12:05:00 GMT", now) == now + timedelta(minutes=5)
     assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None
     assert parse_retry_after("99999999999999999999", now) == now + timedelta(days=1)  # capped
+
+
+def test_the_connected_address_is_checked_too_against_dns_rebinding(site):
+    """The name check happens before the connect; a name that resolves differently the second
+    time (DNS rebinding) is caught by the check of the peer actually connected to."""
+    import httpx
+
+    from bot.feeds.fetch import PRIVATE_OK, _refuse_private_peer
+
+    site.route("/secret", Reply(body=b"internal"))
+
+    async def fetch(private_ok: bool) -> bytes:
+        # only the peer check: as if the name had resolved to a public address first
+        async with httpx.AsyncClient(event_hooks={"response": [_refuse_private_peer]}) as client:
+            response = await client.get(site.url("/secret"), extensions={PRIVATE_OK: private_ok})
+            return response.content
+
+    with pytest.raises(FetchError, match="connected to a loopback address"):
+        asyncio.run(fetch(False))
+    assert asyncio.run(fetch(True)) == b"internal"

@@ -35,7 +35,7 @@ MAX_PAUSE = timedelta(hours=24)
 
 def build_client(settings: FetchSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        event_hooks={"request": [_refuse_private_addresses]},
+        event_hooks={"request": [_refuse_private_addresses], "response": [_refuse_private_peer]},
         follow_redirects=True,
         max_redirects=settings.max_redirects,
         # no pool timeout: waiting for a free connection is not the server's slowness
@@ -189,6 +189,23 @@ async def _refuse_private_addresses(request: httpx.Request) -> None:
             raise FetchError(f"refused: {host} is a {_zone(ip)} address ({ip}), and the link "
                              f"came from a public feed: {redact(str(request.url))}",
                              kind="private_address")
+
+
+async def _refuse_private_peer(response: httpx.Response) -> None:
+    """httpx response hook: the address actually connected to, checked too (a name that
+    resolved to a public address for the check may resolve to a private one for the connect:
+    DNS rebinding). Runs before the body is read."""
+    if response.request.extensions.get(PRIVATE_OK, True):
+        return
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return
+    ip = ipaddress.ip_address(str(peer[0]).split("%")[0])
+    if not ip.is_global:
+        raise FetchError(f"refused: {response.request.url.host} connected to a {_zone(ip)} "
+                         f"address ({ip}): {redact(str(response.request.url))}",
+                         kind="private_address")
 
 
 def _zone(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
