@@ -125,9 +125,9 @@ class Health:
         return True, "ok"
 
 
-class _Quiet(WSGIRequestHandler):
+class QuietRequests(WSGIRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 -- the base's signature
-        pass  # scrapes every few seconds would flood the log
+        pass  # scrapes every few seconds (or Slack's requests) would flood the log
 
 
 def serve(health: Health, metrics: Metrics, host: str, port: int) -> WSGIServer:
@@ -146,6 +146,6 @@ def serve(health: Health, metrics: Metrics, host: str, port: int) -> WSGIServer:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found: try /healthz or /metrics\n"]
 
-    server = make_server(host, port, app, handler_class=_Quiet)
+    server = make_server(host, port, app, handler_class=QuietRequests)
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server

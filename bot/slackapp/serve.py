@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIServer, make_server
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.app import App
 from bot.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_SIGNING_SECRET
 from bot.errors import TechwatchError
+from bot.health import QuietRequests
 from bot.slackapp.app import build_bolt_app
 
 log = logging.getLogger("techwatch")
@@ -24,11 +25,6 @@ EVENTS_PATH = "/slack/events"
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a request in flight does not hold the process at exit
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 -- the base's signature
-        pass
 
 
 def serve_http(app: App, host: str, port: int) -> WSGIServer:
@@ -46,7 +42,7 @@ def serve_http(app: App, host: str, port: int) -> WSGIServer:
         return handler(environ, start_response)
 
     try:
-        server = make_server(host, port, wsgi, server_class=_ThreadingServer, handler_class=_Quiet)
+        server = make_server(host, port, wsgi, server_class=_ThreadingServer, handler_class=QuietRequests)
     except (OSError, OverflowError) as e:
         raise TechwatchError(f"cannot listen on {host}:{port}: "
                              f"{getattr(e, 'strerror', None) or e}") from None
