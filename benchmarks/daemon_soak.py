@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,8 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import httpx  # noqa: E402
-from conftest import write_config  # noqa: E402
-from livesite import LiveFeed, LiveNews  # noqa: E402
+from livesite import LiveFeed, LiveNews, free_port, live_config  # noqa: E402
 from newsite import query  # noqa: E402
 from sitesrv import Site  # noqa: E402
 from slackstub import TOKEN, SlackStub  # noqa: E402
@@ -41,33 +39,12 @@ def main() -> int:
     minutes = parser.parse_args().minutes
     site, slack = Site().start(), SlackStub(channels=("C0DIGEST", "C0ALERTS", "C0OPS"))
     live = LiveNews(site, FEEDS)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     digest_at = datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(minutes=minutes / 2)
     with tempfile.TemporaryDirectory() as tmp:
-        config = write_config(Path(tmp), [{"id": f.name, "name": f"Live {f.name}",
-                                           "url": live.url(f.name)} for f in FEEDS], extra=f"""
-[poll]
-default_poll_minutes = 1
-min_minutes = {MIN_MINUTES}
-max_minutes = {MAX_MINUTES}
-tick_seconds = 2
-[health]
-port = {port}
-[slack]
-alert_hourly_cap = 1000
-ops_channel = "C0OPS"
-ops_after_failures = 2
-[[slack.digests]]
-channel = "C0DIGEST"
-time = "{digest_at:%H:%M:%S}"
-timezone = "Asia/Tokyo"
-max_stories = 100
-[[slack.alerts]]
-channel = "C0ALERTS"
-min_score = 0.5
-""")
+        config = live_config(Path(tmp), live, health_port=port,
+                             digest_at=f"{digest_at:%H:%M:%S}",
+                             poll=(1, MIN_MINUTES, MAX_MINUTES, 2))
         env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
                "SLACK_API_URL": slack.url}
         started = time.monotonic()

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import socket
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from html import escape
+from pathlib import Path
 
+from conftest import write_config
 from sitesrv import Reply, Seen, Site
 
 US = ["Arcadia Micro", "Boston Quantum Labs", "Redwood Orbital", "Summit Grid", "Lakeview AI",
@@ -113,3 +116,41 @@ def article_html(name: str, k: int) -> str:
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
             f"{escape(title(name, k))}</title></head><body><article><h1>{escape(title(name, k))}"
             f"</h1>{body}</article></body></html>")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def live_config(directory: Path, live: LiveNews, *, health_port: int, digest_at: str,
+                poll: tuple[float, float, float, float], events_port: int = 0) -> Path:
+    """A config polling every live feed, with /healthz, an ops channel, a digest in Tokyo at
+    `digest_at` and alerts; `poll` is (default, min, max minutes, tick seconds)."""
+    default, low, high, tick = poll
+    sources = [{"id": name, "name": f"Live {name}", "url": live.url(name)}
+               for name in live.feeds]
+    return write_config(directory, sources, extra=f"""
+[poll]
+default_poll_minutes = {default}
+min_minutes = {low}
+max_minutes = {high}
+tick_seconds = {tick}
+[health]
+port = {health_port}
+[slack]
+alert_max_age_hours = 72
+alert_hourly_cap = 1000
+ops_channel = "C0OPS"
+ops_after_failures = 2
+events_port = {events_port}
+[[slack.digests]]
+channel = "C0DIGEST"
+time = "{digest_at}"
+timezone = "Asia/Tokyo"
+max_stories = 100
+[[slack.alerts]]
+channel = "C0ALERTS"
+min_score = 0.5
+""")

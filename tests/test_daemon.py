@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from conftest import ROOT, write_config
-from livesite import LiveFeed, LiveNews
+from livesite import LiveFeed, LiveNews, free_port, live_config
 from newsite import MANIFEST, news_sources, query, serve_news_site
 from slackstub import TOKEN, SlackStub
 
@@ -72,40 +71,6 @@ def test_a_second_writer_on_the_same_archive_is_refused(site, tmp_path, cli):
 
 # --- the service over time: schedule, cron digest, SIGTERM mid-cycle, restart -----------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def live_config(tmp_path, live: LiveNews, port: int, digest_at: str, events_port: int = 0) -> Path:
-    sources = [{"id": name, "name": f"Live {name}", "url": live.url(name)}
-               for name in live.feeds]
-    return write_config(tmp_path, sources, extra=f"""
-[poll]
-default_poll_minutes = 0.1
-min_minutes = 0.1
-max_minutes = 1
-tick_seconds = 1
-[health]
-port = {port}
-[slack]
-alert_max_age_hours = 72
-alert_hourly_cap = 1000
-ops_channel = "C0OPS"
-ops_after_failures = 2
-events_port = {events_port}
-[[slack.digests]]
-channel = "C0DIGEST"
-time = "{digest_at}"
-timezone = "Asia/Tokyo"
-max_stories = 100
-[[slack.alerts]]
-channel = "C0ALERTS"
-min_score = 0.5
-""")
-
-
 def start_daemon(config: Path, slack: SlackStub, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
            "SLACK_API_URL": slack.url, "SLACK_SIGNING_SECRET": SECRET}
@@ -151,7 +116,8 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
                            LiveFeed("flaky", 30, fail_polls=2)])
     port, events_port = free_port(), free_port()
     digest_at = datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(seconds=25)
-    config = live_config(tmp_path, live, port, f"{digest_at:%H:%M:%S}", events_port)
+    config = live_config(tmp_path, live, health_port=port, digest_at=f"{digest_at:%H:%M:%S}",
+                         poll=(0.1, 0.1, 1, 1), events_port=events_port)
     try:
         process = start_daemon(config, slack, "--log-format", "json")
         wait_for(lambda: get(port, "/healthz")[0] == 200, 30, "/healthz")
