@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from conftest import FIXED_NOW, ROOT, write_config
 from newsite import MANIFEST, news_sources, query, serve_news_site
@@ -124,7 +124,11 @@ def test_5xx_is_retried_with_back_off_after_looking_first(site, tmp_path, cli, s
 def test_crash_between_post_and_ledger_then_rerun_posts_nothing_twice(site, tmp_path, slack):
     serve_news_site(site)
     slack.script["chat.postMessage"].append(("store_then_hang", 30))
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    # A separate process runs on the wall clock, not FIXED_NOW: due half an hour ago, any age.
+    due = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
+    wall_clock = (SLACK.replace('"20:30"', f'"{due}"').replace("Asia/Tokyo", "UTC")
+                  .replace("alert_max_age_hours = 120", "alert_max_age_hours = 100000"))
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=wall_clock)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
            "SLACK_API_URL": slack.url}
     command = [sys.executable, "-m", "bot", "--config", str(config), "run", "--once"]
