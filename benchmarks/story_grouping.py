@@ -1,9 +1,11 @@
 """Grouping cost against the size of the archive: articles/s at 1k, 10k and 100k archived.
 
-Grouping a new article reads its 16 LSH band rows and the few candidates they name, within the
+Grouping a new article reads its 16 LSH band rows and the few candidates they name, then (if it
+is no copy) its 16 rarest terms' rows of the event index and at most 30 candidates, within the
 time window, so its cost should not grow with the archive. The background archive is filled in
-bulk with random signatures (an index of the same size and shape); the measured articles are
-real texts with real signatures, including copies that must find their story. Besides articles/s
+bulk with random signatures, random-word story terms and index rows (an index of the same size
+and shape); the measured articles are texts with real signatures and terms, including copies
+that must find their story. Besides articles/s
 each size prints the time as a ratio of a baseline measured in the same run: one primary-key
 lookup of an article.
 
@@ -13,10 +15,12 @@ lookup of an article.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,34 +30,48 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bot.store import open_archive  # noqa: E402
-from bot.store.schema import articles, story_bands  # noqa: E402
-from bot.stories import minhash  # noqa: E402
+from bot.store.schema import articles, event_terms, story_bands, term_documents  # noqa: E402
+from bot.stories import minhash, story_terms  # noqa: E402
+from bot.stories.events import Idf, index_terms  # noqa: E402
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
-WORDS = ["chip", "quantum", "Japan", "United", "States", "agreement", "rover", "lunar", "fusion",
-         "reactor", "minerals", "export", "controls", "research", "university", "alliance",
-         "semiconductor", "network", "cable", "standard", "data", "partnership", "ministry",
-         "investment", "subsidy", "factory", "launch", "satellite"]
+SYLLABLES = ["ka", "to", "mi", "ra", "su", "ne", "ho", "ri", "ta", "no", "ze", "ku", "po", "le",
+             "an", "vi"]
+# a Zipf-distributed vocabulary, as news text has: a few words everywhere, most words rare
+VOCABULARY = [SYLLABLES[i % 16] + SYLLABLES[i // 16 % 16] + SYLLABLES[i // 256 % 16] + "x"
+              + SYLLABLES[i // 4096 % 16] for i in range(20_000)]
+CUMULATIVE = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCABULARY))))
 
 
 def text(rng: random.Random, n: int = 120) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n))
+    """Words of the vocabulary and two names, a sentence of them."""
+    names = " ".join(f"Org{rng.choice(VOCABULARY)}" for _ in range(2))
+    return f"{names} " + " ".join(rng.choices(VOCABULARY, cum_weights=CUMULATIVE, k=n))
 
 
-def fill(engine: sa.Engine, size: int, rng: random.Random) -> None:
-    """`size` archived articles spread over a year, with random signatures and band rows."""
-    with engine.begin() as db:
-        rows, bands = [], []
+def fill(archive, size: int, rng: random.Random) -> None:
+    """`size` archived articles spread over a year, with random signatures, band rows, story
+    terms, event index rows and document frequencies."""
+    frequency: Counter[str] = Counter()
+    window_start = (NOW - timedelta(days=14)).replace(tzinfo=None)
+    with archive.engine.begin() as db:
+        rows, bands, index = [], [], []
         for i in range(1, size + 1):
             seen = (NOW - timedelta(minutes=i * 525_600 // size)).replace(tzinfo=None)
             sig = tuple(rng.getrandbits(32) for _ in range(minhash.PERMUTATIONS))
+            body = text(rng)
+            terms = story_terms(body[:60], body, seen.date())
+            frequency.update(terms.document_terms)
             rows.append({"id": i, "source_id": "bg", "url": f"https://bg.example/{i}",
                          "canonical_url": f"https://bg.example/{i}", "title": f"bg {i}",
                          "summary": "", "text": "", "first_seen": seen, "state": "done",
                          "fetch_fulltext": False, "attempts": 1, "story_id": i,
-                         "minhash": minhash.pack(sig)})
+                         "minhash": minhash.pack(sig), "story_terms": terms.as_json()})
             bands += [{"band": b, "article_id": i, "first_seen": seen}
                       for b in minhash.band_keys(sig)]
+            if seen >= window_start:  # housekeeping drops the index rows of older articles
+                index += [{"term": t, "article_id": i, "first_seen": seen}
+                          for t in index_terms(terms, Idf(i, frequency))]
             if len(rows) == 5000:
                 db.execute(sa.insert(articles), rows)
                 db.execute(sa.insert(story_bands), bands)
@@ -61,15 +79,19 @@ def fill(engine: sa.Engine, size: int, rng: random.Random) -> None:
         if rows:
             db.execute(sa.insert(articles), rows)
             db.execute(sa.insert(story_bands), bands)
+        if index:
+            db.execute(sa.insert(event_terms), index)
+        db.execute(sa.insert(term_documents), [{"term": t, "documents": n} for t, n in
+                                               [("", size), *frequency.items()]])
 
 
 def measure(size: int, count: int) -> tuple[float, float, int]:
     rng = random.Random(size)
     with tempfile.TemporaryDirectory() as tmp:
         archive = open_archive(f"sqlite:///{tmp}/bench.db")
-        fill(archive.engine, size, rng)
+        fill(archive, size, rng)
         originals = [text(rng) for _ in range(count // 2)]
-        texts = originals + [t.replace("chip", "chips", 1) for t in originals]  # copies
+        texts = originals + [t.split(" ", 1)[1] for t in originals]  # copies, one word less
         ids = []
         with archive.engine.begin() as db:
             for j, body in enumerate(texts):
@@ -81,7 +103,8 @@ def measure(size: int, count: int) -> tuple[float, float, int]:
                 ids.append(result.inserted_primary_key[0])
         started = time.perf_counter()
         stories = [archive.assign_story(i, minhash.signature(body), threshold=0.5,
-                                        window_start=NOW - timedelta(days=14))
+                                        terms=story_terms(body[:60], body, NOW.date()), same_event=0.3,
+                                        window_days=14, window_start=NOW - timedelta(days=14))
                    for i, body in zip(ids, texts, strict=True)]
         elapsed = time.perf_counter() - started
         grouped = sum(stories[k + len(originals)] == stories[k] for k in range(len(originals)))

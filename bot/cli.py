@@ -634,7 +634,7 @@ def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
         log.warning("eval: skipped %s", error)
     if args.stories:
         stories = load_settings(config_path(args.config, os.environ), os.environ).stories
-        story_report = evaluate_stories(rows, stories.near_duplicate, stories.window_days)
+        story_report = evaluate_stories(rows, stories)
         print(json.dumps(story_report.as_dict()) if args.json else story_report.render())
         return 0
     report = evaluate(rows, classifier)

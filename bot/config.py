@@ -76,6 +76,7 @@ class ClassifySettings:
 class StorySettings:
     near_duplicate: float = 0.5  # estimated Jaccard of word shingles that makes two texts copies
     window_days: float = 14.0  # how far back a new article looks for its story
+    same_event: float = 0.275  # similarity of headline, lead, names and figures that makes one event
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,7 @@ SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
             "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
-            "max_age_days", "near_duplicate", "window_days", "min_minutes", "max_minutes",
+            "max_age_days", "near_duplicate", "same_event", "window_days", "min_minutes", "max_minutes",
             "tick_seconds", "ops_after_failures", "grace_hours"}
 
 
@@ -219,8 +220,9 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
         sections["health"] = replace(sections["health"], port=int(port))
     if sections["health"].port > 65535:
         raise ConfigError(str(path), "health.port", "must be a TCP port (1-65535, 0: off)")
-    if sections["stories"].near_duplicate > 1:
-        raise ConfigError(str(path), "stories.near_duplicate", "must be between 0 and 1")
+    for key in ("near_duplicate", "same_event"):
+        if getattr(sections["stories"], key) > 1:
+            raise ConfigError(str(path), f"stories.{key}", "must be between 0 and 1")
     sources = load_sources(sources_file, sections["poll"].default_poll_minutes)
     return Settings(config_file=path, sources_file=sources_file, topics_file=topics_file,
                     seeds_dir=seeds_dir, sources=sources, topics=read_toml(topics_file),

@@ -41,7 +41,7 @@ from bot.models import (
 )
 from bot.store import Archive
 from bot.store.archive import ADDED_SOURCE
-from bot.stories import signature
+from bot.stories import signature, story_terms
 
 log = logging.getLogger("techwatch")
 TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
@@ -375,22 +375,25 @@ class Pipeline:
         self.archive.complete_article(article, extracted, classification, published=published,
                                       date_source=date_source, text=text, now=now, raw=keep_raw,
                                       extractor_version=EXTRACTOR_VERSION if raw else None)
-        self._group(article, text, [raw[0] if raw else None, extracted.canonical_url], now)
+        self._group(article, text, [raw[0] if raw else None, extracted.canonical_url], published,
+                    now)
         report.processed += 1
         report.relevant += classification.relevant
         report.extraction[extracted.status] += 1
 
     def _group(self, article: PendingArticle, text: str, urls: list[str | None],
-               now: datetime) -> None:
+               published: datetime, now: datetime) -> None:
         """Its story: the same page reached by a redirect or named by rel=canonical/og:url,
-        or a syndicated copy."""
+        a syndicated copy, or another report of the same event."""
         exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
                       if u and u.startswith("http") and identity.canonical_url(u) !=
                       identity.canonical_url(article.url))
-        settings = self.settings.stories
+        settings, body = self.settings.stories, text or article.summary
         self.archive.assign_story(
-            article.id, signature(f"{article.title}\n{text or article.summary}"),
-            threshold=settings.near_duplicate, exact_keys=exact,
+            article.id, signature(f"{article.title}\n{body}"), exact_keys=exact,
+            terms=story_terms(article.title, body, published.date()),
+            threshold=settings.near_duplicate, same_event=settings.same_event,
+            window_days=settings.window_days,
             window_start=now - timedelta(days=settings.window_days))
 
 

@@ -104,8 +104,9 @@ class Daemon:
     async def housekeeping(self) -> None:
         try:
             removed = await in_thread(self._housekeep)
-            log.info("housekeeping: %d raw pages and %d fetch-log rows past retention removed, "
-                     "index optimised", removed["raw_pages"], removed["fetch_log"])
+            log.info("housekeeping: %d raw pages, %d fetch-log rows and %d event-index rows past "
+                     "retention removed, index optimised", removed["raw_pages"],
+                     removed["fetch_log"], removed["event_terms"])
         except asyncio.CancelledError:
             log.info("housekeeping interrupted by shutdown")
         except Exception:  # noqa: BLE001
@@ -117,7 +118,8 @@ class Daemon:
             raw_before=now - timedelta(days=storage.raw_html_days) if storage.raw_html_days
             else None,
             fetch_log_before=now - timedelta(days=storage.fetch_log_days)
-            if storage.fetch_log_days else None)
+            if storage.fetch_log_days else None,
+            event_terms_before=now - timedelta(days=self.app.settings.stories.window_days))
         self.app.archive.optimize()
         return removed
 

@@ -148,8 +148,8 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
         process = start_daemon(config, slack)
         expected = live.article_urls(stopped_at)
         wait_for(lambda: expected <= done_urls(config), 60, "every article archived")
-        wait_for(lambda: len(alerted(slack)) >= len(expected & relevant_urls(config)), 30,
-                 "the alerts")
+        wait_for(lambda: stories_of(config, alerted(slack)) >=
+                 stories_of(config, expected & relevant_urls(config)), 30, "the alerts")
         assert get(port, "/healthz")[0] == 200
         # the Slack app runs beside the scheduler: a signed /techwatch status is answered
         body = "command=%2Ftechwatch&text=status&user_id=U1&channel_id=C0ALERTS"
@@ -173,8 +173,10 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
         slack.stop()
     urls = [u for post in slack.posts("C0ALERTS") if not post.get("thread_ts")
             for u in post_urls(post)]
-    assert len(urls) == len(set(urls)), "an article was alerted twice"
-    assert relevant_urls(config) & expected <= set(urls), "an article was never alerted"
+    roots = [stories_of(config, {u}).pop() for u in urls]
+    assert len(roots) == len(set(roots)), "a story was alerted twice"
+    assert stories_of(config, relevant_urls(config) & expected) <= set(roots), \
+        "a story was never alerted"
     parents = [p for p in slack.posts("C0DIGEST") if not p.get("thread_ts")]
     assert len(parents) == 1, "the digest was posted twice (or not at all)"
     ops = [p["text"] for p in slack.posts("C0OPS")]
@@ -195,6 +197,12 @@ def done_urls(config: Path) -> set[str]:
 
 def relevant_urls(config: Path) -> set[str]:
     return {r[0] for r in query(config, "SELECT url FROM articles WHERE relevant = 1")}
+
+
+def stories_of(config: Path, urls: set[str]) -> set[int]:
+    """The stories of these articles (reports of one event are one story, alerted once)."""
+    rows = query(config, "SELECT url, coalesce(story_id, id) FROM articles")
+    return {story for url, story in rows if url in urls}
 
 
 def post_urls(post: dict) -> list[str]:

@@ -150,18 +150,24 @@ def test_skip_hours_of_a_feed_move_its_next_poll(site, tmp_path, cli):
     assert next_poll.startswith("2026-11-22 15:00") and skip == "[12, 13, 14]"
 
 
-def test_housekeeping_drops_old_raw_pages_and_fetch_logs_but_keeps_articles(site, tmp_path, cli):
+def test_housekeeping_drops_old_raw_pages_fetch_logs_and_event_index_keeps_articles(site, tmp_path, cli):
     serve_news_site(site)
     config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
     assert cli("--config", str(config), "run", "--once")[0] == 0
     archive = open_archive(f"sqlite:///{tmp_path / 'techwatch.db'}")
     try:
         texts = query(config, "SELECT count(*) FROM articles WHERE text != ''")[0][0]
-        assert archive.prune(raw_before=FIXED_NOW - timedelta(days=1),
-                             fetch_log_before=None) == {"raw_pages": 0, "fetch_log": 0}
+        stories = query(config, "SELECT id, story_id FROM articles")
+        assert archive.prune(raw_before=FIXED_NOW - timedelta(days=1), fetch_log_before=None,
+                             event_terms_before=FIXED_NOW - timedelta(days=14)) == \
+            {"raw_pages": 0, "fetch_log": 0, "event_terms": 0}
+        indexed = query(config, "SELECT count(*) FROM event_terms")[0][0]
         removed = archive.prune(raw_before=FIXED_NOW + timedelta(seconds=1),
-                                fetch_log_before=FIXED_NOW + timedelta(seconds=1))
+                                fetch_log_before=FIXED_NOW + timedelta(seconds=1),
+                                event_terms_before=FIXED_NOW + timedelta(seconds=1))
         assert removed["raw_pages"] >= 3 and removed["fetch_log"] >= 4
+        assert removed["event_terms"] == indexed >= 3 * 16  # 16 terms an article
+        assert query(config, "SELECT id, story_id FROM articles") == stories
         archive.optimize()
     finally:
         archive.close()

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.errors import StorageError
 from bot.models import (
@@ -37,6 +38,7 @@ from bot.store.schema import (
     deliveries,
     digest_items,
     digests,
+    event_terms,
     feedback,
     fetch_log,
     item_keys,
@@ -44,8 +46,10 @@ from bot.store.schema import (
     sources,
     story_bands,
     subscriptions,
+    term_documents,
 )
-from bot.stories import minhash
+from bot.stories import events, minhash
+from bot.stories.events import StoryTerms
 
 SEED_SOURCE = "seed"
 ADDED_SOURCE = "added"  # the source of articles given to `techwatch add`
@@ -387,7 +391,8 @@ class Archive:
 
     def add_seed(self, name: str, title: str, text: str, classification: Classification,
                  now: datetime) -> None:
-        """Archive one seed document, already extracted and classified."""
+        """Archive one seed document, already extracted and classified. Its terms are counted
+        in the document frequencies (a new archive's first IDF), it is no story's candidate."""
         key = f"seed:{name}"
         draft = ArticleDraft(source_id=SEED_SOURCE, url=key, canonical_url=key, keys=(key,),
                              title=title, summary=text[:400], guid=None, feed_published=None,
@@ -399,26 +404,39 @@ class Archive:
             db.execute(articles.update().where(articles.c.id == article_id).values(
                 state="done", text=text, extraction_status="full", published=now,
                 date_source="first_seen", **_classification_values(classification)))
+            _count_documents(db, events.story_terms(title, text, None))
             _index(db, article_id, body=text)
 
     def assign_story(self, article_id: int, sig: tuple[int, ...], *, threshold: float,
-                     window_start: datetime, exact_keys: tuple[str, ...] = ()) -> int:
+                     window_start: datetime, exact_keys: tuple[str, ...] = (),
+                     terms: StoryTerms | None = None, same_event: float = 1.0,
+                     window_days: float = 14.0) -> int:
         """Put an article in the story of an earlier one that is the same page (its final or
-        canonical URL is another item's) or a copy (MinHash estimate >= threshold), else in a
-        story of its own; index its signature. Reads a few index rows, never the archive."""
+        canonical URL is another item's), a copy (MinHash estimate >= threshold) or a report of
+        the same event (`events.similarity` >= same_event), else in a story of its own; index
+        it. Reads a few index rows and candidates of the window, never the archive."""
         bands = minhash.band_keys(sig)
         with self.engine.begin() as db:
-            row = db.execute(sa.select(articles.c.first_seen).where(articles.c.id == article_id)
-                             ).one()
+            row = db.execute(sa.select(articles.c.first_seen, articles.c.story_terms)
+                             .where(articles.c.id == article_id)).one()
+            idf = _count_documents(db, terms) if terms and row.story_terms is None else None
             story = self._exact_story(db, article_id, exact_keys) or \
                 self._copy_story(db, article_id, sig, bands, threshold, window_start)
+            if not story and idf:
+                story = self._event_story(db, article_id, terms, idf, same_event, window_days,
+                                          window_start)
             story = story or article_id
             db.execute(articles.update().where(articles.c.id == article_id).values(
-                story_id=story, minhash=minhash.pack(sig) if sig else None))
+                story_id=story, minhash=minhash.pack(sig) if sig else None,
+                **({"story_terms": terms.as_json()} if terms else {})))
             if bands:
                 db.execute(story_bands.insert().prefix_with("OR IGNORE"), [
                     {"band": b, "article_id": article_id, "first_seen": row.first_seen}
                     for b in bands])
+            if idf:
+                db.execute(event_terms.insert().prefix_with("OR IGNORE"), [
+                    {"term": t, "article_id": article_id, "first_seen": row.first_seen}
+                    for t in events.index_terms(terms, idf)])
         return story
 
     @staticmethod
@@ -446,6 +464,33 @@ class Archive:
             score = minhash.estimate_similarity(sig, minhash.unpack(row.minhash))
             if score >= best_score:
                 best, best_score = row.story_id or row.id, score
+        return best
+
+    @staticmethod
+    def _event_story(db: sa.Connection, article_id: int, terms: StoryTerms, idf: events.Idf,
+                     same_event: float, window_days: float, window_start: datetime,
+                     ) -> int | None:
+        """The story of the window's article most like this one, looked up by its rarest terms;
+        only the `events.EVENT_CANDIDATES` sharing most of them are compared."""
+        shared = sa.func.count().label("shared")
+        candidates = (sa.select(event_terms.c.article_id)
+                      .where(event_terms.c.term.in_(events.index_terms(terms, idf)),
+                             event_terms.c.first_seen >= window_start,
+                             event_terms.c.article_id != article_id)
+                      .group_by(event_terms.c.article_id)
+                      .order_by(shared.desc(), event_terms.c.article_id.desc())
+                      .limit(events.EVENT_CANDIDATES))
+        rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.story_terms)
+                          .where(articles.c.id.in_(candidates))).all()
+        others = [(r.story_id or r.id, events.StoryTerms.from_json(r.story_terms))
+                  for r in rows if r.story_terms]
+        more = set().union(*(o.document_terms for _, o in others)) - idf.frequency.keys()
+        idf = events.Idf(idf.documents, {**_frequencies(db, more), **idf.frequency})
+        best, best_score = None, same_event
+        for story, other in others:
+            score = events.similarity(terms, other, idf, window_days)
+            if score >= best_score:
+                best, best_score = story, score
         return best
 
     def has_seeds(self) -> bool:
@@ -738,10 +783,14 @@ class Archive:
     # --- housekeeping and metrics ---------------------------------------------------------
 
     def prune(self, *, raw_before: datetime | None, fetch_log_before: datetime | None,
-              ) -> dict[str, int]:
-        """Retention: raw pages and fetch-log rows older than the cut-offs (None: keep)."""
-        removed = {"raw_pages": 0, "fetch_log": 0}
+              event_terms_before: datetime | None = None) -> dict[str, int]:
+        """Retention: raw pages and fetch-log rows older than the cut-offs (None: keep), and the
+        event index's rows older than the story window (its articles keep their stories)."""
+        removed = {"raw_pages": 0, "fetch_log": 0, "event_terms": 0}
         with self.engine.begin() as db:
+            if event_terms_before is not None:
+                removed["event_terms"] = db.execute(event_terms.delete().where(
+                    event_terms.c.first_seen < event_terms_before)).rowcount
             if raw_before is not None:
                 removed["raw_pages"] = db.execute(raw_pages.delete().where(
                     raw_pages.c.fetched_at < raw_before)).rowcount
@@ -840,3 +889,28 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         actors={k: tuple(v) for k, v in signals.get("actors", {}).items()},
         cues=tuple(signals.get("cues", ())), snippet=snippet,
         text_head=(row.text or row.summary or "")[:800], story_id=row.story_id or row.id)
+
+
+ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
+
+
+def _count_documents(db: sa.Connection, terms: StoryTerms) -> events.Idf:
+    """Count the article in the document frequencies; the IDF of its terms, itself included."""
+    counted = sorted(terms.document_terms | {ALL_DOCUMENTS})
+    upsert = sqlite_insert(term_documents)
+    db.execute(upsert.on_conflict_do_update(
+        index_elements=[term_documents.c.term],
+        set_={"documents": term_documents.c.documents + 1}),
+        [{"term": t, "documents": 1} for t in counted])
+    frequency = _frequencies(db, counted)
+    return events.Idf(frequency.pop(ALL_DOCUMENTS), frequency)
+
+
+def _frequencies(db: sa.Connection, terms: Iterable[str]) -> dict[str, int]:
+    """Document frequencies of many terms in one statement (a JSON array, not thousands of
+    bound parameters)."""
+    wanted = sa.select(sa.func.json_each(sa.bindparam("terms")).table_valued("value").c.value)
+    rows = db.execute(sa.select(term_documents.c.term, term_documents.c.documents)
+                      .where(term_documents.c.term.in_(wanted)),
+                      {"terms": json.dumps(list(terms))})
+    return dict(rows.all())

@@ -85,6 +85,7 @@ articles = sa.Table(
     sa.Column("signals", sa.JSON),  # {"actors": {"us": [...], "japan": [...]}, "cues": [...]}
     sa.Column("story_id", sa.Integer, index=True),  # the first article of its story; None: its own
     sa.Column("minhash", sa.LargeBinary),
+    sa.Column("story_terms", sa.JSON),  # what event grouping compares (bot.stories.events)
     sa.Column("origin", sa.String),  # None: a feed; "added" (techwatch add), "backfill"
 )
 
@@ -186,6 +187,19 @@ story_bands = sa.Table(
     sa.Column("band", sa.String, primary_key=True),
     sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
     sa.Column("first_seen", UTCDateTime, nullable=False),
+)
+
+event_terms = sa.Table(
+    "event_terms", metadata,  # the recent window's articles by their rarest lead terms and names
+    sa.Column("term", sa.String, primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+)
+
+term_documents = sa.Table(
+    "term_documents", metadata,  # in how many articles each term occurs; "" counts the articles
+    sa.Column("term", sa.String, primary_key=True),
+    sa.Column("documents", sa.Integer, nullable=False),
 )
 
 

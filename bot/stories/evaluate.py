@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.config import StorySettings
+from bot.stories.events import (
+    EVENT_CANDIDATES,
+    Idf,
+    StoryTerms,
+    index_terms,
+    similarity,
+    story_terms,
+)
 from bot.stories.minhash import estimate_similarity, signature
 
 
@@ -32,29 +41,36 @@ class StoryReport:
                 f"precision {self.precision:.3f}  recall {self.recall:.3f}")
 
 
-def group(rows: Sequence[Mapping[str, Any]], threshold: float, window_days: float,
-          ) -> dict[str, int]:
+def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[str, int]:
     """Story number of each item id, grouped as the pipeline does: in date order, an item joins
-    the story of the most similar earlier copy within the window (MinHash estimate >= threshold)."""
+    the story of an earlier copy (MinHash estimate >= near_duplicate), else of the earlier report
+    of the same event most like it (similarity >= same_event). Document frequencies are counted
+    over all the items, as in an archive that holds them."""
     ordered = sorted(rows, key=lambda r: (r.get("published") or "9999", str(r["id"])))
     signatures = {r["id"]: signature(f"{r.get('title', '')}\n{r.get('text', '')}")
                   for r in ordered}
+    terms = {r["id"]: story_terms(r.get("title", ""), r.get("text", ""), _day(r))
+             for r in ordered}
+    idf = Idf.of(terms.values())
+    keys = {i: set(index_terms(t, idf)) for i, t in terms.items()}
     story: dict[str, int] = {}
     for i, row in enumerate(ordered):
-        best, best_score = i, threshold
-        for earlier in ordered[:i]:
-            if not _close(row.get("published"), earlier.get("published"), window_days):
-                continue
-            score = estimate_similarity(signatures[row["id"]], signatures[earlier["id"]])
-            if score >= best_score:
-                best, best_score = story[earlier["id"]], score
-        story[row["id"]] = best
+        here = row["id"]
+        copies = [(estimate_similarity(signatures[here], signatures[e["id"]]), e["id"])
+                  for e in ordered[:i] if _close(terms[here], terms[e["id"]], settings)]
+        copy = max(copies, default=(0.0, ""))
+        if copy[0] >= settings.near_duplicate:
+            story[here] = story[copy[1]]
+            continue
+        events = [(similarity(terms[here], terms[e], idf, settings.window_days), e)
+                  for e in _candidates(keys, ordered[:i], here)]
+        event = max(events, default=(0.0, ""))
+        story[here] = story[event[1]] if event[0] >= settings.same_event else i
     return story
 
 
-def evaluate_stories(rows: Sequence[Mapping[str, Any]], threshold: float,
-                     window_days: float) -> StoryReport:
-    story = group(rows, threshold, window_days)
+def evaluate_stories(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> StoryReport:
+    story = group(rows, settings)
     events = {r["id"]: r.get("event") for r in rows}
     tp = fp = fn = 0
     for a, b in itertools.combinations(story, 2):
@@ -69,7 +85,20 @@ def evaluate_stories(rows: Sequence[Mapping[str, Any]], threshold: float,
                        round(tp / (tp + fn), 4) if tp + fn else 1.0)
 
 
-def _close(a: str | None, b: str | None, window_days: float) -> bool:
-    if not a or not b:
-        return True
-    return abs((date.fromisoformat(a) - date.fromisoformat(b)).days) <= window_days
+def _candidates(keys: Mapping[str, set[str]], earlier: Sequence[Mapping[str, Any]], here: str,
+                ) -> list[str]:
+    """The earlier items the archive's index would offer: sharing most looked-up terms."""
+    shared = [(len(keys[here] & keys[e["id"]]), e["id"]) for e in earlier]
+    ranked = sorted(((n, i) for n, i in shared if n), key=lambda c: -c[0])
+    return [i for _, i in ranked[:EVENT_CANDIDATES]]
+
+
+def _close(a: StoryTerms, b: StoryTerms, settings: StorySettings) -> bool:
+    return not a.day or not b.day or abs((a.day - b.day).days) <= settings.window_days
+
+
+def _day(row: Mapping[str, Any]) -> date | None:
+    try:
+        return date.fromisoformat(str(row.get("published"))[:10])
+    except ValueError:
+        return None

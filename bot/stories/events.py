@@ -1,0 +1,186 @@
+"""Reports of one event in different words (pure): the terms of an article's headline and lead,
+its names and figures, compared with IDF weights from the archive and gated by date.
+
+Syndicated copies share long runs of words (MinHash finds them); two outlets reporting the same
+agreement share far less: the names (Rapidus, NuScale, JAXA), the figures ($110 million, 2nm, 15%)
+and the few rare words of the headline and first paragraph. `similarity` mixes the weighted
+cosine of the lead and of the whole text with the weighted overlap of names and figures; two
+articles published more than the window apart are different events (the same partners sign a new
+agreement every year). Japanese text is compared by character bigrams; names written in Latin
+letters (IBM, NASA) match across languages, translated names do not.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+LEAD_CHARS = 600  # the first paragraph or two: where a report states its event
+NAMES_CHARS = 1000
+BODY_TERMS = 150  # the most frequent terms of the whole text kept per article
+EVENT_CANDIDATES = 30  # window articles compared with a new one: those sharing most index terms
+INDEX_TERMS = 16  # the rarest names, figures and headline words an article is found by
+# how much each comparison counts in the similarity (they sum to 1)
+LEAD_WEIGHT, BODY_WEIGHT, NAMES_WEIGHT, FIGURES_WEIGHT = 0.35, 0.35, 0.2, 0.1
+
+_STOPWORDS = """
+a an the and or nor of to in on for with by at from as is are was were be been being has have had
+do does did it its this that these those will would can could may might should must shall said
+says say not no but if than then so such into onto over under about after before also more most
+new their they them he she his her we our you your i which who whom whose what when where how why
+all any each other some up out per via between while during against amid including here there
+just only very one two three first last year years week month day today yesterday mr ms
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+_CJK = "\u3040-\u30ff\u3400-\u9fff"
+_TOKEN = re.compile(
+    r"[$€¥£]?\d[\d.,]*(?:\s?(?:nm|bn|billion|million|trillion|%|percent|gw|mw|qubits?))?"
+    rf"|[A-Za-z][A-Za-z'’\-]*|[{_CJK}]+")
+_FIGURE = re.compile(
+    r"[$€¥£]?\d[\d.,]*(?:\s?(?:nm|bn|billion|million|trillion|%|percent|gw|mw|qubits?|億円|兆円|億ドル))?",
+    re.IGNORECASE)
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*|[\u30a0-\u30ff]{3,}")
+_PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
+
+
+@dataclass(frozen=True, slots=True)
+class StoryTerms:
+    """What an article is compared by; stored with it, so a comparison never re-reads its text."""
+
+    lead: Mapping[str, int]  # headline (twice) and lead
+    body: Mapping[str, int]  # the whole text's most frequent terms
+    names: frozenset[str]
+    figures: frozenset[str]
+    day: date | None
+
+    def as_json(self) -> dict:
+        return {"lead": dict(self.lead), "body": dict(self.body), "names": sorted(self.names),
+                "figures": sorted(self.figures), "day": self.day.isoformat() if self.day else None}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> StoryTerms:
+        return cls(data["lead"], data["body"], frozenset(data["names"]),
+                   frozenset(data["figures"]),
+                   date.fromisoformat(data["day"]) if data.get("day") else None)
+
+    @property
+    def document_terms(self) -> set[str]:
+        """The terms counted once in the archive's document frequencies."""
+        return set(self.lead) | set(self.body) | self.names | self.figures
+
+
+def story_terms(title: str, text: str, day: date | None) -> StoryTerms:
+    lead = Counter(terms(title))
+    lead.update(lead)  # the headline twice
+    lead.update(terms(text[:LEAD_CHARS]))
+    body = Counter(terms(title))
+    body.update(terms(text))
+    head = f"{title}\n{text[:NAMES_CHARS]}"
+    return StoryTerms(dict(lead), dict(body.most_common(BODY_TERMS)), names(head),
+                      figures(head), day)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased content words (a plural's -s dropped); Japanese runs as character bigrams."""
+    out = []
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        if token[0] >= "\u3040":  # kana or kanji
+            out += [token[i:i + 2] for i in range(max(len(token) - 1, 1))]
+            continue
+        word = _normal(token.replace(" ", ""))
+        if len(word) > 1 and word not in STOPWORDS:
+            out.append(word)
+    return out
+
+
+def names(text: str) -> frozenset[str]:
+    """Capitalised runs and acronyms (Rapidus, Japan Atomic Energy Agency, NASA) and katakana
+    names; sentence-initial ordinary words come along and are weighed down by their IDF."""
+    found = (_normal(m.group(0)) for m in _NAME.finditer(text))
+    return frozenset(n for n in found if n not in STOPWORDS)
+
+
+def figures(text: str) -> frozenset[str]:
+    """Amounts, shares and sizes ($110 million, 15%, 2nm), not days or years."""
+    found = (m.group(0).lower().replace(",", "").replace(" ", "") for m in _FIGURE.finditer(text))
+    return frozenset(f.rstrip(".") for f in found if not _PLAIN_NUMBER.fullmatch(f.rstrip(".")))
+
+
+class Idf:
+    """Inverse document frequency from the archive's counts: a term in most articles ("Japan")
+    weighs little, a name in two weighs much."""
+
+    def __init__(self, documents: int, frequency: Mapping[str, int]) -> None:
+        self.documents = documents
+        self.frequency = frequency
+        self._weights: dict[str, float] = {}
+        self._vectors: dict[int, tuple[Mapping[str, int], dict[str, float], float]] = {}
+
+    def __call__(self, term: str) -> float:
+        weight = self._weights.get(term)
+        if weight is None:
+            weight = math.log((self.documents + 1) / (self.frequency.get(term, 0) + 0.5))
+            self._weights[term] = weight
+        return weight
+
+    def vector(self, counts: Mapping[str, int]) -> tuple[dict[str, float], float]:
+        """TF-IDF weights of a term count and their norm, computed once a text."""
+        key = id(counts)
+        if key not in self._vectors:
+            weights = {t: (1 + math.log(n)) * self(t) for t, n in counts.items()}
+            norm = math.sqrt(sum(w * w for w in weights.values()))
+            self._vectors[key] = (counts, weights, norm)  # holds `counts`: its id stays its own
+        return self._vectors[key][1:]
+
+    @classmethod
+    def of(cls, items: Iterable[StoryTerms]) -> Idf:
+        counts: Counter[str] = Counter()
+        n = 0
+        for item in items:
+            counts.update(item.document_terms)
+            n += 1
+        return cls(n, counts)
+
+
+def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> float:
+    """0..1: how surely the two report one event."""
+    if a.day and b.day and abs((a.day - b.day).days) > window_days:
+        return 0.0
+    return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
+            + BODY_WEIGHT * _cosine(a.body, b.body, idf)
+            + NAMES_WEIGHT * _overlap(a.names, b.names, idf)
+            + FIGURES_WEIGHT * _overlap(a.figures, b.figures, idf))
+
+
+def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
+    """What it is looked up by: the rarest of its names, figures and headline words (the lead's
+    terms counted twice), which another report of the event is bound to share some of."""
+    keys = item.names | item.figures | {t for t, n in item.lead.items() if n > 1}
+    return sorted(keys, key=lambda t: (-idf(t), t))[:INDEX_TERMS]
+
+
+def _normal(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return word
+
+
+def _cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
+    (wa, na), (wb, nb) = idf.vector(a), idf.vector(b)
+    if len(wa) > len(wb):
+        wa, wb = wb, wa
+    dot = sum(w * wb[t] for t, w in wa.items() if t in wb)
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def _overlap(a: frozenset[str], b: frozenset[str], idf: Idf) -> float:
+    union = sum(idf(t) for t in a | b)
+    return sum(idf(t) for t in a & b) / union if union else 0.0

@@ -1,0 +1,40 @@
+"""Reports written for the tests: one event told by three outlets in their own words, and another
+event on the same topic on the same day."""
+
+FUSION_DEAL = [
+    ("Hitachi and Oak Ridge lab to co-develop fusion blanket materials",
+     "Hitachi Ltd and the US Department of Energy's Oak Ridge National Laboratory signed an "
+     "agreement on Monday to jointly develop lithium breeding blanket materials for fusion power "
+     "plants, committing $48 million over five years. Engineers from Hitachi's Ibaraki research "
+     "centre will work beside Oak Ridge scientists in Tennessee on ceramic pebbles that breed "
+     "tritium fuel inside a reactor wall. The US-Japan project is the first of its kind between "
+     "a national laboratory and a Japanese manufacturer, officials said. Japan's science ministry "
+     "welcomed the partnership, which builds on the bilateral fusion energy dialogue launched by "
+     "both governments. Hitachi said prototype blanket modules could be tested at Oak Ridge's "
+     "irradiation facilities by 2028."),
+    ("US lab, Hitachi sign $48 million fusion research pact",
+     "The Oak Ridge National Laboratory and Japan's Hitachi will spend $48 million on fusion "
+     "blanket research under a five-year deal signed in Tennessee, the laboratory said on "
+     "Tuesday. The blanket, a layer of lithium ceramic around the plasma, must breed tritium and "
+     "carry heat away, one of the hardest engineering problems left for commercial fusion. "
+     "Under the agreement Hitachi engineers from Ibaraki join Oak Ridge teams, and the two will "
+     "share irradiation test data. The Energy Department called it a model for US-Japan "
+     "cooperation on clean energy technology."),
+    ("Japan's Hitachi joins Oak Ridge on fusion breeding blankets",
+     "TOKYO -- Hitachi has agreed with Oak Ridge National Laboratory to co-develop breeding "
+     "blanket materials for fusion reactors, a $48 million effort over five years, the Japanese "
+     "company said. The tie-up brings Hitachi's ceramics know-how from its Ibaraki site to the "
+     "US Department of Energy laboratory, where lithium pebbles will be irradiated to test how "
+     "much tritium they breed. Analysts said the agreement shows how Japanese manufacturers are "
+     "positioning for the fusion supply chain as the United States and Japan deepen energy "
+     "technology cooperation."),
+]
+OTHER_FUSION_DEAL = (
+    "Kyoto Fusioneering and General Atomics team up on fusion fuel cycle",
+    "Kyoto Fusioneering, a Japanese start-up, and San Diego-based General Atomics said on Monday "
+    "they will design a fuel cycle test loop together, with $12 million from both companies and "
+    "support from Japan's Cabinet Office. The loop will circulate deuterium and recover unburnt "
+    "fuel from a reactor's exhaust, and is to be built in San Diego by 2027. General Atomics "
+    "operates the DIII-D tokamak for the US Department of Energy. The US-Japan partnership "
+    "follows the bilateral fusion energy dialogue in which both governments pledged to speed up "
+    "private fusion development.")
