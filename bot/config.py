@@ -77,6 +77,8 @@ class StorySettings:
     near_duplicate: float = 0.5  # estimated Jaccard of word shingles that makes two texts copies
     window_days: float = 14.0  # how far back a new article looks for its story
     same_event: float = 0.275  # similarity of headline, lead, names and figures that makes one event
+    # a story's lead article comes from the first of these sources it has (then the most text)
+    preferred_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

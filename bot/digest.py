@@ -32,11 +32,11 @@ class Digest:
 
 
 def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: datetime,
-                 until: datetime) -> Digest:
+                 until: datetime, preferred_sources: Sequence[str] = ()) -> Digest:
     """Each story appears once (its lead, "also" the other outlets), under its strongest topic;
     sections follow their best story."""
     groups: dict[str, list[ArticleView]] = {}
-    for article in sorted(stories(articles), key=lambda a: (-a.score, a.title)):
+    for article in sorted(stories(articles, preferred_sources), key=lambda a: (-a.score, a.title)):
         groups.setdefault(article.topics[0] if article.topics else OTHER, []).append(article)
     sections = [DigestSection(tid, taxonomy.name(tid) if tid != OTHER else "Other",
                               tuple(items)) for tid, items in groups.items()]
@@ -44,15 +44,18 @@ def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: dat
     return Digest(since, until, tuple(sections))
 
 
-def stories(articles: Sequence[ArticleView]) -> list[ArticleView]:
-    """One entry a story: its lead article (best score, then the most text), with the names of
-    the other outlets that reported it."""
+def stories(articles: Sequence[ArticleView], preferred_sources: Sequence[str] = (),
+            ) -> list[ArticleView]:
+    """One entry a story: its lead article, with the names of the other outlets that reported
+    it. The lead is from the most preferred source the story has (config order; unlisted
+    sources after), then the most complete text, then the best score."""
+    rank = {source: len(preferred_sources) - i for i, source in enumerate(preferred_sources)}
     members: dict[int, list[ArticleView]] = {}
     for article in articles:
         members.setdefault(article.story_id or article.id, []).append(article)
     leads = []
     for group in members.values():
-        lead = max(group, key=lambda a: (a.score, len(a.text_head), -a.id))
+        lead = max(group, key=lambda a: (rank.get(a.source_id, 0), a.text_length, a.score, -a.id))
         others = dict.fromkeys(a.source_name for a in group
                                if a is not lead and a.source_name != lead.source_name)
         leads.append(replace(lead, also=tuple(others)))

@@ -159,6 +159,7 @@ class ArticleView:
     cues: tuple[str, ...] = ()
     snippet: str = ""
     text_head: str = ""  # the start of the text (or the feed summary), for a lead
+    text_length: int = 0  # characters of text (or summary): how complete a report it is
     story_id: int = 0
     also: tuple[str, ...] = ()  # other outlets that reported the same story
     members: int = 1  # articles archived in its story

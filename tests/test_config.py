@@ -46,6 +46,10 @@ def test_database_url_from_environment_wins(tmp_path):
     ("[logging]\nformat = 'xml'\n", "logging.format", "'text' or 'json'"),
     ("[slack]\nevents_port = 70000\n", "slack.events_port", "TCP port"),
     ("[slack]\nops_channel = '#ops team'\n", "slack.ops_channel", "not a channel"),
+    ("[stories]\nsame_event = 1.5\n", "stories.same_event", "between 0 and 1"),
+    ("[stories]\nsame_event = 0\n", "stories.same_event", "greater than 0"),
+    ("[stories]\npreferred_sources = 'kyodo'\n", "stories.preferred_sources",
+     "a list of strings"),
     ("[[slack.digests]]\nchannel = 'C1'\n[[slack.digests]]\nchannel = 'C1'\ntime = '17:00'\n",
      "slack.digests", "two digests"),
 ])

@@ -4,7 +4,8 @@ events on the same topic and from the same partners' earlier agreements."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from html import escape
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from sitesrv import Reply
 from storytexts import FUSION_DEAL, OTHER_FUSION_DEAL
 
 from bot.config import StorySettings
+from bot.digest import stories
+from bot.models import ArticleView
 from bot.stories.evaluate import evaluate_stories
 from bot.stories.events import Idf, figures, similarity, story_terms, terms
 
@@ -61,6 +64,27 @@ def test_terms_names_and_figures():
     assert {"hitachi", "oak ridge national laboratory"} <= story_terms(*FUSION_DEAL[0], DAY).names
 
 
+def view(article_id: int, source: str, text_length: int, score: float) -> ArticleView:
+    return ArticleView(id=article_id, source_id=source, source_name=source.title(),
+                       url=f"https://{source}.example/{article_id}", title=f"report {article_id}",
+                       lang="en", published=None, first_seen=datetime(2026, 11, 22, tzinfo=UTC),
+                       score=score, relevant=True, topics=("energy",), evidence={},
+                       extraction_status="full", story_id=1, text_length=text_length)
+
+
+def test_a_storys_lead_is_from_the_preferred_source_else_the_most_complete_text():
+    members = [view(1, "wire", 900, 0.9), view(2, "daily", 4000, 0.7), view(3, "kyodo", 600, 0.6),
+               view(4, "nikkei", 2000, 0.8), view(5, "solo", 300, 0.95)]
+    (lead,) = stories(members[:4])
+    assert lead.id == 2 and lead.also == ("Wire", "Kyodo", "Nikkei")  # the most text
+    (lead,) = stories(members[:4], ["kyodo", "nikkei"])
+    assert lead.id == 3 and set(lead.also) == {"Wire", "Daily", "Nikkei"}
+    (lead,) = stories(members[:4], ["absent", "nikkei", "kyodo"])
+    assert lead.id == 4
+    other = replace(members[4], story_id=2)
+    assert {a.id for a in stories([*members[:2], other], ["solo"])} == {2, 5}  # per story
+
+
 def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     rows = [{"id": f"f{i}", "title": t, "text": x, "lang": "en", "published": "2026-11-16",
@@ -78,6 +102,16 @@ def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
     report = json.loads(out)
     assert code == 0 and report["pairs_labeled"] == 3 == report["pairs_found"]
     assert report["precision"] == 1.0 and report["recall"] == 1.0
+    rows.append({**rows[0], "id": "j1", "lang": "ja", "title": "日立と米研究所、核融合で協力",
+                 "text": "日立製作所は米エネルギー省のオークリッジ国立研究所と、核融合炉の"
+                         "ブランケット材料を共同開発すると発表した。"})
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    code, out, _ = cli("eval", str(path), "--stories")
+    assert code == 0 and "Same-story pairs:" in out and "of 3 labeled pairs found" in out
+    report = json.loads(cli("eval", str(path), "--stories", "--json")[1])
+    assert report["pairs_labeled"] == 6 and report["pairs_labeled_across_languages"] == 3
+    assert report["pairs_found"] - report["pairs_found_across_languages"] == 3
+    assert report["precision"] == 1.0
 
 
 def test_story_grouping_on_the_labeled_dev_set_is_precise():
@@ -95,6 +129,9 @@ def test_story_grouping_on_the_labeled_dev_set_is_precise():
 
 
 SLACK = """
+[stories]
+preferred_sources = ["tokyo-tech-news"]
+
 [slack]
 alert_max_age_hours = 120
 
@@ -152,3 +189,8 @@ def test_a_story_grows_over_three_polls_and_its_thread_gets_each_new_outlet(site
     code, out, _ = cli("--config", str(config), "search", "Hitachi", "--json")
     (result,) = [json.loads(line) for line in out.splitlines()]
     assert result["story_size"] == 3
+    code, out, _ = cli("--config", str(config), "digest", "--dry-run")  # the terminal digest
+    assert code == 0 and "2 stories" in out and not any(t in out for t, _ in FUSION_DEAL[:2])
+    lead = out[out.index(FUSION_DEAL[2][0]):]  # the preferred source's report leads the story
+    assert lead.split("\n")[1].strip().startswith("Tokyo Tech News · also: Pacific Wire, "
+                                                  "Energy Daily ·")

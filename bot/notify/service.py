@@ -107,7 +107,7 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
         if not candidates:
             continue
         new, replies = [], []
-        for lead in stories(candidates):
+        for lead in stories(candidates, app.settings.stories.preferred_sources):
             previous = app.archive.delivery_kind(alert_key(channel, lead.story_id))
             members = [a for a in candidates if a.story_id == lead.story_id]
             if previous == "alert":
@@ -158,7 +158,8 @@ def digest_content(app: App, channel: str, now: datetime, *, min_score: float, l
         published_after=now - timedelta(days=settings.max_age_days), limit=limit,
         topics=topics)
     since = app.archive.last_digest(channel) or now - lookback
-    return build_digest(articles, app.classifier.taxonomy, since, now), articles
+    return build_digest(articles, app.classifier.taxonomy, since, now,
+                        app.settings.stories.preferred_sources), articles
 
 
 def _post(app: App) -> DeliveryReport:

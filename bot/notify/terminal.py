@@ -33,7 +33,8 @@ def print_digest(digest: Digest, console: Console) -> None:
 def print_article(article: ArticleView, console: Console) -> None:
     date = f"{article.published:%Y-%m-%d}" if article.published else "undated"
     console.print(f"• [bold]{escape(article.title)}[/]")
-    console.print(f"  {escape(article.source_name)} · {date} · score {article.score:.2f}"
+    also = f" · also: {escape(', '.join(article.also))}" if article.also else ""
+    console.print(f"  {escape(article.source_name)}{also} · {date} · score {article.score:.2f}"
                   f" · {escape(article.url)}", soft_wrap=True)
     console.print(f"  [dim]why: {escape(why(article))}[/]", soft_wrap=True)
 

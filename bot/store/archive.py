@@ -53,6 +53,7 @@ from bot.stories.events import StoryTerms
 
 SEED_SOURCE = "seed"
 ADDED_SOURCE = "added"  # the source of articles given to `techwatch add`
+ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
 
 
@@ -888,10 +889,8 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         evidence=evidence, extraction_status=row.extraction_status or row.state,
         actors={k: tuple(v) for k, v in signals.get("actors", {}).items()},
         cues=tuple(signals.get("cues", ())), snippet=snippet,
-        text_head=(row.text or row.summary or "")[:800], story_id=row.story_id or row.id)
-
-
-ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
+        text_head=(row.text or row.summary or "")[:800],
+        text_length=len(row.text or row.summary or ""), story_id=row.story_id or row.id)
 
 
 def _count_documents(db: sa.Connection, terms: StoryTerms) -> events.Idf:

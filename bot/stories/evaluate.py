@@ -30,6 +30,8 @@ class StoryReport:
     pairs_found: int
     precision: float
     recall: float
+    pairs_labeled_across_languages: int  # labeled same-story pairs of two languages (en–ja)
+    pairs_found_across_languages: int  # ... of them found
 
     def as_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__slots__}
@@ -38,7 +40,9 @@ class StoryReport:
         return (f"Stories ({self.items} items): {self.found_stories} found, "
                 f"{self.labeled_stories} labeled\n"
                 f"Same-story pairs: {self.pairs_found} found, {self.pairs_labeled} labeled; "
-                f"precision {self.precision:.3f}  recall {self.recall:.3f}")
+                f"precision {self.precision:.3f}  recall {self.recall:.3f}\n"
+                f"Across languages: {self.pairs_found_across_languages} of "
+                f"{self.pairs_labeled_across_languages} labeled pairs found")
 
 
 def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[str, int]:
@@ -72,17 +76,21 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[st
 def evaluate_stories(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> StoryReport:
     story = group(rows, settings)
     events = {r["id"]: r.get("event") for r in rows}
-    tp = fp = fn = 0
+    langs = {r["id"]: r.get("lang") for r in rows}
+    tp = fp = fn = across = across_found = 0
     for a, b in itertools.combinations(story, 2):
         same = events[a] is not None and events[a] == events[b]
         found = story[a] == story[b]
         tp += same and found
         fp += found and not same
         fn += same and not found
+        if same and langs[a] != langs[b]:
+            across += 1
+            across_found += found
     labeled = {events[i] or f"single:{i}" for i in story}
     return StoryReport(len(story), len(labeled), len(set(story.values())), tp + fn, tp + fp,
                        round(tp / (tp + fp), 4) if tp + fp else 1.0,
-                       round(tp / (tp + fn), 4) if tp + fn else 1.0)
+                       round(tp / (tp + fn), 4) if tp + fn else 1.0, across, across_found)
 
 
 def _candidates(keys: Mapping[str, set[str]], earlier: Sequence[Mapping[str, Any]], here: str,

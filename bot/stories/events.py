@@ -102,7 +102,7 @@ def names(text: str) -> frozenset[str]:
     """Capitalised runs and acronyms (Rapidus, Japan Atomic Energy Agency, NASA) and katakana
     names; sentence-initial ordinary words come along and are weighed down by their IDF."""
     found = (_normal(m.group(0)) for m in _NAME.finditer(text))
-    return frozenset(n for n in found if n not in STOPWORDS)
+    return frozenset(n for n in found if len(n) > 1 and n not in STOPWORDS)
 
 
 def figures(text: str) -> frozenset[str]:
