@@ -394,6 +394,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     outcomes = app.archive.fetch_outcomes(now - timedelta(hours=24))
     counts = app.archive.counts()
     extraction = app.archive.extraction_counts()
+    holds = app.archive.channel_holds()
     if args.json:
         print(json.dumps({
             "sources": [{"id": r.id, "name": r.name, "enabled": r.enabled,
@@ -409,6 +410,9 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                             for (k, o), n in sorted(outcomes.items())],
             "archive": counts, "extraction": dict(extraction),
             "pending_deliveries": app.archive.pending_delivery_count(),
+            "held_channels": [{"channel": h.channel, "error": h.error, "since": _iso(h.since),
+                               "tries": h.tries, "next_try": _iso(h.retry_at)}
+                              for h in holds.values()],
             "feedback_votes": app.archive.feedback_count()}, ensure_ascii=False, indent=2))
         return 0
     out = console()
@@ -434,6 +438,9 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
               f"{counts['pending']} pending), {counts['seeds']} seed documents")
     out.print(f"Slack: {app.archive.pending_delivery_count()} messages pending; "
               f"{app.archive.feedback_count()} feedback votes")
+    for h in holds.values():
+        out.print(f"Slack refuses {h.channel}: {h.error} since {_short(h.since)}; its messages "
+                  f"wait, next try {_short(h.retry_at)}")
     return 0
 
 

@@ -224,3 +224,15 @@ class Delivery:
     ts: str | None = None
     attempts: int = 0
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHold:
+    """A channel Slack refused (not found, archived, bot not invited): its messages wait, and it
+    is tried again at `retry_at`, less often each time."""
+
+    channel: str
+    error: str
+    since: datetime
+    tries: int
+    retry_at: datetime

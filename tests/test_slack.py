@@ -148,17 +148,47 @@ def test_crash_between_post_and_ledger_then_rerun_posts_nothing_twice(site, tmp_
     assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
 
 
-def test_a_dead_channel_next_to_a_live_one(site, tmp_path, cli, slack, token):
+def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
+        site, tmp_path, slack, token, capsys, caplog):
+    from bot.cli import main
+
     serve_news_site(site)
     extra = SLACK + '\n[[slack.digests]]\nchannel = "C0GONE"\ntime = "11:00"\n'
     config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra)
-    code, _, err = cli("--config", str(config), "run", "--once")
-    assert code == 0 and "Traceback" not in err
+
+    def run(minutes: float, *args: str) -> tuple[str, str]:
+        caplog.clear()
+        later = FIXED_NOW + timedelta(minutes=minutes)
+        assert main(["--config", str(config), *(args or ("run", "--once"))],
+                    now=lambda: later) == 0
+        out = capsys.readouterr()
+        return out.out, out.err + caplog.text
+
+    def tries() -> int:  # a post, or a look for an earlier post, to the channel
+        return sum(params.get("channel") == "C0GONE" for _, params in slack.calls)
+
+    _, err = run(0)
+    assert "Traceback" not in err
     lines = [line for line in err.splitlines() if "C0GONE" in line]
-    assert len(lines) == 1 and "channel_not_found" in lines[0]
-    assert slack.posts("C0DIGEST") and not slack.posts("C0GONE")
+    assert len(lines) == 1 and "channel_not_found" in lines[0] and "next try" in lines[0]
+    assert slack.posts("C0DIGEST") and not slack.posts("C0GONE") and tries() == 1
     assert query(config, "SELECT status FROM deliveries WHERE channel = 'C0GONE'") == \
         [("pending",)]
+    _, err = run(0.5)  # the next cycle: the channel is not due, no call, no line
+    assert tries() == 1 and "C0GONE" not in err
+    out, _ = run(0.5, "status")
+    assert "Slack refuses C0GONE: channel_not_found" in out
+    _, err = run(1.5)  # a minute on: tried again, then two minutes later, then four ...
+    assert tries() == 2 and "refused 2x" in err
+    run(3)
+    assert tries() == 2
+    slack.channels.add("C0GONE")  # the channel is back
+    _, err = run(4)
+    assert tries() == 4 and len(slack.posts("C0GONE")) == 1  # looked for an earlier try, posted
+    assert "C0GONE: posting again" in err
+    assert query(config, "SELECT count(*) FROM channel_holds")[0][0] == 0
+    assert query(config, "SELECT status FROM deliveries WHERE channel = 'C0GONE'") == \
+        [("sent",)] * len(slack.posts("C0GONE"))
 
 
 def test_without_a_token_the_same_messages_go_to_the_terminal(site, tmp_path, cli, slack):

@@ -9,6 +9,7 @@ import json
 import os
 import threading
 import time
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -20,6 +21,7 @@ from slackstub import APP_TOKEN, TOKEN
 from bot.app import load_app
 from bot.cli import main
 from bot.slackapp.serve import serve_http
+from bot.store import open_archive
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SLACK = """
@@ -184,7 +186,7 @@ def test_digest_preview_is_private_and_digest_posts_in_the_channel(slackapp, sla
     assert any("techwatch digest" in text_of(p) for p in slack.posts("C0ALERTS")[before:])
 
 
-def test_sources_status_and_add_source_rules(slackapp, site):
+def test_sources_status_and_add_source_rules(slackapp, site, archive):
     reply, _ = slackapp.command("sources")
     assert "`en-rss2`" in text_of(reply) and "last new item" in text_of(reply)
     reply, rid = slackapp.command("add-source " + site.url("/feeds/en-atom.xml"))
@@ -195,6 +197,12 @@ def test_sources_status_and_add_source_rules(slackapp, site):
         assert "private" in answer or "not public" in answer or "refused" in answer, answer
     reply, _ = slackapp.command("status")
     assert "last poll: 2026-11-22 12:00" in text_of(reply) and "pending messages: 0" in text_of(reply)
+    assert "refuses" not in text_of(reply)
+    store = open_archive(f"sqlite:///{archive.parent / 'techwatch.db'}")
+    store.hold_channel("C0GONE", "channel_not_found", FIXED_NOW, lambda tries: timedelta(minutes=1))
+    store.close()
+    reply, _ = slackapp.command("status")
+    assert "waiting for `C0GONE`: Slack refuses them" in text_of(reply)
 
 
 def test_add_source_and_add_work_where_private_addresses_are_allowed(archive, slack, site):

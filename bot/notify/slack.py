@@ -50,6 +50,19 @@ def build_client(token: str, api_url: str) -> WebClient:
 ALERT_MESSAGES = ("alert", "alert_reply", "alert_note")
 
 
+class _ChannelRefused(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def hold_backoff(tries: int) -> timedelta:
+    """A refused channel is tried again after 1, 2, 4 ... minutes, then every half hour: an
+    admin's fix is picked up soon, a channel gone for good costs a call (and a log line) each
+    half hour, not each cycle."""
+    return min(timedelta(minutes=2 ** min(tries - 1, 10)), timedelta(minutes=30))
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -76,8 +89,13 @@ class SlackPoster:
         self._last_error = ""
 
     def deliver_pending(self) -> DeliveryReport:
+        """Post what the ledger holds, in order a channel. A channel Slack refused before waits
+        quietly until its next try (see `hold_backoff`), so a dead one costs no call a cycle."""
         report = DeliveryReport()
-        held: set[str] = set()  # channels with an earlier message still pending: keep order
+        holds = self.archive.channel_holds()
+        now = self.now()
+        # channels with an earlier message still pending, or refused and not yet due: keep order
+        held = {channel for channel, hold in holds.items() if hold.retry_at > now}
         pending = self.archive.pending_deliveries()
         for n, delivery in enumerate(pending):
             if delivery.channel in held:
@@ -89,9 +107,18 @@ class SlackPoster:
                 break
             if outcome in ("pending", "held", "waiting"):
                 held.add(delivery.channel)
+            elif outcome == "sent" and holds.pop(delivery.channel, None):
+                self._release(delivery.channel)
         return report
 
     def _deliver(self, d: Delivery, report: DeliveryReport) -> str:
+        try:
+            return self._deliver_once(d, report)
+        except _ChannelRefused as refused:  # while looking for an earlier try of the message
+            self._hold(d, refused.error, CHANNEL_ERRORS[refused.error], report)
+            return "held"
+
+    def _deliver_once(self, d: Delivery, report: DeliveryReport) -> str:
         thread_ts = None
         if d.parent_key:
             parent_status, thread_ts = self.archive.delivery_state(d.parent_key)
@@ -172,8 +199,11 @@ class SlackPoster:
         error = str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
         # A bad token or channel is the admin's to fix: the messages wait in the ledger (none
         # is lost), one line says what to do, and nothing is retried until the next cycle.
-        if error in TOKEN_ERRORS:
-            self._hold(d, error, TOKEN_ERRORS[error], report)
+        if error in TOKEN_ERRORS:  # tried each cycle: a new token comes with a restart
+            self.archive.delivery_failed(d.id, error, permanent=False)
+            report.pending += 1
+            self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; its "
+                      "messages wait until then", report)
             return "stop"  # no channel can be posted to
         if error in CHANNEL_ERRORS:
             self._hold(d, error, CHANNEL_ERRORS[error], report)
@@ -212,7 +242,12 @@ class SlackPoster:
                     response = self.client.conversations_history(
                         channel=d.channel, include_all_metadata=True, limit=200, oldest=oldest,
                         cursor=cursor)
-            except (SlackApiError, SlackClientError, OSError) as e:
+            except SlackApiError as e:
+                if e.response.get("error") in CHANNEL_ERRORS:
+                    raise _ChannelRefused(str(e.response["error"])) from e
+                self._last_error = f"cannot look for the message: {e}"
+                return None
+            except (SlackClientError, OSError) as e:
                 self._last_error = f"cannot look for the message: {e}"
                 return None
             for message in response.get("messages", []):
@@ -238,9 +273,17 @@ class SlackPoster:
 
     def _hold(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=False)
+        hold = self.archive.hold_channel(d.channel, error, self.now(), hold_backoff)
         report.pending += 1
-        self._say(d.channel, f"slack {d.channel}: {error}: {advice}; its messages wait until then",
-                  report)
+        self._say(d.channel, f"slack {d.channel}: {error}: {advice}; its messages wait until then "
+                  f"(refused {hold.tries}x since {hold.since:%Y-%m-%d %H:%M} UTC; next try "
+                  f"{hold.retry_at:%H:%M} UTC)", report)
+
+    def _release(self, channel: str) -> None:
+        hold = self.archive.release_channel(channel)
+        if hold:
+            log.info("slack %s: posting again (refused since %s UTC: %s)", channel,
+                     f"{hold.since:%Y-%m-%d %H:%M}", hold.error, extra={"channel": channel})
 
     @staticmethod
     def _say(channel: str, line: str, report: DeliveryReport) -> None:

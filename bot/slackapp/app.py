@@ -244,6 +244,7 @@ class Commands:
             "last_poll": max(polls) if polls else None, "today": today["articles"],
             "relevant_today": today["relevant"], "pending": archive.pending_delivery_count(),
             "failing": [row.id for row in rows if row.failing_since],
+            "refused_channels": sorted(archive.channel_holds()),
             "feedback": archive.feedback_count()})
 
     def feedback(self, body: dict, client: Any) -> None:

@@ -95,7 +95,10 @@ def sources_reply(rows: Sequence[Any], now: datetime) -> dict:
 def status_reply(figures: Mapping[str, Any]) -> dict:
     failing = ", ".join(f"`{s}`" for s in figures["failing"]) or "none"
     last = f"{figures['last_poll']:%Y-%m-%d %H:%M} UTC" if figures["last_poll"] else "never"
+    refused = (" (waiting for " + ", ".join(f"`{c}`" for c in figures["refused_channels"]) +
+               ": Slack refuses them)") if figures.get("refused_channels") else ""
     text = (f"*techwatch status*\n• last poll: {last}\n• articles today: {figures['today']} "
             f"({figures['relevant_today']} relevant)\n• failing sources: {failing}\n"
-            f"• pending messages: {figures['pending']}\n• feedback votes: {figures['feedback']}")
+            f"• pending messages: {figures['pending']}{refused}\n"
+            f"• feedback votes: {figures['feedback']}")
     return message("techwatch status", [section(text)])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.errors import StorageError
 from bot.models import (
     ArticleDraft,
     ArticleView,
+    ChannelHold,
     Classification,
     Delivery,
     ExtractedText,
@@ -35,6 +36,7 @@ from bot.store.schema import (
     UTCDateTime,
     articles,
     backfill_sitemaps,
+    channel_holds,
     deliveries,
     digest_items,
     digests,
@@ -597,6 +599,35 @@ class Archive:
                  .order_by(deliveries.c.id))
         with self.engine.connect() as db:
             return [_delivery(r) for r in db.execute(query)]
+
+    def channel_holds(self) -> dict[str, ChannelHold]:
+        with self.engine.connect() as db:
+            return {r.channel: ChannelHold(r.channel, r.error, r.since, r.tries, r.retry_at)
+                    for r in db.execute(sa.select(channel_holds))}
+
+    def hold_channel(self, channel: str, error: str, now: datetime,
+                     backoff: Callable[[int], timedelta]) -> ChannelHold:
+        """Slack refused a channel (again): its next try after `backoff(tries)`."""
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(channel_holds).where(channel_holds.c.channel == channel)
+                             ).one_or_none()
+            tries = row.tries + 1 if row else 1
+            hold = ChannelHold(channel, error, row.since if row else now, tries,
+                               now + backoff(tries))
+            db.execute(sqlite_insert(channel_holds).values(**asdict(hold)).on_conflict_do_update(
+                index_elements=[channel_holds.c.channel],
+                set_={"error": error, "tries": tries, "retry_at": hold.retry_at}))
+            return hold
+
+    def release_channel(self, channel: str) -> ChannelHold | None:
+        """Slack took a message for a held channel: the hold it had, now lifted."""
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(channel_holds).where(channel_holds.c.channel == channel)
+                             ).one_or_none()
+            if row is None:
+                return None
+            db.execute(channel_holds.delete().where(channel_holds.c.channel == channel))
+            return ChannelHold(row.channel, row.error, row.since, row.tries, row.retry_at)
 
     def delivery_kind(self, key: str) -> str | None:
         query = sa.select(deliveries.c.kind).where(deliveries.c.key == key)

@@ -189,6 +189,15 @@ story_bands = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=False),
 )
 
+channel_holds = sa.Table(
+    "channel_holds", metadata,  # channels Slack refused: tried again later, less often
+    sa.Column("channel", sa.String, primary_key=True),
+    sa.Column("error", sa.String, nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),
+    sa.Column("tries", sa.Integer, nullable=False),
+    sa.Column("retry_at", UTCDateTime, nullable=False),
+)
+
 event_terms = sa.Table(
     "event_terms", metadata,  # the recent window's articles by their rarest lead terms and names
     sa.Column("term", sa.String, primary_key=True),
