@@ -191,6 +191,27 @@ def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
         [("sent",)] * len(slack.posts("C0GONE"))
 
 
+def test_alerts_over_the_cap_in_a_channel_without_a_digest_come_in_later_hours(site, tmp_path,
+                                                                              slack, token):
+    from bot.cli import main
+
+    serve_news_site(site)
+    extra = SLACK.replace("[slack]\n", "[slack]\nalert_hourly_cap = 1\n")  # no digest there
+    config = write_config(tmp_path, news_sources(site), extra=extra)
+    roots = []
+    for hour in range(8):
+        later = FIXED_NOW + timedelta(hours=hour, minutes=1)
+        assert main(["--config", str(config), "run", "--once"], now=lambda t=later: t) == 0
+        roots.append(len([p for p in slack.posts("C0ALERTS") if not p["thread_ts"]]))
+    notes = [p["text"] for p in slack.posts("C0ALERTS") if "more new" in p["text"]]
+    assert notes and all("when the hourly limit allows" in n for n in notes)
+    alerts = [p for p in slack.posts("C0ALERTS") if not p["thread_ts"] and "more new" not in p["text"]]
+    assert roots[0] == 2 and len(alerts) >= 3  # an alert and the note, then one an hour
+    assert len(alerts) == len({json.dumps(p["blocks"]) for p in alerts})  # each story once
+    assert query(config, "SELECT count(*) FROM deliveries WHERE channel = 'C0ALERTS' AND "
+                         "kind = 'rolled'")[0][0] == 0
+
+
 def test_without_a_token_the_same_messages_go_to_the_terminal(site, tmp_path, cli, slack):
     serve_news_site(site)
     config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)

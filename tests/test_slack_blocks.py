@@ -93,6 +93,23 @@ def test_alerts_respect_the_hourly_cap_and_roll_the_rest():
     assert all(d.status == "rolled" for d in planned if d.kind == "rolled")
 
 
+def test_over_the_cap_what_no_digest_carries_waits_for_a_later_hour():
+    stories = [(replace(article(i), story_id=i), []) for i in range(6)]
+    planned = alert_deliveries("C1", stories, [], room=3, tz=UTC, hour=NOW,
+                               in_digest=lambda lead: lead.story_id == 4)
+    kinds = [d.kind for d in planned]
+    assert kinds.count("alert") == 3 and [d.article_id for d in planned if d.kind == "rolled"] \
+        == [stories[4][0].id]  # the other two are not recorded: a later cycle alerts them
+    note = next(d for d in planned if d.kind == "alert_note").message.text
+    assert "3 more new stories this hour: 1 will come in the next digest, 2 when the hourly " \
+           "limit allows" in note
+    planned = alert_deliveries("C1", stories[:4], [], room=3, tz=UTC, hour=NOW,
+                               in_digest=lambda lead: False)
+    assert [d.kind for d in planned].count("rolled") == 0
+    assert "1 more new story this hour: they will come when the hourly limit allows" in \
+        next(d for d in planned if d.kind == "alert_note").message.text
+
+
 def test_one_alert_a_story_and_later_outlets_in_its_thread():
     lead = replace(article(1), story_id=1)
     copy = replace(article(2), story_id=1, source_name="Kyodo")

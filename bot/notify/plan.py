@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from bot.models import ArticleView, Delivery, SlackMessage, SourceHealth
@@ -50,27 +50,35 @@ def alert_key(channel: str, story_id: int) -> str:
 
 def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[ArticleView]]],
                      replies: Sequence[ArticleView], room: int, tz: tzinfo, hour: datetime,
+                     in_digest: Callable[[ArticleView], bool] = lambda lead: True,
                      ) -> list[Delivery]:
     """One alert a new story (its lead; the other outlets are recorded with it) while the
-    channel's hourly cap has room; the excess is rolled into the digest (recorded, not posted)
-    with one note a channel an hour. A later outlet of an alerted story is a thread reply."""
+    channel's hourly cap has room. The excess that this channel's digest will carry is rolled
+    into it (recorded, not posted); the rest is left for a later hour. One note a channel an
+    hour says so. A later outlet of an alerted story is a thread reply."""
     room = max(room, 0)
     planned = []
     for lead, members in new[:room]:
         planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
                                 kind="alert", message=alert_message(lead, tz), article_id=lead.id))
         planned += [settled(channel, "alert_member", m) for m in members]
-    rolled = new[room:]
-    if rolled:
-        note = (f"{len(rolled)} more new {'story' if len(rolled) == 1 else 'stories'} this hour: "
-                "they will come in the next digest.")
+    rolled = [(lead, members) for lead, members in new[room:] if in_digest(lead)]
+    excess = len(new[room:])
+    later = excess - len(rolled)
+    if excess:
+        if rolled and later:
+            when = f"{len(rolled)} will come in the next digest, {later} when the hourly limit allows"
+        else:
+            when = "they will come " + ("in the next digest" if rolled else
+                                        "when the hourly limit allows")
+        note = f"{excess} more new {'story' if excess == 1 else 'stories'} this hour: {when}."
         planned.append(Delivery(key=f"alert-note:{channel}:{hour:%Y-%m-%dT%H}", channel=channel,
                                 kind="alert_note", message=note_message(note)))
-        for lead, members in rolled:
-            planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
-                                    kind="rolled", message=SlackMessage("", ()),
-                                    article_id=lead.id, status="rolled"))
-            planned += [settled(channel, "alert_member", m) for m in members]
+    for lead, members in rolled:
+        planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
+                                kind="rolled", message=SlackMessage("", ()),
+                                article_id=lead.id, status="rolled"))
+        planned += [settled(channel, "alert_member", m) for m in members]
     planned += [Delivery(key=f"alert-reply:{channel}:{a.id}", channel=channel,
                          kind="alert_reply", message=reply_message(a), article_id=a.id,
                          parent_key=alert_key(channel, a.story_id)) for a in replies]

@@ -119,7 +119,10 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
         room = slack.alert_hourly_cap - app.archive.alerts_since(
             channel, now - timedelta(hours=1))
         new.sort(key=lambda story: -story[0].score)  # over the cap, the best go first
-        plans.append(alert_deliveries(channel, new, replies, room, UTC, now))
+        digests = [d for d in slack.digests if d.channel == channel]
+        plans.append(alert_deliveries(
+            channel, new, replies, room, UTC, now,
+            in_digest=lambda lead, digests=digests: any(_carries(app, d, lead) for d in digests)))
     return plans
 
 
@@ -131,10 +134,20 @@ def _plan_ops(app: App, now: datetime) -> list[Delivery]:
     return ops_deliveries(channel, failing, recovered, now)
 
 
+def _min_score(app: App, digest: DigestChannel) -> float:
+    return digest.min_score if digest.min_score is not None \
+        else app.settings.classify.relevance_threshold
+
+
+def _carries(app: App, digest: DigestChannel, article: ArticleView) -> bool:
+    """Whether this digest takes the article: one of its topics, and its minimum score."""
+    return (not digest.topics or bool(set(digest.topics) & set(article.topics))) and \
+        article.score >= _min_score(app, digest)
+
+
 def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, allow_empty: bool,
                  ) -> tuple[list[Delivery], tuple[str, list[int]]] | None:
-    min_score = digest.min_score if digest.min_score is not None \
-        else app.settings.classify.relevance_threshold
+    min_score = _min_score(app, digest)
     content, articles = digest_content(app, digest.channel, now, min_score=min_score,
                                        limit=digest.max_stories, topics=digest.topics)
     if not articles and not allow_empty:
