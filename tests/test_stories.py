@@ -10,7 +10,7 @@ from html import escape
 from pathlib import Path
 
 from conftest import ROOT, need_corpus, write_config
-from newsite import query
+from newsite import MANIFEST, news_sources, query, serve_news_site
 from sitesrv import Reply
 from storytexts import FUSION_DEAL, OTHER_FUSION_DEAL
 
@@ -194,3 +194,40 @@ def test_a_story_grows_over_three_polls_and_its_thread_gets_each_new_outlet(site
     lead = out[out.index(FUSION_DEAL[2][0]):]  # the preferred source's report leads the story
     assert lead.split("\n")[1].strip().startswith("Tokyo Tech News · also: Pacific Wire, "
                                                   "Energy Daily ·")
+
+
+def test_a_redirect_chain_and_a_canonical_link_lead_to_the_archived_story(site, tmp_path, cli,
+                                                                        slack, token):
+    serve_news_site(site)
+    en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
+    original = site.url(en03["path"])
+    site.route("/go/abc", Reply(302, headers={"Location": "/go/def"}))  # a link shortener
+    site.route("/go/def", Reply(301, headers={"Location": en03["path"] + "?utm_source=agg"}))
+    mirror = site.fixture("articles/en-03.html").decode().replace(  # its own og:url, the
+        'property="og:url" content="{BASE}/articles/en-03.html"', 'property="og:url" '
+        'content="{BASE}/mirror/rover.html"').replace("{BASE}", site.base).replace(  # canonical
+        en03["phrase"], "a cabin the size of two minibuses, the mirror adds")  # kept; edited
+    site.route("/mirror/rover.html", Reply(body=mirror.encode(),
+                                           headers={"Content-Type": "text/html; charset=utf-8"}))
+    items = "".join(f"<item><title>{t}</title><link>{site.url(p)}</link><pubDate>Wed, 18 Nov "
+                    f"2026 0{k}:00:00 GMT</pubDate></item>"
+                    for k, (t, p) in enumerate([("Rover date set", "/go/abc"),
+                                                ("Japan rover schedule", "/mirror/rover.html")]))
+    site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{items}'
+                                      f"</channel></rss>".encode(),
+                                 headers={"Content-Type": "text/xml"}))
+    feeds = news_sources(site, ["en-rss2.xml"])
+    only_identity = SLACK.replace("[stories]\n", "[stories]\nnear_duplicate = 1\nsame_event = 1\n")
+    config = write_config(tmp_path, feeds, extra=only_identity)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    alerts = len(slack.posts("C0ALERTS"))
+    config = write_config(tmp_path, feeds + [{"id": "agg", "name": "Aggregator",
+                                              "url": site.url("/agg.xml")}],
+                          extra=only_identity)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    rows = query(config, "SELECT url, story_id, id FROM articles WHERE source_id = 'agg'")
+    story = query(config, "SELECT coalesce(story_id, id) FROM articles WHERE url = ?",
+                  original)[0][0]
+    assert len(rows) == 2 and all(r[1] == story for r in rows), rows
+    later = slack.posts("C0ALERTS")[alerts:]
+    assert later and all(p["thread_ts"] for p in later)  # in the alert's thread, no new alert
