@@ -156,11 +156,11 @@ def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
     extra = SLACK + '\n[[slack.digests]]\nchannel = "C0GONE"\ntime = "11:00"\n'
     config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra)
 
-    def run(minutes: float, *args: str) -> tuple[str, str]:
+    def run(minutes: float, *args: str, code: int = 0) -> tuple[str, str]:
         caplog.clear()
         later = FIXED_NOW + timedelta(minutes=minutes)
         assert main(["--config", str(config), *(args or ("run", "--once"))],
-                    now=lambda: later) == 0
+                    now=lambda: later) == code
         out = capsys.readouterr()
         return out.out, out.err + caplog.text
 
@@ -178,17 +178,24 @@ def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
     assert tries() == 1 and "C0GONE" not in err
     out, _ = run(0.5, "status")
     assert "Slack refuses C0GONE: channel_not_found" in out
-    _, err = run(1.5)  # a minute on: tried again, then two minutes later, then four ...
-    assert tries() == 2 and "refused 2x" in err
-    run(3)
-    assert tries() == 2
+    _, err = run(0.6, "digest", "--channel", "C0GONE", "--always", code=1)  # tried now
+    assert tries() == 2 and "channel_not_found" in err and "dropped" in err  # the earlier one
+    # waits (refused again), the digest asked for now is dropped, not posted later by surprise
+    assert query(config, "SELECT status FROM deliveries WHERE channel = 'C0GONE' AND key LIKE "
+                         "'%:manual:%'") == [("failed",)]
+    _, err = run(1.5)  # refused twice: the next try two minutes after the second
+    assert tries() == 2 and "C0GONE" not in err
+    _, err = run(3)
+    assert tries() == 3 and "refused 3x" in err  # then four minutes later
+    run(5)
+    assert tries() == 3
     slack.channels.add("C0GONE")  # the channel is back
-    _, err = run(4)
-    assert tries() == 4 and len(slack.posts("C0GONE")) == 1  # looked for an earlier try, posted
+    _, err = run(7.5)
+    assert tries() == 5 and len(slack.posts("C0GONE")) == 1  # looked for an earlier try, posted
     assert "C0GONE: posting again" in err
     assert query(config, "SELECT count(*) FROM channel_holds")[0][0] == 0
-    assert query(config, "SELECT status FROM deliveries WHERE channel = 'C0GONE'") == \
-        [("sent",)] * len(slack.posts("C0GONE"))
+    assert query(config, "SELECT status FROM deliveries WHERE channel = 'C0GONE' AND key NOT "
+                         "LIKE '%:manual:%'") == [("sent",)]
 
 
 def test_alerts_over_the_cap_in_a_channel_without_a_digest_come_in_later_hours(site, tmp_path,
@@ -210,6 +217,24 @@ def test_alerts_over_the_cap_in_a_channel_without_a_digest_come_in_later_hours(s
     assert len(alerts) == len({json.dumps(p["blocks"]) for p in alerts})  # each story once
     assert query(config, "SELECT count(*) FROM deliveries WHERE channel = 'C0ALERTS' AND "
                          "kind = 'rolled'")[0][0] == 0
+
+
+def test_alerts_over_the_cap_roll_only_into_a_digest_that_takes_them(site, tmp_path, cli, slack,
+                                                                     token):
+    serve_news_site(site)
+    extra = SLACK.replace("[slack]\n", "[slack]\nalert_hourly_cap = 1\n") + (
+        '\n[[slack.digests]]\nchannel = "C0ALERTS"\ntime = "06:00"\ntopics = ["space"]\n')
+    config = write_config(tmp_path, news_sources(site), extra=extra)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    rolled = query(config, "SELECT a.topics FROM deliveries d JOIN articles a ON a.id = "
+                           "d.article_id WHERE d.channel = 'C0ALERTS' AND d.kind = 'rolled'")
+    waiting = query(config, "SELECT count(*) FROM articles a WHERE relevant = 1 AND source_id != "
+                            "'seed' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.channel ="
+                            " 'C0ALERTS' AND d.article_id = a.id)")[0][0]
+    assert rolled and all("space" in json.loads(t) for (t,) in rolled)  # the digest's topic
+    assert waiting >= 1  # the others wait for a later hour
+    note = next(p["text"] for p in slack.posts("C0ALERTS") if "more new" in p["text"])
+    assert f"{len(rolled)} will come in the next digest" in note and "hourly limit" in note
 
 
 def test_without_a_token_the_same_messages_go_to_the_terminal(site, tmp_path, cli, slack):
@@ -334,7 +359,7 @@ def test_the_monday_digest_carries_the_weekly_chart_in_its_thread(site, tmp_path
 
 
 def test_alerts_held_back_by_a_channel_the_bot_could_not_post_to_expire(site, tmp_path, slack,
-                                                                         token):
+                                                                         token, capsys):
     serve_news_site(site)
     config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), extra=SLACK)
     slack.not_in.add("C0ALERTS")  # the bot was not invited yet
@@ -350,6 +375,31 @@ def test_alerts_held_back_by_a_channel_the_bot_could_not_post_to_expire(site, tm
     assert slack.posts("C0ALERTS") == []
     assert query(config, "SELECT count(*) FROM deliveries WHERE channel = 'C0ALERTS' AND "
                          "last_error = 'expired'")[0][0] == held
+    assert query(config, "SELECT channel FROM channel_holds") == []  # nothing waits: no hold
+    code = main(["--config", str(config), "status"], now=lambda: later)
+    assert code == 0 and "Slack refuses" not in capsys.readouterr().out
+    # another outlet of an expired alert's story: no thread to join, settled without a message
+    en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
+    copy = site.fixture("articles/en-03.html").decode().replace(
+        f"{site.base}/articles/en-03.html", f"{site.base}/wire/rover.html")
+    site.route("/wire/rover.html", Reply(body=copy.encode(),
+                                         headers={"Content-Type": "text/html"}))
+    wire = ('<rss version="2.0"><channel><title>Wire</title><item><title>Rover date</title>'
+            f'<link>{site.url("/wire/rover.html")}</link><pubDate>Wed, 18 Nov 2026 09:00:00 GMT'
+            '</pubDate></item></channel></rss>')
+    site.route("/wire.xml", Reply(body=wire.encode(), headers={"Content-Type": "text/xml"}))
+    sources = news_sources(site, ["en-rss2.xml"]) + [
+        {"id": "wire", "name": "Pacific Wire", "url": site.url("/wire.xml")}]
+    write_config(tmp_path, sources, extra=SLACK.replace("alert_max_age_hours = 120",
+                                                        "alert_max_age_hours = 1000"))
+    assert main(["--config", str(config), "run", "--once"], now=lambda: later) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert query(config, "SELECT kind, status FROM deliveries d JOIN articles a ON "
+                         "a.id = d.article_id WHERE a.url = ? AND d.channel = 'C0ALERTS'",
+                 site.url("/wire/rover.html")) == [("alert_member", "rolled")]
+    assert not any(en03["title"] in json.dumps(p["blocks"]) for p in slack.posts("C0ALERTS"))
+    assert query(config, "SELECT count(*) FROM deliveries WHERE kind = 'alert_reply'") == [(0,)]
+    assert slack.refused() == [("chat.postMessage", "not_in_channel")]  # the first run's only
 
 
 def test_two_posters_at_once_post_each_message_once(site, tmp_path, slack, token, monkeypatch):

@@ -85,7 +85,8 @@ def test_empty_digest_is_a_short_note():
 
 def test_alerts_respect_the_hourly_cap_and_roll_the_rest():
     stories = [(replace(article(i), story_id=i), []) for i in range(5)]
-    planned = alert_deliveries("C1", stories, [], room=3, tz=UTC, hour=NOW)
+    planned = alert_deliveries("C1", stories, [], room=3, tz=UTC, hour=NOW,
+                               in_digest=lambda lead: True)
     kinds = [d.kind for d in planned]
     assert kinds.count("alert") == 3 and kinds.count("rolled") == 2
     note = next(d for d in planned if d.kind == "alert_note")
@@ -106,7 +107,7 @@ def test_over_the_cap_what_no_digest_carries_waits_for_a_later_hour():
     planned = alert_deliveries("C1", stories[:4], [], room=3, tz=UTC, hour=NOW,
                                in_digest=lambda lead: False)
     assert [d.kind for d in planned].count("rolled") == 0
-    assert "1 more new story this hour: they will come when the hourly limit allows" in \
+    assert "1 more new story this hour: it will come when the hourly limit allows" in \
         next(d for d in planned if d.kind == "alert_note").message.text
 
 
@@ -114,7 +115,8 @@ def test_one_alert_a_story_and_later_outlets_in_its_thread():
     lead = replace(article(1), story_id=1)
     copy = replace(article(2), story_id=1, source_name="Kyodo")
     later = replace(article(3), story_id=7, source_name="Japan Times <b>")
-    planned = alert_deliveries("C1", [(lead, [copy])], [later], room=10, tz=UTC, hour=NOW)
+    planned = alert_deliveries("C1", [(lead, [copy])], [later], room=10, tz=UTC, hour=NOW,
+                               in_digest=lambda lead: True)
     by_kind = {d.kind: d for d in planned}
     assert by_kind["alert"].key == "alert:C1:story-1"
     assert by_kind["alert_member"].status == "rolled" and by_kind["alert_member"].article_id == 2

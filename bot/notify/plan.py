@@ -50,8 +50,7 @@ def alert_key(channel: str, story_id: int) -> str:
 
 def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[ArticleView]]],
                      replies: Sequence[ArticleView], room: int, tz: tzinfo, hour: datetime,
-                     in_digest: Callable[[ArticleView], bool] = lambda lead: True,
-                     ) -> list[Delivery]:
+                     in_digest: Callable[[ArticleView], bool]) -> list[Delivery]:
     """One alert a new story (its lead; the other outlets are recorded with it) while the
     channel's hourly cap has room. The excess that this channel's digest will carry is rolled
     into it (recorded, not posted); the rest is left for a later hour. One note a channel an
@@ -69,8 +68,8 @@ def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[Art
         if rolled and later:
             when = f"{len(rolled)} will come in the next digest, {later} when the hourly limit allows"
         else:
-            when = "they will come " + ("in the next digest" if rolled else
-                                        "when the hourly limit allows")
+            when = ("it" if excess == 1 else "they") + " will come " + (
+                "in the next digest" if rolled else "when the hourly limit allows")
         note = f"{excess} more new {'story' if excess == 1 else 'stories'} this hour: {when}."
         planned.append(Delivery(key=f"alert-note:{channel}:{hour:%Y-%m-%dT%H}", channel=channel,
                                 kind="alert_note", message=note_message(note)))
@@ -91,6 +90,13 @@ def settled(channel: str, kind: str, article: ArticleView) -> Delivery:
                     message=SlackMessage("", ()), article_id=article.id, status="rolled")
 
 
+def manual_digest_key(channel: str, now: datetime) -> str:
+    """A digest asked for now (`techwatch digest`, `/techwatch digest`): now or never."""
+    return f"digest:{channel}:manual:{now.isoformat()}"
+
+
+def is_manual_digest(key: str) -> bool:
+    return key.startswith("digest:") and ":manual:" in key
 
 
 def ops_deliveries(channel: str, failing: Sequence[SourceHealth],

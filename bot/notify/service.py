@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from bot.notify.plan import (
     chart_delivery,
     digest_deliveries,
     last_scheduled,
+    manual_digest_key,
     ops_deliveries,
     ops_failing_key,
     settled,
@@ -61,7 +63,7 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
         if scheduled and (now - due > grace or (last is not None and last >= due)):
             continue
         key = (f"digest:{digest.channel}:{due.isoformat()}" if scheduled
-               else f"digest:{digest.channel}:manual:{now.isoformat()}")
+               else manual_digest_key(digest.channel, now))
         allow_empty = always or (scheduled and app.settings.slack.empty_digest_note)
         plan = _plan_digest(app, digest, key, now, allow_empty=allow_empty)
         if plan is not None:
@@ -76,7 +78,9 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
         return outcome
     for deliveries, digest in planned:
         outcome.planned += app.archive.plan(deliveries, now, digest=digest)
-    outcome.report = _post(app) if app.slack_token else _print(app)
+    # a digest asked for now is tried now, even in a channel Slack refused before
+    asked = frozenset(outcome.digests) if not scheduled else frozenset()
+    outcome.report = _post(app, asked) if app.slack_token else _print(app)
     return outcome
 
 
@@ -108,11 +112,11 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
             continue
         new, replies = [], []
         for lead in stories(candidates, app.settings.stories.preferred_sources):
-            previous = app.archive.delivery_kind(alert_key(channel, lead.story_id))
+            previous = app.archive.delivery_record(alert_key(channel, lead.story_id))
             members = [a for a in candidates if a.story_id == lead.story_id]
-            if previous == "alert":
+            if previous == ("alert", "pending") or previous == ("alert", "sent"):
                 replies += members  # the story was alerted: new outlets go in its thread
-            elif previous == "rolled":  # the story went to the digest: so do its new outlets
+            elif previous:  # rolled into the digest, or its alert expired: no thread to join
                 plans.append([settled(channel, "alert_member", m) for m in members])
             else:
                 new.append((lead, [m for m in members if m.id != lead.id]))
@@ -120,9 +124,8 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
             channel, now - timedelta(hours=1))
         new.sort(key=lambda story: -story[0].score)  # over the cap, the best go first
         digests = [d for d in slack.digests if d.channel == channel]
-        plans.append(alert_deliveries(
-            channel, new, replies, room, UTC, now,
-            in_digest=lambda lead, digests=digests: any(_carries(app, d, lead) for d in digests)))
+        plans.append(alert_deliveries(channel, new, replies, room, UTC, now,
+                                      in_digest=_taken_by(app, digests, now)))
     return plans
 
 
@@ -130,24 +133,32 @@ def _plan_ops(app: App, now: datetime) -> list[Delivery]:
     channel = app.settings.slack.ops_channel
     failing = app.archive.failing_sources(app.settings.slack.ops_after_failures)
     recovered = [s for s in app.archive.recovered_sources()
-                 if app.archive.delivery_kind(ops_failing_key(channel, s.id, s.since))]
+                 if app.archive.delivery_record(ops_failing_key(channel, s.id, s.since))]
     return ops_deliveries(channel, failing, recovered, now)
 
 
-def _min_score(app: App, digest: DigestChannel) -> float:
+def digest_min_score(app: App, digest: DigestChannel) -> float:
     return digest.min_score if digest.min_score is not None \
         else app.settings.classify.relevance_threshold
 
 
-def _carries(app: App, digest: DigestChannel, article: ArticleView) -> bool:
-    """Whether this digest takes the article: one of its topics, and its minimum score."""
+def carries(app: App, digest: DigestChannel, article: ArticleView, now: datetime) -> bool:
+    """Whether this digest will take the article: its topics, its minimum score, and not too
+    old (the conditions of `Archive.digest_articles`)."""
+    oldest = now - timedelta(days=app.settings.digest.max_age_days)
     return (not digest.topics or bool(set(digest.topics) & set(article.topics))) and \
-        article.score >= _min_score(app, digest)
+        article.score >= digest_min_score(app, digest) and \
+        (article.published is None or article.published >= oldest)
+
+
+def _taken_by(app: App, digests: list[DigestChannel], now: datetime,
+              ) -> Callable[[ArticleView], bool]:
+    return lambda article: any(carries(app, d, article, now) for d in digests)
 
 
 def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, allow_empty: bool,
                  ) -> tuple[list[Delivery], tuple[str, list[int]]] | None:
-    min_score = _min_score(app, digest)
+    min_score = digest_min_score(app, digest)
     content, articles = digest_content(app, digest.channel, now, min_score=min_score,
                                        limit=digest.max_stories, topics=digest.topics)
     if not articles and not allow_empty:
@@ -175,7 +186,7 @@ def digest_content(app: App, channel: str, now: datetime, *, min_score: float, l
                         app.settings.stories.preferred_sources), articles
 
 
-def _post(app: App) -> DeliveryReport:
+def _post(app: App, try_now: frozenset[str]) -> DeliveryReport:
     from bot.stats import chart_png  # matplotlib: loaded only when a chart is due
 
     client = build_client(app.slack_token or "", app.settings.slack.api_url)
@@ -183,7 +194,7 @@ def _post(app: App) -> DeliveryReport:
     poster = SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app),
                          alerts_expire=expire)
     with posting(app.settings.storage.database):  # never two posters on one ledger
-        return poster.deliver_pending()
+        return poster.deliver_pending(try_now)
 
 
 def _print(app: App) -> DeliveryReport:

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.models import Delivery
+from bot.notify.plan import is_manual_digest
 from bot.store import Archive
 
 log = logging.getLogger("techwatch")
@@ -68,6 +69,7 @@ class DeliveryReport:
     sent: int = 0
     reconciled: int = 0  # found already posted: not posted again
     pending: int = 0
+    held: int = 0  # waiting for a channel Slack refused, not tried this cycle
     failed: int = 0
     expired: int = 0  # alerts that waited too long to be news: not posted
     problems: list[str] = field(default_factory=list)
@@ -88,18 +90,23 @@ class SlackPoster:
         self._last_post: dict[str, float] = {}
         self._last_error = ""
 
-    def deliver_pending(self) -> DeliveryReport:
+    def deliver_pending(self, try_now: frozenset[str] = frozenset()) -> DeliveryReport:
         """Post what the ledger holds, in order a channel. A channel Slack refused before waits
-        quietly until its next try (see `hold_backoff`), so a dead one costs no call a cycle."""
+        quietly until its next try (see `hold_backoff`), so a dead one costs no call a cycle;
+        channels in `try_now` (a digest a user asked for) are tried at once."""
         report = DeliveryReport()
         holds = self.archive.channel_holds()
         now = self.now()
         # channels with an earlier message still pending, or refused and not yet due: keep order
-        held = {channel for channel, hold in holds.items() if hold.retry_at > now}
+        held = {c for c, hold in holds.items() if hold.retry_at > now and c not in try_now}
         pending = self.archive.pending_deliveries()
         for n, delivery in enumerate(pending):
             if delivery.channel in held:
-                report.pending += 1
+                if is_manual_digest(delivery.key):  # asked for now, and it cannot be now
+                    self._fail(delivery, "not_posted", "earlier messages to this channel wait "
+                               "(see above)", report)
+                else:
+                    report.held += 1
                 continue
             outcome = self._deliver(delivery, report)
             if outcome == "stop":
@@ -109,14 +116,15 @@ class SlackPoster:
                 held.add(delivery.channel)
             elif outcome == "sent" and holds.pop(delivery.channel, None):
                 self._release(delivery.channel)
+        for channel in holds.keys() - {d.channel for d in self.archive.pending_deliveries()}:
+            self.archive.release_channel(channel)  # nothing waits for it any more
         return report
 
     def _deliver(self, d: Delivery, report: DeliveryReport) -> str:
         try:
             return self._deliver_once(d, report)
         except _ChannelRefused as refused:  # while looking for an earlier try of the message
-            self._hold(d, refused.error, CHANNEL_ERRORS[refused.error], report)
-            return "held"
+            return self._refused(d, refused.error, report)
 
     def _deliver_once(self, d: Delivery, report: DeliveryReport) -> str:
         thread_ts = None
@@ -133,7 +141,7 @@ class SlackPoster:
         if d.attempts:
             found = self._reconcile(d, thread_ts, report)
             if found is None:
-                return self._cannot_look(d, report)
+                return self._give_up_for_now(d, report)
             if found:
                 return "sent"
         if d.kind in ALERT_MESSAGES and self.alerts_expire and d.created_at \
@@ -147,7 +155,7 @@ class SlackPoster:
                 time.sleep(self.backoff * 2 ** (retry - 1))
                 found = self._reconcile(d, thread_ts, report)  # the failed try may have landed
                 if found is None:
-                    return self._cannot_look(d, report)
+                    return self._give_up_for_now(d, report)
                 if found:
                     return "sent"
             outcome = self._post(d, thread_ts, report)
@@ -206,8 +214,7 @@ class SlackPoster:
                       "messages wait until then", report)
             return "stop"  # no channel can be posted to
         if error in CHANNEL_ERRORS:
-            self._hold(d, error, CHANNEL_ERRORS[error], report)
-            return "held"
+            return self._refused(d, error, report)
         if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
                                                                    "service_unavailable",
                                                                    "request_timeout"):
@@ -262,14 +269,20 @@ class SlackPoster:
                 return False
         return False
 
-    def _cannot_look(self, d: Delivery, report: DeliveryReport) -> str:
-        return self._give_up_for_now(d, report)
-
     def _fail(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=True)
         report.failed += 1
         self._say(d.channel, f"slack {d.channel}: {error}: {advice} (message {d.key} dropped)",
                   report)
+
+    def _refused(self, d: Delivery, error: str, report: DeliveryReport) -> str:
+        """Slack refused the channel: its messages wait for the next try, except a digest asked
+        for now, which is dropped (not posted hours later by surprise)."""
+        if is_manual_digest(d.key):
+            self._fail(d, error, CHANNEL_ERRORS[error], report)
+            return "failed"
+        self._hold(d, error, CHANNEL_ERRORS[error], report)
+        return "held"
 
     def _hold(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=False)

@@ -21,7 +21,7 @@ from bot.config import DigestChannel
 from bot.errors import TechwatchError
 from bot.feeds.discover import find_feed, new_source
 from bot.notify.blocks import FEEDBACK_ACTION, cut, digest_messages, escape, with_votes
-from bot.notify.service import deliver, digest_content
+from bot.notify.service import deliver, digest_content, digest_min_score
 from bot.notify.slack import build_client
 from bot.pipeline import CycleReport
 from bot.since import parse_since
@@ -175,9 +175,8 @@ class Commands:
         configured = {d.channel: d for d in self.app.settings.slack.digests}
         digest = configured.get(channel) or DigestChannel(channel)
         if r.words == ("preview",):
-            min_score = digest.min_score if digest.min_score is not None \
-                else self.app.settings.classify.relevance_threshold
-            content, _ = digest_content(self.app, channel, self.app.now(), min_score=min_score,
+            content, _ = digest_content(self.app, channel, self.app.now(),
+                                        min_score=digest_min_score(self.app, digest),
                                         limit=digest.max_stories, topics=digest.topics)
             first = digest_messages(content, ZoneInfo(digest.timezone))[0]
             return replies.message(first.text, first.blocks)

@@ -629,10 +629,12 @@ class Archive:
             db.execute(channel_holds.delete().where(channel_holds.c.channel == channel))
             return ChannelHold(row.channel, row.error, row.since, row.tries, row.retry_at)
 
-    def delivery_kind(self, key: str) -> str | None:
-        query = sa.select(deliveries.c.kind).where(deliveries.c.key == key)
+    def delivery_record(self, key: str) -> tuple[str, str] | None:
+        """(kind, status) of a delivery, None when there is none."""
+        query = sa.select(deliveries.c.kind, deliveries.c.status).where(deliveries.c.key == key)
         with self.engine.connect() as db:
-            return db.execute(query).scalar_one_or_none()
+            row = db.execute(query).first()
+        return (row.kind, row.status) if row else None
 
     def delivery_state(self, key: str) -> tuple[str | None, str | None]:
         """(status, ts if sent) of a delivery, (None, None) when there is none."""
