@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bot.config import StorySettings  # noqa: E402
 from bot.store import open_archive  # noqa: E402
 from bot.store.schema import articles, event_terms, story_bands, term_documents  # noqa: E402
 from bot.stories import minhash, story_terms  # noqa: E402
@@ -53,7 +54,7 @@ def fill(archive, size: int, rng: random.Random) -> None:
     """`size` archived articles spread over a year, with random signatures, band rows, story
     terms, event index rows and document frequencies."""
     frequency: Counter[str] = Counter()
-    window_start = (NOW - timedelta(days=14)).replace(tzinfo=None)
+    window_start = (NOW - timedelta(days=StorySettings().window_days)).replace(tzinfo=None)
     with archive.engine.begin() as db:
         rows, bands, index = [], [], []
         for i in range(1, size + 1):
@@ -102,9 +103,9 @@ def measure(size: int, count: int) -> tuple[float, float, int]:
                     attempts=1))
                 ids.append(result.inserted_primary_key[0])
         started = time.perf_counter()
-        stories = [archive.assign_story(i, minhash.signature(body), threshold=0.5,
-                                        terms=story_terms(body[:60], body, NOW.date()), same_event=0.3,
-                                        window_days=14, window_start=NOW - timedelta(days=14))
+        stories = [archive.assign_story(i, minhash.signature(body),
+                                        story_terms(body[:60], body, NOW.date()),
+                                        rules=StorySettings(), now=NOW)
                    for i, body in zip(ids, texts, strict=True)]
         elapsed = time.perf_counter() - started
         grouped = sum(stories[k + len(originals)] == stories[k] for k in range(len(originals)))

@@ -75,6 +75,7 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
 def load_seeds(app: App) -> int:
     """Archive the seed documents on first run, so a new install has searchable content."""
     if app.archive.has_seeds():
+        app.archive.count_seed_documents()  # an archive from before migration 0009
         return 0
     directory = next((d for d in (app.settings.seeds_dir, Path("seeds")) if d.is_dir()), None)
     if directory is None:

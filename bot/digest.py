@@ -47,8 +47,9 @@ def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: dat
 def stories(articles: Sequence[ArticleView], preferred_sources: Sequence[str] = (),
             ) -> list[ArticleView]:
     """One entry a story: its lead article, with the names of the other outlets that reported
-    it. The lead is from the most preferred source the story has (config order; unlisted
-    sources after), then the most complete text, then the best score."""
+    it and the story's best score (what it ranks by). The lead is from the most preferred
+    source the story has (config order; unlisted sources after), then the most complete text,
+    then the best score."""
     rank = {source: len(preferred_sources) - i for i, source in enumerate(preferred_sources)}
     members: dict[int, list[ArticleView]] = {}
     for article in articles:
@@ -58,7 +59,7 @@ def stories(articles: Sequence[ArticleView], preferred_sources: Sequence[str] = 
         lead = max(group, key=lambda a: (rank.get(a.source_id, 0), a.text_length, a.score, -a.id))
         others = dict.fromkeys(a.source_name for a in group
                                if a is not lead and a.source_name != lead.source_name)
-        leads.append(replace(lead, also=tuple(others)))
+        leads.append(replace(lead, also=tuple(others), score=max(a.score for a in group)))
     return leads
 
 

@@ -364,6 +364,9 @@ class Pipeline:
     def _complete(self, article: PendingArticle, extracted: ExtractedText,
                   raw: tuple[str, int, str, bytes] | None, report: CycleReport) -> None:
         now = self.now()
+        page_title = extracted.title if extracted.title and article.title == article.url else None
+        if page_title:  # known by its URL only (added, backfilled): judged by the page's title
+            article = replace(article, title=page_title)
         text = extracted.text if extracted.status in USABLE else ""
         if not text and extracted.status not in ("feed_only",):
             extracted = _with_note(extracted, "text unusable: kept the feed summary")
@@ -374,7 +377,8 @@ class Pipeline:
         keep_raw = raw if self.settings.storage.keep_raw_html else None
         self.archive.complete_article(article, extracted, classification, published=published,
                                       date_source=date_source, text=text, now=now, raw=keep_raw,
-                                      extractor_version=EXTRACTOR_VERSION if raw else None)
+                                      extractor_version=EXTRACTOR_VERSION if raw else None,
+                                      title=page_title)
         self._group(article, text, [raw[0] if raw else None, extracted.canonical_url], published,
                     now)
         report.processed += 1
@@ -388,13 +392,11 @@ class Pipeline:
         exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
                       if u and u.startswith("http") and identity.canonical_url(u) !=
                       identity.canonical_url(article.url))
-        settings, body = self.settings.stories, text or article.summary
+        body = text or article.summary
         self.archive.assign_story(
-            article.id, signature(f"{article.title}\n{body}"), exact_keys=exact,
-            terms=story_terms(article.title, body, published.date()),
-            threshold=settings.near_duplicate, same_event=settings.same_event,
-            window_days=settings.window_days,
-            window_start=now - timedelta(days=settings.window_days))
+            article.id, signature(f"{article.title}\n{body}"),
+            story_terms(article.title, body, published.date()), exact_keys=exact,
+            rules=self.settings.stories, now=now)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -40,6 +41,13 @@ def test_add_archives_pages_once_and_reports_each_bad_url_in_one_line(site, tmp_
         (en01["title"], "added", "added", "done"),
         (ja02["title"].replace("\u3000", " "), "added", "added", "done")]
     assert all(r[3] == 1 for r in rows)  # both are US–Japan cooperation stories
+    from bot.stories.events import terms
+    for (title, lead), page in zip(query(config, "SELECT title, story_terms ->> '$.lead' FROM "
+                                                 "articles WHERE source_id = 'added' ORDER BY id"),
+                                   (en01, ja02), strict=True):
+        words = json.loads(lead)  # grouped by the page's headline (counted twice), not its URL
+        assert "utm" not in words and "html" not in words
+        assert all(words[w] >= 2 for w in terms(title)), (page["name"], words)
     # idempotent: the same pages again (with other tracking parameters) add nothing
     code, out, _ = cli("--config", str(config), "add", site.url(en01["path"]) + "#top",
                        site.url(ja02["path"]))

@@ -167,6 +167,8 @@ def test_housekeeping_drops_old_raw_pages_fetch_logs_and_event_index_keeps_artic
                                 event_terms_before=FIXED_NOW + timedelta(seconds=1))
         assert removed["raw_pages"] >= 3 and removed["fetch_log"] >= 4
         assert removed["event_terms"] == indexed >= 3 * 16  # 16 terms an article
+        assert query(config, "SELECT count(*) FROM articles WHERE story_terms IS NOT NULL") \
+            == [(0,)]  # out of the window: their terms are not kept either
         assert query(config, "SELECT id, story_id FROM articles") == stories
         archive.optimize()
     finally:

@@ -336,3 +336,13 @@ def test_socket_mode_that_cannot_connect_is_one_line_not_a_crash(archive, slack)
             start_slack_app(app, host="127.0.0.1", port=0)
     finally:
         app.close()
+
+
+def test_since_takes_the_clis_grammar():
+    from bot.slackapp.commands import CommandError, parse
+
+    for since in ("7d", "2w", "36h", "2025-01-31", "2025-01-31T10:00"):
+        assert parse(f"search chips since:{since}", ("ai",)).options["since"] == since
+    for since in ("yesterday", "7x", "99999999d"):
+        with pytest.raises(CommandError, match="is not 7d, 30d or a date"):
+            parse(f"search chips since:{since}", ("ai",))

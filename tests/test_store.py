@@ -102,3 +102,26 @@ def test_count_known_tells_how_many_items_are_archived(tmp_path):
     assert archive.count_known([draft(1, "A", "a"), draft(3, "C", "c")]) == 1
     assert archive.count_known([draft(4, "D", "d")]) == 0
     archive.close()
+
+
+def test_an_archive_from_before_document_frequencies_counts_its_seeds_once(tmp_path):
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive.ensure_seed_source()
+    classification = Classification(relevant=True, score=0.9, topics=("quantum",), evidence={})
+    archive.add_seed("q", "Quantum pact", "RIKEN and IBM sign a quantum pact in Kobe.",
+                     classification, NOW)
+    archive.add_seed("c", "Chip hub", "Rapidus and IBM open a chip hub in Hokkaido.",
+                     classification, NOW)
+
+    def documents(term: str) -> int | None:
+        with archive.engine.connect() as db:
+            return db.execute(sa.text("SELECT documents FROM term_documents WHERE term = :t"),
+                              {"t": term}).scalar_one_or_none()
+
+    assert documents("") == 2 and documents("ibm") == 2 and documents("kobe") == 1
+    with archive.engine.begin() as db:  # as migration 0009 leaves an older archive
+        db.execute(sa.text("DELETE FROM term_documents"))
+    assert archive.count_seed_documents() == 2
+    assert documents("") == 2 and documents("ibm") == 2 and documents("rapidu") == 1
+    assert archive.count_seed_documents() == 0 and documents("") == 2  # once
+    archive.close()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.errors import TechwatchError
+from bot.since import parse_since
 
 USAGE = {
     "help": "`/techwatch help` — what the bot watches, and these commands",
@@ -40,7 +44,6 @@ class Request:
 
 OPTIONS = {"search": ("topic", "since", "lang"), "subscribe": ("min",)}
 TOKEN = re.compile(r"<[^<>]*>|\S+")
-SINCE = re.compile(r"^(\d{1,4}[hdw]|\d{4}-\d{2}-\d{2})$")
 
 
 def parse(text: str, topic_ids: tuple[str, ...]) -> Request:
@@ -74,9 +77,12 @@ def _check(r: Request, topic_ids: tuple[str, ...]) -> None:
             raise CommandError("Search for what?", r.name)
         if "topic" in r.options:
             known(r.options["topic"])
-        if "since" in r.options and not SINCE.match(r.options["since"]):
-            raise CommandError(f"`since:{_short(r.options['since'])}` is not 7d, 30d or a "
-                               "date", r.name)
+        if "since" in r.options:
+            try:  # the grammar of the CLI's --since (the clock only checks the range)
+                parse_since(r.options["since"], datetime.now(UTC), "since:")
+            except TechwatchError:
+                raise CommandError(f"`since:{_short(r.options['since'])}` is not 7d, 30d or a "
+                                   "date", r.name) from None
         if r.options.get("lang", "en") not in ("en", "ja"):
             raise CommandError("`lang:` is `en` or `ja`", r.name)
     elif r.name == "subscribe":

@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.config import StorySettings
 from bot.errors import StorageError
 from bot.models import (
     ArticleDraft,
@@ -56,6 +57,8 @@ from bot.stories.events import StoryTerms
 SEED_SOURCE = "seed"
 ADDED_SOURCE = "added"  # the source of articles given to `techwatch add`
 ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
+# what readers' queries select: not the grouping's working data (signature, story terms)
+READ_COLUMNS = [c for c in articles.c if c.name not in ("minhash", "story_terms")]
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
 
 
@@ -75,7 +78,8 @@ def open_archive(url: str) -> Archive:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     except (sa.exc.ArgumentError, OSError) as e:
         raise StorageError(f"database {url}: {e}") from None
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    engine = sa.create_engine(url, connect_args={"timeout": 30},
+                              json_serializer=lambda value: json.dumps(value, ensure_ascii=False))
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):
@@ -367,8 +371,9 @@ class Archive:
                          classification: Classification, *, published: datetime | None,
                          date_source: str, text: str, now: datetime,
                          raw: tuple[str, int, str, bytes] | None = None,
-                         extractor_version: str | None = None) -> None:
-        """Write extraction and classification of a pending article and mark it done."""
+                         extractor_version: str | None = None, title: str | None = None) -> None:
+        """Write extraction and classification of a pending article and mark it done; `title`
+        replaces the stored one (an article known by its URL only takes the page's)."""
         with self.engine.begin() as db:
             db.execute(articles.update().where(articles.c.id == article.id).values(
                 state="done", text=text, site_name=extracted.site_name,
@@ -378,12 +383,8 @@ class Archive:
                 extraction_status=extracted.status, extraction_note=extracted.note,
                 extractor_version=extractor_version, attempts=articles.c.attempts + 1,
                 updated_at=now, **_classification_values(classification),
-                # an article known by its URL only (added, backfilled) takes the page's title
-                **({"title": extracted.title} if extracted.title and article.title == article.url
-                   else {})))
-            if extracted.title and article.title == article.url:
-                _index(db, article.id, title=extracted.title)
-            _index(db, article.id, body=text or article.summary)
+                **({"title": title} if title else {})))
+            _index(db, article.id, title=title, body=text or article.summary)
             if raw is not None:
                 url, status, content_type, body = raw
                 db.execute(raw_pages.delete().where(raw_pages.c.article_id == article.id))
@@ -410,36 +411,34 @@ class Archive:
             _count_documents(db, events.story_terms(title, text, None))
             _index(db, article_id, body=text)
 
-    def assign_story(self, article_id: int, sig: tuple[int, ...], *, threshold: float,
-                     window_start: datetime, exact_keys: tuple[str, ...] = (),
-                     terms: StoryTerms | None = None, same_event: float = 1.0,
-                     window_days: float = 14.0) -> int:
+    def assign_story(self, article_id: int, sig: tuple[int, ...], terms: StoryTerms, *,
+                     rules: StorySettings, now: datetime, exact_keys: tuple[str, ...] = ()) -> int:
         """Put an article in the story of an earlier one that is the same page (its final or
-        canonical URL is another item's), a copy (MinHash estimate >= threshold) or a report of
-        the same event (`events.similarity` >= same_event), else in a story of its own; index
-        it. Reads a few index rows and candidates of the window, never the archive."""
+        canonical URL is another item's), a copy (MinHash estimate >= near_duplicate) or a
+        report of the same event (`events.similarity` >= same_event), else in a story of its
+        own; index it. Reads a few index rows and candidates of the window, never the archive."""
+        window_start = now - timedelta(days=rules.window_days)
         bands = minhash.band_keys(sig)
         with self.engine.begin() as db:
-            row = db.execute(sa.select(articles.c.first_seen, articles.c.story_terms)
-                             .where(articles.c.id == article_id)).one()
-            idf = _count_documents(db, terms) if terms and row.story_terms is None else None
+            first_seen = db.execute(sa.select(articles.c.first_seen)
+                                    .where(articles.c.id == article_id)).scalar_one()
+            _count_documents(db, terms)
+            idf = _idf(db, terms.document_terms)
+            keys = events.index_terms(terms, idf)
             story = self._exact_story(db, article_id, exact_keys) or \
-                self._copy_story(db, article_id, sig, bands, threshold, window_start)
-            if not story and idf:
-                story = self._event_story(db, article_id, terms, idf, same_event, window_days,
-                                          window_start)
+                self._copy_story(db, article_id, sig, bands, rules.near_duplicate,
+                                 window_start) or \
+                self._event_story(db, article_id, terms, keys, idf, rules, window_start)
             story = story or article_id
             db.execute(articles.update().where(articles.c.id == article_id).values(
                 story_id=story, minhash=minhash.pack(sig) if sig else None,
-                **({"story_terms": terms.as_json()} if terms else {})))
-            if bands:
-                db.execute(story_bands.insert().prefix_with("OR IGNORE"), [
-                    {"band": b, "article_id": article_id, "first_seen": row.first_seen}
-                    for b in bands])
-            if idf:
-                db.execute(event_terms.insert().prefix_with("OR IGNORE"), [
-                    {"term": t, "article_id": article_id, "first_seen": row.first_seen}
-                    for t in events.index_terms(terms, idf)])
+                story_terms=terms.as_json()))
+            for table, column, values in ((story_bands, "band", bands),
+                                          (event_terms, "term", keys)):
+                if values:
+                    db.execute(table.insert().prefix_with("OR IGNORE"), [
+                        {column: v, "article_id": article_id, "first_seen": first_seen}
+                        for v in values])
         return story
 
     @staticmethod
@@ -470,14 +469,16 @@ class Archive:
         return best
 
     @staticmethod
-    def _event_story(db: sa.Connection, article_id: int, terms: StoryTerms, idf: events.Idf,
-                     same_event: float, window_days: float, window_start: datetime,
+    def _event_story(db: sa.Connection, article_id: int, terms: StoryTerms, keys: list[str],
+                     idf: events.Idf, rules: StorySettings, window_start: datetime,
                      ) -> int | None:
-        """The story of the window's article most like this one, looked up by its rarest terms;
+        """The story of the window's article most like this one, looked up by its index terms;
         only the `events.EVENT_CANDIDATES` sharing most of them are compared."""
+        if not keys:
+            return None
         shared = sa.func.count().label("shared")
         candidates = (sa.select(event_terms.c.article_id)
-                      .where(event_terms.c.term.in_(events.index_terms(terms, idf)),
+                      .where(event_terms.c.term.in_(keys),
                              event_terms.c.first_seen >= window_start,
                              event_terms.c.article_id != article_id)
                       .group_by(event_terms.c.article_id)
@@ -489,12 +490,25 @@ class Archive:
                   for r in rows if r.story_terms]
         more = set().union(*(o.document_terms for _, o in others)) - idf.frequency.keys()
         idf = events.Idf(idf.documents, {**_frequencies(db, more), **idf.frequency})
-        best, best_score = None, same_event
+        best, best_score = None, rules.same_event
         for story, other in others:
-            score = events.similarity(terms, other, idf, window_days)
+            score = events.similarity(terms, other, idf, rules.window_days)
             if score >= best_score:
                 best, best_score = story, score
         return best
+
+    def count_seed_documents(self) -> int:
+        """An archive made before document frequencies were kept: count its seed documents, the
+        first IDF (once; the articles before are not counted)."""
+        with self.engine.begin() as db:
+            if db.execute(sa.select(term_documents.c.term)
+                          .where(term_documents.c.term == ALL_DOCUMENTS)).first():
+                return 0
+            seeds = db.execute(sa.select(articles.c.title, articles.c.text)
+                               .where(articles.c.source_id == SEED_SOURCE)).all()
+            for seed in seeds:
+                _count_documents(db, events.story_terms(seed.title, seed.text or "", None))
+            return len(seeds)
 
     def has_seeds(self) -> bool:
         with self.engine.connect() as db:
@@ -822,9 +836,12 @@ class Archive:
         event index's rows older than the story window (its articles keep their stories)."""
         removed = {"raw_pages": 0, "fetch_log": 0, "event_terms": 0}
         with self.engine.begin() as db:
-            if event_terms_before is not None:
+            if event_terms_before is not None:  # out of the window: never compared again
                 removed["event_terms"] = db.execute(event_terms.delete().where(
                     event_terms.c.first_seen < event_terms_before)).rowcount
+                db.execute(articles.update().where(articles.c.first_seen < event_terms_before,
+                                                   articles.c.story_terms.is_not(None))
+                           .values(story_terms=sa.null()))
             if raw_before is not None:
                 removed["raw_pages"] = db.execute(raw_pages.delete().where(
                     raw_pages.c.fetched_at < raw_before)).rowcount
@@ -865,7 +882,7 @@ class Archive:
 
     @staticmethod
     def _view_query() -> sa.Select:
-        return (sa.select(articles, sources.c.name.label("source_name"))
+        return (sa.select(*READ_COLUMNS, sources.c.name.label("source_name"))
                 .join(sources, sources.c.id == articles.c.source_id, isouter=True))
 
 
@@ -926,16 +943,18 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         text_length=len(row.text or row.summary or ""), story_id=row.story_id or row.id)
 
 
-def _count_documents(db: sa.Connection, terms: StoryTerms) -> events.Idf:
-    """Count the article in the document frequencies; the IDF of its terms, itself included."""
-    counted = sorted(terms.document_terms | {ALL_DOCUMENTS})
+def _count_documents(db: sa.Connection, terms: StoryTerms) -> None:
+    """Count an article in the archive's document frequencies."""
     upsert = sqlite_insert(term_documents)
     db.execute(upsert.on_conflict_do_update(
         index_elements=[term_documents.c.term],
         set_={"documents": term_documents.c.documents + 1}),
-        [{"term": t, "documents": 1} for t in counted])
-    frequency = _frequencies(db, counted)
-    return events.Idf(frequency.pop(ALL_DOCUMENTS), frequency)
+        [{"term": t, "documents": 1} for t in sorted(terms.document_terms | {ALL_DOCUMENTS})])
+
+
+def _idf(db: sa.Connection, wanted: set[str]) -> events.Idf:
+    frequency = _frequencies(db, wanted | {ALL_DOCUMENTS})
+    return events.Idf(frequency.pop(ALL_DOCUMENTS, 0), frequency)
 
 
 def _frequencies(db: sa.Connection, terms: Iterable[str]) -> dict[str, int]:

@@ -10,19 +10,14 @@ import re
 
 import sqlalchemy as sa
 
-CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヵヶ]+")
+from bot.cjk import CJK_RUN, bigrams
+
 WORD = re.compile(r"\w+")
-
-
-def bigrams(run: str) -> str:
-    if len(run) < 2:
-        return run
-    return " ".join(run[i:i + 2] for i in range(len(run) - 1))
 
 
 def index_text(text: str) -> str:
     """Text as stored in the FTS table."""
-    return CJK_RUN.sub(lambda m: f" {bigrams(m.group(0))} ", text)
+    return CJK_RUN.sub(lambda m: f" {' '.join(bigrams(m.group(0)))} ", text)
 
 
 def match_query(query: str) -> str | None:

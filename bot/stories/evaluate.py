@@ -13,10 +13,10 @@ from bot.config import StorySettings
 from bot.stories.events import (
     EVENT_CANDIDATES,
     Idf,
-    StoryTerms,
     index_terms,
     similarity,
     story_terms,
+    within,
 )
 from bot.stories.minhash import estimate_similarity, signature
 
@@ -51,9 +51,9 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[st
     of the same event most like it (similarity >= same_event). Document frequencies are counted
     over all the items, as in an archive that holds them."""
     ordered = sorted(rows, key=lambda r: (r.get("published") or "9999", str(r["id"])))
-    signatures = {r["id"]: signature(f"{r.get('title', '')}\n{r.get('text', '')}")
+    signatures = {r["id"]: signature(f"{r.get('title') or ''}\n{r.get('text') or ''}")
                   for r in ordered}
-    terms = {r["id"]: story_terms(r.get("title", ""), r.get("text", ""), _day(r))
+    terms = {r["id"]: story_terms(r.get("title") or "", r.get("text") or "", _day(r))
              for r in ordered}
     idf = Idf.of(terms.values())
     keys = {i: set(index_terms(t, idf)) for i, t in terms.items()}
@@ -61,7 +61,7 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[st
     for i, row in enumerate(ordered):
         here = row["id"]
         copies = [(estimate_similarity(signatures[here], signatures[e["id"]]), e["id"])
-                  for e in ordered[:i] if _close(terms[here], terms[e["id"]], settings)]
+                  for e in ordered[:i] if within(terms[here], terms[e["id"]], settings.window_days)]
         copy = max(copies, default=(0.0, ""))
         if copy[0] >= settings.near_duplicate:
             story[here] = story[copy[1]]
@@ -99,10 +99,6 @@ def _candidates(keys: Mapping[str, set[str]], earlier: Sequence[Mapping[str, Any
     shared = [(len(keys[here] & keys[e["id"]]), e["id"]) for e in earlier]
     ranked = sorted(((n, i) for n, i in shared if n), key=lambda c: -c[0])
     return [i for _, i in ranked[:EVENT_CANDIDATES]]
-
-
-def _close(a: StoryTerms, b: StoryTerms, settings: StorySettings) -> bool:
-    return not a.day or not b.day or abs((a.day - b.day).days) <= settings.window_days
 
 
 def _day(row: Mapping[str, Any]) -> date | None:

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from bot.cjk import CJK_RUN, bigrams
+
 LEAD_CHARS = 600  # the first paragraph or two: where a report states its event
 NAMES_CHARS = 1000
+BODY_CHARS = 20_000  # enough for any report; a huge page costs no more
 BODY_TERMS = 150  # the most frequent terms of the whole text kept per article
 EVENT_CANDIDATES = 30  # window articles compared with a new one: those sharing most index terms
 INDEX_TERMS = 16  # the rarest names, figures and headline words an article is found by
@@ -36,15 +40,13 @@ all any each other some up out per via between while during against amid includi
 just only very one two three first last year years week month day today yesterday mr ms
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
-_CJK = "\u3040-\u30ff\u3400-\u9fff"
-_TOKEN = re.compile(
-    r"[$€¥£]?\d[\d.,]*(?:\s?(?:nm|bn|billion|million|trillion|%|percent|gw|mw|qubits?))?"
-    rf"|[A-Za-z][A-Za-z'’\-]*|[{_CJK}]+")
-_FIGURE = re.compile(
-    r"[$€¥£]?\d[\d.,]*(?:\s?(?:nm|bn|billion|million|trillion|%|percent|gw|mw|qubits?|億円|兆円|億ドル))?",
-    re.IGNORECASE)
+_UNITS = r"(?:\s?(?:nm|bn|billion|million|trillion|%|percent|gw|mw|qubits?)(?![A-Za-z]))"
+_NUMBER = r"[$€¥£]?\d(?:[\d.,]*\d)?"  # no trailing comma or stop
+_TOKEN = re.compile(rf"{_NUMBER}{_UNITS}?|[A-Za-z][A-Za-z'’\-]*[A-Za-z]|{CJK_RUN.pattern}")
+_FIGURE = re.compile(rf"{_NUMBER}(?:{_UNITS}|億円|兆円|億ドル)?", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*|[\u30a0-\u30ff]{3,}")
 _PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
+_KANA_ONLY = re.compile(r"[\u3040-\u309f]+")  # して, ている: grammar, not what a report is about
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +76,11 @@ class StoryTerms:
 
 
 def story_terms(title: str, text: str, day: date | None) -> StoryTerms:
-    lead = Counter(terms(title))
-    lead.update(lead)  # the headline twice
+    title, text = (unicodedata.normalize("NFKC", t or "") for t in (title, text[:BODY_CHARS]))
+    headline = terms(title)
+    lead = Counter(headline * 2)  # the headline twice
     lead.update(terms(text[:LEAD_CHARS]))
-    body = Counter(terms(title))
+    body = Counter(headline)
     body.update(terms(text))
     head = f"{title}\n{text[:NAMES_CHARS]}"
     return StoryTerms(dict(lead), dict(body.most_common(BODY_TERMS)), names(head),
@@ -89,8 +92,8 @@ def terms(text: str) -> list[str]:
     out = []
     for match in _TOKEN.finditer(text):
         token = match.group(0)
-        if token[0] >= "\u3040":  # kana or kanji
-            out += [token[i:i + 2] for i in range(max(len(token) - 1, 1))]
+        if CJK_RUN.fullmatch(token):
+            out += bigrams(token)
             continue
         word = _normal(token.replace(" ", ""))
         if len(word) > 1 and word not in STOPWORDS:
@@ -147,9 +150,14 @@ class Idf:
         return cls(n, counts)
 
 
+def within(a: StoryTerms, b: StoryTerms, window_days: float) -> bool:
+    """Published within the window of each other (an undated one may be)."""
+    return not a.day or not b.day or abs((a.day - b.day).days) <= window_days
+
+
 def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> float:
     """0..1: how surely the two report one event."""
-    if a.day and b.day and abs((a.day - b.day).days) > window_days:
+    if not within(a, b, window_days):
         return 0.0
     return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
             + BODY_WEIGHT * _cosine(a.body, b.body, idf)
@@ -161,6 +169,7 @@ def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
     """What it is looked up by: the rarest of its names, figures and headline words (the lead's
     terms counted twice), which another report of the event is bound to share some of."""
     keys = item.names | item.figures | {t for t, n in item.lead.items() if n > 1}
+    keys = {k for k in keys if not _KANA_ONLY.fullmatch(k)}
     return sorted(keys, key=lambda t: (-idf(t), t))[:INDEX_TERMS]
 
 

@@ -1,0 +1,12 @@
+"""Japanese (and Chinese) text has no spaces between words: runs of kana and kanji are read as
+overlapping two-character bigrams ("半導体" → 半導 導体), in the search index and in story terms."""
+
+from __future__ import annotations
+
+import re
+
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヵヶ]+")
+
+
+def bigrams(run: str) -> list[str]:
+    return [run] if len(run) < 2 else [run[i:i + 2] for i in range(len(run) - 1)]
