@@ -32,7 +32,7 @@ from bot.config import ENV_SLACK_APP_TOKEN, LOG_FORMATS, Settings, config_path, 
 from bot.errors import SourceError, StorageError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, setup_logging
-from bot.notify.service import deliver, digest_content
+from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
 from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import AddOutcome, CycleReport, Progress, check_source
@@ -41,7 +41,6 @@ from bot.store.archive import ADDED_SOURCE
 from bot.stories.evaluate import evaluate_stories
 
 log = logging.getLogger("techwatch")
-TERMINAL_CHANNEL = "terminal"
 
 
 def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:

@@ -19,6 +19,7 @@ from bot.app import App, open_pipeline, stop_workers
 from bot.errors import TechwatchError
 from bot.health import HEARTBEAT_SECONDS, Health, Metrics, serve
 from bot.notify.plan import clock
+from bot.notify.service import terminal_digest_owed
 from bot.pipeline import Pipeline
 from bot.slackapp.serve import start_slack_app
 
@@ -80,7 +81,7 @@ class Daemon:
                 log.info("cycle done: %s", report.summary())
             # alerts and ops notices after every cycle; the first one also catches up on a
             # digest missed while the bot was down (within the grace), once
-            await self._deliver(digests=self.ticks == 0 and bool(self.app.settings.slack.digests))
+            await self._deliver(digests=self.ticks == 0 and await in_thread(self._digest_owed))
             self.ticks += 1
         except asyncio.CancelledError:
             # shutdown: every write is its own transaction, so the next start resumes cleanly
@@ -90,6 +91,12 @@ class Daemon:
         finally:
             self.health.tick_finished()
             self.idle.set()
+
+    def _digest_owed(self) -> bool:
+        slack = self.app.settings.slack
+        if slack.digests:
+            return True  # the service sends each channel's digest only if it is owed
+        return not slack.alerts and terminal_digest_owed(self.app)
 
     async def digest(self, channel: str | None) -> None:
         try:

@@ -3,6 +3,7 @@ ops notices, disabled sources, skipHours, housekeeping, health and log lines."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -13,11 +14,12 @@ from conftest import FIXED_NOW, write_config
 from newsite import news_sources, query, serve_news_site
 from sitesrv import Reply
 
-from bot.cli import main
+from bot.app import load_app, open_pipeline
+from bot.cli import deliver_due, main
 from bot.config import load_settings
-from bot.health import Health
+from bot.health import Health, Metrics
 from bot.logs import JsonLines, Redact
-from bot.scheduler import add_jobs
+from bot.scheduler import Daemon, add_jobs
 from bot.store import open_archive
 
 DIGESTS = """
@@ -79,6 +81,35 @@ def test_a_missed_digest_goes_once_within_the_grace_and_never_when_stale(tmp_pat
     assert len(slack.posts("C0DIGEST")) == 1
     assert run_at(due + timedelta(hours=5, minutes=55)) == 0  # never twice
     assert len(slack.posts("C0DIGEST")) == 1
+
+
+def test_a_terminal_digest_missed_while_down_is_printed_by_the_first_cycle_once(site, tmp_path,
+                                                                             capsys):
+    serve_news_site(site)
+
+    def first_cycle(digest_time: str) -> str:
+        """A daemon's start at FIXED_NOW (12:00 UTC): its first tick, then a second one."""
+        config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]),
+                              extra=f'[digest]\ntime = "{digest_time}"\ntimezone = "UTC"\n')
+        app = load_app(str(config), {}, now=lambda: FIXED_NOW)
+
+        async def ticks() -> None:
+            async with open_pipeline(app) as pipeline:
+                daemon = Daemon(app, pipeline, Health(60), Metrics(), deliver_due)
+                await daemon.tick()
+                await daemon.tick()
+
+        capsys.readouterr()
+        try:
+            asyncio.run(ticks())
+        finally:
+            app.close()
+        return capsys.readouterr().out
+
+    assert "techwatch digest" not in first_cycle("05:00")  # missed by 7 h: stale, skipped
+    out = first_cycle("08:00")  # missed by 4 h, within the 6 h grace: printed once
+    assert out.count("techwatch digest") == 1 and "Sendai" in out
+    assert "techwatch digest" not in first_cycle("08:00")  # a restart: already printed
 
 
 def test_ops_channel_hears_when_a_source_starts_failing_and_when_it_recovers(site, tmp_path,

@@ -28,6 +28,14 @@ def last_scheduled(now: datetime, hhmm: str, tz: tzinfo) -> datetime:
     raise AssertionError("unreachable: a time of day recurs within two days")
 
 
+def owed_digest(now: datetime, hhmm: str, tz: tzinfo, last: datetime | None,
+                grace: timedelta) -> datetime | None:
+    """The scheduled time of the digest owed now, if any: the last one not yet sent, unless it
+    was missed by more than `grace` (it would be stale; the next one carries its stories)."""
+    due = last_scheduled(now, hhmm, tz)
+    return None if now - due > grace or (last is not None and last >= due) else due
+
+
 def digest_deliveries(channel: str, key: str, messages: Sequence[SlackMessage]
                       ) -> list[Delivery]:
     """A digest's messages: the first in the channel, the rest in its thread."""

@@ -21,15 +21,16 @@ from bot.notify.plan import (
     alert_key,
     chart_delivery,
     digest_deliveries,
-    last_scheduled,
     manual_digest_key,
     ops_deliveries,
     ops_failing_key,
+    owed_digest,
     settled,
 )
 from bot.notify.slack import DeliveryReport, SlackPoster, build_client
 
 log = logging.getLogger("techwatch")
+TERMINAL_CHANNEL = "terminal"  # the digest ledger's name for the terminal
 
 
 @dataclass
@@ -58,11 +59,11 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
     for digest in app.settings.slack.digests + extra if digests else ():
         if channels and digest.channel not in channels:
             continue
-        due = last_scheduled(now, digest.time, ZoneInfo(digest.timezone))
-        last = app.archive.last_digest(digest.channel)
-        if scheduled and (now - due > grace or (last is not None and last >= due)):
+        due = owed_digest(now, digest.time, ZoneInfo(digest.timezone),
+                          app.archive.last_digest(digest.channel), grace)
+        if scheduled and due is None:
             continue
-        key = (f"digest:{digest.channel}:{due.isoformat()}" if scheduled
+        key = (f"digest:{digest.channel}:{due.isoformat()}" if scheduled and due
                else manual_digest_key(digest.channel, now))
         allow_empty = always or (scheduled and app.settings.slack.empty_digest_note)
         plan = _plan_digest(app, digest, key, now, allow_empty=allow_empty)
@@ -82,6 +83,14 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
     asked = frozenset(outcome.digests) if not scheduled else frozenset()
     outcome.report = _post(app, asked) if app.slack_token else _print(app)
     return outcome
+
+
+def terminal_digest_owed(app: App) -> bool:
+    """Whether the terminal's daily digest came due while the bot was down (within the grace)."""
+    digest = app.settings.digest
+    return owed_digest(app.now(), digest.time, ZoneInfo(digest.timezone),
+                       app.archive.last_digest(TERMINAL_CHANNEL),
+                       timedelta(hours=digest.grace_hours)) is not None
 
 
 def alert_subscriptions(app: App) -> tuple[AlertChannel, ...]:
