@@ -28,7 +28,7 @@ from bot.app import App, load_app, load_classifier, open_fetcher, open_pipeline
 from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import classify_line, read_jsonl
-from bot.config import ENV_SLACK_APP_TOKEN, LOG_FORMATS, Settings, config_path, load_settings
+from bot.config import LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import SourceError, StorageError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, setup_logging
@@ -444,19 +444,17 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(app: App, args: argparse.Namespace) -> int:
-    from bot.slackapp.serve import serve_http, start_socket_mode
+    from bot.slackapp.serve import start_slack_app
 
     if not app.slack_token:
         raise TechwatchError("serve: SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    if app.env.get(ENV_SLACK_APP_TOKEN):
-        close = start_socket_mode(app).close
-        log.info("slack app: Socket Mode connected")
-    else:
-        close = serve_http(app, args.host, args.port).shutdown
-        log.info("slack app: listening on http://%s:%d/slack/events", args.host, args.port)
+    close = start_slack_app(app, host=args.host, port=args.port)
+    if close is None:
+        raise TechwatchError("serve: --port 0 serves nothing without SLACK_APP_TOKEN "
+                             "(Socket Mode)")
     stop.wait()
     close()
     log.info("slack app stopped")

@@ -5,7 +5,7 @@ import sys
 from dataclasses import fields
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_config
 
 from bot.cli import build_parser
 from bot.config import SECTIONS
@@ -86,3 +86,15 @@ def test_since_accepts_durations_and_dates():
         parse_since("lately", now)
     with pytest.raises(TechwatchError, match="too far back"):
         parse_since("99999999d", now)
+
+
+def test_serve_says_in_one_line_what_it_lacks(tmp_path, cli, monkeypatch):
+    config = write_config(tmp_path, [])
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    code, _, err = cli("--config", str(config), "serve")
+    assert code != 0 and "SLACK_BOT_TOKEN is not set" in err and "Traceback" not in err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    code, _, err = cli("--config", str(config), "serve", "--port", "0")
+    assert code != 0 and "--port 0 serves nothing without SLACK_APP_TOKEN" in err
+    assert "xoxb-test" not in err
