@@ -37,7 +37,7 @@ from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, print_digest, print_search
 from bot.pipeline import AddOutcome, CycleReport, Progress, check_source
 from bot.since import parse_since
-from bot.store.archive import ADDED_SOURCE
+from bot.store.archive import ADDED_SOURCE, source_health
 from bot.stories.evaluate import evaluate_stories
 
 log = logging.getLogger("techwatch")
@@ -397,7 +397,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "sources": [{"id": r.id, "name": r.name, "enabled": r.enabled,
-                         "disabled_at": _iso(r.disabled_at), "health": _health(r),
+                         "disabled_at": _iso(r.disabled_at), "health": source_health(r),
                          "failing_since": _iso(r.failing_since),
                          "interval_minutes": r.interval_minutes,
                          "last_status": r.last_status, "last_error": r.last_error,
@@ -420,7 +420,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                    "problem"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        health = _health(r)
+        health = source_health(r)
         if health == "failing":
             health = f"failing since {_short(r.failing_since)}"
         elif health == "ok":
@@ -494,15 +494,6 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(f"{url}: {response.status_code} {response.text.strip()}")
     return 0 if response.status_code == 200 else 1
-
-
-def _health(row) -> str:
-    """ok, failing, gone (410: stopped), disabled (by a user or gone from the config)."""
-    if not row.enabled or row.disabled_at:
-        return "disabled"
-    if row.last_status == "error: gone":
-        return "gone"
-    return "failing" if row.failing_since else "ok"
 
 
 def cmd_sources_check(app: App, args: argparse.Namespace) -> int:

@@ -346,3 +346,26 @@ def test_since_takes_the_clis_grammar():
     for since in ("yesterday", "7x", "99999999d"):
         with pytest.raises(CommandError, match="is not 7d, 30d or a date"):
             parse(f"search chips since:{since}", ("ai",))
+
+
+def test_sources_reply_names_each_state_and_escapes_names():
+    from types import SimpleNamespace
+
+    from bot.slackapp.replies import sources_reply
+
+    def row(id_, **kw):
+        base = dict(id=id_, name=id_, enabled=True, disabled_at=None, last_status="ok",
+                    failing_since=None, last_error=None, last_success_at=FIXED_NOW,
+                    last_new_item_at=None)
+        return SimpleNamespace(**{**base, **kw})
+
+    rows = [row("fine"), row("new", last_status="never polled", last_success_at=None),
+            row("off", enabled=False), row("gone", last_status="error: gone"),
+            row("bad", name="<!channel> & co", failing_since=FIXED_NOW,
+                last_error="HTTP 500 <b>")]
+    text = "\n".join(b["text"]["text"] for b in sources_reply(rows, FIXED_NOW)["blocks"])
+    lines = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("•")}
+    assert "fine: ok ·" in lines["fine"] and "never polled" in lines["new"]
+    assert "disabled" in lines["off"] and "gone (410)" in lines["gone"]
+    assert "failing since 2026-11-22 12:00 UTC (HTTP 500 &lt;b&gt;)" in lines["bad"]
+    assert "&lt;!channel&gt; &amp; co" in lines["bad"] and "<!channel>" not in lines["bad"]

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 from bot.config import AlertChannel, DigestChannel
 from bot.models import ArticleView
 from bot.notify.blocks import MAX_BLOCKS, context, cut, escape, link, section
+from bot.store.archive import source_health
 
 MORE_ACTION = "tw_search_more"
 PAGE = 10
@@ -75,14 +76,13 @@ def subscriptions_reply(channel: str, digests: Sequence[DigestChannel],
 def sources_reply(rows: Sequence[Any], now: datetime) -> dict:
     lines = []
     for r in rows:
-        if not r.enabled or r.disabled_at:
-            health = "disabled"
-        elif r.last_status == "error: gone":
+        health = source_health(r)
+        if health == "gone":
             health = "gone (410)"
-        elif r.failing_since:
+        elif health == "failing":
             health = f"failing since {r.failing_since:%Y-%m-%d %H:%M} UTC ({r.last_error or ''})"
-        else:
-            health = "ok" if r.last_success_at else r.last_status
+        elif health == "ok" and not r.last_success_at:
+            health = r.last_status
         last = f"{r.last_new_item_at:%Y-%m-%d %H:%M}" if r.last_new_item_at else "never"
         lines.append(f"• `{r.id}` {escape(r.name)}: {escape(cut(health, 200))} · last new item "
                      f"{last}")

@@ -110,6 +110,16 @@ def migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
+def source_health(row: Any) -> str:
+    """A `source_rows` row's state: ok, failing, gone (410: stopped), or disabled (by a user or
+    gone from the config)."""
+    if not row.enabled or row.disabled_at:
+        return "disabled"
+    if row.last_status == "error: gone":
+        return "gone"
+    return "failing" if row.failing_since else "ok"
+
+
 class Archive:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
