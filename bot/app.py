@@ -12,14 +12,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.classify import Classifier, Taxonomy
 from bot.config import ENV_SLACK_TOKEN, Settings, config_path, load_settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, TechwatchError
 from bot.feeds.fetch import Fetcher, build_client
+from bot.models import Source
 from bot.pipeline import Pipeline
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
+
+if TYPE_CHECKING:
+    from bot.feeds.discover import FoundFeed  # loads trafilatura: imported when used
 
 log = logging.getLogger("techwatch")
 
@@ -120,3 +125,21 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         with contextlib.suppress(OSError, AttributeError):
             process.terminate()
+
+
+async def add_feed_source(app: App, url: str, *, private_ok: bool = True,
+                          source_id: str | None = None, name: str | None = None,
+                          lang: str | None = None) -> tuple[Source, FoundFeed]:
+    """`techwatch sources add` and `/techwatch add-source`: the feed at `url` (or the one its
+    site announces), fetched once, becomes a source polled from the next cycle."""
+    from bot.feeds.discover import find_feed, new_source
+
+    async with open_fetcher(app) as fetcher:
+        found = await find_feed(fetcher, url, private_ok=private_ok)
+    rows = app.archive.source_rows()
+    if found.url in {row.url for row in rows}:
+        raise TechwatchError(f"{found.url} is a source already")
+    taken = {row.id for row in rows} | {s.id for s in app.settings.sources}
+    source = new_source(found, taken, source_id=source_id, name=name, lang=lang)
+    app.archive.add_source(source, app.now())
+    return source, found

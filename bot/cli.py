@@ -24,12 +24,19 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
-from bot.app import App, load_app, load_classifier, open_fetcher, open_pipeline
+from bot.app import (
+    App,
+    add_feed_source,
+    load_app,
+    load_classifier,
+    open_fetcher,
+    open_pipeline,
+)
 from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import classify_line, read_jsonl
 from bot.config import LOG_FORMATS, Settings, config_path, load_settings
-from bot.errors import SourceError, StorageError, TechwatchError
+from bot.errors import SourceError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
@@ -515,27 +522,11 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
-    from bot.feeds.discover import find_feed, new_source
-
     url = args.url if re.match(r"^https?://", args.url) else f"https://{args.url}"
-    known = {s.url for s in app.archive.source_rows()}
-
-    async def find():
-        async with open_fetcher(app) as fetcher:
-            return await find_feed(fetcher, url)
-
     try:
-        found = asyncio.run(find())
-    except SourceError as e:
-        raise TechwatchError(f"sources add: {e}") from None
-    if found.url in known:
-        raise TechwatchError(f"sources add: {found.url} is a source already")
-    taken = {r.id for r in app.archive.source_rows()} | {s.id for s in app.settings.sources}
-    try:
-        source = new_source(found, taken, source_id=args.source_id, name=args.name,
-                            lang=args.lang)
-        app.archive.add_source(source, app.now())
-    except (SourceError, StorageError) as e:
+        source, found = asyncio.run(add_feed_source(
+            app, url, source_id=args.source_id, name=args.name, lang=args.lang))
+    except TechwatchError as e:
         raise TechwatchError(f"sources add: {e}") from None
     print(f"added source {source.id}: {source.name} <{source.url}> ({found.feed.format}, "
           f"{len(found.feed.entries)} items, {source.lang}); polled from the next cycle")

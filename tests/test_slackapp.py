@@ -216,6 +216,8 @@ def test_add_source_and_add_work_where_private_addresses_are_allowed(archive, sl
         assert "Added source" in text_of(client.later(rid))
         assert query(config, "SELECT url FROM sources WHERE origin = 'added'") == [
             (site.url("/wire/feed.xml"),)]
+        _, rid = client.command(f"add-source <{site.url('/wire/feed.xml')}>", user="UADMIN")
+        assert "is a source already" in text_of(client.later(rid))
         _, rid = client.command(f"add <{site.url('/articles/en-07.html')}|a link>")
         answer = text_of(client.later(rid))
         assert "Already archived" in answer or "Archived" in answer, answer

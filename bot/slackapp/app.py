@@ -16,10 +16,9 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App as BoltApp
 
-from bot.app import App, open_fetcher, open_pipeline
+from bot.app import App, add_feed_source, open_pipeline
 from bot.config import DigestChannel
 from bot.errors import TechwatchError
-from bot.feeds.discover import find_feed, new_source
 from bot.notify.blocks import FEEDBACK_ACTION, cut, digest_messages, escape, with_votes
 from bot.notify.service import deliver, digest_content, digest_min_score
 from bot.notify.slack import build_client
@@ -195,20 +194,8 @@ class Commands:
         if user not in slack.admins:
             return replies.message("Only the admins listed in the bot's config (`[slack] "
                                    "admins`) may add sources.")
-        url = url_of(r.words[0])
-
-        async def find():
-            async with open_fetcher(self.app) as fetcher:
-                return await asyncio.wait_for(
-                    find_feed(fetcher, url, private_ok=slack.allow_private_sources), SLOW_LIMIT)
-
-        found = asyncio.run(find())
-        rows = self.app.archive.source_rows()
-        if found.url in {row.url for row in rows}:
-            return replies.message(f"{escape(found.url)} is a source already.")
-        taken = {row.id for row in rows} | {s.id for s in self.app.settings.sources}
-        source = new_source(found, taken)
-        self.app.archive.add_source(source, self.app.now())
+        source, found = asyncio.run(asyncio.wait_for(add_feed_source(
+            self.app, url_of(r.words[0]), private_ok=slack.allow_private_sources), SLOW_LIMIT))
         log.info("source %s added from Slack by %s", source.id, user, extra={"source": source.id})
         return replies.message(f"Added source `{source.id}`: {escape(cut(source.name, 200))} "
                                f"({found.feed.format}, {len(found.feed.entries)} items), polled "
