@@ -41,7 +41,7 @@ from bot.lock import exclusive
 from bot.logs import SECRET_ENV, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
 from bot.notify.slack import DeliveryReport
-from bot.notify.terminal import console, print_digest, print_search
+from bot.notify.terminal import console, escape, print_digest, print_search
 from bot.pipeline import AddOutcome, CycleReport, Progress, check_source
 from bot.since import parse_since
 from bot.store.archive import ADDED_SOURCE, source_health
@@ -432,9 +432,9 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
             health = f"failing since {_short(r.failing_since)}"
         elif health == "ok":
             health = r.last_status
-        table.add_row(r.id, health, str(r.consecutive_errors), _short(r.last_polled_at),
-                      _short(r.last_new_item_at), _short(r.next_poll_at),
-                      r.last_error or r.warning or "")
+        table.add_row(*map(escape, (
+            r.id, health, str(r.consecutive_errors), _short(r.last_polled_at),
+            _short(r.last_new_item_at), _short(r.next_poll_at), r.last_error or r.warning or "")))
     out.print(table)
     out.print("Fetches in the last 24 h: " + (", ".join(
         f"{k} {o}: {n}" for (k, o), n in sorted(outcomes.items())) or "none"))
@@ -445,8 +445,8 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     out.print(f"Slack: {app.archive.pending_delivery_count()} messages pending; "
               f"{app.archive.feedback_count()} feedback votes")
     for h in holds.values():
-        out.print(f"Slack refuses {h.channel}: {h.error} since {_short(h.since)}; its messages "
-                  f"wait, next try {_short(h.retry_at)}")
+        out.print(f"Slack refuses {escape(h.channel)}: {escape(h.error)} since "
+                  f"{_short(h.since)}; its messages wait, next try {_short(h.retry_at)}")
     return 0
 
 
@@ -514,7 +514,7 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     for column in ("id", "result", "format", "items", "detail"):
         table.add_column(column, overflow="fold")
     for r in reports:
-        table.add_row(r.source_id, r.status, r.format, str(r.items), r.detail)
+        table.add_row(*map(escape, (r.source_id, r.status, r.format, str(r.items), r.detail)))
     console().print(table)
     failed = sum(not r.ok for r in reports)
     print(f"{len(reports) - failed} of {len(reports)} sources OK")
@@ -564,8 +564,8 @@ def cmd_sources_suggest(app: App, args: argparse.Namespace) -> int:
     for column in ("site", "linked from", "published", "feed"):
         table.add_column(column, overflow="fold")
     for site, links, published in ranked:
-        table.add_row(site, str(links), str(published),
-                      feeds.get(site, "not found" if args.find_feeds else "(--find-feeds)"))
+        table.add_row(*map(escape, (site, str(links), str(published), feeds.get(
+            site, "not found" if args.find_feeds else "(--find-feeds)"))))
     console().print(table)
     first = next((feeds[s] for s, _, _ in ranked if s in feeds), None) or f"https://{ranked[0][0]}/"
     print(f"Add one with: techwatch sources add {first}")

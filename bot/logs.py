@@ -10,15 +10,19 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bot.untrusted import CONTROL
+
 log = logging.getLogger("techwatch")
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 TOKEN = re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9-]{8,}")  # Slack token shapes
+UNSAFE = re.compile(f"[\r\n]|{CONTROL.pattern}")
 CONTEXT = ("source", "channel")
 NOISY = ("trafilatura", "htmldate", "charset_normalizer", "courlan", "apscheduler")
 
 
 class Redact(logging.Filter):
-    """Blanks the configured secrets and anything shaped like a Slack token, whatever logs it."""
+    """Blanks the configured secrets and anything shaped like a Slack token, whatever logs it;
+    and keeps a record one inert line (a feed's text in it may carry escapes or line breaks)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
@@ -26,7 +30,7 @@ class Redact(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = TOKEN.sub("[redacted]", message)
+        clean = UNSAFE.sub(" ", TOKEN.sub("[redacted]", message))
         for secret in self.secrets:
             clean = clean.replace(secret, "[redacted]")
         if clean != message:

@@ -104,3 +104,19 @@ def test_bare_guids_are_not_links_and_links_resolve_against_the_feed():
     entries = parse_feed(body, {}, "https://feedhost/feed.xml").entries
     assert [e.link for e in entries] == ["", "https://feedhost/b", "https://x.com/c", ""]
     assert entries[3].title == "D [31mred"  # the escape character is gone
+
+
+def test_links_and_titles_cannot_carry_escapes_line_breaks_or_bidi_overrides():
+    body = ("<rss version='2.0'><channel><title>t\u202e</title>"
+            "<item><title>US-Japan \u202eevil\u202c \u2066isolate\u2069 deal</title>"
+            "<link>http://127.0.0.1/a/e&#27;[2J&#27;[31mRED.html</link></item>"
+            "<item><title>B</title><link>http://127.0.0.1/a/r\u202egnp.exe</link></item>"
+            "<item><title>C</title><link>http://127.0.0.1/nl.html&#10;2026-01-01 INFO cycle done"
+            "</link></item></channel></rss>").encode()
+    feed = parse_feed(body, {}, "http://127.0.0.1/feed.xml")
+    first, second, third = feed.entries
+    assert first.title == "US-Japan evil isolate deal" and feed.title == "t"
+    assert first.link == "http://127.0.0.1/a/e%1B[2J%1B[31mRED.html"
+    assert second.link == "http://127.0.0.1/a/r%E2%80%AEgnp.exe"
+    assert "\n" not in third.link and " " not in third.link and third.link.startswith(
+        "http://127.0.0.1/nl.html")

@@ -239,3 +239,14 @@ def test_log_lines_are_json_with_their_source_and_never_a_token():
     data = json.loads(line)
     assert data["level"] == "warning" and data["source"] == "nikkei"
     assert "xoxb" not in line and "[redacted]" in data["message"]
+
+
+def test_status_and_sources_check_show_a_servers_markup_literally(site, tmp_path, cli):
+    site.route("/feeds/odd.xml", Reply(200, b"hello", headers={"Content-Type": "text/[/red]plain"}))
+    config = write_config(tmp_path, [{"id": "odd", "name": "Odd [bold]",
+                                      "url": site.url("/feeds/odd.xml")}])
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    code, out, err = cli("--config", str(config), "status")
+    assert code == 0 and "text/[/red]plain" in out and "Traceback" not in err
+    code, out, err = cli("--config", str(config), "sources", "check")
+    assert code == 1 and "text/[/red]plain" in out and "Traceback" not in err

@@ -149,3 +149,21 @@ def test_last_scheduled_time_is_dst_correct():
     # 01:30 happens twice on 2026-11-01: the first one counts
     fall = last_scheduled(datetime(2026, 11, 1, 7, 0, tzinfo=UTC), "01:30", new_york)
     assert fall.astimezone(UTC) == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+
+
+def test_the_terminal_digest_and_log_lines_stay_inert(capsys):
+    import logging
+
+    from bot.logs import Redact
+    from bot.notify.terminal import console, print_digest
+
+    hostile = article(1, title="[/red] US\u202e-Japan \x1b[2J pact",
+                      url="http://x.example/a\x1b[31m\u202egnp.exe")  # archived before cleaning
+    print_digest(build_digest([hostile], TAXONOMY, NOW - timedelta(days=1), NOW), console())
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "[/red] US-Japan [2J pact" in out
+    record = logging.LogRecord("techwatch", logging.WARNING, __file__, 1, "article %s: %s",
+                               ("http://x/\x1b[2J", "bad\n2026-01-01 INFO fake"), None)
+    assert Redact([]).filter(record)
+    line = logging.Formatter("%(levelname)s %(message)s").format(record)
+    assert "\x1b" not in line and "\n" not in line and "bad 2026-01-01 INFO fake" in line

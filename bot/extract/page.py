@@ -17,12 +17,12 @@ import trafilatura
 from trafilatura.utils import decode_file
 
 from bot.models import ExtractedText
+from bot.untrusted import CONTROL, safe_link
 
 EXTRACTOR_VERSION = f"trafilatura {trafilatura.__version__}"
 HTML_TYPES = ("", "text/html", "application/xhtml+xml", "text/plain")
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_:.-]+)""", re.I)
 FUTURE_SLACK = timedelta(days=1)
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # never for a terminal
 LEGACY_DEFAULTS = {"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii", "windows-1252"}
 
 # Interstitials (consent, bot walls) are recognised by what the extracted text itself says; a
@@ -62,7 +62,7 @@ def extract_page(body: bytes, url: str, *, content_type: str = "", charset: str 
         status=status, text=text if status != "not_article" else "",
         title=_clean(doc.title), author=_clean(doc.author), page_date=page_date,
         site_name=_clean(doc.sitename), lang=detect_language(text, doc.language),
-        canonical_url=_clean(doc.url), note=note or date_note)
+        canonical_url=safe_link(doc.url or "") or None, note=note or date_note)
 
 
 def judge(text: str, page_text: str, min_chars: int, title: str = "",
@@ -172,5 +172,5 @@ def _is_consent_host(url: str) -> bool:
 
 
 def _clean(value: str | None) -> str | None:
-    value = (value or "").strip()
+    value = CONTROL.sub(" ", value or "").strip()
     return value or None

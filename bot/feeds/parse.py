@@ -17,9 +17,9 @@ import feedparser
 
 from bot.errors import ParseError
 from bot.models import FeedEntry, ParsedFeed
+from bot.untrusted import CONTROL, safe_link
 
 TAG = re.compile(r"<[^>]+>")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.I)
 SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space of JA titles
@@ -76,7 +76,7 @@ def _entry(entry: feedparser.FeedParserDict, base: str) -> FeedEntry | None:
     if entry.get("guidislink") and not entry.get("links"):
         link = guid if (guid or "").startswith(("http://", "https://")) else None
     if link:
-        link = urljoin(base, link.strip())
+        link = safe_link(urljoin(base, link.strip()))
     if not (link or "").startswith(("http://", "https://")) or not urlsplit(link).hostname:
         link = None  # a GUID that is no URL, a javascript: link, "http://"
     title, summary = _text(entry.get("title")), _text(entry.get("summary") or _content(entry))

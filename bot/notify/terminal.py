@@ -6,11 +6,17 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as markup_escape
 from rich.table import Table
 
 from bot.digest import Digest, why
 from bot.models import ArticleView
+from bot.untrusted import CONTROL
+
+
+def escape(text: str) -> str:
+    """Archived text as inert terminal output: no markup, no escape sequences."""
+    return markup_escape(CONTROL.sub("", text))
 
 
 def console() -> Console:
