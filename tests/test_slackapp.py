@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import threading
@@ -184,6 +185,33 @@ def test_digest_preview_is_private_and_digest_posts_in_the_channel(slackapp, sla
     assert "Working on" in text_of(reply)
     assert "posted" in text_of(slackapp.later(rid))
     assert any("techwatch digest" in text_of(p) for p in slack.posts("C0ALERTS")[before:])
+
+
+def test_three_digest_requests_at_once_post_its_stories_once(archive, slack, monkeypatch):
+    from bot.notify import service
+
+    choose = service.digest_content
+
+    def slow_choice(*args, **kwargs):  # widens the moment between choosing and recording
+        chosen = choose(*args, **kwargs)
+        time.sleep(0.5)
+        return chosen
+
+    monkeypatch.setattr(service, "digest_content", slow_choice)
+    env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+    client = SlackApp(archive, slack, env)
+    ticks = itertools.count()
+    client.app.now = lambda: FIXED_NOW + timedelta(milliseconds=next(ticks))  # distinct keys
+    try:
+        before = len(slack.posts("C0ALERTS"))
+        rids = [client.command("digest", channel="C0ALERTS")[1] for _ in range(3)]
+        answers = [text_of(client.later(rid)) for rid in rids]
+        digests = [text_of(p) for p in slack.posts("C0ALERTS")[before:]
+                   if "techwatch digest" in text_of(p) or "No new US" in text_of(p)]
+        assert len(digests) == 3 and all("is posted" in a for a in answers)
+        assert sum("No new US–Japan technology coverage" not in d for d in digests) == 1
+    finally:
+        client.close()
 
 
 def test_sources_status_and_add_source_rules(slackapp, site, archive):

@@ -47,7 +47,16 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
     whose time has come (within `digest.grace_hours`: a digest missed by longer is skipped, it
     would be stale). `scheduled=False` is `techwatch digest`: a digest now for each channel (or
     those named) when there is anything new; `extra` digests are for channels the config does
-    not name (`/techwatch digest` there)."""
+    not name (`/techwatch digest` there). Planning and posting hold the posting lock together:
+    two requests at once never plan the same digest twice."""
+    with posting(app.settings.storage.database):  # never two posters on one ledger
+        return _plan_and_post(app, alerts=alerts, digests=digests, scheduled=scheduled,
+                              channels=channels, always=always, dry_run=dry_run, extra=extra)
+
+
+def _plan_and_post(app: App, *, alerts: bool, digests: bool, scheduled: bool,
+                   channels: tuple[str, ...], always: bool, dry_run: bool,
+                   extra: tuple[DigestChannel, ...]) -> Outcome:
     now = app.now()
     outcome = Outcome()
     planned: list[tuple[list[Delivery], tuple[str, list[int]] | None]] = []
@@ -202,17 +211,11 @@ def _post(app: App, try_now: frozenset[str]) -> DeliveryReport:
     expire = timedelta(hours=app.settings.slack.alert_max_age_hours)
     poster = SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app),
                          alerts_expire=expire)
-    with posting(app.settings.storage.database):  # never two posters on one ledger
-        return poster.deliver_pending(try_now)
+    return poster.deliver_pending(try_now)
 
 
 def _print(app: App) -> DeliveryReport:
     """No Slack token: each pending message on the terminal, then marked delivered."""
-    with posting(app.settings.storage.database):
-        return _print_pending(app)
-
-
-def _print_pending(app: App) -> DeliveryReport:
     report = DeliveryReport()
     for d in app.archive.pending_deliveries():
         print(f"── #{d.channel} · {d.kind} ──")
