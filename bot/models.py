@@ -224,6 +224,7 @@ class Delivery:
     ts: str | None = None
     attempts: int = 0
     created_at: datetime | None = None
+    article_ids: tuple[int, ...] = ()  # a digest part's stories: given back if it is refused
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,8 @@ class SlackStub:
         if auth != f"Bearer {TOKEN}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         scripted = self.script[method].pop(0) if self.script[method] else None
+        if scripted and scripted[0] == "ok":  # this call as usual; the next one scripted
+            scripted = None
         if scripted and scripted[0] == "error":
             return 200, {}, {"ok": False, "error": scripted[1]}
         if scripted and scripted[0] == "500":
@@ -123,6 +125,8 @@ class SlackStub:
                 return 500, {}, {"ok": False, "error": "internal_error"}
             if scripted and scripted[0] == "store_then_hang" and body.get("ok"):
                 time.sleep(scripted[1])
+            if scripted and scripted[0] == "store_then_cut" and body.get("ok"):
+                return status, {"X-Stub-Cut": "1"}, body  # the reply breaks off mid-body
             return status, {}, body
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ts):06d}"
@@ -251,11 +255,14 @@ class SlackStub:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                cut = headers.pop("X-Stub-Cut", None)
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(data)
+                    self.wfile.write(data[:16] if cut else data)
+                if cut:
+                    self.close_connection = True
 
             do_GET = do_POST = _serve  # noqa: N815
 

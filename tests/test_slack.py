@@ -108,6 +108,18 @@ def test_unknown_outcome_is_reconciled_not_posted_twice(site, tmp_path, cli, sla
     assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
 
 
+def test_a_reply_cut_off_after_slack_took_the_post_is_looked_for_not_a_crash(
+        site, tmp_path, cli, slack, token):
+    serve_news_site(site)
+    slack.script["chat.postMessage"].append(("store_then_cut",))  # http.client.IncompleteRead
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0 and "Traceback" not in err
+    keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
+    assert len(keys) == len(set(keys)) >= 2  # the cut one was found, not posted again
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
+
+
 def test_5xx_is_retried_with_back_off_after_looking_first(site, tmp_path, cli, slack, token):
     serve_news_site(site)
     slack.script["chat.postMessage"] += [("500",), ("500",)]
@@ -296,6 +308,54 @@ def test_a_refused_message_fails_its_thread_and_blocks_nothing(tmp_path, cli, sl
     assert posts and all(titles_in(posts).count(f"story&lt;/b&gt; {i:02d} ¦") == 1
                          for i in range(60))
     assert all(c.get("channel") == "C0DIGEST" for c in slack.calls_to("chat.postMessage"))
+
+
+def test_a_refused_thread_part_gives_its_stories_to_the_next_digest(tmp_path, cli, slack, token):
+    config = write_config(tmp_path, [], extra=SLACK)
+    archive_60_stories(tmp_path)
+    slack.script["chat.postMessage"] += [("ok",), ("error", "invalid_blocks")]  # part 1 refused
+    code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
+    assert "invalid_blocks" in err and "Traceback" not in err
+    first = titles_in(slack.posts("C0DIGEST"))
+    missing = [i for i in range(60) if f"story&lt;/b&gt; {i:02d} ¦" not in first]
+    assert missing  # the refused part's stories
+    from bot.cli import main
+
+    later = FIXED_NOW + timedelta(minutes=5)
+    assert main(["--config", str(config), "digest", "--channel", "C0DIGEST"],
+                now=lambda: later) == 0
+    shown = titles_in(slack.posts("C0DIGEST"))
+    assert all(shown.count(f"story&lt;/b&gt; {i:02d} ¦") == 1 for i in range(60))  # none lost
+
+
+def test_a_digest_asked_for_now_that_fails_is_never_posted_later_nor_the_days_digest(
+        site, tmp_path, slack, token, monkeypatch, capsys):
+    from bot.cli import main
+
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    assert main(["--config", str(config), "poll"], now=lambda: FIXED_NOW) == 0
+
+    def run(minutes: float, *args: str) -> str:
+        capsys.readouterr()
+        main(["--config", str(config), *args], now=lambda: FIXED_NOW + timedelta(minutes=minutes))
+        return capsys.readouterr().err
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-the-token-1234")
+    err = run(0, "digest", "--channel", "C0DIGEST", "--always")
+    assert "invalid_auth: SLACK_BOT_TOKEN is not valid" in err and "Traceback" not in err
+    err = run(1, "run", "--once")  # looking for the earlier try is refused too: one clear line
+    lines = [line for line in err.splitlines() if "C0DIGEST" in line]
+    assert lines and all("SLACK_BOT_TOKEN is not valid" in line for line in lines)
+    assert "The request to the Slack API failed" not in err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    run(15, "run", "--once")  # the token is fixed a quarter of an hour later
+    manual = query(config, "SELECT status, last_error FROM deliveries WHERE key LIKE "
+                           "'%:manual:%:part-0'")
+    assert manual == [("failed", "not_posted")]  # asked for then: not posted this late
+    run(16, "run", "--once")  # the next run: the day's digest is still owed (within the grace)
+    posts = slack.posts("C0DIGEST")
+    assert len(posts) == 1 and "techwatch digest" in titles_in(posts)  # the day's, still owed
 
 
 def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp_path, cli,

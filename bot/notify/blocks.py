@@ -109,6 +109,12 @@ def story_block(article: ArticleView, tz: tzinfo) -> dict:
                         accessory=feedback_menu(article)).to_dict()
 
 
+def story_ids(message: SlackMessage) -> tuple[int, ...]:
+    """The articles whose story blocks a message carries."""
+    return tuple(int(b["block_id"][6:]) for b in message.blocks
+                 if b.get("block_id", "").startswith("story-"))
+
+
 FEEDBACK_ACTION = "tw_feedback"
 
 

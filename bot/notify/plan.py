@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from bot.models import ArticleView, Delivery, SlackMessage, SourceHealth
-from bot.notify.blocks import alert_message, escape, note_message, reply_message
+from bot.notify.blocks import alert_message, escape, note_message, reply_message, story_ids
 
 
 def clock(hhmm: str) -> time:
@@ -40,7 +40,7 @@ def digest_deliveries(channel: str, key: str, messages: Sequence[SlackMessage]
                       ) -> list[Delivery]:
     """A digest's messages: the first in the channel, the rest in its thread."""
     parts = [Delivery(key=f"{key}:part-{i}", channel=channel, kind="digest", message=m,
-                      parent_key=f"{key}:part-0" if i else None)
+                      parent_key=f"{key}:part-0" if i else None, article_ids=story_ids(m))
              for i, m in enumerate(messages)]
     return parts
 

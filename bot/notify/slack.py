@@ -11,6 +11,7 @@ for the message first. Whatever still fails stays pending, in order, for the nex
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 from collections.abc import Callable
@@ -38,6 +39,9 @@ TOKEN_ERRORS = {"invalid_auth": "SLACK_BOT_TOKEN is not valid",
                 "missing_scope": "the app lacks a scope (chat:write, channels:history)"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 RETRIES = 2  # in this run, after a 5xx or a network error; then the next cycle
+# the network, or a reply cut short (http.client.IncompleteRead): the post may have landed
+NETWORK_ERRORS = (SlackClientError, OSError, http.client.HTTPException)
+MANUAL_DIGEST_WAIT = timedelta(minutes=10)  # a digest asked for now is not posted later
 MAX_PAGES = 10  # of conversations.history when looking for a message
 
 
@@ -55,6 +59,15 @@ class _ChannelRefused(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
+
+
+class _TokenRefused(_ChannelRefused):
+    pass
+
+
+def _code(e: SlackApiError) -> str:
+    """Slack's one-word error ("invalid_auth"), not the exception's multi-line text."""
+    return str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
 
 
 def hold_backoff(tries: int) -> timedelta:
@@ -123,7 +136,9 @@ class SlackPoster:
     def _deliver(self, d: Delivery, report: DeliveryReport) -> str:
         try:
             return self._deliver_once(d, report)
-        except _ChannelRefused as refused:  # while looking for an earlier try of the message
+        except _TokenRefused as refused:  # while looking for an earlier try of the message
+            return self._token_refused(d, refused.error, report)
+        except _ChannelRefused as refused:
             return self._refused(d, refused.error, report)
 
     def _deliver_once(self, d: Delivery, report: DeliveryReport) -> str:
@@ -144,6 +159,10 @@ class SlackPoster:
                 return self._give_up_for_now(d, report)
             if found:
                 return "sent"
+        if is_manual_digest(d.key) and d.parent_key is None and d.created_at \
+                and self.now() - d.created_at > MANUAL_DIGEST_WAIT:
+            self._fail(d, "not_posted", "a digest asked for then is not posted this late", report)
+            return "failed"
         if d.kind in ALERT_MESSAGES and self.alerts_expire and d.created_at \
                 and self.now() - d.created_at > self.alerts_expire:
             # held back too long (a channel the bot could not post to): no longer news
@@ -173,7 +192,7 @@ class SlackPoster:
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"delivery": d.key}})
         except SlackApiError as e:
             return self._api_error(d, e, report)
-        except (SlackClientError, OSError) as e:  # the network: the post may have landed
+        except NETWORK_ERRORS as e:  # the post may have landed: looked for before a retry
             self._last_error = f"{type(e).__name__}: {e}"
             return "retry"
         self.archive.delivery_sent(d.id, response["ts"], self.now())
@@ -192,8 +211,7 @@ class SlackPoster:
                 channel=d.channel, thread_ts=thread_ts, content=self.chart(),
                 filename="techwatch-weekly.png", title=d.message.text)
         except SlackApiError as e:
-            error = str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
-            self._fail(d, error, "Slack refused the chart upload", report)
+            self._fail(d, _code(e), "Slack refused the chart upload", report)
             return "failed"
         except Exception as e:  # noqa: BLE001 -- drawing or uploading: the digest stands alone
             self._fail(d, f"{type(e).__name__}: {e}", "the chart upload failed", report)
@@ -204,15 +222,11 @@ class SlackPoster:
         return "sent"
 
     def _api_error(self, d: Delivery, e: SlackApiError, report: DeliveryReport) -> str:
-        error = str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
+        error = _code(e)
         # A bad token or channel is the admin's to fix: the messages wait in the ledger (none
         # is lost), one line says what to do, and nothing is retried until the next cycle.
-        if error in TOKEN_ERRORS:  # tried each cycle: a new token comes with a restart
-            self.archive.delivery_failed(d.id, error, permanent=False)
-            report.pending += 1
-            self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; its "
-                      "messages wait until then", report)
-            return "stop"  # no channel can be posted to
+        if error in TOKEN_ERRORS:
+            return self._token_refused(d, error, report)
         if error in CHANNEL_ERRORS:
             return self._refused(d, error, report)
         if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
@@ -222,6 +236,14 @@ class SlackPoster:
             return "retry"
         self._fail(d, error, "Slack refused this message", report)  # e.g. invalid_blocks
         return "failed"
+
+    def _token_refused(self, d: Delivery, error: str, report: DeliveryReport) -> str:
+        """Tried each cycle (a new token comes with a restart); no channel can be posted to."""
+        self.archive.delivery_failed(d.id, error, permanent=False)
+        report.pending += 1
+        self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; its "
+                  "messages wait until then", report)
+        return "stop"
 
     def _give_up_for_now(self, d: Delivery, report: DeliveryReport) -> str:
         error = self._last_error
@@ -250,12 +272,14 @@ class SlackPoster:
                         channel=d.channel, include_all_metadata=True, limit=200, oldest=oldest,
                         cursor=cursor)
             except SlackApiError as e:
-                if e.response.get("error") in CHANNEL_ERRORS:
-                    raise _ChannelRefused(str(e.response["error"])) from e
-                self._last_error = f"cannot look for the message: {e}"
+                if _code(e) in TOKEN_ERRORS:
+                    raise _TokenRefused(_code(e)) from e
+                if _code(e) in CHANNEL_ERRORS:
+                    raise _ChannelRefused(_code(e)) from e
+                self._last_error = f"cannot look for the message: {_code(e)}"
                 return None
-            except (SlackClientError, OSError) as e:
-                self._last_error = f"cannot look for the message: {e}"
+            except NETWORK_ERRORS as e:
+                self._last_error = f"cannot look for the message: {type(e).__name__}: {e}"
                 return None
             for message in response.get("messages", []):
                 metadata = message.get("metadata") or {}
@@ -271,6 +295,8 @@ class SlackPoster:
 
     def _fail(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=True)
+        if is_manual_digest(d.key) and d.parent_key is None and d.created_at:
+            self.archive.forget_digest(d.channel, d.created_at)  # a scheduled one is still owed
         report.failed += 1
         self._say(d.channel, f"slack {d.channel}: {error}: {advice} (message {d.key} dropped)",
                   report)

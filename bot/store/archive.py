@@ -612,8 +612,8 @@ class Archive:
                 ":article_id, :parent_key, :payload, :status, 0, :now)"),
                 {"key": d.key, "channel": d.channel, "kind": d.kind,
                  "article_id": d.article_id, "parent_key": d.parent_key,
-                 "payload": json.dumps({"text": d.message.text,
-                                        "blocks": list(d.message.blocks)}),
+                 "payload": json.dumps({"text": d.message.text, "blocks": list(d.message.blocks),
+                                        "articles": list(d.article_ids)}),
                  "status": d.status, "now": now.astimezone(UTC).replace(tzinfo=None)})
             new += result.rowcount
         return new
@@ -677,7 +677,8 @@ class Archive:
         self._update_delivery(delivery_id, status="sent", ts=ts, sent_at=now, last_error=None)
 
     def delivery_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
-        """Note a failure; a refused digest gives its articles back to the next digest."""
+        """Note a failure; a refused digest gives its articles back to the next digest (a
+        refused thread part, the stories it carried)."""
         if not permanent:
             self._update_delivery(delivery_id, last_error=error)
             return
@@ -685,10 +686,25 @@ class Archive:
             row = db.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one()
             db.execute(deliveries.update().where(deliveries.c.id == delivery_id)
                        .values(status="failed", last_error=error))
-            if row.kind == "digest" and row.parent_key is None:
-                taken = sa.select(digests.c.id).where(digests.c.channel == row.channel,
-                                                      digests.c.sent_at == row.created_at)
-                db.execute(digest_items.delete().where(digest_items.c.digest_id.in_(taken)))
+            if row.kind != "digest":
+                return
+            taken = digest_items.c.digest_id.in_(sa.select(digests.c.id).where(
+                digests.c.channel == row.channel, digests.c.sent_at == row.created_at))
+            if row.parent_key is None:
+                db.execute(digest_items.delete().where(taken))
+            elif stories := _delivery(row).article_ids:
+                db.execute(digest_items.delete().where(
+                    taken, digest_items.c.article_id.in_(stories)))
+
+    def forget_digest(self, channel: str, planned_at: datetime) -> None:
+        """A digest that was never posted (asked for now, and refused): it does not count as
+        the channel's last digest, so a scheduled one is still owed."""
+        with self.engine.begin() as db:
+            taken = sa.select(digests.c.id).where(digests.c.channel == channel,
+                                                  digests.c.sent_at == planned_at)
+            db.execute(digest_items.delete().where(digest_items.c.digest_id.in_(taken)))
+            db.execute(digests.delete().where(digests.c.channel == channel,
+                                              digests.c.sent_at == planned_at))
 
     def _update_delivery(self, delivery_id: int, **values: Any) -> None:
         with self.engine.begin() as db:
@@ -928,7 +944,8 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(key=row.key, channel=row.channel, kind=row.kind,
                     message=SlackMessage(payload["text"], tuple(payload["blocks"])),
                     article_id=row.article_id, parent_key=row.parent_key, status=row.status,
-                    id=row.id, ts=row.ts, attempts=row.attempts, created_at=row.created_at)
+                    id=row.id, ts=row.ts, attempts=row.attempts, created_at=row.created_at,
+                    article_ids=tuple(payload.get("articles", ())))
 
 
 def _classification_values(c: Classification) -> dict[str, Any]:
