@@ -399,3 +399,12 @@ def test_sources_reply_names_each_state_and_escapes_names():
     assert "disabled" in lines["off"] and "gone (410)" in lines["gone"]
     assert "failing since 2026-11-22 12:00 UTC (HTTP 500 &lt;b&gt;)" in lines["bad"]
     assert "&lt;!channel&gt; &amp; co" in lines["bad"] and "<!channel>" not in lines["bad"]
+
+
+def test_what_slack_escapes_in_a_command_is_read_as_typed(slackapp):
+    from bot.slackapp.commands import parse
+
+    request = parse("search quantum &amp; chips R&amp;D topic:ai &lt;b&gt;", ("ai",))
+    assert request.words == ("quantum", "&", "chips", "R&D", "<b>")
+    reply, _ = slackapp.command("search zzqx &amp; yyqx")
+    assert "zzqx &amp; yyqx" in text_of(reply) and "&amp;amp;" not in text_of(reply)

@@ -56,6 +56,8 @@ def parse(text: str, topic_ids: tuple[str, ...]) -> Request:
         raise CommandError(f"Unknown command `{_short(parts[0])}`")
     words, options = [], {}
     for part in rest:
+        if not part.startswith("<"):  # a link stays as Slack sent it, for url_of
+            part = _unescape(part)
         key, colon, value = part.partition(":")
         if colon and key.lower() in OPTIONS.get(name, ()) and value:
             options[key.lower()] = value
@@ -115,8 +117,12 @@ def _check(r: Request, topic_ids: tuple[str, ...]) -> None:
 
 def url_of(word: str) -> str:
     """Slack sends links as <https://x|label> or <https://x>, with &, < and > escaped."""
-    url = word.strip("<>").split("|", 1)[0]
-    return url.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return _unescape(word.strip("<>").split("|", 1)[0])
+
+
+def _unescape(text: str) -> str:
+    """What the user typed: Slack escapes &, < and > in a command's text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _short(text: str) -> str:
