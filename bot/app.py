@@ -19,7 +19,7 @@ from bot.config import ENV_SLACK_TOKEN, Settings, config_path, load_settings
 from bot.errors import ConfigError, TechwatchError
 from bot.feeds.fetch import Fetcher, build_client
 from bot.models import Source
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, ignore_interrupts
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
 
@@ -111,7 +111,8 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     settings = app.settings
     workers = settings.extract.workers or os.cpu_count() or 1
     # forkserver: workers are not forked from a process that runs an event loop and threads
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=ignore_interrupts)
     try:
         async with open_fetcher(app) as fetcher:
             yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now)

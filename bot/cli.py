@@ -13,7 +13,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,8 +50,34 @@ from bot.stories.evaluate import evaluate_stories
 log = logging.getLogger("techwatch")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM to a one-shot command: the same clean stop as Ctrl-C (the extraction workers are
+    shut down, nothing is left running)."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)  # `run` and `serve` set their own
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:
     """The command line; `now` lets a caller (a test, a replay) run on its own clock."""
+    with _sigterm_stops():
+        return _main(argv, now)
+
+
+def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     secrets = [os.environ.get(name, "") for name in SECRET_ENV]
@@ -95,6 +121,9 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
     except SQLAlchemyError as e:  # e.g. another process holds the database locked too long
         print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("techwatch: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("techwatch: interrupted", file=sys.stderr)
         return 130

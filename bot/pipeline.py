@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import signal
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -397,6 +398,12 @@ class Pipeline:
             article.id, signature(f"{article.title}\n{body}"),
             story_terms(article.title, body, published.date()), exact_keys=exact,
             rules=self.settings.stories, now=now)
+
+
+def ignore_interrupts() -> None:
+    """An extraction worker's start: Ctrl-C reaches the whole process group, and it is the
+    parent's to handle (it shuts the pool down), not a traceback from every worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """`techwatch run` as a service: it polls on start and stops cleanly on SIGTERM."""
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from conftest import ROOT, write_config
 from livesite import LiveFeed, LiveNews, free_port, live_config
 from newsite import MANIFEST, news_sources, query, serve_news_site
@@ -40,6 +42,48 @@ def test_run_polls_then_stops_on_sigterm(site, tmp_path):
     rss = [a for a in MANIFEST["articles"] if a["name"] in ("en-01", "en-02", "paywall")]
     titles = {r[0] for r in query(config, "SELECT title FROM articles")}
     assert {a["title"] for a in rss} <= titles
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
+def test_a_one_shot_run_stopped_midway_exits_cleanly_and_leaves_no_process(site, tmp_path, stop):
+    serve_news_site(site)
+    slow = sorted(p for p in site.routes if p.startswith("/articles/"))[1:]
+    for path in slow:  # one page is extracted at once (the workers start), the rest hang
+        site.route(path, dataclasses.replace(site.routes[path], delay=20))
+    config = write_config(tmp_path, news_sources(site))
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run",
+                                "--once"], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not query_or_zero(
+            config, "SELECT count(*) FROM articles WHERE state = 'done' AND source_id != 'seed'"):
+        time.sleep(0.2)
+    time.sleep(0.5)
+    if stop == "sigterm":
+        process.send_signal(signal.SIGTERM)  # a supervisor stops the command
+    else:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole process group
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == (143 if stop == "sigterm" else 130), err
+    assert ("terminated" if stop == "sigterm" else "interrupted") in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the extraction workers and their server are gone too
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("processes of the stopped run are still running")
+
+
+def query_or_zero(config, sql: str) -> int:
+    try:
+        return query(config, sql)[0][0]
+    except Exception:  # noqa: BLE001 -- not created yet
+        return 0
 
 
 def _cycle_done(config) -> bool:
