@@ -6,6 +6,7 @@ the file, the key and what is wrong. The environment is passed in (never read he
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 import typing
@@ -328,6 +329,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "(file)", "not UTF-8 text") from None
 
 
+CENTURY = {"_days": 36_500, "_hours": 876_000, "_minutes": 52_560_000,
+           "_seconds": 3_153_600_000}  # longer durations overflow date arithmetic
+
+
 def build(cls: type, table: Mapping[str, Any], file: str, prefix: str) -> Any:
     """Build dataclass `cls` from a TOML table, checking each key's name, type and range."""
     hints = typing.get_type_hints(cls)
@@ -342,6 +347,10 @@ def build(cls: type, table: Mapping[str, Any], file: str, prefix: str) -> Any:
             raise ConfigError(file, where, f"must be greater than 0, got {value!r}")
         if isinstance(values[key], int | float) and values[key] < 0:
             raise ConfigError(file, where, f"must not be negative, got {value!r}")
+        longest = next((n for unit, n in CENTURY.items() if key.endswith(unit)), None)
+        if longest is not None and values[key] > longest:
+            raise ConfigError(file, where, f"must be at most {longest:g} (a century), "
+                                           f"got {value!r}")
     return cls(**values)
 
 
@@ -355,6 +364,8 @@ def _check_type(value: Any, expected: Any, file: str, where: str) -> Any:
         expected = next(a for a in args if a is not type(None))
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if expected is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(file, where, f"expected a finite number, got {value!r}")
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
     if not ok:
         raise ConfigError(file, where, f"expected {_type_name(expected)}, got {value!r}")
