@@ -120,3 +120,16 @@ def test_links_and_titles_cannot_carry_escapes_line_breaks_or_bidi_overrides():
     assert second.link == "http://127.0.0.1/a/r%E2%80%AEgnp.exe"
     assert "\n" not in third.link and " " not in third.link and third.link.startswith(
         "http://127.0.0.1/nl.html")
+
+
+def test_a_body_not_in_its_declared_encoding_is_sniffed():
+    feed = ("<?xml version='1.0'?><rss version='2.0'><channel><title>日米ニュース</title>"
+            + "".join(f"<item><title>日米が量子技術で協力 第{i}報</title><link>http://x/{i}</link>"
+                      "</item>" for i in range(5)) + "</channel></rss>")
+    sjis = feed.encode("shift_jis")
+    entries = parse_feed(sjis, {"content-type": "application/rss+xml; charset=utf-8"},
+                         "http://x/feed").entries  # served as UTF-8, written in Shift_JIS
+    assert [e.title for e in entries][:2] == ["日米が量子技術で協力 第0報", "日米が量子技術で協力 第1報"]
+    latin = parse_feed(feed.encode(), {"content-type": "text/xml; charset=iso-8859-1"},
+                       "http://x/feed")  # UTF-8 served as Latin-1
+    assert latin.entries[0].title == "日米が量子技術で協力 第0報"

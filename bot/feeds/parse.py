@@ -21,7 +21,8 @@ from bot.untrusted import CONTROL, safe_link
 
 TAG = re.compile(r"<[^>]+>")
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
-DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.I)
+XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space of JA titles
 
 
@@ -52,16 +53,17 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
 
 
 def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    """Bytes that declare no encoding anywhere and are not UTF-8 (an undeclared Shift_JIS, EUC-JP
-    or Latin-1 feed) are sniffed and handed to feedparser as UTF-8; feedparser alone would read
-    them as windows-1252 and garble every Japanese title."""
-    if "charset=" in headers.get("content-type", "").lower() or DECLARED_ENCODING.match(body):
-        return body, headers
-    try:
-        body.decode("utf-8")
-        return body, headers
-    except UnicodeDecodeError:
-        pass
+    """Bytes that declare no encoding, or one they are not in (Shift_JIS served as UTF-8), and
+    are not UTF-8 are sniffed and handed to feedparser as UTF-8; feedparser alone would read an
+    undeclared Shift_JIS, EUC-JP or Latin-1 feed as windows-1252 and garble every title."""
+    http, xml = HTTP_CHARSET.search(headers.get("content-type", "")), XML_ENCODING.match(body)
+    declared = http.group(1) if http else xml.group(1).decode("ascii") if xml else None
+    for codec in filter(None, (declared, "utf-8")):
+        try:
+            body.decode(codec)
+            return body, headers
+        except (UnicodeDecodeError, LookupError):
+            pass
     best = charset_normalizer.from_bytes(body).best()
     if best is None:
         return body, headers
