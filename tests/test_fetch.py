@@ -3,6 +3,7 @@
 import asyncio
 import gzip
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -92,6 +93,24 @@ def test_corrupt_gzip_is_a_clear_error(site):
     site.route("/bad", Reply(body=b"not gzip at all", headers={"Content-Encoding": "gzip"}))
     with pytest.raises(FetchError, match="corrupt compressed body"):
         fetch(site.url("/bad"))
+
+
+@pytest.mark.parametrize("encoding, body", [
+    ("gzip", gzip.compress(b"first half, ") + gzip.compress(b"second half")),  # two members
+    ("gzip", gzip.compress(b"first half, second half") + b"\0" * 512),  # zero padding
+    ("deflate", zlib.compress(b"first half, second half")),
+    ("deflate", zlib.compress(b"first half, second half")[2:-4]),  # raw, as some servers send
+], ids=["gzip-members", "gzip-padding", "deflate-zlib", "deflate-raw"])
+def test_every_legal_compressed_body_is_read_whole(site, encoding, body):
+    site.route("/z", Reply(body=body, headers={"Content-Encoding": encoding}))
+    assert fetch(site.url("/z")).body == b"first half, second half"
+
+
+def test_a_compressed_body_cut_short_is_an_error_not_a_shorter_feed(site):
+    whole = gzip.compress(b"<rss>" + b"<item>x</item>" * 5000 + b"</rss>")
+    site.route("/cut", Reply(body=whole[: len(whole) // 2], headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(FetchError, match="cut short"):
+        fetch(site.url("/cut"))
 
 
 def test_redirects_are_followed_and_loops_stopped(site):

@@ -140,6 +140,8 @@ class Fetcher:
             if size > limit:
                 raise _too_large(url, limit)
             chunks.append(data)
+        if inflater is not None and not inflater.complete:
+            raise FetchError(f"compressed body cut short: {redact(url)}", kind="protocol")
         return b"".join(chunks)
 
     def _status_error(self, status: int, headers: dict[str, str], url: str,
@@ -250,14 +252,58 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     return min(when, now + MAX_PAUSE)
 
 
-def _inflater(encoding: str, url: str) -> zlib._Decompress | None:
+class _Inflater:
+    """gzip (of several members too, as concatenated files are) or deflate (zlib-wrapped or raw,
+    as some servers send it), decoded a chunk at a time with the output bounded."""
+
+    def __init__(self, gzip: bool) -> None:
+        self.gzip = gzip
+        self.wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
+        self.stream = zlib.decompressobj(self.wbits)
+        self.started = False  # any byte fed
+        self.next_member = False  # a gzip member ended and more bytes follow
+        self.done = False  # the end seen; what follows (zero padding, junk) is ignored
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        out: list[bytes] = []
+        while data and max_length > 0 and not self.done:
+            first = not self.started
+            try:
+                chunk = self.stream.decompress(data, max_length)
+            except zlib.error:
+                if first and not self.gzip and self.wbits > 0:  # deflate without its header
+                    self.wbits, self.stream = -zlib.MAX_WBITS, zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                if self.next_member:  # junk after the last member: `gzip -d` ignores it too
+                    self.done = True
+                    break
+                raise
+            self.started, self.next_member = True, False
+            out.append(chunk)
+            max_length -= len(chunk)
+            if self.stream.eof:
+                rest = self.stream.unused_data
+                if not self.gzip or not rest.strip(b"\0"):
+                    self.done = True
+                    break
+                self.stream, self.next_member = zlib.decompressobj(self.wbits), True
+                data = rest
+                continue
+            data = self.stream.unconsumed_tail  # left only when max_length ran out
+        return b"".join(out)
+
+    @property
+    def complete(self) -> bool:
+        """The stream ended where it says it ends (a body cut short did not)."""
+        return self.done or not self.started or self.stream.eof
+
+
+def _inflater(encoding: str, url: str) -> _Inflater | None:
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return None
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return _Inflater(gzip=encoding != "deflate")
     raise FetchError(f"unsupported Content-Encoding {encoding!r}: {redact(url)}", kind="protocol")
 
 
