@@ -133,3 +133,15 @@ def test_a_body_not_in_its_declared_encoding_is_sniffed():
     latin = parse_feed(feed.encode(), {"content-type": "text/xml; charset=iso-8859-1"},
                        "http://x/feed")  # UTF-8 served as Latin-1
     assert latin.entries[0].title == "日米が量子技術で協力 第0報"
+
+
+def test_one_guid_on_items_with_different_links_identifies_none_of_them():
+    body = (b"<rss version='2.0'><channel><title>t</title>"
+            b"<item><title>A</title><guid>dup</guid><link>http://x/a</link></item>"
+            b"<item><title>B</title><guid>dup</guid><link>http://x/b</link></item>"
+            b"<item><title>C</title><guid>ok</guid><link>http://x/c</link></item>"
+            b"<item><title>C again</title><guid>ok</guid><link>http://x/c</link></item>"
+            b"</channel></rss>")
+    entries = parse_feed(body, {}, "http://x/feed").entries
+    assert [(e.link, e.guid) for e in entries] == [
+        ("http://x/a", None), ("http://x/b", None), ("http://x/c", "ok"), ("http://x/c", "ok")]

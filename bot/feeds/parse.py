@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -39,7 +40,8 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     body, response_headers = _sniff_undeclared(body, response_headers)
     parsed = feedparser.parse(body, response_headers=response_headers,
                               resolve_relative_uris=True, sanitize_html=True)
-    entries = tuple(e for e in (_entry(entry, url) for entry in parsed.entries) if e is not None)
+    entries = _distinct_guids([e for e in (_entry(entry, url) for entry in parsed.entries)
+                               if e is not None])
     if not parsed.get("version") and not entries:
         raise ParseError(_not_a_feed(body, headers, parsed))
     warning = None
@@ -89,6 +91,17 @@ def _entry(entry: feedparser.FeedParserDict, base: str) -> FeedEntry | None:
         title=title or "(untitled)", link=(link or "").strip(), guid=guid, summary=summary,
         published=_when(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         author=_text(entry.get("author")) or None, publisher=_text(source.get("title")) or None)
+
+
+def _distinct_guids(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
+    """A GUID one feed gives to items with different links identifies none of them: each is
+    then known by its link (a later one would otherwise be taken for an edit of the first)."""
+    links: dict[str, set[str]] = {}
+    for e in entries:
+        if e.guid:
+            links.setdefault(e.guid, set()).add(e.link)
+    return tuple(replace(e, guid=None) if e.guid and len(links[e.guid]) > 1 and e.link else e
+                 for e in entries)
 
 
 def _alternate(entry: feedparser.FeedParserDict) -> str | None:
