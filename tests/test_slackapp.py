@@ -281,6 +281,24 @@ def test_a_feedback_click_is_stored_shown_in_place_counted_and_exported(slackapp
     assert {"title", "text", "topics", "event", "borderline"} <= set(label)
 
 
+def test_forged_buttons_are_ignored_or_answered_in_one_line(slackapp, slack, archive, caplog):
+    digest = slack.posts("C0DIGEST")[0]
+    story = next(b for b in digest["blocks"] if b.get("block_id", "").startswith("story-"))
+    article_id = story["block_id"].removeprefix("story-")
+    forged = {"text": {"type": "plain_text", "text": "x"}, "value": f"{article_id}:not_topic:"
+                                                                     "<!channel>"}
+    slackapp.click({"type": "overflow", "action_id": story["accessory"]["action_id"],
+                    "block_id": story["block_id"], "selected_option": forged},
+                   message={"ts": digest["ts"], "text": "", "blocks": digest["blocks"]})
+    more = {"type": "button", "action_id": "tw_search_more", "block_id": "b1",
+            "value": json.dumps({"q": "Japan", "offset": "x"})}
+    assert slackapp.click(more).status_code == 200
+    assert "no longer available" in text_of(slackapp.later(f"r{slackapp.replies}"))
+    time.sleep(0.5)  # the forged vote had its chance to be stored
+    assert query(archive, "SELECT count(*) FROM feedback") == [(0,)]
+    assert "Traceback" not in caplog.text
+
+
 def test_socket_mode_answers_a_command_over_a_local_websocket(archive, slack):
     """Socket Mode against a WebSocket stand-in: Slack's hello, a slash-command envelope, and
     the app's acknowledgement carrying the answer."""

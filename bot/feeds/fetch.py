@@ -188,8 +188,8 @@ async def _refuse_private_addresses(request: httpx.Request) -> None:
     for *_, address in infos:
         ip = ipaddress.ip_address(address[0].split("%")[0])
         if not ip.is_global:
-            raise FetchError(f"refused: {host} is a {_zone(ip)} address ({ip}), and the link "
-                             f"came from a public feed: {redact(str(request.url))}",
+            raise FetchError(f"refused: {host} is a {_zone(ip)} address ({ip}), not a public "
+                             f"site: {redact(str(request.url))}",
                              kind="private_address")
 
 

@@ -129,7 +129,9 @@ class Commands:
         if isinstance(query, Request):
             query = {"q": " ".join(query.words), **query.options, "offset": 0}
         now = self.app.now()
-        offset = int(query.get("offset", 0))
+        offset = query.get("offset", 0)
+        if not isinstance(offset, int) or not 0 <= offset <= 10_000:
+            raise CommandError("That page of results is no longer available; search again.")
         results = self.app.archive.search(
             str(query["q"]), topic=query.get("topic"), lang=query.get("lang"),
             since=parse_since(query["since"], now, "since:") if query.get("since") else None,
@@ -238,8 +240,9 @@ class Commands:
         action = body["actions"][0]
         article_id, _, rest = action["selected_option"]["value"].partition(":")
         vote, _, topic = rest.partition(":")
-        if not article_id.isdigit() or vote not in VOTES:
-            return
+        if not article_id.isdigit() or vote not in VOTES or \
+                (topic and topic not in self.app.classifier.taxonomy.ids):
+            return  # not a menu the bot made
         channel = (body.get("channel") or body.get("container") or {}).get("id") or \
             body.get("container", {}).get("channel_id", "")
         counts = self.app.archive.record_feedback(int(article_id), body["user"]["id"], vote,
