@@ -283,9 +283,10 @@ def deliver_due(app: App, *, alerts: bool = True, digests: bool = True,
     outcome = deliver(app, alerts=alerts, digests=digests, channels=channels)
     report = outcome.report
     if report.sent or report.reconciled or report.pending or report.failed or report.expired:
-        log.info("delivery: %d sent, %d found already posted, %d pending, %d failed%s",
+        log.info("delivery: %d sent, %d found already posted, %d pending, %d failed%s%s",
                  report.sent, report.reconciled, report.pending, report.failed,
-                 f", {report.expired} alerts expired unsent" if report.expired else "")
+                 f", {report.expired} alerts expired unsent" if report.expired else "",
+                 f", {report.held} waiting for channels Slack refuses" if report.held else "")
     return report
 
 
