@@ -87,7 +87,8 @@ class Fetcher:
                 async with asyncio.timeout(self._settings.timeout_seconds * 2):
                     return await self._get(url, headers, private_ok)
             except TimeoutError:
-                raise FetchError(f"timed out after {self._settings.timeout_seconds:g}s: {redact(url)}",
+                raise FetchError(f"not complete after {self._settings.timeout_seconds * 2:g}s "
+                                 f"(a response that trickles in): {redact(url)}",
                                  kind="timeout") from None
 
     async def _get(self, url: str, headers: dict[str, str], private_ok: bool) -> FetchResult:
