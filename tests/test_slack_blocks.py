@@ -162,6 +162,10 @@ def test_the_terminal_digest_and_log_lines_stay_inert(capsys):
     print_digest(build_digest([hostile], TAXONOMY, NOW - timedelta(days=1), NOW), console())
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out and "[/red] US-Japan [2J pact" in out
+    linkless = article(2, url="urn:techwatch:items:wire:42")
+    print_digest(build_digest([linkless], TAXONOMY, NOW - timedelta(days=1), NOW), console())
+    out = capsys.readouterr().out
+    assert "(no link in the feed)" in out and "urn:" not in out
     record = logging.LogRecord("techwatch", logging.WARNING, __file__, 1, "article %s: %s",
                                ("http://x/\x1b[2J", "bad\n2026-01-01 INFO fake"), None)
     assert Redact([]).filter(record)

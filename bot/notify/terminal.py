@@ -41,7 +41,7 @@ def print_article(article: ArticleView, console: Console) -> None:
     console.print(f"• [bold]{escape(article.title)}[/]")
     also = f" · also: {escape(', '.join(article.also))}" if article.also else ""
     console.print(f"  {escape(article.source_name)}{also} · {date} · score {article.score:.2f}"
-                  f" · {escape(article.url)}", soft_wrap=True)
+                  f" · {_shown_link(article.url)}", soft_wrap=True)
     console.print(f"  [dim]why: {escape(why(article))}[/]", soft_wrap=True)
 
 
@@ -57,5 +57,10 @@ def print_search(results: Sequence[ArticleView], console: Console) -> None:
         story = f"\n[dim]story of {a.members} articles, also: {escape(', '.join(a.also))}[/]" \
             if a.members > 1 else ""
         table.add_row(str(i), date, escape(a.source_name), escape(a.title) + "\n[dim]" +
-                      escape(a.url) + "[/]" + story, ", ".join(a.topics))
+                      _shown_link(a.url) + "[/]" + story, ", ".join(a.topics))
     console.print(table)
+
+
+def _shown_link(url: str) -> str:
+    """An item a feed gave no link is archived under its own urn: nothing to open."""
+    return escape(url) if url.startswith(("http://", "https://")) else "(no link in the feed)"
