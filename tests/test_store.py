@@ -78,6 +78,11 @@ def test_unusable_database_location_is_a_clear_error(tmp_path, cli):
     config.write_text(config.read_text().replace(str(blocker / "sub" / "t.db"), str(corrupt)))
     code, _, err = cli("--config", str(config), "status")
     assert code == 2 and "corrupt.db" in err and "Traceback" not in err
+    (tmp_path / "a-directory").mkdir()
+    config.write_text(config.read_text().replace(str(corrupt), str(tmp_path / "a-directory")))
+    code, _, err = cli("--config", str(config), "status")
+    assert code == 2 and "unable to open database file (the database file and its directory " \
+        "must be writable)" in err
 
 
 def test_migrations_go_down_and_up_again_and_upgrade_keeps_data(tmp_path):

@@ -92,7 +92,10 @@ def open_archive(url: str) -> Archive:
     try:
         migrate(engine, "head")
     except sa.exc.SQLAlchemyError as e:
-        raise StorageError(f"database {url}: {e.orig if hasattr(e, 'orig') else e}") from None
+        problem = str(e.orig if hasattr(e, "orig") else e)
+        if "unable to open" in problem or "readonly" in problem:  # SQLite writes beside the file
+            problem += " (the database file and its directory must be writable)"
+        raise StorageError(f"database {url}: {problem}") from None
     return Archive(engine)
 
 
