@@ -386,6 +386,14 @@ def test_socket_mode_that_cannot_connect_is_one_line_not_a_crash(archive, slack)
         app.close()
 
 
+def test_an_option_without_a_value_or_given_twice_is_a_usage_error():
+    from bot.slackapp.commands import CommandError, parse
+
+    for text in ("search chips since:", "search chips lang:ja lang:en", "subscribe ai min:"):
+        with pytest.raises(CommandError, match="takes one value"):
+            parse(text, ("ai",))
+
+
 def test_since_takes_the_clis_grammar():
     from bot.slackapp.commands import CommandError, parse
 

@@ -43,6 +43,7 @@ class Request:
 
 
 OPTIONS = {"search": ("topic", "since", "lang"), "subscribe": ("min",)}
+EXAMPLES = {"topic": "quantum", "since": "7d", "lang": "ja", "min": "0.8"}
 TOKEN = re.compile(r"<[^<>]*>|\S+")
 
 
@@ -59,7 +60,10 @@ def parse(text: str, topic_ids: tuple[str, ...]) -> Request:
         if not part.startswith("<"):  # a link stays as Slack sent it, for url_of
             part = _unescape(part)
         key, colon, value = part.partition(":")
-        if colon and key.lower() in OPTIONS.get(name, ()) and value:
+        if colon and key.lower() in OPTIONS.get(name, ()):
+            if not value or key.lower() in options:
+                raise CommandError(f"`{_short(key)}:` takes one value, as in "
+                                   f"`{key.lower()}:{EXAMPLES.get(key.lower(), '...')}`", name)
             options[key.lower()] = value
         else:
             words.append(part)
