@@ -46,7 +46,7 @@ def test_japanese_reports_of_one_event_are_alike_and_another_event_is_not():
     idf = idf_with(*reports, other)
     assert similarity(*reports, idf, 14) >= SAME_EVENT
     assert all(similarity(r, other, idf, 14) < SAME_EVENT / 2 for r in reports)
-    assert "400億円" in reports[0].figures & reports[1].figures  # full-width digits read alike
+    assert "jpy4e+10" in reports[0].figures & reports[1].figures  # full-width digits read alike
     assert not any(k in ("した", "して") for k in index_terms(reports[0], idf))
 
 
@@ -70,7 +70,11 @@ def test_terms_names_and_figures():
         ["chipmaker", "plan", "rapidu", "2nm", "line"]
     assert terms("日米が量子で協力") == ["日米", "米が", "が量", "量子", "子で", "で協", "協力"]
     found = figures("On May 3, 2024 the $110 million fund, 15% of it from Amazon, 2 nm, 300億円")
-    assert found == {"$110million", "15%", "2nm", "300億円"}  # days and years are not figures
+    assert found == {"usd1.1e+08", "15%", "2nm", "jpy3e+10"}  # days and years are not figures
+    alike = ["$110M", "US$110mn", "110 million dollars", "1億1000万ドル", "$110 million"]
+    assert {figures(f"a {a} fund") for a in alike} == {frozenset({"usd1.1e+08"})}
+    assert figures("2-nanometer chips, 15 percent") == figures("2nm chips, 15%")
+    assert figures("3000億円, JPY 300B, 300 billion yen") == {"jpy3e+11"}
     assert {"hitachi", "oak ridge national laboratory"} <= story_terms(*FUSION_DEAL[0], DAY).names
 
 

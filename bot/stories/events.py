@@ -43,7 +43,26 @@ STOPWORDS = frozenset(_STOPWORDS.split())
 _UNITS = r"(?:\s?(?:nm|bn|billion|million|trillion|%|percent|gw|mw|qubits?)(?![A-Za-z]))"
 _NUMBER = r"[$€¥£]?\d(?:[\d.,]*\d)?"  # no trailing comma or stop
 _TOKEN = re.compile(rf"{_NUMBER}{_UNITS}?|[A-Za-z][A-Za-z'’\-]*[A-Za-z]|{CJK_RUN.pattern}")
-_FIGURE = re.compile(rf"{_NUMBER}(?:{_UNITS}|億円|兆円|億ドル)?", re.IGNORECASE)
+# An amount as written in either language: "$110M", "$110 million", "US$110mn", "110 million
+# dollars", "1億1000万ドル" are one figure; so are "2nm" and "2-nanometer", "15%" and "15 percent".
+_FIGURE = re.compile(r"""
+    (?P<pre>US\$|\$|¥|€|£|JPY|USD|EUR)?\s?
+    (?P<ja>(?:\d+(?:\.\d+)?兆)?(?:\d+(?:\.\d+)?億)?(?:\d+(?:\.\d+)?万)?)
+    (?P<num>\d(?:[\d,]*\d)?(?:\.\d+)?)?
+    (?:\s?(?P<mult>thousand|million|billion|trillion|bn|mn|[kmbt])(?![a-z]))?
+    (?:\s?-?(?P<unit>%|percent|per\ cent|nm|nanometers?|nanometres?|qubits?|gw|mw|gigawatts?
+        |megawatts?|yen|dollars?|euros?|円|ドル|ユーロ)(?![a-z]))?
+    """, re.IGNORECASE | re.VERBOSE)
+_MULTIPLIERS = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9,
+                "bn": 1e9, "b": 1e9, "trillion": 1e12, "t": 1e12}
+_JA_MULTIPLIERS = {"兆": 1e12, "億": 1e8, "万": 1e4}
+_CURRENCIES = {"us$": "usd", "$": "usd", "usd": "usd", "dollar": "usd", "dollars": "usd",
+               "ドル": "usd", "¥": "jpy", "jpy": "jpy", "yen": "jpy", "円": "jpy", "€": "eur",
+               "eur": "eur", "euro": "eur", "euros": "eur", "ユーロ": "eur", "£": "gbp"}
+_SIZES = {"%": "%", "percent": "%", "per cent": "%", "nm": "nm", "nanometer": "nm",
+          "nanometers": "nm", "nanometre": "nm", "nanometres": "nm", "qubit": "qubit",
+          "qubits": "qubit", "gw": "gw", "gigawatt": "gw", "gigawatts": "gw", "mw": "mw",
+          "megawatt": "mw", "megawatts": "mw"}
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*|[\u30a0-\u30ff]{3,}")
 _PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
 _KANA_ONLY = re.compile(r"[\u3040-\u309f]+")  # して, ている: grammar, not what a report is about
@@ -109,9 +128,31 @@ def names(text: str) -> frozenset[str]:
 
 
 def figures(text: str) -> frozenset[str]:
-    """Amounts, shares and sizes ($110 million, 15%, 2nm), not days or years."""
-    found = (m.group(0).lower().replace(",", "").replace(" ", "") for m in _FIGURE.finditer(text))
-    return frozenset(f.rstrip(".") for f in found if not _PLAIN_NUMBER.fullmatch(f.rstrip(".")))
+    """Amounts, shares and sizes, each in one canonical form whatever its wording or language
+    ($110M = 110 million dollars = 1億1000万ドル: "usd1.1e+08"; 2-nanometer: "2nm"); not days
+    or years."""
+    found = set()
+    for m in _FIGURE.finditer(text):
+        figure = _figure(m)
+        if figure:
+            found.add(figure)
+    return frozenset(found)
+
+
+def _figure(m: re.Match) -> str | None:
+    pre, ja, num, mult, unit = (m.group(k) for k in ("pre", "ja", "num", "mult", "unit"))
+    if not (ja or num):
+        return None
+    unit = (unit or "").lower()
+    if unit in _SIZES:
+        return f"{num or ''}{_SIZES[unit]}" if num and not ja else None
+    value = sum(float(n) * _JA_MULTIPLIERS[k] for n, k in re.findall(r"([\d.]+)(兆|億|万)", ja))
+    if num:
+        value += float(num.replace(",", "")) * _MULTIPLIERS.get((mult or "").lower(), 1.0)
+    currency = _CURRENCIES.get((pre or "").lower()) or _CURRENCIES.get(unit, "")
+    if not (currency or ja or mult) and _PLAIN_NUMBER.fullmatch(num or ""):
+        return None  # a day, a year, a small count
+    return f"{currency}{value:.3g}"
 
 
 class Idf:
