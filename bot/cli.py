@@ -13,7 +13,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,7 @@ from bot.app import (
 )
 from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
-from bot.classify.jsonl import classify_line, read_jsonl
+from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_jsonl
 from bot.config import LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import SourceError, TechwatchError
 from bot.lock import exclusive
@@ -98,6 +98,9 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             return 2
         try:
             return args.handler(classifier, args)
+        except TechwatchError as e:
+            print(f"techwatch: {e}", file=sys.stderr)
+            return 1
         except BrokenPipeError:
             return quiet_stdout()
     try:
@@ -622,51 +625,73 @@ def _set_disabled(app: App, source_id: str, when: datetime | None) -> int:
 # --- classify / eval ----------------------------------------------------------------------
 
 def cmd_classify(classifier: Classifier, args: argparse.Namespace) -> int:
-    try:
-        lines = _text_lines(args.input)
-        for number, item, error in read_jsonl(lines):
+    def results() -> Iterator[str]:
+        for number, item, error in read_jsonl(_read_lines(args.input, "classify")):
             output = classify_line(number, item, error, classifier)
-            print(json.dumps(output, ensure_ascii=False), flush=False)
             if "error" in output:
                 log.warning("classify: %s", output["error"])
-    except OSError as e:
-        print(f"techwatch: classify: cannot read {args.input}: {e.strerror}", file=sys.stderr)
-        return 1
-    return 0
+            yield dumps_line(output)
+
+    return _write_lines(results(), "classify")
 
 
 def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
-    try:
-        rows, bad = [], []
-        for _, item, error in read_jsonl(_text_lines(args.file)):
-            if error:
-                bad.append(error)
-            else:
-                rows.append(item)
-    except OSError as e:
-        print(f"techwatch: eval: cannot read {args.file}: {e.strerror}", file=sys.stderr)
-        return 1
-    for error in bad:
-        log.warning("eval: skipped %s", error)
+    rows = []
+    for number, item, error in read_jsonl(_read_lines(args.file, "eval")):
+        error = error or check_labeled(number, item)
+        if error:
+            log.warning("eval: skipped %s", error)
+        else:
+            rows.append(item)
+    if not rows:
+        raise TechwatchError(f"eval: no labeled items to score in {args.file or 'the input'}")
     if args.stories:
         stories = load_settings(config_path(args.config, os.environ), os.environ).stories
         story_report = evaluate_stories(rows, stories)
-        print(json.dumps(story_report.as_dict()) if args.json else story_report.render())
-        return 0
-    report = evaluate(rows, classifier)
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        output = json.dumps(story_report.as_dict()) if args.json else story_report.render()
     else:
-        print(render_report(report))
+        report = evaluate(rows, classifier)
+        for topic in sorted(report.unknown_topics):
+            log.warning("eval: topic %r is not in the taxonomy: its labels count as missed",
+                        topic)
+        output = (json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json
+                  else render_report(report))
+    return _write_lines([output], "eval")
+
+
+def _read_lines(path: str | None, command: str) -> Iterator[str]:
+    """Lines of a UTF-8 file or of standard input, split at newlines only (a stray carriage
+    return stays inside its line), a byte-order mark dropped; undecodable bytes become U+FFFD
+    (the line is then judged as it is) rather than stopping the run."""
+    name = path or "standard input"
+    try:
+        if path is None:
+            if sys.stdin is None:
+                raise TechwatchError(f"{command}: standard input is closed")
+            stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace",
+                                      newline="\n")
+        else:
+            stream = open(path, encoding="utf-8-sig", errors="replace", newline="\n")  # noqa: SIM115
+        with stream:
+            yield from stream
+    except OSError as e:
+        raise TechwatchError(f"{command}: cannot read {name}: {e.strerror or e}") from None
+
+
+def _write_lines(lines: Iterable[str], command: str) -> int:
+    """Print each line; a reader that went away (`| head`) ends the run quietly, a full disk is
+    one line."""
+    if sys.stdout is None:
+        raise TechwatchError(f"{command}: standard output is closed")
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return quiet_stdout()
+    except OSError as e:
+        raise TechwatchError(f"{command}: cannot write the output: {e.strerror or e}") from None
     return 0
-
-
-def _text_lines(path: str | None):
-    """Lines of a UTF-8 file or of standard input; undecodable bytes become U+FFFD (the line is
-    then judged as it is) rather than stopping the run."""
-    if path is None:
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 -- read to the end
 
 
 def quiet_stdout() -> int:

@@ -153,3 +153,57 @@ def test_eval_stories_groups_syndicated_copies_and_keeps_stories_apart(cli, monk
     assert code == 0 and report["pairs_labeled"] == 3
     assert report["precision"] == 1.0 and report["recall"] == 1.0
     assert report["found_stories"] == report["labeled_stories"] == 3
+
+
+def test_hostile_lines_each_get_an_error_and_the_output_stays_valid_json(cli, monkeypatch):
+    hostile = [
+        "\ufeff" + json.dumps(GOOD) + "\n",  # a byte-order mark before the first line
+        '{"id": "cr",\r"title": "US and Japan sign a chip pact"}\n',  # a stray carriage return
+        '{"id": NaN, "title": "x"}\n', '{"id": 1e999, "title": "x"}\n',
+        '{"id": ' + "9" * 5000 + ', "title": "x"}\n', "[" * 100_000 + "]" * 100_000 + "\n",
+        '{"id": "s\\ud800", "title": "US and Japan \\ud800"}\n', json.dumps(OFF) + "\n"]
+    code, out, err = run(cli, monkeypatch, "classify", stdin="".join(hostile).encode())
+    results = [json.loads(line) for line in out.splitlines()]  # every line valid JSON
+    assert code == 0 and len(results) == len(hostile) and "Traceback" not in err
+    assert results[0]["id"] == "a1" and "relevant" in results[0]
+    assert results[1]["id"] == "cr" and "relevant" in results[1]
+    assert [r["line"] for r in results[2:6]] == [3, 4, 5, 6]
+    assert all("not usable JSON" in r["error"] for r in results[2:6])
+    assert results[6]["id"] == "s\ud800" and results[7]["id"] == "a2"
+
+
+@pytest.mark.parametrize("sink", ["| head -1", "> /dev/full"])
+def test_a_reader_that_goes_away_or_a_full_disk_is_not_a_read_error(tmp_path, sink):
+    import subprocess
+
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(lines(*[dict(GOOD, id=f"a{i}") for i in range(3000)]))
+    command = (f"{sys.executable} -m bot --config {CONFIG} classify --input {path} {sink}; "
+               "echo exit=${PIPESTATUS[0]}")
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120)
+    assert "cannot read" not in result.stderr and "Traceback" not in result.stderr
+    if sink.startswith("|"):
+        assert result.stdout.startswith('{"id": "a0"') and "exit=0" in result.stdout
+    else:
+        assert "cannot write the output: No space left on device" in result.stderr
+        assert "exit=1" in result.stdout
+
+
+def test_eval_skips_malformed_rows_counts_unknown_topics_and_refuses_an_empty_file(
+        cli, monkeypatch, tmp_path):
+    good = labeled("g", GOOD["title"], GOOD["text"], True, ["quantum", "robotics"])
+    bad = [dict(good, id="b1", title=None, text=5), dict(good, id="b2", relevant="false"),
+           dict(good, id="b3", topics="ai"), dict(good, id="b4", event=["x"])]
+    path = tmp_path / "labeled.jsonl"
+    path.write_bytes(lines(good, *bad))
+    code, out, err = run(cli, monkeypatch, "eval", str(path), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["items"] == 1 and err.count("eval: skipped line") == 4
+    assert "'robotics' is not in the taxonomy" in err
+    assert report["topic_micro"]["support"] == 2 and report["topic_micro"]["recall"] <= 0.5
+    code, out, err = run(cli, monkeypatch, "eval", str(path), "--stories")
+    assert code == 0 and "Traceback" not in err
+    (tmp_path / "empty.jsonl").write_text("\n")
+    code, out, err = run(cli, monkeypatch, "eval", str(tmp_path / "empty.jsonl"))
+    assert code == 1 and "no labeled items to score" in err and out == ""

@@ -51,6 +51,7 @@ class Report:
     topic_macro_f1: float = 0.0
     by_language: dict[str, tuple[int, Scores]] = field(default_factory=dict)  # items, scores
     misses: list[Miss] = field(default_factory=list)
+    unknown_topics: set[str] = field(default_factory=set)  # labels the taxonomy lacks: missed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +80,8 @@ def evaluate(rows: Iterable[Mapping[str, Any]], classifier: Classifier) -> Repor
             report.skipped_borderline += 1
             continue
         report.items += 1
-        result = classifier.classify(row.get("title", ""), row.get("text", ""), row.get("lang"))
+        result = classifier.classify(row.get("title") or "", row.get("text") or "",
+                                     row.get("lang"))
         truth = bool(row.get("relevant"))
         outcome = _tally(counts["rel"], truth, result.relevant)
         lang = per_lang.setdefault(row.get("lang") or "unknown", [0, 0, 0, 0])
@@ -93,6 +95,9 @@ def evaluate(rows: Iterable[Mapping[str, Any]], classifier: Classifier) -> Repor
         for topic, tally in topic_counts.items():
             _tally(tally, topic in expected, topic in predicted)
             _tally(counts["micro"], topic in expected, topic in predicted)
+        for topic in expected - topic_counts.keys():  # a label no prediction can match
+            report.unknown_topics.add(topic)
+            _tally(counts["micro"], True, False)
         if expected != predicted and not outcome:
             report.misses.append(_miss(row, "topics", result, tuple(sorted(expected)),
                                        tuple(sorted(predicted))))
@@ -119,7 +124,7 @@ def _tally(tally: list[int], truth: bool, predicted: bool) -> str:
 
 
 def _miss(row: Mapping[str, Any], kind: str, result, expected, predicted) -> Miss:
-    return Miss(str(row.get("id")), kind, result.score, str(row.get("title", ""))[:100],
+    return Miss(str(row.get("id")), kind, result.score, (row.get("title") or "")[:100],
                 expected, predicted, result.evidence, result.actors)
 
 

@@ -16,14 +16,43 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | Non
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line, parse_constant=_no_constant, parse_float=_finite)
         except json.JSONDecodeError as e:
             yield number, None, f"line {number}: not JSON ({e.msg} at column {e.colno})"
+            continue
+        except (ValueError, RecursionError) as e:  # NaN, 1e999, 5,000 digits, deep nesting
+            yield number, None, f"line {number}: not usable JSON ({_reason(e)})"
             continue
         if not isinstance(value, dict):
             yield number, None, f"line {number}: expected a JSON object"
             continue
         yield number, value, None
+
+
+def dumps_line(output: dict[str, Any]) -> str:
+    """One output line of valid JSON, UTF-8 encodable (a lone surrogate from the input is kept
+    as its \\u escape)."""
+    line = json.dumps(output, ensure_ascii=False, allow_nan=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(output, allow_nan=False)
+    return line
+
+
+def check_labeled(number: int, item: dict[str, Any]) -> str | None:
+    """A labeled row (the corpus format) that `eval` can score, or what is wrong with it."""
+    error = _check(number, item)
+    for key in ("relevant", "borderline"):
+        if item.get(key) is not None and not isinstance(item[key], bool):
+            return error or f"line {number}: {key!r} must be true or false"
+    topics = item.get("topics")
+    if topics is not None and not (isinstance(topics, list) and
+                                   all(isinstance(t, str) for t in topics)):
+        return error or f"line {number}: 'topics' must be a list of topic ids"
+    if item.get("event") is not None and not isinstance(item["event"], str):
+        return error or f"line {number}: 'event' must be a string or null"
+    return error
 
 
 def classify_line(number: int, item: dict[str, Any] | None, error: str | None,
@@ -49,3 +78,20 @@ def _check(number: int, item: dict[str, Any]) -> str | None:
     if not (item.get("title") or item.get("text")):
         return f"line {number}: needs a 'title' or a 'text'"
     return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error).split(";")[0][:120]
