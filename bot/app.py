@@ -18,6 +18,7 @@ from bot.classify import Classifier, Taxonomy
 from bot.config import ENV_SLACK_TOKEN, Settings, config_path, load_settings
 from bot.errors import ConfigError, TechwatchError
 from bot.feeds.fetch import Fetcher, build_client
+from bot.feeds.identity import canonical_url
 from bot.models import Source
 from bot.pipeline import Pipeline, ignore_interrupts
 from bot.seeds import read_seeds
@@ -138,8 +139,9 @@ async def add_feed_source(app: App, url: str, *, private_ok: bool = True,
     async with open_fetcher(app) as fetcher:
         found = await find_feed(fetcher, url, private_ok=private_ok)
     rows = app.archive.source_rows()
-    if found.url in {row.url for row in rows}:
-        raise TechwatchError(f"{found.url} is a source already")
+    same = {canonical_url(row.url): row.id for row in rows}.get(canonical_url(found.url))
+    if same:
+        raise TechwatchError(f"{found.url} is a source already ({same})")
     taken = {row.id for row in rows} | {s.id for s in app.settings.sources}
     source = new_source(found, taken, source_id=source_id, name=name, lang=lang)
     app.archive.add_source(source, app.now())

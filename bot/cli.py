@@ -539,8 +539,9 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     async def check_all():
         async with open_fetcher(app) as fetcher:
-            return await asyncio.gather(*(check_source(fetcher, s)
-                                          for s in app.settings.sources))
+            return await asyncio.gather(*(check_source(fetcher, s) for s in (
+                app.settings.sources + app.archive.added_sources(
+                    app.settings.poll.default_poll_minutes))))
 
     reports = asyncio.run(check_all())
     table = Table(title="Source check", expand=True)
@@ -615,7 +616,7 @@ def cmd_sources_enable(app: App, args: argparse.Namespace) -> int:
 
 def _set_disabled(app: App, source_id: str, when: datetime | None) -> int:
     if not app.archive.set_disabled(source_id, when):
-        known = ", ".join(s.id for s in app.settings.sources) or "none"
+        known = ", ".join(r.id for r in app.archive.source_rows()) or "none"
         raise TechwatchError(f"no source {source_id!r} (sources: {known})")
     print(f"source {source_id}: " + ("disabled: not polled until `techwatch sources enable "
                                      f"{source_id}`" if when else "enabled: polled again"))

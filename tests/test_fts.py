@@ -18,3 +18,8 @@ def test_snippets_are_readable_text_around_the_match():
     piece = snippet(text, "量子", width=40)
     assert "量子技術で協力" in piece and " 量子 " not in piece and piece.startswith("…")
     assert snippet("Chips alliance", "nothing") == "Chips alliance"
+
+
+def test_a_pasted_page_is_not_a_thousand_term_query():
+    query = match_query(" ".join(["Rapidus"] * 30000 + [f"w{i}" for i in range(500)]))
+    assert query.count(" AND ") == 31 and query.startswith('"Rapidus" AND "w0"')

@@ -162,6 +162,13 @@ def test_sources_add_finds_a_sites_feed_and_the_next_cycle_polls_it(site, tmp_pa
     (source_id, origin), = query(config, "SELECT id, origin FROM sources WHERE origin = 'added'")
     code, _, err = cli("--config", str(config), "sources", "add", site.url("/feeds/en-atom.xml"))
     assert code == 1 and "is a source already" in err
+    code, _, err = cli("--config", str(config), "sources", "add",
+                       site.url("/feeds/en-atom.xml?utm_source=x#top"))  # the same feed
+    assert code == 1 and f"is a source already ({source_id})" in err
+    code, out, _ = cli("--config", str(config), "sources", "check")
+    assert source_id in out  # a source added at run time is checked too
+    code, _, err = cli("--config", str(config), "sources", "disable", "added")
+    assert code == 1 and "no source 'added'" in err and source_id in err
     site.route("/plain.html", Reply(body=b"<html><body><p>No feed here.</p></body></html>",
                                     headers={"Content-Type": "text/html"}))
     code, _, err = cli("--config", str(config), "sources", "add", site.url("/plain.html"))

@@ -59,6 +59,8 @@ def test_slow_failures_back_off_longer_and_gone_feeds_stop():
     timeout = next_poll_after_failure(NOW, 60, 1, day, kind="timeout") - NOW
     dns = next_poll_after_failure(NOW, 60, 1, day, kind="dns") - NOW
     assert dns == 4 * timeout == timedelta(hours=4)
+    refused = next_poll_after_failure(NOW, 60, 1, day, kind="connect") - NOW
+    assert refused == dns  # as the README says: refused, like DNS, waits 4x a timeout
     assert not should_poll(None, 1, NOW, one_shot=True, gone=True)
     assert should_poll(None, 0, NOW, one_shot=True)
 

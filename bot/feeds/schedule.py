@@ -7,7 +7,8 @@ import statistics
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
-SLOW_KINDS = frozenset({"dns", "not_found", "bad_url", "blocked", "parse", "too_large"})
+SLOW_KINDS = frozenset({"dns", "connect", "not_found", "bad_url", "blocked", "parse",
+                        "too_large"})  # a site that refuses or is gone: 4x a timeout's wait
 RECENT = timedelta(days=7)  # the items that tell how often a feed publishes
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

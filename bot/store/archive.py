@@ -196,7 +196,7 @@ class Archive:
         """`techwatch sources disable/enable`: False when there is no such source."""
         with self.engine.begin() as db:
             result = db.execute(sources.update().where(
-                sources.c.id == source_id, sources.c.id != SEED_SOURCE).values(
+                sources.c.id == source_id, sources.c.id.not_in((SEED_SOURCE, ADDED_SOURCE))).values(
                 disabled_at=disabled_at))
         return result.rowcount > 0
 

@@ -20,15 +20,24 @@ def index_text(text: str) -> str:
     return CJK_RUN.sub(lambda m: f" {' '.join(bigrams(m.group(0)))} ", text)
 
 
+MAX_TERMS = 32
+
+
 def match_query(query: str) -> str | None:
     """A user's words -> an FTS5 MATCH expression: every word required, no operator injection."""
-    phrases = []
+    phrases: list[str] = []
     for word in WORD.findall(query):
         tokens = WORD.findall(index_text(word))
         if len(tokens) == 1 and len(tokens[0]) == 1 and CJK_RUN.fullmatch(tokens[0]):
-            phrases.append(f'"{tokens[0]}"*')  # one kanji: any bigram that starts with it
+            phrase = f'"{tokens[0]}"*'  # one kanji: any bigram that starts with it
         elif tokens:
-            phrases.append('"' + " ".join(tokens) + '"')
+            phrase = '"' + " ".join(tokens[:MAX_TERMS]) + '"'
+        else:
+            continue
+        if phrase not in phrases:
+            phrases.append(phrase)
+        if len(phrases) == MAX_TERMS:  # a pasted page is not a query: its first words are
+            break
     return " AND ".join(phrases) or None
 
 
