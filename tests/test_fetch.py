@@ -152,6 +152,10 @@ def test_dead_host_and_http_errors(site):
     with pytest.raises(FetchError) as error:
         fetch(site.url("/gone"))
     assert error.value.kind == "gone"
+    for broken in ("http://[::1", "http://127.0.0.1:port/feed"):
+        with pytest.raises(FetchError, match="bad URL") as error:
+            fetch(broken)
+        assert error.value.kind == "bad_url"
 
 
 def test_429_with_retry_after_pauses_that_host_only(site):

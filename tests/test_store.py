@@ -1,5 +1,6 @@
 """The archive: migrations match the tables, reopening is harmless, search ranks by relevance."""
 
+import sqlite3
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -83,6 +84,14 @@ def test_unusable_database_location_is_a_clear_error(tmp_path, cli):
     code, _, err = cli("--config", str(config), "status")
     assert code == 2 and "unable to open database file (the database file and its directory " \
         "must be writable)" in err
+    newer = tmp_path / "newer.db"
+    open_archive(f"sqlite:///{newer}").close()
+    with sqlite3.connect(newer) as db:  # as a later techwatch would leave it
+        db.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    config.write_text(config.read_text().replace(str(tmp_path / "a-directory"), str(newer)))
+    code, _, err = cli("--config", str(config), "status")
+    assert code == 2 and "its schema is not one this version knows" in err
+    assert "Traceback" not in err
 
 
 def test_migrations_go_down_and_up_again_and_upgrade_keeps_data(tmp_path):

@@ -73,6 +73,10 @@ class Fetcher:
         With `private_ok=False` every hop must resolve to a public address: a link in a feed
         from the internet must not reach this machine's network (loopback, private, link-local,
         cloud metadata)."""
+        try:
+            urlsplit(url).port  # noqa: B018 -- "http://[::1" or a port of "x" raise here
+        except ValueError as e:
+            raise FetchError(f"bad URL {redact(url)!r}: {e}", kind="bad_url") from None
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag  # RFC 9110 §13.1.2
@@ -232,7 +236,10 @@ async def is_private_host(url: str) -> bool:
 
 def redact(url: str) -> str:
     """A URL fit for logs: no password in it, no token or key values in its query."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL: anything before an @ may be a password
+        return SECRET_PARAMS.sub(r"\1***", re.sub(r"//[^/@]*@", "//***@", url))
     if parts.password or parts.username:
         url = url.replace(f"{parts.netloc.rsplit('@', 1)[0]}@", "***@", 1)
     return SECRET_PARAMS.sub(r"\1***", url)

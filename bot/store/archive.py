@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.config import StorySettings
@@ -91,6 +92,9 @@ def open_archive(url: str) -> Archive:
 
     try:
         migrate(engine, "head")
+    except CommandError as e:  # e.g. a revision from a newer techwatch
+        raise StorageError(f"database {url}: its schema is not one this version knows ({e}); "
+                           "use the techwatch that wrote it, or another database") from None
     except sa.exc.SQLAlchemyError as e:
         problem = str(e.orig if hasattr(e, "orig") else e)
         if "unable to open" in problem or "readonly" in problem:  # SQLite writes beside the file
