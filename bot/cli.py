@@ -132,6 +132,11 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
         return 130
     except BrokenPipeError:
         return quiet_stdout()
+    except OSError as e:  # e.g. the output's disk is full
+        print(f"techwatch: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
+              file=sys.stderr)
+        quiet_stdout()  # nothing more can be written there, also not at exit
+        return 1
     finally:
         app.close()
 

@@ -207,3 +207,19 @@ def test_eval_skips_malformed_rows_counts_unknown_topics_and_refuses_an_empty_fi
     (tmp_path / "empty.jsonl").write_text("\n")
     code, out, err = run(cli, monkeypatch, "eval", str(tmp_path / "empty.jsonl"))
     assert code == 1 and "no labeled items to score" in err and out == ""
+
+
+@pytest.mark.parametrize("command", ["status", "status --json", "stats", "search Japan"])
+def test_report_commands_end_quietly_when_the_reader_goes_away(tmp_path, command):
+    import subprocess
+
+    from conftest import write_config
+
+    config = write_config(tmp_path, [])
+    base = f"{sys.executable} -m bot --config {config} {command}"
+    # `true` exits at once: every write of the command meets a closed pipe
+    result = subprocess.run(["bash", "-c", f"{base} | true; echo exit=${{PIPESTATUS[0]}};"
+                             f" {base} > /dev/full; echo full=$?"], capture_output=True,
+                            text=True, cwd=ROOT, timeout=120)
+    assert "exit=0" in result.stdout and "Traceback" not in result.stderr
+    assert "full=1" in result.stdout and "No space left on device" in result.stderr

@@ -19,9 +19,17 @@ def escape(text: str) -> str:
     return markup_escape(CONTROL.sub("", text))
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (`| head`): the command ends quietly with 0, as it does when it
+        prints without rich (rich's own choice is exit 1)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console() -> Console:
     """A terminal's own width; when piped, wide enough that tables and links are not folded."""
-    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+    return _Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def print_digest(digest: Digest, console: Console) -> None:
