@@ -223,9 +223,13 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
         sections["health"] = replace(sections["health"], port=int(port))
     if sections["health"].port > 65535:
         raise ConfigError(str(path), "health.port", "must be a TCP port (1-65535, 0: off)")
-    for key in ("near_duplicate", "same_event"):
-        if getattr(sections["stories"], key) > 1:
-            raise ConfigError(str(path), f"stories.{key}", "must be between 0 and 1")
+    for section, key in (("stories", "near_duplicate"), ("stories", "same_event"),
+                         ("classify", "relevance_threshold")):
+        if getattr(sections[section], key) > 1:
+            raise ConfigError(str(path), f"{section}.{key}", "must be between 0 and 1")
+    if not seeds_dir.is_dir():
+        raise ConfigError(str(path), "seeds", f"{seeds_dir} is not a directory (the seed "
+                                              "documents ship in the project's seeds/)")
     sources = load_sources(sources_file, sections["poll"].default_poll_minutes)
     return Settings(config_file=path, sources_file=sources_file, topics_file=topics_file,
                     seeds_dir=seeds_dir, sources=sources, topics=read_toml(topics_file),

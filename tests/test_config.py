@@ -53,6 +53,7 @@ def test_database_url_from_environment_wins(tmp_path):
     ("[poll]\nmin_minutes = nan\n", "poll.min_minutes", "a finite number"),
     ("[digest]\nlookback_hours = 1e300\n", "digest.lookback_hours", "at most 876000"),
     ("[digest]\nmax_age_days = 1e6\n", "digest.max_age_days", "a century"),
+    ("[classify]\nrelevance_threshold = 1.5\n", "classify.relevance_threshold", "between 0 and 1"),
     ("[stories]\npreferred_sources = 'kyodo'\n", "stories.preferred_sources",
      "a list of strings"),
     ("[[slack.digests]]\nchannel = 'C1'\n[[slack.digests]]\nchannel = 'C1'\ntime = '17:00'\n",
@@ -126,3 +127,10 @@ def test_broken_taxonomy_is_reported_with_its_key(tmp_path, cli):
                                                  str(topics)))
     code, _, err = cli("--config", str(config), "status")
     assert code == 2 and "topics[0].terms" in err and "list of non-empty strings" in err
+
+
+def test_a_seeds_path_that_is_no_directory_is_named(tmp_path):
+    config = write_config(tmp_path, [])
+    config.write_text(config.read_text().replace(str(ROOT / "seeds"), str(tmp_path / "nope")))
+    with pytest.raises(ConfigError, match=r"seeds: .*nope is not a directory"):
+        load_settings(config, {})
