@@ -38,6 +38,7 @@ class BackfillReport:
     skipped_sitemaps: int = 0  # read by an earlier (interrupted) run
     urls: int = 0  # page URLs listed, in the time range
     disallowed: int = 0  # by robots.txt
+    off_site: int = 0  # listed URLs on another host: a sitemap speaks for its own site only
     added: int = 0  # new to the archive
     problems: list[str] = field(default_factory=list)
 
@@ -111,13 +112,18 @@ async def backfill_source(pipeline: Pipeline, source: Source, since: datetime | 
             continue
         nested, pages = parse_sitemap(result.body)
         report.sitemaps += 1
-        queue += [urljoin(url, n) for n in nested]
+        nested = [urljoin(url, n) for n in nested]
+        queue += [n for n in nested if _same_site(n, parts.hostname)]
+        report.off_site += sum(not _same_site(n, parts.hostname) for n in nested)
         drafts = []
         for loc, lastmod in pages:
             if since and lastmod and lastmod < since:
                 continue
             page = urljoin(url, loc)
             if not page.startswith(("http://", "https://")):
+                continue
+            if not _same_site(page, parts.hostname):
+                report.off_site += 1
                 continue
             report.urls += 1
             if not robots.can_fetch(agent, page):
@@ -135,6 +141,16 @@ async def backfill_source(pipeline: Pipeline, source: Source, since: datetime | 
         if progress:
             progress(f"{source.id}: sitemaps", report.sitemaps)
     return report
+
+
+def _same_site(url: str, host: str | None) -> bool:
+    """On the source's host (www. or not): the sitemaps protocol lets a sitemap list only its
+    own site's pages, and another host's robots.txt was never read."""
+    try:
+        other = (urlsplit(url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return False
+    return other == (host or "").lower().removeprefix("www.")
 
 
 async def _robots(pipeline: Pipeline, root: str, report: BackfillReport, private_ok: bool,

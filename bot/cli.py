@@ -388,7 +388,8 @@ def cmd_backfill(app: App, args: argparse.Namespace) -> int:
         for problem in r.problems:
             print(f"techwatch: backfill {r.source_id}: {problem}", file=sys.stderr)
         print(f"{r.source_id}: {r.sitemaps} sitemaps read ({r.skipped_sitemaps} done before), "
-              f"{r.urls} pages listed, {r.disallowed} disallowed by robots.txt, {r.added} new")
+              f"{r.urls} pages listed, {r.disallowed} disallowed by robots.txt, "
+              f"{r.off_site} on other sites skipped, {r.added} new")
     print(f"fetched and archived {cycle.processed} pages "
           f"({', '.join(f'{k} {v}' for k, v in sorted(cycle.extraction.items())) or 'none'}), "
           f"{cycle.relevant} relevant, {cycle.deferred} deferred to a later run")

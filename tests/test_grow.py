@@ -65,6 +65,7 @@ def serve_sitemaps(site) -> list[str]:
                    f"<lastmod>2026-11-1{i}T09:00:00+09:00</lastmod></url>"
                    for i, n in enumerate(recent))
     urls += f"<url><loc>{site.url('/private/secret.html')}</loc></url>"
+    urls += "<url><loc>http://127.0.0.2:9/elsewhere.html</loc></url>"  # another site's page
     old = (f"<url><loc>{site.url(BY_NAME['en-03']['path'])}</loc>"
            "<lastmod>2020-01-01</lastmod></url>")
     xml = {"Content-Type": "application/xml"}
@@ -94,6 +95,7 @@ def test_backfill_follows_nested_sitemaps_honours_robots_and_since_and_never_ale
                          "--since", "2026-01-01")
     assert code == 0 and "Traceback" not in err, err
     assert "4 sitemaps read" in out and "1 disallowed by robots.txt" in out and "4 new" in out
+    assert "1 on other sites skipped" in out
     archived = {r[0]: r for r in query(config, "SELECT url, origin, state, title FROM articles "
                                                "WHERE source_id = 'site'")}
     assert set(archived) == set(expected)  # not the 2020 page, not the disallowed one
