@@ -538,7 +538,8 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     except httpx.HTTPError as e:
         print(f"techwatch: health: {url}: no answer ({e})", file=sys.stderr)
         return 1
-    print(f"{url}: {response.status_code} {response.text.strip()}")
+    answer = " ".join(response.text.split())  # one line, whatever answered on that port
+    print(f"{url}: {response.status_code} {answer[:200]}")
     return 0 if response.status_code == 200 else 1
 
 

@@ -240,8 +240,9 @@ class Pipeline:
         """`techwatch add`: fetch, extract, classify and archive one page that came from outside
         the feeds. Idempotent (a page already archived under this URL is left alone); a page
         that cannot be fetched or is not an article is reported and not archived."""
-        if not re.match(r"^https?://[^/\s]+", url):
+        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
             return AddOutcome(url, "failed", detail="not an http(s) URL")
+        url = re.sub(r"^https?", lambda m: m.group(0).lower(), url, flags=re.IGNORECASE)
         keys = identity.item_keys(ADDED_SOURCE, url, None)
         known = self.archive.find(keys)
         if known is not None:

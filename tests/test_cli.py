@@ -98,3 +98,14 @@ def test_serve_says_in_one_line_what_it_lacks(tmp_path, cli, monkeypatch):
     code, _, err = cli("--config", str(config), "serve", "--port", "0")
     assert code != 0 and "--port 0 serves nothing without SLACK_APP_TOKEN" in err
     assert "xoxb-test" not in err
+
+
+def test_health_check_answers_in_one_line_whatever_listens_on_the_port(tmp_path, site, cli):
+    from sitesrv import Reply
+
+    site.route("/healthz", Reply(503, b"<html>\n<body>\n<h1>Some other server</h1>\n</body>\n"
+                                      b"</html>\n", headers={"Content-Type": "text/html"}))
+    port = int(site.url("/").rsplit(":", 1)[1].strip("/"))
+    config = write_config(tmp_path, [], extra=f"[health]\nport = {port}\nhost = \"127.0.0.1\"\n")
+    code, out, _ = cli("--config", str(config), "health")
+    assert code == 1 and out.count("\n") == 1 and "503 <html> <body> <h1>Some other" in out
