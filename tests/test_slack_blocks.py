@@ -166,6 +166,11 @@ def test_the_terminal_digest_and_log_lines_stay_inert(capsys):
     print_digest(build_digest([linkless], TAXONOMY, NOW - timedelta(days=1), NOW), console())
     out = capsys.readouterr().out
     assert "(no link in the feed)" in out and "urn:" not in out
+    from bot.notify.terminal import print_search
+
+    print_search([replace(article(3), members=2, also=())], console())  # one outlet, twice
+    out = capsys.readouterr().out
+    assert "story of 2 articles" in out and "also:" not in out
     record = logging.LogRecord("techwatch", logging.WARNING, __file__, 1, "article %s: %s",
                                ("http://x/\x1b[2J", "bad\n2026-01-01 INFO fake"), None)
     assert Redact([]).filter(record)

@@ -62,8 +62,8 @@ def print_search(results: Sequence[ArticleView], console: Console) -> None:
         table.add_column(column, overflow="fold")
     for i, a in enumerate(results, 1):
         date = f"{a.published:%Y-%m-%d}" if a.published else ""
-        story = f"\n[dim]story of {a.members} articles, also: {escape(', '.join(a.also))}[/]" \
-            if a.members > 1 else ""
+        also = f", also: {escape(', '.join(a.also))}" if a.also else ""
+        story = f"\n[dim]story of {a.members} articles{also}[/]" if a.members > 1 else ""
         table.add_row(str(i), date, escape(a.source_name), escape(a.title) + "\n[dim]" +
                       _shown_link(a.url) + "[/]" + story, ", ".join(a.topics))
     console.print(table)
