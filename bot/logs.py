@@ -60,5 +60,6 @@ def setup_logging(level: int, fmt: str = "text", secrets: Iterable[str] = ()) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]  # a library's warning goes out in the same format
     root.setLevel(logging.WARNING)
-    for noisy in NOISY:
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    for noisy in NOISY:  # a page they cannot parse is ours to report, once, in our words
+        logging.getLogger(noisy).setLevel(logging.ERROR if noisy == "apscheduler"
+                                          else logging.CRITICAL)

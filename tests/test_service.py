@@ -250,3 +250,13 @@ def test_status_and_sources_check_show_a_servers_markup_literally(site, tmp_path
     assert code == 0 and "text/[/red]plain" in out and "Traceback" not in err
     code, out, err = cli("--config", str(config), "sources", "check")
     assert code == 1 and "text/[/red]plain" in out and "Traceback" not in err
+
+
+def test_libraries_parse_complaints_stay_out_of_the_log(capsys):
+    from bot.logs import setup_logging
+
+    setup_logging(logging.INFO)
+    logging.getLogger("trafilatura.core").error("parsed tree length: 0")
+    logging.getLogger("techwatch").warning("article http://x/a: not an article")
+    err = capsys.readouterr().err
+    assert "parsed tree length" not in err and "not an article" in err
