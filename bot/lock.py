@@ -19,8 +19,10 @@ from bot.errors import TechwatchError
 
 
 def lock_path(database_url: str) -> Path | None:
+    """The lock file beside the database's real file: a symlink or another spelling of the
+    path must meet the same lock."""
     path = sa.engine.make_url(database_url).database
-    return None if not path or path == ":memory:" else Path(f"{path}.lock")
+    return None if not path or path == ":memory:" else Path(f"{Path(path).resolve()}.lock")
 
 
 @contextmanager

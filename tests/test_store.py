@@ -139,3 +139,19 @@ def test_an_archive_from_before_document_frequencies_counts_its_seeds_once(tmp_p
     assert documents("") == 2 and documents("ibm") == 2 and documents("rapidu") == 1
     assert archive.count_seed_documents() == 0 and documents("") == 2  # once
     archive.close()
+
+
+def test_one_archive_under_two_names_is_still_locked_once(tmp_path):
+    import pytest
+
+    from bot.errors import TechwatchError
+    from bot.lock import exclusive
+
+    real = tmp_path / "data" / "tw.db"
+    open_archive(f"sqlite:///{real}").close()
+    (tmp_path / "link.db").symlink_to(real)
+    with exclusive(f"sqlite:///{real}"):
+        for other in (tmp_path / "link.db", tmp_path / "data" / ".." / "data" / "tw.db"):
+            with pytest.raises(TechwatchError, match="in use by techwatch"), \
+                    exclusive(f"sqlite:///{other}"):
+                pass
