@@ -61,20 +61,30 @@ def _terminated(signum: int, frame: Any) -> None:
 
 @contextlib.contextmanager
 def _sigterm_stops() -> Iterator[None]:
+    """SIGTERM and SIGHUP (the terminal closed) stop a command cleanly; `run` and `serve` set
+    their own handlers while they run."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _terminated)  # `run` and `serve` set their own
+    previous = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:
     """The command line; `now` lets a caller (a test, a replay) run on its own clock."""
     with _sigterm_stops():
-        return _main(argv, now)
+        try:
+            return _main(argv, now)
+        except Terminated:  # also while starting (migrations, seeds)
+            print("techwatch: terminated", file=sys.stderr)
+            return 143
+        except KeyboardInterrupt:
+            print("techwatch: interrupted", file=sys.stderr)
+            return 130
 
 
 def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
@@ -124,12 +134,6 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     except SQLAlchemyError as e:  # e.g. another process holds the database locked too long
         print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
         return 1
-    except Terminated:
-        print("techwatch: terminated", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("techwatch: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return quiet_stdout()
     except OSError as e:  # e.g. the output's disk is full

@@ -179,7 +179,7 @@ def _settle(future: asyncio.Future, result: Any, error: BaseException | None) ->
 async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # HUP: as a supervisor's stop
         loop.add_signal_handler(sig, stop.set)
     settings = app.settings
     health, metrics = Health(settings.poll.tick_seconds), Metrics()

@@ -109,3 +109,15 @@ def test_health_check_answers_in_one_line_whatever_listens_on_the_port(tmp_path,
     config = write_config(tmp_path, [], extra=f"[health]\nport = {port}\nhost = \"127.0.0.1\"\n")
     code, out, _ = cli("--config", str(config), "health")
     assert code == 1 and out.count("\n") == 1 and "503 <html> <body> <h1>Some other" in out
+
+
+def test_a_stop_while_starting_is_one_line(tmp_path, cli, monkeypatch):
+    import bot.cli
+    from bot.cli import Terminated
+
+    def stopped(*args, **kwargs):
+        raise Terminated  # SIGTERM while the archive is being migrated or seeded
+
+    monkeypatch.setattr(bot.cli, "load_app", stopped)
+    code, _, err = cli("--config", str(write_config(tmp_path, [])), "status")
+    assert code == 143 and err.strip() == "techwatch: terminated"

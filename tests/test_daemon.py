@@ -24,7 +24,8 @@ from slackstub import TOKEN, SlackStub
 SECRET = "daemon-signing-secret-0123456789"
 
 
-def test_run_polls_then_stops_on_sigterm(site, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_run_polls_then_stops_on_sigterm(site, tmp_path, sig):
     serve_news_site(site)
     config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
     process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
@@ -33,7 +34,7 @@ def test_run_polls_then_stops_on_sigterm(site, tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not _cycle_done(config):
         time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(sig)
     started = time.monotonic()
     _, err = process.communicate(timeout=15)
     assert time.monotonic() - started < 10
