@@ -79,21 +79,24 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
 
 
 def load_seeds(app: App) -> int:
-    """Archive the seed documents on first run, so a new install has searchable content."""
-    if app.archive.has_seeds():
+    """Archive the seed documents on first run, so a new install has searchable content; a
+    first run stopped halfway is completed by the next (each seed is added once)."""
+    directory = next((d for d in (app.settings.seeds_dir, Path("seeds")) if d.is_dir()), None)
+    archived = app.archive.seed_count()
+    if directory is None:
+        if not archived:
+            log.warning("seed documents not found at %s; the archive starts empty",
+                        app.settings.seeds_dir)
+        return 0
+    seeds = read_seeds(directory)
+    if archived >= len(seeds):
         app.archive.count_seed_documents()  # an archive from before migration 0009
         return 0
-    directory = next((d for d in (app.settings.seeds_dir, Path("seeds")) if d.is_dir()), None)
-    if directory is None:
-        log.warning("seed documents not found at %s; the archive starts empty",
-                    app.settings.seeds_dir)
-        return 0
     app.archive.ensure_seed_source()
-    seeds = read_seeds(directory)
     for seed in seeds:
         classification = app.classifier.classify(seed.title, seed.text)
         app.archive.add_seed(seed.name, seed.title, seed.text, classification, app.now())
-    return len(seeds)
+    return len(seeds) - archived
 
 
 @asynccontextmanager

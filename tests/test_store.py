@@ -1,5 +1,6 @@
 """The archive: migrations match the tables, reopening is harmless, search ranks by relevance."""
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 
@@ -155,3 +156,26 @@ def test_one_archive_under_two_names_is_still_locked_once(tmp_path):
             with pytest.raises(TechwatchError, match="in use by techwatch"), \
                     exclusive(f"sqlite:///{other}"):
                 pass
+
+
+def test_seeding_stopped_halfway_is_completed_by_the_next_start(tmp_path, cli):
+    import shutil
+
+    from conftest import ROOT, write_config
+
+    shipped = sorted((ROOT / "seeds").glob("*.txt"))
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for path in shipped[:2]:  # as far as a first start got before it was killed
+        shutil.copy(path, seeds)
+    config = write_config(tmp_path, [])
+    config.write_text(config.read_text().replace(str(ROOT / "seeds"), str(seeds)))
+    code, out, _ = cli("--config", str(config), "status", "--json")
+    assert code == 0 and json.loads(out)["archive"]["seeds"] == 2
+    for path in shipped[2:]:
+        shutil.copy(path, seeds)
+    code, out, _ = cli("--config", str(config), "status", "--json")
+    assert json.loads(out)["archive"]["seeds"] == len(shipped) == 5
+    cli("--config", str(config), "status")
+    code, out, _ = cli("--config", str(config), "status", "--json")
+    assert json.loads(out)["archive"]["seeds"] == 5  # each once

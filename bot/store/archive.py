@@ -527,10 +527,10 @@ class Archive:
                 _count_documents(db, events.story_terms(seed.title, seed.text or "", None))
             return len(seeds)
 
-    def has_seeds(self) -> bool:
+    def seed_count(self) -> int:
         with self.engine.connect() as db:
             query = sa.select(sa.func.count()).where(articles.c.source_id == SEED_SOURCE)
-            return db.execute(query).scalar_one() > 0
+            return db.execute(query).scalar_one()
 
     def ensure_seed_source(self) -> None:
         with self.engine.begin() as db:
