@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.classify import Classifier
 from bot.classify.classifier import worth_fetching
@@ -423,13 +423,17 @@ class _ExtractCall:
                             charset=self.charset, now=self.now, min_chars=self.min_chars)
 
 
+EARLIEST_NEWS = datetime(1995, 1, 1, tzinfo=UTC)  # before, a date is a CMS's placeholder
+
+
 def choose_date(feed: datetime | None, page: datetime | None,
                 first_seen: datetime) -> tuple[datetime, str]:
-    """The feed's date when it has one (and it is not in the future), else the page's, else
-    when we first saw the item; the second value says which."""
-    if feed and feed <= first_seen + timedelta(days=1):
+    """The feed's date when it has one (and it is neither in the future nor a placeholder such
+    as 1970-01-01), else the page's, else when we first saw the item; the second value says
+    which."""
+    if feed and EARLIEST_NEWS <= feed <= first_seen + timedelta(days=1):
         return feed, "feed"
-    if page:
+    if page and page >= EARLIEST_NEWS:
         return page, "page"
     return first_seen, "first_seen"
 

@@ -281,3 +281,18 @@ def test_a_gone_feed_is_not_polled_again_until_its_url_changes(site, tmp_path, c
     write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/new")}])
     assert cli("--config", str(config), "poll")[0] == 0
     assert len(site.hits("/new")) == 1
+
+
+def test_a_feed_date_in_the_future_or_a_placeholder_is_not_trusted():
+    from datetime import UTC, datetime, timedelta
+
+    from bot.pipeline import choose_date
+
+    seen = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    page = datetime(2026, 11, 21, 9, tzinfo=UTC)
+    assert choose_date(seen - timedelta(hours=3), page, seen) == (seen - timedelta(hours=3),
+                                                                   "feed")
+    assert choose_date(seen + timedelta(days=3), page, seen) == (page, "page")
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)  # a CMS's "no date"
+    assert choose_date(epoch, page, seen) == (page, "page")
+    assert choose_date(epoch, epoch, seen) == (seen, "first_seen")
