@@ -41,6 +41,9 @@ class App:
     classifier: Classifier
     env: Mapping[str, str] = field(repr=False)  # holds secrets: never printed
     now: Callable[[], datetime] = utcnow
+    # Slack refused the token (its error): said once, not tried again by this process (a new
+    # token comes with a restart; `run --once` from cron tries each run)
+    token_refused: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def slack_token(self) -> str | None:

@@ -97,6 +97,47 @@ def test_429_on_the_first_post_is_retried_after_retry_after(site, tmp_path, cli,
     assert len(slack.calls_to("chat.postMessage")) == len(keys) + 1
 
 
+def test_a_long_retry_after_leaves_the_message_for_the_next_cycle(site, tmp_path, cli, slack,
+                                                                   token):
+    serve_news_site(site)
+    slack.script["chat.postMessage"] += [("429", "100"), ("429", "2.0")]  # "2.0": read too
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    started = time.monotonic()
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0 and time.monotonic() - started < 60 and "Traceback" not in err
+    assert "Slack asks to wait more than 10 s (429)" in err  # not 100 s of stalled polling
+    pending = query(config, "SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0]
+    assert pending >= 1 and slack.posts()  # that channel waits; the other was posted
+    assert cli("--config", str(config), "run", "--once")[0] == 0  # the next cycle
+    keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
+    assert len(keys) == len(set(keys)) >= 2
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0] == 0
+
+
+def test_a_bad_token_is_said_once_and_not_tried_again_by_the_same_process(site, tmp_path,
+                                                                        slack, monkeypatch):
+    from bot.app import load_app
+    from bot.cli import deliver_due
+
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked-token-5678")
+    from bot.cli import main
+
+    assert main(["--config", str(config), "poll"], now=lambda: FIXED_NOW) == 0
+    app = load_app(str(config), os.environ, now=lambda: FIXED_NOW)  # one daemon's lifetime
+    try:
+        first = deliver_due(app)
+        calls = len(slack.calls)
+        later = [deliver_due(app) for _ in range(3)]
+    finally:
+        app.close()
+    assert len(first.problems) == 1 and "SLACK_BOT_TOKEN is not valid" in first.problems[0]
+    assert len(slack.calls) == calls  # no call to Slack again
+    assert all(r.problems == [] and r.pending == r.failed == 0 and r.held for r in later)
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status = 'sent'")[0][0] == 0
+
+
 def test_unknown_outcome_is_reconciled_not_posted_twice(site, tmp_path, cli, slack, token):
     serve_news_site(site)
     slack.script["chat.postMessage"].append(("store_then_500",))

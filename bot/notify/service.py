@@ -210,6 +210,7 @@ def _post(app: App, try_now: frozenset[str]) -> DeliveryReport:
     client = build_client(app.slack_token or "", app.settings.slack.api_url)
     expire = timedelta(hours=app.settings.slack.alert_max_age_hours)
     poster = SlackPoster(client, app.archive, app.now, chart=lambda: chart_png(app),
+                         token_refused=app.token_refused,
                          alerts_expire=expire)
     return poster.deliver_pending(try_now)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.models import Delivery
 from bot.notify.plan import is_manual_digest
@@ -42,14 +46,43 @@ RETRIES = 2  # in this run, after a 5xx or a network error; then the next cycle
 # the network, or a reply cut short (http.client.IncompleteRead): the post may have landed
 NETWORK_ERRORS = (SlackClientError, OSError, http.client.HTTPException)
 MANUAL_DIGEST_WAIT = timedelta(minutes=10)  # a digest asked for now is not posted later
+MAX_429_WAIT = 10.0  # seconds a post waits out a 429 within a cycle; longer: the next cycle
 MAX_PAGES = 10  # of conversations.history when looking for a message
+
+
+class ShortRateLimitWait(RateLimitErrorRetryHandler):
+    """A 429 is tried again after its Retry-After only when that is short: a longer wait leaves
+    the message pending for a later cycle rather than holding up the polls. A Retry-After of
+    "120.0" is read too (slack_sdk's own handler failed on it)."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        return super()._can_retry(state=state, request=request, response=response,
+                                  error=error) and retry_after(response) <= MAX_429_WAIT
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None,
+                                 error: Exception | None = None) -> None:
+        state.next_attempt_requested = True
+        time.sleep(retry_after(response) + random.random())
+        state.increment_current_attempt()
+
+
+def retry_after(response: HttpResponse | None) -> float:
+    """Slack's Retry-After in seconds (1 when missing or unreadable)."""
+    headers = {k.lower(): v for k, v in (response.headers if response else {}).items()}
+    value = headers.get("retry-after")
+    try:
+        return max(float(value[0] if isinstance(value, list) else value), 0.0)
+    except (TypeError, ValueError, IndexError):
+        return 1.0
 
 
 def build_client(token: str, api_url: str) -> WebClient:
     # Only 429s are retried inside slack_sdk: its default connection-error retry would re-send a
     # post that may have landed, without looking for it first.
     return WebClient(token=token, base_url=api_url, timeout=15,
-                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+                     retry_handlers=[ShortRateLimitWait(max_retry_count=2)])
 
 
 ALERT_MESSAGES = ("alert", "alert_reply", "alert_note")
@@ -92,8 +125,10 @@ class SlackPoster:
     def __init__(self, client: WebClient, archive: Archive, now: Callable[[], datetime],
                  min_interval: float = 1.0, backoff: float = 1.0,
                  chart: Callable[[], bytes] | None = None,
-                 alerts_expire: timedelta | None = None) -> None:
+                 alerts_expire: timedelta | None = None,
+                 token_refused: dict[str, str] | None = None) -> None:
         self.client = client
+        self.token_refused = {} if token_refused is None else token_refused  # shared: see App
         self.alerts_expire = alerts_expire  # an alert kept waiting this long is news no more
         self.chart = chart  # draws the weekly chart when a "chart" delivery is due
         self.archive = archive
@@ -108,6 +143,9 @@ class SlackPoster:
         quietly until its next try (see `hold_backoff`), so a dead one costs no call a cycle;
         channels in `try_now` (a digest a user asked for) are tried at once."""
         report = DeliveryReport()
+        if self.client.token in self.token_refused:  # said once; a new token needs a restart
+            report.held += len(self.archive.pending_deliveries())
+            return report
         holds = self.archive.channel_holds()
         now = self.now()
         # channels with an earlier message still pending, or refused and not yet due: keep order
@@ -229,6 +267,9 @@ class SlackPoster:
             return self._token_refused(d, error, report)
         if error in CHANNEL_ERRORS:
             return self._refused(d, error, report)
+        if e.response.status_code == 429:  # a long Retry-After: this channel waits a cycle
+            self._last_error = f"Slack asks to wait more than {MAX_429_WAIT:g} s (429)"
+            return self._give_up_for_now(d, report)
         if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
                                                                    "service_unavailable",
                                                                    "request_timeout"):
@@ -238,11 +279,14 @@ class SlackPoster:
         return "failed"
 
     def _token_refused(self, d: Delivery, error: str, report: DeliveryReport) -> str:
-        """Tried each cycle (a new token comes with a restart); no channel can be posted to."""
+        """No channel can be posted to: said once; this process does not try again (a new
+        token comes with a restart, and `run --once` from cron tries each run)."""
         self.archive.delivery_failed(d.id, error, permanent=False)
         report.pending += 1
-        self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; its "
-                  "messages wait until then", report)
+        if self.client.token:
+            self.token_refused[self.client.token] = error
+        self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; messages "
+                  "wait for a valid token (restart techwatch after changing it)", report)
         return "stop"
 
     def _give_up_for_now(self, d: Delivery, report: DeliveryReport) -> str:
