@@ -20,7 +20,7 @@ from bot.errors import ConfigError, TechwatchError
 from bot.feeds.fetch import Fetcher, build_client
 from bot.feeds.identity import canonical_url
 from bot.models import Source
-from bot.pipeline import Pipeline, ignore_interrupts
+from bot.pipeline import Pipeline, start_worker
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
 
@@ -118,8 +118,9 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     settings = app.settings
     workers = settings.extract.workers or os.cpu_count() or 1
     # forkserver: workers are not forked from a process that runs an event loop and threads
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=ignore_interrupts)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["bot.lifeline_preload"])  # the server dies with us
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker)
     try:
         async with open_fetcher(app) as fetcher:
             yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now)

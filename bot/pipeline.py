@@ -31,6 +31,7 @@ from bot.feeds.schedule import (
     publishing_interval,
     should_poll,
 )
+from bot.lifeline import die_with_parent
 from bot.models import (
     ArticleDraft,
     ExtractedText,
@@ -401,9 +402,11 @@ class Pipeline:
             rules=self.settings.stories, now=now)
 
 
-def ignore_interrupts() -> None:
-    """An extraction worker's start: Ctrl-C reaches the whole process group, and it is the
-    parent's to handle (it shuts the pool down), not a traceback from every worker."""
+def start_worker() -> None:
+    """An extraction worker's start: it dies with its server (see bot.lifeline); and Ctrl-C,
+    which reaches the whole process group, is the parent's to handle (it shuts the pool down),
+    not a traceback from every worker."""
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

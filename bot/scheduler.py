@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App, open_pipeline, stop_workers
 from bot.errors import TechwatchError
@@ -86,6 +87,9 @@ class Daemon:
         except asyncio.CancelledError:
             # shutdown: every write is its own transaction, so the next start resumes cleanly
             log.info("cycle interrupted by shutdown; the next start picks it up")
+        except SQLAlchemyError as e:  # e.g. another program held the database too long
+            log.error("poll cycle: database error (%s); the next tick tries again",
+                      str(getattr(e, "orig", None) or e).splitlines()[0])
         except Exception:  # noqa: BLE001 -- a bug in one cycle must not stop the service
             log.exception("poll cycle failed; the next tick tries again")
         finally:
