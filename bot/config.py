@@ -351,6 +351,8 @@ def build(cls: type, table: Mapping[str, Any], file: str, prefix: str) -> Any:
             raise ConfigError(file, where, f"must be greater than 0, got {value!r}")
         if isinstance(values[key], int | float) and values[key] < 0:
             raise ConfigError(file, where, f"must not be negative, got {value!r}")
+        if key == "tick_seconds" and values[key] < 1:
+            raise ConfigError(file, where, f"must be at least 1 (a second), got {value!r}")
         longest = next((n for unit, n in CENTURY.items() if key.endswith(unit)), None)
         if longest is not None and values[key] > longest:
             raise ConfigError(file, where, f"must be at most {longest:g} (a century), "

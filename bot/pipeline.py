@@ -102,9 +102,10 @@ class Pipeline:
     async def run(self, *, one_shot: bool = True, progress: Progress | None = None,
                   ) -> CycleReport:
         report = CycleReport()
+        before = self.fetcher.requests  # the fetcher lives as long as the daemon
         await self.poll(report, one_shot=one_shot, progress=progress)
         await self.process_pending(report, progress=progress)
-        report.requests = self.fetcher.requests
+        report.requests = self.fetcher.requests - before
         return report
 
     # --- 1-3: poll, parse, identify -----------------------------------------------------

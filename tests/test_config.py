@@ -49,6 +49,7 @@ def test_database_url_from_environment_wins(tmp_path):
     ("[stories]\nsame_event = 1.5\n", "stories.same_event", "between 0 and 1"),
     ("[stories]\nsame_event = 0\n", "stories.same_event", "greater than 0"),
     ("[poll]\ntick_seconds = nan\n", "poll.tick_seconds", "a finite number"),
+    ("[poll]\ntick_seconds = 0.05\n", "poll.tick_seconds", "at least 1"),
     ("[poll]\nmax_backoff_hours = inf\n", "poll.max_backoff_hours", "a finite number"),
     ("[poll]\nmin_minutes = nan\n", "poll.min_minutes", "a finite number"),
     ("[digest]\nlookback_hours = 1e300\n", "digest.lookback_hours", "at most 876000"),
