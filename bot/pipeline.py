@@ -46,6 +46,7 @@ from bot.store.archive import ADDED_SOURCE
 from bot.stories import signature, story_terms
 
 log = logging.getLogger("techwatch")
+RETRY_FIRST = timedelta(minutes=5)  # a page's first retry; each later one waits 4x longer
 TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
 EXTRACT_TIMEOUT = 60.0  # seconds for one page; a hostile page must not hold a worker forever
 USABLE = {"full", "teaser"}
@@ -274,8 +275,9 @@ class Pipeline:
 
     async def process_pending(self, report: CycleReport, progress: Progress | None = None,
                               ) -> None:
-        """Finish every archived item still waiting for its page, including a killed run's."""
-        pending = self.archive.pending_articles()
+        """Finish every archived item waiting for its page (a killed run's too) whose back-off, if
+        an earlier fetch failed, has passed."""
+        pending = self.archive.pending_articles(due_by=self.now())
         await self._all([self._process(a, report) for a in pending], progress,
                         "fetching articles")
 
@@ -340,10 +342,15 @@ class Pipeline:
         counts = error.kind != "rate_limited"
         if error.kind in TRANSIENT and \
                 article.attempts + counts < self.settings.fetch.max_article_attempts:
-            self.archive.retry_later(article.id, str(error), count_attempt=counts)
+            # the host's own Retry-After, else 5, 20, 80 ... minutes: a site down for a while
+            # is not spent in three ticks
+            retry_at = getattr(error, "until", None) or \
+                self.now() + RETRY_FIRST * 4 ** article.attempts
+            self.archive.retry_later(article.id, str(error), retry_at=retry_at,
+                                     count_attempt=counts)
             report.deferred += 1
-            log.warning("article %s: %s (will retry)", article.url, error,
-                        extra={"source": article.source_id})
+            log.warning("article %s: %s (will retry after %s UTC)", article.url, error,
+                        f"{retry_at:%H:%M}", extra={"source": article.source_id})
             return
         status = "blocked" if error.kind in ("blocked", "private_address") else "feed_only"
         log.warning("article %s: %s (keeping the feed summary)", article.url, error,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from conftest import FIXED_NOW, write_config
 from newsite import MANIFEST, article_paths, news_sources, query, serve_news_site
@@ -165,7 +165,7 @@ def test_edited_entry_and_flipping_guid_update_instead_of_duplicating(site, tmp_
 
 
 def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
-        site, tmp_path, cli):
+        site, tmp_path, cli, capsys):
     serve_news_site(site)
     attempts = []
 
@@ -188,14 +188,25 @@ def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
                            "articles WHERE url = ?", site.url("/articles/en-04.html"))[0]
     assert status[0] == "feed_only" and "HTTP 404" in status[1] and status[2]
 
-    code, second_digest, err = cli("--config", str(config), "run", "--once")
+    cli("--config", str(config), "run", "--once")  # at once: the page waits its back-off
+    assert len(attempts) == 1
+
+    def run_later(minutes: float) -> str:
+        from bot.cli import main
+
+        capsys.readouterr()
+        main(["--config", str(config), "run", "--once"],
+             now=lambda: FIXED_NOW + timedelta(minutes=minutes))
+        return capsys.readouterr().out
+
+    second_digest = run_later(6)  # past the first back-off (5 minutes)
     state = query(config, "SELECT state, extraction_status FROM articles WHERE url = ?",
                   site.url("/articles/en-03.html"))[0]
     assert state == ("done", "full") and len(attempts) == 2
     assert len(site.hits("/articles/en-04.html")) == 1
     # finished late, it still gets into the next digest, once
     assert second_digest.count(en03["title"]) == 1 and "1 stories" in second_digest
-    assert en03["title"] not in cli("--config", str(config), "run", "--once")[1]
+    assert en03["title"] not in run_later(7)
 
 
 def test_google_news_items_are_decoded_or_kept_summary_only(site, tmp_path, cli):

@@ -368,10 +368,16 @@ class Archive:
             db.execute(backfill_sitemaps.insert().prefix_with("OR REPLACE").values(
                 url=url, source_id=source_id, urls=urls, done_at=now))
 
-    def pending_articles(self, ids: Iterable[int] | None = None) -> list[PendingArticle]:
+    def pending_articles(self, ids: Iterable[int] | None = None, *,
+                         due_by: datetime | None = None) -> list[PendingArticle]:
+        """Articles still to fetch (those `ids`; or those due by `due_by`: a page that failed
+        waits out its back-off)."""
         query = sa.select(articles).where(articles.c.state == "pending").order_by(articles.c.id)
         if ids is not None:
             query = query.where(articles.c.id.in_(list(ids)))
+        if due_by is not None:
+            query = query.where(sa.or_(articles.c.retry_at.is_(None),
+                                       articles.c.retry_at <= due_by))
         with self.engine.connect() as db:
             return [PendingArticle(id=r.id, source_id=r.source_id, url=r.url, title=r.title,
                                    summary=r.summary, lang=r.lang,
@@ -379,10 +385,12 @@ class Archive:
                                    fetch_fulltext=r.fetch_fulltext, attempts=r.attempts)
                     for r in db.execute(query)]
 
-    def retry_later(self, article_id: int, note: str, *, count_attempt: bool = True) -> None:
+    def retry_later(self, article_id: int, note: str, *, retry_at: datetime,
+                    count_attempt: bool = True) -> None:
         with self.engine.begin() as db:
             db.execute(articles.update().where(articles.c.id == article_id).values(
-                attempts=articles.c.attempts + int(count_attempt), extraction_note=note))
+                attempts=articles.c.attempts + int(count_attempt), extraction_note=note,
+                retry_at=retry_at))
 
     def complete_article(self, article: PendingArticle, extracted: ExtractedText,
                          classification: Classification, *, published: datetime | None,

@@ -74,6 +74,7 @@ articles = sa.Table(
     sa.Column("state", sa.String, nullable=False, default="pending", index=True),
     sa.Column("fetch_fulltext", sa.Boolean, nullable=False, default=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("retry_at", UTCDateTime),  # a page that failed for a passing reason waits till
     sa.Column("extraction_status", sa.String),
     sa.Column("extraction_note", sa.String),
     sa.Column("extractor_version", sa.String),
