@@ -470,14 +470,16 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                    "problem"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        health = source_health(r)
+        health = state = source_health(r)
         if health == "failing":
             health = f"failing since {_short(r.failing_since)}"
         elif health == "ok":
             health = r.last_status
         table.add_row(*map(escape, (
             r.id, health, str(r.consecutive_errors), _short(r.last_polled_at),
-            _short(r.last_new_item_at), _short(r.next_poll_at), r.last_error or r.warning or "")))
+            _short(r.last_new_item_at),
+            _short(r.next_poll_at) if state in ("ok", "failing") else "never",
+            r.last_error or r.warning or "")))
     out.print(table)
     out.print("Fetches in the last 24 h: " + (", ".join(
         f"{k} {o}: {n}" for (k, o), n in sorted(outcomes.items())) or "none"))

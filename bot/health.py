@@ -4,6 +4,7 @@ server that does not answer."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 
 from bot.notify.slack import DeliveryReport
 from bot.pipeline import CycleReport
+from bot.store.archive import source_health
 
 HEARTBEAT_SECONDS = 5.0  # how often the loop says it is alive
 LOOP_STALE_SECONDS = 30.0  # no heartbeat for this long: the loop is stuck
@@ -83,8 +85,11 @@ class Metrics:
             self._last_success_ts = max(successes).timestamp()
             self.last_success.set(self._last_success_ts)
         for r in rows:
-            if r.next_poll_at:
+            if r.next_poll_at and source_health(r) not in ("gone", "disabled"):
                 self.next_poll.labels(r.id).set(r.next_poll_at.timestamp())
+            else:  # never polled again: no overdue alert for it
+                with contextlib.suppress(KeyError):
+                    self.next_poll.remove(r.id)
             if r.interval_minutes:
                 self.interval.labels(r.id).set(r.interval_minutes * 60)
             self.source_errors.labels(r.id).set(r.consecutive_errors)

@@ -289,6 +289,17 @@ def test_a_gone_feed_is_not_polled_again_until_its_url_changes(site, tmp_path, c
     assert code == 0 and "no longer polled" in err
     cli("--config", str(config), "poll")
     assert len(site.hits("/old")) == 1  # not asked again
+    code, out, _ = cli("--config", str(config), "status")
+    row = next(line for line in out.splitlines() if line.lstrip("│ ").startswith("g "))
+    assert "gone" in row and "never" in row  # no next poll shown for it
+    from bot.app import load_app
+    from bot.health import Metrics
+
+    app = load_app(str(config), {}, now=lambda: FIXED_NOW)
+    metrics = Metrics()
+    metrics.observe_sources(app.archive.source_rows(), 0)
+    app.close()
+    assert metrics.next_poll.collect()[0].samples == []  # no overdue alert, ever
     write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/new")}])
     assert cli("--config", str(config), "poll")[0] == 0
     assert len(site.hits("/new")) == 1
