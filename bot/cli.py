@@ -42,7 +42,7 @@ from bot.logs import SECRET_ENV, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
 from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, escape, print_digest, print_search
-from bot.pipeline import AddOutcome, CycleReport, Progress, check_source
+from bot.pipeline import AddOutcome, CycleReport, Progress, check_source, polled_sources
 from bot.since import parse_since
 from bot.store.archive import ADDED_SOURCE, source_health
 from bot.stories.evaluate import evaluate_stories
@@ -552,9 +552,8 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     async def check_all():
         async with open_fetcher(app) as fetcher:
-            return await asyncio.gather(*(check_source(fetcher, s) for s in (
-                app.settings.sources + app.archive.added_sources(
-                    app.settings.poll.default_poll_minutes))))
+            return await asyncio.gather(*(check_source(fetcher, s) for s in
+                                          polled_sources(app.settings, app.archive)))
 
     reports = asyncio.run(check_all())
     table = Table(title="Source check", expand=True)

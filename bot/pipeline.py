@@ -87,6 +87,12 @@ class AddOutcome:
     detail: str = ""
 
 
+def polled_sources(settings: Settings, archive: Archive) -> tuple[Source, ...]:
+    """The config's sources and those added at run time (read each cycle: a source added
+    while the daemon runs is polled on its next tick)."""
+    return settings.sources + archive.added_sources(settings.poll.default_poll_minutes)
+
+
 class Pipeline:
     def __init__(self, settings: Settings, archive: Archive, classifier: Classifier,
                  fetcher: Fetcher, pool: Executor, now: Callable[[], datetime]) -> None:
@@ -125,10 +131,7 @@ class Pipeline:
                         "polling sources")
 
     def sources(self) -> tuple[Source, ...]:
-        """The config's sources and those added at run time (read each cycle: a source added
-        while the daemon runs is polled on its next tick)."""
-        return self.settings.sources + self.archive.added_sources(
-            self.settings.poll.default_poll_minutes)
+        return polled_sources(self.settings, self.archive)
 
     async def _poll_source(self, source: Source, state: SourceState, report: CycleReport) -> None:
         report.polled += 1
