@@ -46,7 +46,7 @@ from bot.store.archive import ADDED_SOURCE
 from bot.stories import signature, story_terms
 
 log = logging.getLogger("techwatch")
-RETRY_FIRST = timedelta(minutes=5)  # a page's first retry; each later one waits 4x longer
+RETRY_FIRST = timedelta(minutes=1)  # a page's first retry; each later one waits 4x longer
 TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
 EXTRACT_TIMEOUT = 60.0  # seconds for one page; a hostile page must not hold a worker forever
 USABLE = {"full", "teaser"}
@@ -345,7 +345,7 @@ class Pipeline:
         counts = error.kind != "rate_limited"
         if error.kind in TRANSIENT and \
                 article.attempts + counts < self.settings.fetch.max_article_attempts:
-            # the host's own Retry-After, else 5, 20, 80 ... minutes: a site down for a while
+            # the host's own Retry-After, else 1, 4, 16 ... minutes: a site down for a while
             # is not spent in three ticks
             retry_at = getattr(error, "until", None) or \
                 self.now() + RETRY_FIRST * 4 ** article.attempts

@@ -199,14 +199,14 @@ def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
              now=lambda: FIXED_NOW + timedelta(minutes=minutes))
         return capsys.readouterr().out
 
-    second_digest = run_later(6)  # past the first back-off (5 minutes)
+    second_digest = run_later(2)  # past the first back-off (a minute)
     state = query(config, "SELECT state, extraction_status FROM articles WHERE url = ?",
                   site.url("/articles/en-03.html"))[0]
     assert state == ("done", "full") and len(attempts) == 2
     assert len(site.hits("/articles/en-04.html")) == 1
     # finished late, it still gets into the next digest, once
     assert second_digest.count(en03["title"]) == 1 and "1 stories" in second_digest
-    assert en03["title"] not in run_later(7)
+    assert en03["title"] not in run_later(3)
 
 
 def test_google_news_items_are_decoded_or_kept_summary_only(site, tmp_path, cli):
