@@ -83,3 +83,35 @@ def test_seed_documents_are_all_relevant_with_their_topics():
         result = CLASSIFIER.classify(seed.title, seed.text)
         assert result.relevant and result.score > 0.9, seed.name
         assert expected[seed.name[:3]] <= set(result.topics), (seed.name, result.topics)
+
+
+FILLER = ("Officials from both governments met in Tokyo for two days of talks. "
+          "They agreed to meet again next spring. ") * 6
+
+
+def test_a_topic_named_in_one_sentence_of_a_long_text_is_a_passing_mention():
+    title = "Japan widens chip-tool export curbs in step with Washington"
+    passing = ("Japan will require licences for exports of 23 types of chipmaking equipment, "
+               "aligning its export controls with those of the United States. " + FILLER +
+               "Beijing has said it will curb exports of gallium and germanium, two rare earth "
+               "metals used in chips. " + FILLER)
+    assert len(passing) > 600
+    result = CLASSIFIER.classify(title, passing)
+    assert "critical_minerals" not in result.topics and "export_controls" in result.topics
+    # the same minerals discussed in a second sentence are a subject of the text
+    subject = passing + ("Tokyo and Washington will also stockpile gallium and fund new rare "
+                         "earth refining, officials said.")
+    assert "critical_minerals" in CLASSIFIER.classify(title, subject).topics
+    # a feed summary says it in one sentence: that is enough
+    summary = ("Japan and the US will jointly stockpile gallium and germanium and fund rare "
+               "earth refining.")
+    assert "critical_minerals" in CLASSIFIER.classify("US, Japan team up on minerals",
+                                                      summary).topics
+
+
+def test_an_abbreviation_with_its_expansion_is_one_mention():
+    title = "US and Japan sign chip research pact"
+    text = ("The United States and Japan signed a pact on 2nm semiconductor research. " + FILLER
+            + "Chips for artificial intelligence (AI) may follow. " + FILLER)
+    assert "ai" not in CLASSIFIER.classify(title, text).topics
+    assert "ai" in CLASSIFIER.classify(title, text + "Both sides see AI demand rising.").topics

@@ -11,6 +11,7 @@ decision carries the terms and actors that drove it.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ TITLE_WEIGHT = 2  # a term in the headline counts as much as two in the body
 MAX_EVIDENCE = 6
 FIELDS_IN_A_LIST = 5  # technology fields named in one text that make it a list of fields
 REFERENCE_LENGTH = 1000  # a shorter text's counts are scaled up to this many characters
+KANA = re.compile("[\u3040-\u30ff]")
+SHORT_TEXT = 600  # characters: a feed summary, whose one sentence may be all it says
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +48,9 @@ class Classifier:
         self.threshold = threshold
 
     def classify(self, title: str, text: str, lang: str | None = None) -> Classification:
-        hits = self.hits(title, text)
+        hits, places = self.hits(title, text)
         topic_hits = {tid: hits[tid] for tid in self.taxonomy.ids}
-        topics = pick_topics(topic_hits, self.taxonomy.fields)
+        topics = pick_topics(topic_hits, places, len(title) + len(text), self.taxonomy.fields)
         signals = measure(hits, topic_hits, topics, japanese(title + text, lang),
                           len(title) + len(text))
         score = relevance_score(signals)
@@ -58,14 +61,18 @@ class Classifier:
                     for side in ("us", "japan") if hits[side] or hits[f"{side}_entities"]},
             cues=_top(hits["bilateral"] + hits["cooperation"]))
 
-    def hits(self, title: str, text: str) -> dict[str, Counter[str]]:
-        """Matched terms per list; the headline's count TITLE_WEIGHT times."""
+    def hits(self, title: str, text: str) -> tuple[dict[str, Counter[str]], dict[str, int]]:
+        """Matched terms per list, and in how many places each list matched (sentences of the
+        text, counted up to 2; the headline counts TITLE_WEIGHT times in both)."""
         lexicon = self.taxonomy.lexicon
-        hits = lexicon.count_prepared(*prepare(text))
+        hits, sentences = lexicon.locate_prepared(*prepare(text), self.taxonomy.ids)
+        places = dict.fromkeys(hits, 0) | sentences
         for name, counts in lexicon.count_prepared(*prepare(title)).items():
+            if counts:
+                places[name] += TITLE_WEIGHT
             for term, n in counts.items():
                 hits[name][term] += n * TITLE_WEIGHT
-        return hits
+        return hits, places
 
 
 def measure(hits: dict[str, Counter[str]], topic_hits: dict[str, Counter[str]],
@@ -105,20 +112,25 @@ def relevance_score(s: Signals) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def pick_topics(topic_hits: dict[str, Counter[str]], fields: frozenset[str] = frozenset(),
-                ) -> tuple[str, ...]:
+def pick_topics(topic_hits: dict[str, Counter[str]], places: dict[str, int], length: int,
+                fields: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Topics the text substantively covers: two distinct terms; or one specific phrase used
     twice ("export controls ... export controls"); or one term used often (3 times for a
-    technology field, 4 for a policy topic). A text that names many technology fields (an
-    agreement's list) gets every field it names."""
+    technology field, 4 for a policy topic). Unless the text is short (a feed summary), this
+    must be in two sentences or more: "gallium and germanium, two rare earths" in one sentence
+    is a passing mention, and so is "artificial intelligence (AI)". A text that names many
+    technology fields (an agreement's list) gets every field it names."""
     strength = {tid: len(h) + 0.25 * sum(h.values()) for tid, h in topic_hits.items() if h}
     listing = sum(1 for tid in strength if tid in fields) >= FIELDS_IN_A_LIST
+    need_places = 1 if length < SHORT_TEXT else 2
 
     def covered(tid: str) -> bool:
         hits = topic_hits[tid]
-        return (len(hits) >= 2 or sum(hits.values()) >= 3 + (tid not in fields)
-                or any(n >= 2 and _is_phrase(term) for term, n in hits.items())
-                or (listing and tid in fields))
+        if listing and tid in fields:
+            return True
+        return places[tid] >= need_places and (
+            len(hits) >= 2 or sum(hits.values()) >= 3 + (tid not in fields)
+            or any(n >= 2 and _is_phrase(term) for term, n in hits.items()))
 
     return tuple(sorted(filter(covered, strength), key=lambda t: -strength[t]))
 
@@ -132,8 +144,7 @@ def _is_phrase(term: str) -> bool:
 def japanese(text: str, lang: str | None) -> bool:
     if lang:
         return lang.lower().startswith("ja")
-    kana = sum(1 for c in text[:3000] if "\u3040" <= c <= "\u30ff")
-    return kana >= 20
+    return len(KANA.findall(text, 0, 3000)) >= 20
 
 
 def worth_fetching(taxonomy: Taxonomy, title: str, summary: str, lang: str = "en") -> bool:

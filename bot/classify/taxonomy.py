@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,9 @@ from bot.errors import ConfigError
 RELEVANCE_GROUPS = ("us", "us_entities", "japan", "japan_entities", "bilateral", "cooperation",
                     "off_topic", "third_countries")
 ACRONYM = re.compile(r"^[A-Z0-9][A-Z0-9.&-]{0,5}$")
+# A sentence ends at a full stop, question or exclamation mark before a space (not an initial's:
+# "U.S. officials" goes on), at a Japanese full stop, or at a line break.
+SENTENCE_END = re.compile(r"[.!?](?<!\b[A-Z]\.)\s|[。！？\n]")
 
 
 class Lexicon:
@@ -59,6 +62,30 @@ class Lexicon:
                 for name, term in scan.credits[key, ends_word]:
                     found[name][term] += 1
         return found
+
+    def locate_prepared(self, text: str, folded: str, lists: Collection[str],
+                        ) -> tuple[dict[str, Counter[str]], dict[str, int]]:
+        """Like count_prepared, plus for each of `lists` that matched whether its terms span one
+        sentence or more (1 or 2): three terms in one sentence are a passing mention."""
+        found: dict[str, Counter[str]] = {name: Counter() for name in self.lists}
+        first: dict[str, int] = {}  # list -> where its first and last match start
+        last: dict[str, int] = {}
+        for scan in self._scans:
+            if scan.probe is not None and not scan.probe.search(text):
+                continue
+            subject = folded if scan.kind == "folded" else text
+            for match in scan.regex.finditer(subject):
+                key, after = match.groups()
+                ends_word = not (after.isascii() and after.isalnum())
+                at = match.start()
+                for name, term in scan.credits[key, ends_word]:
+                    found[name][term] += 1
+                    if at < first.setdefault(name, at):  # scans of other kinds start over
+                        first[name] = at
+                    last[name] = max(last.get(name, at), at)
+        sentences = {name: 1 + (SENTENCE_END.search(text, first[name], last[name]) is not None)
+                     for name in lists if name in first}
+        return found, sentences
 
 
 @dataclass(frozen=True, slots=True)
