@@ -70,6 +70,9 @@ class Daemon:
         self.idle.set()
         self.ticks = 0
         self.cycle: asyncio.Task | None = None
+        self.delivery: asyncio.Task | None = None
+        self.delivery_asked = False  # a cycle ended while the delivery was under way
+        self.digests_owed = False
 
     async def tick(self) -> None:
         self.idle.clear()
@@ -82,19 +85,50 @@ class Daemon:
                 log.info("cycle done: %s", report.summary())
             # alerts and ops notices after every cycle; the first one also catches up on a
             # digest missed while the bot was down (within the grace), once
-            await self._deliver(digests=self.ticks == 0 and await in_thread(self._digest_owed))
+            self.deliver_soon(digests=self.ticks == 0 and await in_thread(self._digest_owed))
             self.ticks += 1
         except asyncio.CancelledError:
             # shutdown: every write is its own transaction, so the next start resumes cleanly
             log.info("cycle interrupted by shutdown; the next start picks it up")
         except SQLAlchemyError as e:  # e.g. another program held the database too long
-            log.error("poll cycle: database error (%s); the next tick tries again",
-                      str(getattr(e, "orig", None) or e).splitlines()[0])
+            log.error("poll cycle: database error (%s); the next tick tries again", _first_line(e))
         except Exception:  # noqa: BLE001 -- a bug in one cycle must not stop the service
             log.exception("poll cycle failed; the next tick tries again")
         finally:
             self.health.tick_finished()
             self.idle.set()
+
+    def deliver_soon(self, digests: bool = False) -> None:
+        """Send what is due beside the polling, not in its way: a backlog of alerts at Slack's
+        pace (about one message a second) or a Retry-After must not hold up the next poll.
+        A cycle that ends while a delivery is under way has it go round once more."""
+        self.digests_owed |= digests
+        if self.delivery is not None and not self.delivery.done():
+            self.delivery_asked = True
+            return
+        self.delivery = asyncio.create_task(self._deliver_until_done())
+
+    async def _deliver_until_done(self) -> None:
+        while True:
+            self.delivery_asked = False
+            digests, self.digests_owed = self.digests_owed, False
+            try:
+                await self._deliver(digests=digests)
+            except asyncio.CancelledError:
+                return  # shutdown: what is not sent stays pending for the next start
+            except SQLAlchemyError as e:
+                log.error("delivery: database error (%s); the next cycle tries again",
+                          _first_line(e))
+            except Exception:  # noqa: BLE001 -- a bug in one delivery must not stop the service
+                log.exception("delivery failed; the next cycle tries again")
+            if not self.delivery_asked:
+                return
+
+    async def settled(self) -> None:
+        """Once no cycle and no delivery is under way (waiting does not cancel either)."""
+        await self.idle.wait()
+        if self.delivery is not None:
+            await asyncio.wait({self.delivery})
 
     def _digest_owed(self) -> bool:
         slack = self.app.settings.slack
@@ -150,6 +184,11 @@ class Daemon:
             report = await in_thread(lambda: self.deliver_due(self.app, **kwargs))
         if report is not None:
             self.metrics.observe_delivery(report)
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    """The driver's message without SQLAlchemy's statement and parameters."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 async def in_thread(function: Callable[[], T]) -> T:
@@ -216,8 +255,10 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
                  if server else "")
         await stop.wait()
         scheduler.pause()  # no new work
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(daemon.idle.wait(), SHUTDOWN_GRACE)  # a cycle may finish
+        with contextlib.suppress(TimeoutError):  # a cycle or a delivery may finish
+            await asyncio.wait_for(daemon.settled(), SHUTDOWN_GRACE)
+        if daemon.delivery is not None:
+            daemon.delivery.cancel()  # a message in flight is looked for before it is resent
         if not daemon.idle.is_set() and daemon.cycle is not None:
             pipeline.closing = True
             stop_workers(pipeline.pool)  # an extraction in flight is abandoned, retried later

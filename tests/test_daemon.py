@@ -262,3 +262,30 @@ def post_urls(post: dict) -> list[str]:
 
 def alerted(slack: SlackStub) -> set[str]:
     return {u for post in slack.posts("C0ALERTS") for u in post_urls(post)}
+
+
+def test_a_slow_slack_does_not_hold_up_polling(site, tmp_path):
+    """Slack answering 429 with a Retry-After of 9 s (waited out, then tried once more) keeps a
+    delivery busy for half a minute; the sources are polled at their pace meanwhile."""
+    slack = SlackStub(channels=("C0DIGEST", "C0ALERTS", "C0OPS"))
+    live = LiveNews(site, [LiveFeed("fast", 2)])
+    config = live_config(tmp_path, live, health_port=0, digest_at="03:00:00",
+                         poll=(0.03, 0.02, 1, 1))
+    process = start_daemon(config, slack)
+    try:
+        wait_for(lambda: slack.posts("C0ALERTS"), 60, "the first alert")
+        slack.script["chat.postMessage"] = [("429", 9)] * 4
+        wait_for(lambda: len(slack.script["chat.postMessage"]) < 4, 30, "a rate-limited post")
+        polls, started = live.feeds["fast"].polls, time.monotonic()
+        wait_for(lambda: not slack.script["chat.postMessage"], 60, "Slack to take posts again")
+        slow = time.monotonic() - started
+        polled = live.feeds["fast"].polls - polls
+        wait_for(lambda: len(slack.posts("C0ALERTS")) >= 2, 60, "the held alerts")
+        seconds, err = stop(process)
+        assert process.returncode == 0 and "Traceback" not in err, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+        slack.stop()
+    # about one poll every 1.2 s; a delivery inside the cycle allowed one per 9 s at most
+    assert slow >= 15 and polled >= slow / 3, (slow, polled)
