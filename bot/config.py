@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -21,6 +22,9 @@ from bot.errors import ConfigError
 from bot.models import Source
 
 DEFAULT_CONFIG = "config/techwatch.toml"
+# Where the product's own config/ and seeds/ are: the checkout of an editable install, or
+# <prefix>/share/techwatch for an installed wheel (pyproject's data-files)
+SHIPPED_ROOTS = (Path(__file__).resolve().parents[1], Path(sys.prefix) / "share" / "techwatch")
 ENV_CONFIG = "TECHWATCH_CONFIG"
 ENV_DATABASE_URL = "TECHWATCH_DATABASE_URL"
 ENV_SLACK_TOKEN = "SLACK_BOT_TOKEN"
@@ -185,8 +189,18 @@ POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concur
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
-    """--config wins over TECHWATCH_CONFIG, which wins over the default."""
-    return Path(cli_path or env.get(ENV_CONFIG) or DEFAULT_CONFIG)
+    """--config wins over TECHWATCH_CONFIG, which wins over the default: config/techwatch.toml
+    in the working directory, else the one the product ships (so `techwatch classify` works
+    anywhere)."""
+    if cli_path or env.get(ENV_CONFIG):
+        return Path(cli_path or env[ENV_CONFIG])
+    return Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else shipped(DEFAULT_CONFIG)
+
+
+def shipped(relative: str) -> Path:
+    """A file or directory the product ships (config/topics.toml, seeds)."""
+    return next((root / relative for root in SHIPPED_ROOTS if (root / relative).exists()),
+                SHIPPED_ROOTS[0] / relative)
 
 
 def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
@@ -196,8 +210,9 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
         raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
     base = path.parent
     sources_file = base / _string(main, "sources", "sources.toml", path)
-    topics_file = base / _string(main, "topics", "topics.toml", path)
-    seeds_dir = base / _string(main, "seeds", "../seeds", path)
+    # a config of one's own may leave out the taxonomy and the seeds: the shipped ones are used
+    topics_file = _beside(main, "topics", "topics.toml", path) or shipped("config/topics.toml")
+    seeds_dir = _beside(main, "seeds", "../seeds", path) or shipped("seeds")
     sections = {
         name: build(cls, _table(main, name, path), str(path), name) for name, cls in SECTIONS.items()
     }
@@ -234,6 +249,14 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
     return Settings(config_file=path, sources_file=sources_file, topics_file=topics_file,
                     seeds_dir=seeds_dir, sources=sources, topics=read_toml(topics_file),
                     slack=load_slack(_table(main, "slack", path), str(path), env), **sections)
+
+
+def _beside(main: Mapping[str, Any], key: str, default: str, path: Path) -> Path | None:
+    """The path a key names, relative to the config file; None for a key left out whose
+    default is not there."""
+    if key in main:
+        return path.parent / _string(main, key, default, path)
+    return path.parent / default if (path.parent / default).exists() else None
 
 
 def load_slack(table: Mapping[str, Any], file: str, env: Mapping[str, str]) -> SlackSettings:

@@ -135,3 +135,29 @@ def test_a_seeds_path_that_is_no_directory_is_named(tmp_path):
     config.write_text(config.read_text().replace(str(ROOT / "seeds"), str(tmp_path / "nope")))
     with pytest.raises(ConfigError, match=r"seeds: .*nope is not a directory"):
         load_settings(config, {})
+
+
+def test_a_config_of_ones_own_may_leave_out_the_taxonomy_and_the_seeds(tmp_path):
+    """A config written elsewhere (a service's /etc, an acceptance run's temp dir) gets the
+    shipped taxonomy and seeds; a path it names must exist."""
+    (tmp_path / "sources.toml").write_text("")
+    config = tmp_path / "mine.toml"
+    config.write_text('[classify]\nrelevance_threshold = 0.6\n')
+    settings = load_settings(config, {})
+    assert settings.topics_file == ROOT / "config" / "topics.toml"
+    assert settings.seeds_dir == ROOT / "seeds" and settings.topics["topics"]
+    config.write_text('topics = "mine-topics.toml"\n')
+    with pytest.raises(ConfigError, match="mine-topics.toml.*not found"):
+        load_settings(config, {})
+
+
+def test_classify_works_outside_the_checkout_with_the_shipped_config(tmp_path, cli,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert config_path(None, {}) == ROOT / "config" / "techwatch.toml"
+    (tmp_path / "in.jsonl").write_text(
+        '{"id": "1", "title": "IBM and Rapidus extend 2nm chip partnership", "text": "IBM and '
+        "Japan's Rapidus will co-develop 2nm semiconductors in Hokkaido, the US and Japanese "
+        'partners said."}\n', encoding="utf-8")
+    code, out, err = cli("classify", "--input", str(tmp_path / "in.jsonl"))
+    assert code == 0 and '"relevant": true' in out and "semiconductors" in out, err
