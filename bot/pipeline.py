@@ -42,7 +42,7 @@ from bot.models import (
     SourceState,
 )
 from bot.store import Archive
-from bot.store.archive import ADDED_SOURCE
+from bot.store.archive import ADDED_SOURCE, StoryInput
 from bot.stories import signature, story_terms
 
 log = logging.getLogger("techwatch")
@@ -389,28 +389,29 @@ class Pipeline:
         published, date_source = choose_date(article.feed_published, extracted.page_date,
                                              article.first_seen)
         keep_raw = raw if self.settings.storage.keep_raw_html else None
+        story = _story_input(article, text, [raw[0] if raw else None, extracted.canonical_url],
+                             published)
         self.archive.complete_article(article, extracted, classification, published=published,
                                       date_source=date_source, text=text, now=now, raw=keep_raw,
                                       extractor_version=EXTRACTOR_VERSION if raw else None,
-                                      title=page_title)
-        self._group(article, text, [raw[0] if raw else None, extracted.canonical_url], published,
-                    now)
+                                      title=page_title, story=story,
+                                      rules=self.settings.stories)
         report.processed += 1
         report.relevant += classification.relevant
         report.extraction[extracted.status] += 1
 
-    def _group(self, article: PendingArticle, text: str, urls: list[str | None],
-               published: datetime, now: datetime) -> None:
-        """Its story: the same page reached by a redirect or named by rel=canonical/og:url,
-        a syndicated copy, or another report of the same event."""
-        exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
-                      if u and u.startswith("http") and identity.canonical_url(u) !=
-                      identity.canonical_url(article.url))
-        body = text or article.summary
-        self.archive.assign_story(
-            article.id, signature(f"{article.title}\n{body}"),
-            story_terms(article.title, body, published.date()), exact_keys=exact,
-            rules=self.settings.stories, now=now)
+
+
+def _story_input(article: PendingArticle, text: str, urls: list[str | None],
+                 published: datetime) -> StoryInput:
+    """What finds its story: the same page reached by a redirect or named by rel=canonical or
+    og:url, a syndicated copy, or another report of the same event."""
+    exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
+                  if u and u.startswith("http") and identity.canonical_url(u) !=
+                  identity.canonical_url(article.url))
+    body = text or article.summary
+    return StoryInput(signature(f"{article.title}\n{body}"),
+                      story_terms(article.title, body, published.date()), exact)
 
 
 def start_worker() -> None:

@@ -85,15 +85,13 @@ class Daemon:
                 log.info("cycle done: %s", report.summary())
             # alerts and ops notices after every cycle; the first one also catches up on a
             # digest missed while the bot was down (within the grace), once
-            self.deliver_soon(digests=self.ticks == 0 and await in_thread(self._digest_owed))
+            self.deliver_soon(digests=self.ticks == 0)
             self.ticks += 1
         except asyncio.CancelledError:
             # shutdown: every write is its own transaction, so the next start resumes cleanly
             log.info("cycle interrupted by shutdown; the next start picks it up")
-        except SQLAlchemyError as e:  # e.g. another program held the database too long
-            log.error("poll cycle: database error (%s); the next tick tries again", _first_line(e))
-        except Exception:  # noqa: BLE001 -- a bug in one cycle must not stop the service
-            log.exception("poll cycle failed; the next tick tries again")
+        except Exception as e:  # noqa: BLE001 -- a failed cycle must not stop the service
+            _log_failure("poll cycle", "the next tick tries again", e)
         finally:
             self.health.tick_finished()
             self.idle.set()
@@ -101,7 +99,8 @@ class Daemon:
     def deliver_soon(self, digests: bool = False) -> None:
         """Send what is due beside the polling, not in its way: a backlog of alerts at Slack's
         pace (about one message a second) or a Retry-After must not hold up the next poll.
-        A cycle that ends while a delivery is under way has it go round once more."""
+        A cycle that ends while a delivery is under way has it go round once more. `digests`:
+        also any digest still owed (missed while the bot was down, or failed), once."""
         self.digests_owed |= digests
         if self.delivery is not None and not self.delivery.done():
             self.delivery_asked = True
@@ -113,22 +112,23 @@ class Daemon:
             self.delivery_asked = False
             digests, self.digests_owed = self.digests_owed, False
             try:
-                await self._deliver(digests=digests)
+                await self._deliver(digests=digests and await in_thread(self._digest_owed))
             except asyncio.CancelledError:
                 return  # shutdown: what is not sent stays pending for the next start
-            except SQLAlchemyError as e:
-                log.error("delivery: database error (%s); the next cycle tries again",
-                          _first_line(e))
-            except Exception:  # noqa: BLE001 -- a bug in one delivery must not stop the service
-                log.exception("delivery failed; the next cycle tries again")
+            except Exception as e:  # noqa: BLE001 -- one failed delivery must not stop the service
+                self.digests_owed |= digests  # a digest missed while down is still owed
+                _log_failure("delivery", "the next cycle tries again", e)
             if not self.delivery_asked:
                 return
 
     async def settled(self) -> None:
         """Once no cycle and no delivery is under way (waiting does not cancel either)."""
-        await self.idle.wait()
-        if self.delivery is not None:
-            await asyncio.wait({self.delivery})
+        while True:
+            await self.idle.wait()
+            if self.delivery is not None and not self.delivery.done():
+                await asyncio.wait({self.delivery})
+            elif self.idle.is_set():
+                return
 
     def _digest_owed(self) -> bool:
         slack = self.app.settings.slack
@@ -142,9 +142,10 @@ class Daemon:
         except asyncio.CancelledError:
             log.info("digest interrupted by shutdown; the next start sends it (within the grace)",
                      extra={"channel": channel or "terminal"})
-        except Exception:  # noqa: BLE001
-            log.exception("digest failed; it is retried when the next digest job or restart "
-                          "comes", extra={"channel": channel or "terminal"})
+        except Exception as e:  # noqa: BLE001
+            self.digests_owed = True  # the next cycle's delivery sends it (within the grace)
+            _log_failure(f"digest for {channel or 'the terminal'}",
+                         "the next cycle tries again", e)
 
     async def housekeeping(self) -> None:
         try:
@@ -186,9 +187,16 @@ class Daemon:
             self.metrics.observe_delivery(report)
 
 
-def _first_line(error: SQLAlchemyError) -> str:
-    """The driver's message without SQLAlchemy's statement and parameters."""
-    return str(getattr(error, "orig", None) or error).splitlines()[0]
+def _log_failure(what: str, then: str, error: Exception) -> None:
+    """One line for an expected failure (the database held by another program too long, the
+    posting lock); a traceback for a bug."""
+    if isinstance(error, SQLAlchemyError):  # the driver's message, not the statement
+        log.error("%s: database error (%s); %s", what,
+                  str(getattr(error, "orig", None) or error).splitlines()[0], then)
+    elif isinstance(error, TechwatchError):
+        log.error("%s: %s; %s", what, error, then)
+    else:
+        log.error("%s failed; %s", what, then, exc_info=error)
 
 
 async def in_thread(function: Callable[[], T]) -> T:

@@ -318,3 +318,37 @@ def test_a_feed_date_in_the_future_or_a_placeholder_is_not_trusted():
     epoch = datetime(1970, 1, 1, tzinfo=UTC)  # a CMS's "no date"
     assert choose_date(epoch, page, seen) == (page, "page")
     assert choose_date(epoch, epoch, seen) == (seen, "first_seen")
+
+
+def test_no_reader_ever_sees_a_done_article_without_its_story(site, tmp_path, cli):
+    """The daemon delivers while it polls: an article marked done before its story was set
+    would be alerted as a story of its own, and a syndicated copy alerted twice."""
+    import sqlite3
+    import threading
+
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site))
+    seen, stop = [], threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                with sqlite3.connect(tmp_path / "techwatch.db", timeout=5) as db:
+                    seen.extend(db.execute(
+                        "SELECT id FROM articles WHERE state = 'done' AND story_id IS NULL "
+                        "AND source_id != 'seed'").fetchall())
+            except sqlite3.OperationalError:
+                pass  # not created yet
+            stop.wait(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        code, _, err = cli("--config", str(config), "poll")
+    finally:
+        stop.set()
+        watcher.join()
+    assert code == 0, err
+    assert query(config, "SELECT count(*) FROM articles WHERE state = 'done' AND source_id != "
+                         "'seed'")[0][0] >= 10
+    assert seen == []

@@ -17,6 +17,7 @@ from sitesrv import Reply
 from bot.app import load_app, open_pipeline
 from bot.cli import deliver_due, main
 from bot.config import load_settings
+from bot.errors import TechwatchError
 from bot.health import Health, Metrics
 from bot.logs import JsonLines, Redact
 from bot.scheduler import Daemon, add_jobs
@@ -87,15 +88,22 @@ def test_a_terminal_digest_missed_while_down_is_printed_by_the_first_cycle_once(
                                                                              capsys):
     serve_news_site(site)
 
-    def first_cycle(digest_time: str) -> str:
+    def first_cycle(digest_time: str, first_delivery_fails: bool = False) -> str:
         """A daemon's start at FIXED_NOW (12:00 UTC): its first tick, then a second one."""
         config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]),
                               extra=f'[digest]\ntime = "{digest_time}"\ntimezone = "UTC"\n')
         app = load_app(str(config), {}, now=lambda: FIXED_NOW)
+        calls = []
+
+        def deliver(app, **kwargs):
+            calls.append(kwargs)
+            if first_delivery_fails and len(calls) == 1:
+                raise TechwatchError("another techwatch has been posting for 120 s")
+            return deliver_due(app, **kwargs)
 
         async def ticks() -> None:
             async with open_pipeline(app) as pipeline:
-                daemon = Daemon(app, pipeline, Health(60), Metrics(), deliver_due)
+                daemon = Daemon(app, pipeline, Health(60), Metrics(), deliver)
                 await daemon.tick()
                 await daemon.settled()  # its delivery runs beside the polling
                 await daemon.tick()
@@ -112,6 +120,10 @@ def test_a_terminal_digest_missed_while_down_is_printed_by_the_first_cycle_once(
     out = first_cycle("08:00")  # missed by 4 h, within the 6 h grace: printed once
     assert out.count("techwatch digest") == 1 and "Sendai" in out
     assert "techwatch digest" not in first_cycle("08:00")  # a restart: already printed
+    # a first delivery that fails leaves the missed digest owed: the next cycle prints it
+    (tmp_path / "techwatch.db").unlink()
+    out = first_cycle("08:00", first_delivery_fails=True)
+    assert out.count("techwatch digest") == 1
 
 
 def test_ops_channel_hears_when_a_source_starts_failing_and_when_it_recovers(site, tmp_path,

@@ -64,6 +64,15 @@ ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's
 
 
 @dataclass(frozen=True, slots=True)
+class StoryInput:
+    """What an article is grouped by, computed before its transaction (pure, and not quick)."""
+
+    signature: tuple[int, ...]  # MinHash of title and text
+    terms: StoryTerms
+    exact_keys: tuple[str, ...] = ()  # item keys of its final and canonical URLs
+
+
+@dataclass(frozen=True, slots=True)
 class PollWrite:
     """Counts of what one poll wrote."""
 
@@ -396,9 +405,13 @@ class Archive:
                          classification: Classification, *, published: datetime | None,
                          date_source: str, text: str, now: datetime,
                          raw: tuple[str, int, str, bytes] | None = None,
-                         extractor_version: str | None = None, title: str | None = None) -> None:
+                         extractor_version: str | None = None, title: str | None = None,
+                         story: StoryInput | None = None, rules: StorySettings | None = None,
+                         ) -> None:
         """Write extraction and classification of a pending article and mark it done; `title`
-        replaces the stored one (an article known by its URL only takes the page's)."""
+        replaces the stored one (an article known by its URL only takes the page's). With
+        `story`, it is grouped in the same transaction: a delivery planned meanwhile never sees
+        it done without its story (it would be alerted as a story of its own)."""
         with self.engine.begin() as db:
             db.execute(articles.update().where(articles.c.id == article.id).values(
                 state="done", text=text, site_name=extracted.site_name,
@@ -417,6 +430,8 @@ class Archive:
                     article_id=article.id, fetched_url=url, http_status=status,
                     content_type=content_type, html_gz=gzip.compress(body, 6),
                     extractor_version=extractor_version, fetched_at=now))
+            if story is not None and rules is not None:
+                self._assign_story(db, article.id, story, rules, now)
 
     def add_seed(self, name: str, title: str, text: str, classification: Classification,
                  now: datetime) -> None:
@@ -442,28 +457,32 @@ class Archive:
         canonical URL is another item's), a copy (MinHash estimate >= near_duplicate) or a
         report of the same event (`events.similarity` >= same_event), else in a story of its
         own; index it. Reads a few index rows and candidates of the window, never the archive."""
-        window_start = now - timedelta(days=rules.window_days)
-        bands = minhash.band_keys(sig)
         with self.engine.begin() as db:
-            first_seen = db.execute(sa.select(articles.c.first_seen)
-                                    .where(articles.c.id == article_id)).scalar_one()
-            _count_documents(db, terms)
-            idf = _idf(db, terms.document_terms)
-            keys = events.index_terms(terms, idf)
-            story = self._exact_story(db, article_id, exact_keys) or \
-                self._copy_story(db, article_id, sig, bands, rules.near_duplicate,
-                                 window_start) or \
-                self._event_story(db, article_id, terms, keys, idf, rules, window_start)
-            story = story or article_id
-            db.execute(articles.update().where(articles.c.id == article_id).values(
-                story_id=story, minhash=minhash.pack(sig) if sig else None,
-                story_terms=terms.as_json()))
-            for table, column, values in ((story_bands, "band", bands),
-                                          (event_terms, "term", keys)):
-                if values:
-                    db.execute(table.insert().prefix_with("OR IGNORE"), [
-                        {column: v, "article_id": article_id, "first_seen": first_seen}
-                        for v in values])
+            return self._assign_story(db, article_id, StoryInput(sig, terms, exact_keys), rules,
+                                      now)
+
+    def _assign_story(self, db: sa.Connection, article_id: int, item: StoryInput,
+                      rules: StorySettings, now: datetime) -> int:
+        window_start = now - timedelta(days=rules.window_days)
+        sig, terms = item.signature, item.terms
+        bands = minhash.band_keys(sig)
+        first_seen = db.execute(sa.select(articles.c.first_seen)
+                                .where(articles.c.id == article_id)).scalar_one()
+        _count_documents(db, terms)
+        idf = _idf(db, terms.document_terms)
+        keys = events.index_terms(terms, idf)
+        story = self._exact_story(db, article_id, item.exact_keys) or \
+            self._copy_story(db, article_id, sig, bands, rules.near_duplicate, window_start) or \
+            self._event_story(db, article_id, terms, keys, idf, rules, window_start)
+        story = story or article_id
+        db.execute(articles.update().where(articles.c.id == article_id).values(
+            story_id=story, minhash=minhash.pack(sig) if sig else None,
+            story_terms=terms.as_json()))
+        for table, column, values in ((story_bands, "band", bands), (event_terms, "term", keys)):
+            if values:
+                db.execute(table.insert().prefix_with("OR IGNORE"), [
+                    {column: v, "article_id": article_id, "first_seen": first_seen}
+                    for v in values])
         return story
 
     @staticmethod
