@@ -38,7 +38,7 @@ from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_js
 from bot.config import LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import SourceError, TechwatchError
 from bot.lock import exclusive
-from bot.logs import SECRET_ENV, setup_logging
+from bot.logs import SECRET_ENV, scrub, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
 from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, escape, print_digest, print_search
@@ -74,16 +74,22 @@ def _sigterm_stops() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _say(problem: str) -> None:
+    """A command's one-line error on standard error, scrubbed like a log line."""
+    print("techwatch: " + scrub(problem, (os.environ.get(n, "") for n in SECRET_ENV)),
+          file=sys.stderr)
+
+
 def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:
     """The command line; `now` lets a caller (a test, a replay) run on its own clock."""
     with _sigterm_stops():
         try:
             return _main(argv, now)
         except Terminated:  # also while starting (migrations, seeds)
-            print("techwatch: terminated", file=sys.stderr)
+            _say("terminated")
             return 143
         except KeyboardInterrupt:
-            print("techwatch: interrupted", file=sys.stderr)
+            _say("interrupted")
             return 130
 
 
@@ -96,7 +102,7 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
         try:
             settings = load_settings(config_path(args.config, os.environ), os.environ)
         except TechwatchError as e:
-            print(f"techwatch: {e}", file=sys.stderr)
+            _say(str(e))
             return 2
         return args.handler(settings, args)
     if getattr(args, "offline", False):  # needs the taxonomy only: no database, no network
@@ -104,22 +110,22 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             classifier = load_classifier(load_settings(config_path(args.config, os.environ),
                                                        os.environ))
         except TechwatchError as e:
-            print(f"techwatch: {e}", file=sys.stderr)
+            _say(str(e))
             return 2
         try:
             return args.handler(classifier, args)
         except TechwatchError as e:
-            print(f"techwatch: {e}", file=sys.stderr)
+            _say(str(e))
             return 1
         except BrokenPipeError:
             return quiet_stdout()
     try:
         app = load_app(args.config, os.environ, now)
     except TechwatchError as e:
-        print(f"techwatch: {e}", file=sys.stderr)
+        _say(str(e))
         return 2
     except SQLAlchemyError as e:
-        print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
+        _say(f"database error: {_one_line(e)}")
         return 2
     if args.log_format is None and app.settings.logging.format != "text":
         setup_logging(level, app.settings.logging.format, secrets)
@@ -129,16 +135,15 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
                 return args.handler(app, args) or 0
         return args.handler(app, args) or 0
     except TechwatchError as e:
-        print(f"techwatch: {e}", file=sys.stderr)
+        _say(str(e))
         return 1
     except SQLAlchemyError as e:  # e.g. another process holds the database locked too long
-        print(f"techwatch: database error: {_one_line(e)}", file=sys.stderr)
+        _say(f"database error: {_one_line(e)}")
         return 1
     except BrokenPipeError:
         return quiet_stdout()
     except OSError as e:  # e.g. the output's disk is full
-        print(f"techwatch: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
-              file=sys.stderr)
+        _say(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""))
         quiet_stdout()  # nothing more can be written there, also not at exit
         return 1
     finally:
@@ -361,7 +366,7 @@ def cmd_add(app: App, args: argparse.Namespace) -> int:
     for outcome in asyncio.run(add_all()):
         if outcome.status == "failed":
             failed += 1
-            print(f"techwatch: add: {outcome.url}: {outcome.detail}", file=sys.stderr)
+            _say(f"add: {outcome.url}: {outcome.detail}")
             continue
         row = app.archive.article_row(outcome.article_id)
         verdict = (f"relevant {row.score:.2f}: {', '.join(row.topics or []) or 'no topic'}"
@@ -390,7 +395,7 @@ def cmd_backfill(app: App, args: argparse.Namespace) -> int:
     reports, cycle = _with_progress(run)
     for r in reports:
         for problem in r.problems:
-            print(f"techwatch: backfill {r.source_id}: {problem}", file=sys.stderr)
+            _say(f"backfill {r.source_id}: {problem}")
         print(f"{r.source_id}: {r.sitemaps} sitemaps read ({r.skipped_sitemaps} done before), "
               f"{r.urls} pages listed, {r.disallowed} disallowed by robots.txt, "
               f"{r.off_site} on other sites skipped, {r.added} new")
@@ -536,13 +541,13 @@ def cmd_feedback_export(app: App, args: argparse.Namespace) -> int:
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     health = settings.health
     if not health.port:
-        print("techwatch: health: not served ([health] port is 0)", file=sys.stderr)
+        _say("health: not served ([health] port is 0)")
         return 1
     url = f"http://{health.host}:{health.port}/healthz"
     try:
         response = httpx.get(url, timeout=5)
     except httpx.HTTPError as e:
-        print(f"techwatch: health: {url}: no answer ({e})", file=sys.stderr)
+        _say(f"health: {url}: no answer ({e})")
         return 1
     answer = " ".join(response.text.split())  # one line, whatever answered on that port
     print(f"{url}: {response.status_code} {answer[:200]}")

@@ -26,16 +26,24 @@ class Redact(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 8]
+        self.secrets = list(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = UNSAFE.sub(" ", TOKEN.sub("[redacted]", message))
-        for secret in self.secrets:
-            clean = clean.replace(secret, "[redacted]")
+        clean = scrub(message, self.secrets)
         if clean != message:
             record.msg, record.args = clean, None
         return True
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """One inert line without a secret: the given secrets (of 8 characters or more) and
+    anything shaped like a Slack token blanked, line breaks and control characters spaces."""
+    clean = UNSAFE.sub(" ", TOKEN.sub("[redacted]", text))
+    for secret in secrets:
+        if len(secret) >= 8:
+            clean = clean.replace(secret, "[redacted]")
+    return clean
 
 
 class JsonLines(logging.Formatter):

@@ -28,9 +28,10 @@ def test_add_archives_pages_once_and_reports_each_bad_url_in_one_line(site, tmp_
     config = write_config(tmp_path, [])
     en01, ja02 = BY_NAME["en-01"], BY_NAME["ja-02"]
     code, out, err = cli("--config", str(config), "add", site.url(en01["path"]),
-                         site.url("/gone.html"), "ftp://example.org/x", site.url("/menu.html"),
+                         site.url("/gone.html?token=xoxb-1234-5678-abcdefabcdef"),
+                         "ftp://example.org/x", site.url("/menu.html"),
                          site.url(ja02["path"]) + "?utm_source=mail")
-    assert code == 1 and "Traceback" not in err
+    assert code == 1 and "Traceback" not in err and "xoxb-" not in err  # never a token
     problems = err.strip().splitlines()
     assert len(problems) == 3 and "404" in problems[0] and "not an http(s) URL" in problems[1]
     assert "not an article" in problems[2]
