@@ -68,6 +68,11 @@ class ShortRateLimitWait(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
+def _asked_for_now(d: Delivery) -> bool:
+    """The first message of a digest a user asked for now (its thread parts follow it)."""
+    return is_manual_digest(d.key) and d.parent_key is None
+
+
 def retry_after(response: HttpResponse | None) -> float:
     """Slack's Retry-After in seconds (1 when missing or unreadable)."""
     headers = {k.lower(): v for k, v in (response.headers if response else {}).items()}
@@ -144,14 +149,13 @@ class SlackPoster:
         channels in `try_now` (a digest a user asked for) are tried at once."""
         report = DeliveryReport()
         if self.client.token in self.token_refused:  # said once; a new token needs a restart
-            report.held += len(self.archive.pending_deliveries())
+            report.held += self._without_token(report)
             return report
         holds = self.archive.channel_holds()
         now = self.now()
         # channels with an earlier message still pending, or refused and not yet due: keep order
         held = {c for c, hold in holds.items() if hold.retry_at > now and c not in try_now}
-        pending = self.archive.pending_deliveries()
-        for n, delivery in enumerate(pending):
+        for delivery in self.archive.pending_deliveries():
             if delivery.channel in held:
                 if is_manual_digest(delivery.key):  # asked for now, and it cannot be now
                     self._fail(delivery, "not_posted", "earlier messages to this channel wait "
@@ -160,8 +164,8 @@ class SlackPoster:
                     report.held += 1
                 continue
             outcome = self._deliver(delivery, report)
-            if outcome == "stop":
-                report.pending += len(pending) - n - 1
+            if outcome == "stop":  # the token is refused
+                report.pending += self._without_token(report)
                 break
             if outcome in ("pending", "held", "waiting"):
                 held.add(delivery.channel)
@@ -170,6 +174,18 @@ class SlackPoster:
         for channel in holds.keys() - {d.channel for d in self.archive.pending_deliveries()}:
             self.archive.release_channel(channel)  # nothing waits for it any more
         return report
+
+    def _without_token(self, report: DeliveryReport) -> int:
+        """Drop the digests asked for now (they cannot be now, and are not posted later by
+        surprise once a valid token comes); the number of messages left waiting."""
+        waiting = 0
+        for delivery in self.archive.pending_deliveries():
+            if _asked_for_now(delivery):
+                self._fail(delivery, self.token_refused[self.client.token],
+                           "no valid Slack token", report)
+            else:
+                waiting += 1
+        return waiting
 
     def _deliver(self, d: Delivery, report: DeliveryReport) -> str:
         try:
@@ -197,8 +213,7 @@ class SlackPoster:
                 return self._give_up_for_now(d, report)
             if found:
                 return "sent"
-        if is_manual_digest(d.key) and d.parent_key is None and d.created_at \
-                and self.now() - d.created_at > MANUAL_DIGEST_WAIT:
+        if _asked_for_now(d) and d.created_at and self.now() - d.created_at > MANUAL_DIGEST_WAIT:
             self._fail(d, "not_posted", "a digest asked for then is not posted this late", report)
             return "failed"
         if d.kind in ALERT_MESSAGES and self.alerts_expire and d.created_at \
@@ -281,10 +296,8 @@ class SlackPoster:
     def _token_refused(self, d: Delivery, error: str, report: DeliveryReport) -> str:
         """No channel can be posted to: said once; this process does not try again (a new
         token comes with a restart, and `run --once` from cron tries each run)."""
+        self.token_refused[self.client.token] = error
         self.archive.delivery_failed(d.id, error, permanent=False)
-        report.pending += 1
-        if self.client.token:
-            self.token_refused[self.client.token] = error
         self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; messages "
                   "wait for a valid token (restart techwatch after changing it)", report)
         return "stop"
@@ -339,7 +352,7 @@ class SlackPoster:
 
     def _fail(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
         self.archive.delivery_failed(d.id, error, permanent=True)
-        if is_manual_digest(d.key) and d.parent_key is None and d.created_at:
+        if _asked_for_now(d) and d.created_at:
             self.archive.forget_digest(d.channel, d.created_at)  # a scheduled one is still owed
         report.failed += 1
         self._say(d.channel, f"slack {d.channel}: {error}: {advice} (message {d.key} dropped)",
