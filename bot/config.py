@@ -242,6 +242,9 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
                          ("classify", "relevance_threshold")):
         if getattr(sections[section], key) > 1:
             raise ConfigError(str(path), f"{section}.{key}", "must be between 0 and 1")
+    for key, file in (("sources", sources_file), ("topics", topics_file)):
+        if not file.is_file():
+            raise ConfigError(str(path), key, f"{file} is not a file")
     if not seeds_dir.is_dir():
         raise ConfigError(str(path), "seeds", f"{seeds_dir} is not a directory (the seed "
                                               "documents ship in the project's seeds/)")

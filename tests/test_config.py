@@ -147,7 +147,7 @@ def test_a_config_of_ones_own_may_leave_out_the_taxonomy_and_the_seeds(tmp_path)
     assert settings.topics_file == ROOT / "config" / "topics.toml"
     assert settings.seeds_dir == ROOT / "seeds" and settings.topics["topics"]
     config.write_text('topics = "mine-topics.toml"\n')
-    with pytest.raises(ConfigError, match="mine-topics.toml.*not found"):
+    with pytest.raises(ConfigError, match="topics: .*mine-topics.toml is not a file"):
         load_settings(config, {})
 
 
@@ -161,3 +161,12 @@ def test_classify_works_outside_the_checkout_with_the_shipped_config(tmp_path, c
         'partners said."}\n', encoding="utf-8")
     code, out, err = cli("classify", "--input", str(tmp_path / "in.jsonl"))
     assert code == 0 and '"relevant": true' in out and "semiconductors" in out, err
+
+
+@pytest.mark.parametrize("key", ["sources", "topics"])
+def test_a_missing_sources_or_topics_file_is_named_by_its_key(tmp_path, key):
+    config = write_config(tmp_path, [])
+    config.write_text(f'{key} = "nope.toml"\n' + "\n".join(
+        line for line in config.read_text().splitlines() if not line.startswith(key)))
+    with pytest.raises(ConfigError, match=rf"{key}: .*nope.toml is not a file"):
+        load_settings(config, {})
