@@ -434,3 +434,12 @@ def test_what_slack_escapes_in_a_command_is_read_as_typed(slackapp):
     assert request.words == ("quantum", "&", "chips", "R&D", "<b>")
     reply, _ = slackapp.command("search zzqx &amp; yyqx")
     assert "zzqx &amp; yyqx" in text_of(reply) and "&amp;amp;" not in text_of(reply)
+
+
+def test_a_mistyped_command_gets_the_usage_of_what_was_meant():
+    from bot.slackapp.commands import CommandError, parse
+
+    with pytest.raises(CommandError, match=r"did you mean `search`\?.*Usage: `/techwatch search"):
+        parse("serch rapidus", ("ai",))
+    with pytest.raises(CommandError, match=r"Unknown command `xyzzy`\. Usage: `/techwatch help`"):
+        parse("xyzzy", ("ai",))

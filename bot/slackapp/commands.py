@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,7 +55,10 @@ def parse(text: str, topic_ids: tuple[str, ...]) -> Request:
         return Request("help")
     name, rest = parts[0].lower(), parts[1:]
     if name not in USAGE:
-        raise CommandError(f"Unknown command `{_short(parts[0])}`")
+        meant = difflib.get_close_matches(name, USAGE, n=1, cutoff=0.6)
+        raise CommandError(f"Unknown command `{_short(parts[0])}`"
+                           + (f"; did you mean `{meant[0]}`?" if meant else ""),
+                           meant[0] if meant else None)
     words, options = [], {}
     for part in rest:
         if not part.startswith("<"):  # a link stays as Slack sent it, for url_of
