@@ -653,16 +653,26 @@ def cmd_classify(classifier: Classifier, args: argparse.Namespace) -> int:
     return _write_lines(results(), "classify")
 
 
+MAX_SKIP_WARNINGS = 10  # a file that is not JSON Lines at all says so in a few lines
+
+
 def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
-    rows = []
+    rows, skipped = [], 0
     for number, item, error in read_jsonl(_read_lines(args.file, "eval")):
-        error = error or check_labeled(number, item)
-        if error:
-            log.warning("eval: skipped %s", error)
-        else:
+        error = error or check_labeled(number, item, stories=args.stories)
+        if not error:
             rows.append(item)
+            continue
+        skipped += 1
+        if skipped <= MAX_SKIP_WARNINGS:
+            log.warning("eval: skipped %s", error)
+    if skipped > MAX_SKIP_WARNINGS:
+        log.warning("eval: skipped %d more lines", skipped - MAX_SKIP_WARNINGS)
+    where = args.file or "the input"
     if not rows:
-        raise TechwatchError(f"eval: no labeled items to score in {args.file or 'the input'}")
+        raise TechwatchError(f"eval: no labeled items to score in {where}")
+    if args.stories and not any(row.get("event") for row in rows):
+        raise TechwatchError(f"eval --stories: no 'event' labels in {where}")
     if args.stories:
         stories = load_settings(config_path(args.config, os.environ), os.environ).stories
         story_report = evaluate_stories(rows, stories)

@@ -203,10 +203,22 @@ def test_eval_skips_malformed_rows_counts_unknown_topics_and_refuses_an_empty_fi
     assert "'robotics' is not in the taxonomy" in err
     assert report["topic_micro"]["support"] == 2 and report["topic_micro"]["recall"] <= 0.5
     code, out, err = run(cli, monkeypatch, "eval", str(path), "--stories")
-    assert code == 0 and "Traceback" not in err
+    assert code == 1 and "no 'event' labels" in err and "Traceback" not in err
+    path.write_bytes(lines(dict(good, event="e1"), dict(good, id="g2", event="e1")))
+    code, out, err = run(cli, monkeypatch, "eval", str(path), "--stories")
+    assert code == 0 and "Same-story pairs: 1 found, 1 labeled" in out
     (tmp_path / "empty.jsonl").write_text("\n")
     code, out, err = run(cli, monkeypatch, "eval", str(tmp_path / "empty.jsonl"))
     assert code == 1 and "no labeled items to score" in err and out == ""
+    # texts without labels (a classify input) are no scores of 0.000 but an error
+    unlabeled = {k: good[k] for k in ("id", "title", "text")}
+    path.write_bytes(lines(unlabeled, dict(unlabeled, id="u2")))
+    code, out, err = run(cli, monkeypatch, "eval", str(path))
+    assert code == 1 and "no 'relevant' label" in err and "no labeled items" in err and out == ""
+    # a file that is no JSON Lines at all says so in a few lines, not one a line
+    path.write_bytes(bytes(range(256)) * 200)
+    code, out, err = run(cli, monkeypatch, "eval", str(path))
+    assert code == 1 and len(err.splitlines()) <= 12 and "more lines" in err
 
 
 @pytest.mark.parametrize("command", ["status", "status --json", "stats", "search Japan"])

@@ -40,9 +40,12 @@ def dumps_line(output: dict[str, Any]) -> str:
     return line
 
 
-def check_labeled(number: int, item: dict[str, Any]) -> str | None:
-    """A labeled row (the corpus format) that `eval` can score, or what is wrong with it."""
+def check_labeled(number: int, item: dict[str, Any], stories: bool = False) -> str | None:
+    """A labeled row (the corpus format) that `eval` can score, or what is wrong with it; the
+    relevance label is needed unless only the stories are scored (by their `event`)."""
     error = _check(number, item)
+    if not stories and "relevant" not in item:
+        return error or f"line {number}: no 'relevant' label"
     for key in ("relevant", "borderline"):
         if item.get(key) is not None and not isinstance(item[key], bool):
             return error or f"line {number}: {key!r} must be true or false"
