@@ -6,11 +6,13 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,12 +122,26 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     # forkserver: workers are not forked from a process that runs an event loop and threads
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["bot.lifeline_preload"])  # the server dies with us
+    start_helpers_deaf_to_hangup()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker)
     try:
         async with open_fetcher(app) as fetcher:
             yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_helpers_deaf_to_hangup() -> None:
+    """Start multiprocessing's forkserver and resource tracker with SIGHUP blocked (the mask
+    outlives exec, and the workers inherit it): when the terminal closes, the hangup reaches
+    the whole process group, and the tracker, killed by it, printed a traceback for each of
+    our semaphores. techwatch stops on the hangup and ends them itself (or the kernel does,
+    bot.lifeline)."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
