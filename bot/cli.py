@@ -401,7 +401,8 @@ def cmd_backfill(app: App, args: argparse.Namespace) -> int:
               f"{r.off_site} on other sites skipped, {r.added} new")
     print(f"fetched and archived {cycle.processed} pages "
           f"({', '.join(f'{k} {v}' for k, v in sorted(cycle.extraction.items())) or 'none'}), "
-          f"{cycle.relevant} relevant, {cycle.deferred} deferred to a later run")
+          f"{cycle.relevant} relevant, {cycle.deferred} deferred to a later run"
+          + (f", {cycle.dropped} unreachable and not kept" if cycle.dropped else ""))
     return 0
 
 

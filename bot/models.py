@@ -136,6 +136,7 @@ class PendingArticle:
     first_seen: datetime
     fetch_fulltext: bool
     attempts: int = 0
+    origin: str | None = None  # None: a feed; "added" (techwatch add), "backfill"
 
 
 @dataclass(frozen=True, slots=True)

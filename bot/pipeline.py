@@ -67,13 +67,16 @@ class CycleReport:
     extraction: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # failed polls by kind
     relevant: int = 0  # articles processed and judged relevant
+    dropped: int = 0  # pages known by their URL only that could not be fetched: not kept
 
     def summary(self) -> str:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.extraction.items())) or "none"
         return (f"polled {self.polled} sources ({self.failed} failed, {self.not_modified} not "
                 f"modified, {self.unchanged} unchanged); {self.new_items} new items, "
                 f"{self.updated_items} updated; {self.processed} articles processed "
-                f"({statuses}), {self.deferred} deferred; {self.requests} HTTP requests")
+                f"({statuses}), {self.deferred} deferred"
+                + (f", {self.dropped} unreachable and not kept" if self.dropped else "")
+                + f"; {self.requests} HTTP requests")
 
 
 Progress = Callable[[str, int], None]  # (stage description, items done) -> None
@@ -354,6 +357,14 @@ class Pipeline:
             report.deferred += 1
             log.warning("article %s: %s (will retry after %s UTC)", article.url, error,
                         f"{retry_at:%H:%M}", extra={"source": article.source_id})
+            return
+        if article.origin == "backfill" and not article.summary.strip():
+            # known by its URL only (a sitemap's, read once): an empty record would only
+            # clutter search, counts and exports
+            log.warning("article %s: %s (nothing to keep: not archived)", article.url, error,
+                        extra={"source": article.source_id})
+            self.archive.forget_article(article.id)
+            report.dropped += 1
             return
         status = "blocked" if error.kind in ("blocked", "private_address") else "feed_only"
         log.warning("article %s: %s (keeping the feed summary)", article.url, error,

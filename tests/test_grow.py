@@ -58,13 +58,17 @@ def test_add_archives_pages_once_and_reports_each_bad_url_in_one_line(site, tmp_
     assert en01["title"] in out  # searchable under the page's own title
 
 
-def serve_sitemaps(site) -> list[str]:
-    """robots.txt naming a sitemap index, which nests another index; one path disallowed."""
+def serve_sitemaps(site, gone: bool = False) -> list[str]:
+    """robots.txt naming a sitemap index, which nests another index; one path disallowed;
+    `gone`: one listed page answers 404."""
     serve_news_site(site)
     recent = ["en-01", "en-02", "ja-01", "en-06"]
     urls = "".join(f"<url><loc>{site.url(BY_NAME[n]['path'])}</loc>"
                    f"<lastmod>2026-11-1{i}T09:00:00+09:00</lastmod></url>"
                    for i, n in enumerate(recent))
+    if gone:
+        site.route("/removed.html", Reply(404, b"<html><body>Not found</body></html>"))
+        urls += f"<url><loc>{site.url('/removed.html')}</loc><lastmod>2026-11-15</lastmod></url>"
     urls += f"<url><loc>{site.url('/private/secret.html')}</loc></url>"
     urls += "<url><loc>http://127.0.0.2:9/elsewhere.html</loc></url>"  # another site's page
     old = (f"<url><loc>{site.url(BY_NAME['en-03']['path'])}</loc>"
@@ -89,14 +93,16 @@ def serve_sitemaps(site) -> list[str]:
 
 def test_backfill_follows_nested_sitemaps_honours_robots_and_since_and_never_alerts(
         site, tmp_path, cli, slack, token):
-    expected = serve_sitemaps(site)
+    expected = serve_sitemaps(site, gone=True)
     source = {"id": "site", "name": "Fixture site", "url": site.url("/feeds/en-rss2.xml")}
     config = write_config(tmp_path, [source], extra=ALERTS)
     code, out, err = cli("--config", str(config), "backfill", "--source", "site",
                          "--since", "2026-01-01")
     assert code == 0 and "Traceback" not in err, err
-    assert "4 sitemaps read" in out and "1 disallowed by robots.txt" in out and "4 new" in out
+    assert "4 sitemaps read" in out and "1 disallowed by robots.txt" in out and "5 new" in out
     assert "1 on other sites skipped" in out
+    # a listed page that is gone leaves no empty record in search, counts and exports
+    assert "1 unreachable and not kept" in out and "removed.html: fetch: HTTP 404" in err
     archived = {r[0]: r for r in query(config, "SELECT url, origin, state, title FROM articles "
                                                "WHERE source_id = 'site'")}
     assert set(archived) == set(expected)  # not the 2020 page, not the disallowed one

@@ -391,7 +391,8 @@ class Archive:
             return [PendingArticle(id=r.id, source_id=r.source_id, url=r.url, title=r.title,
                                    summary=r.summary, lang=r.lang,
                                    feed_published=r.feed_published, first_seen=r.first_seen,
-                                   fetch_fulltext=r.fetch_fulltext, attempts=r.attempts)
+                                   fetch_fulltext=r.fetch_fulltext, attempts=r.attempts,
+                                   origin=r.origin)
                     for r in db.execute(query)]
 
     def retry_later(self, article_id: int, note: str, *, retry_at: datetime,
@@ -432,6 +433,15 @@ class Archive:
                     extractor_version=extractor_version, fetched_at=now))
             if story is not None and rules is not None:
                 self._assign_story(db, article.id, story, rules, now)
+
+    def forget_article(self, article_id: int) -> None:
+        """Remove a pending article that has nothing to keep (a backfilled URL whose page is
+        gone): no feed summary, no text."""
+        with self.engine.begin() as db:
+            db.execute(item_keys.delete().where(item_keys.c.article_id == article_id))
+            db.execute(sa.text("DELETE FROM articles_fts WHERE rowid = :id"), {"id": article_id})
+            db.execute(articles.delete().where(articles.c.id == article_id,
+                                               articles.c.state == "pending"))
 
     def add_seed(self, name: str, title: str, text: str, classification: Classification,
                  now: datetime) -> None:
