@@ -13,6 +13,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -106,6 +107,7 @@ class AlertChannel:
     channel: str
     topics: tuple[str, ...] = ()  # empty: all topics
     min_score: float = 0.7
+    since: datetime | None = None  # made in Slack then: alerts for news first seen from then
 
 
 @dataclass(frozen=True, slots=True)

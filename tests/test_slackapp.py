@@ -443,3 +443,20 @@ def test_a_mistyped_command_gets_the_usage_of_what_was_meant():
         parse("serch rapidus", ("ai",))
     with pytest.raises(CommandError, match=r"Unknown command `xyzzy`\. Usage: `/techwatch help`"):
         parse("xyzzy", ("ai",))
+
+
+def test_a_subscription_alerts_news_first_seen_from_when_it_was_made(archive, slack):
+    """"from the next poll", as the reply says: not the stories the archive already had."""
+    store = open_archive(f"sqlite:///{archive.parent / 'techwatch.db'}")
+    try:
+        store.subscribe("C0OPS", ["*"], 0.0, "U1", FIXED_NOW - timedelta(minutes=1))
+        store.subscribe("C0ALERTS", ["*"], 0.0, "U1", FIXED_NOW + timedelta(minutes=1))
+    finally:
+        store.close()
+    later = FIXED_NOW + timedelta(minutes=2)
+    assert main(["--config", str(archive), "run", "--once"], now=lambda: later) == 0
+    alerts = dict(query(archive, "SELECT channel, count(*) FROM deliveries WHERE kind = 'alert' "
+                                 "GROUP BY channel"))
+    assert alerts.get("C0OPS", 0) >= 3  # made before the fixture's articles were first seen
+    assert "C0ALERTS" not in alerts  # made after: nothing yet
+    assert slack.refused() == []

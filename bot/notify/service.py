@@ -103,13 +103,10 @@ def terminal_digest_owed(app: App) -> bool:
 
 
 def alert_subscriptions(app: App) -> tuple[AlertChannel, ...]:
-    """The config's [[slack.alerts]] and the subscriptions made in Slack (grouped by channel and
-    minimum score; "*" is every topic)."""
-    groups: dict[tuple[str, float], list[str]] = {}
-    for channel, topic, min_score in app.archive.subscriptions():
-        groups.setdefault((channel, min_score), []).append(topic)
-    made = tuple(AlertChannel(channel, () if "*" in topics else tuple(topics), min_score)
-                 for (channel, min_score), topics in groups.items())
+    """The config's [[slack.alerts]] and the subscriptions made in Slack ("*" is every topic),
+    each for news first seen from when it was made: "from the next poll", as its reply says."""
+    made = tuple(AlertChannel(channel, () if topic == "*" else (topic,), min_score, since)
+                 for channel, topic, min_score, since in app.archive.subscriptions())
     return app.settings.slack.alerts + made
 
 
@@ -123,7 +120,7 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
     plans = []
     for channel, subscriptions in by_channel.items():
         found = {a.id: a for s in subscriptions for a in app.archive.alert_candidates(
-            channel, min_score=s.min_score, topics=s.topics,
+            channel, min_score=s.min_score, topics=s.topics, first_seen_from=s.since,
             published_after=now - timedelta(hours=slack.alert_max_age_hours))}
         candidates = sorted(found.values(), key=lambda a: (a.first_seen, a.id))
         if not candidates:

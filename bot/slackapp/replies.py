@@ -55,8 +55,8 @@ def topics_reply(names: Mapping[str, str], week: Mapping[str, int],
 
 
 def subscriptions_reply(channel: str, digests: Sequence[DigestChannel],
-                        alerts: Sequence[AlertChannel], made: Sequence[tuple[str, str, float]],
-                        ) -> dict:
+                        alerts: Sequence[AlertChannel],
+                        made: Sequence[tuple[str, str, float, datetime]]) -> dict:
     lines = []
     for d in digests:
         topics = ", ".join(d.topics) or "all topics"
@@ -64,7 +64,7 @@ def subscriptions_reply(channel: str, digests: Sequence[DigestChannel],
     for a in alerts:
         lines.append(f"• Alerts on {', '.join(a.topics) or 'all topics'}, score ≥ "
                      f"{a.min_score:g} (config)")
-    for _, topic, min_score in made:
+    for _, topic, min_score, _ in made:
         lines.append(f"• Alerts on {'all topics' if topic == '*' else topic}, score ≥ "
                      f"{min_score:g} (`/techwatch unsubscribe {topic if topic != '*' else 'all'}`)")
     if not lines:

@@ -755,7 +755,8 @@ class Archive:
             db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(**values))
 
     def alert_candidates(self, channel: str, *, min_score: float, published_after: datetime,
-                         topics: tuple[str, ...] = (), limit: int = 200) -> list[ArticleView]:
+                         topics: tuple[str, ...] = (), first_seen_from: datetime | None = None,
+                         limit: int = 200) -> list[ArticleView]:
         """Relevant recent news this channel has had no alert (or roll-over) for."""
         done = sa.exists().where(deliveries.c.channel == channel,
                                  deliveries.c.kind.in_(ALERT_KINDS),
@@ -764,7 +765,8 @@ class Archive:
         query = (self._view_query()
                  .where(articles.c.state == "done", articles.c.relevant.is_(True),
                         articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
-                        date >= published_after, ~done, *any_topic(topics), _is_news())
+                        date >= published_after, ~done, *any_topic(topics), _is_news(),
+                        *([articles.c.first_seen >= first_seen_from] if first_seen_from else []))
                  .order_by(articles.c.first_seen, articles.c.id).limit(limit))
         with self.engine.connect() as db:
             return [_view(r) for r in db.execute(query)]
@@ -838,11 +840,12 @@ class Archive:
         with self.engine.begin() as db:
             return db.execute(query).rowcount
 
-    def subscriptions(self, channel: str | None = None) -> list[tuple[str, str, float]]:
-        """(channel, topic, min_score) of the subscriptions made in Slack."""
+    def subscriptions(self, channel: str | None = None,
+                      ) -> list[tuple[str, str, float, datetime]]:
+        """(channel, topic, min_score, made at) of the subscriptions made in Slack."""
         query = sa.select(subscriptions.c.channel, subscriptions.c.topic,
-                          subscriptions.c.min_score).order_by(subscriptions.c.channel,
-                                                              subscriptions.c.topic)
+                          subscriptions.c.min_score, subscriptions.c.created_at,
+                          ).order_by(subscriptions.c.channel, subscriptions.c.topic)
         if channel is not None:
             query = query.where(subscriptions.c.channel == channel)
         with self.engine.connect() as db:
