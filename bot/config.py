@@ -239,7 +239,8 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
             raise ConfigError(str(path), ENV_HEALTH_PORT, f"not a port number: {port!r}")
         sections["health"] = replace(sections["health"], port=int(port))
     if sections["health"].port > 65535:
-        raise ConfigError(str(path), "health.port", "must be a TCP port (1-65535, 0: off)")
+        raise ConfigError(str(path), ENV_HEALTH_PORT if env.get(ENV_HEALTH_PORT) else
+                          "health.port", "must be a TCP port (1-65535, 0: off)")
     for section, key in (("stories", "near_duplicate"), ("stories", "same_event"),
                          ("classify", "relevance_threshold")):
         if getattr(sections[section], key) > 1:

@@ -170,3 +170,9 @@ def test_a_missing_sources_or_topics_file_is_named_by_its_key(tmp_path, key):
         line for line in config.read_text().splitlines() if not line.startswith(key)))
     with pytest.raises(ConfigError, match=rf"{key}: .*nope.toml is not a file"):
         load_settings(config, {})
+
+
+def test_a_health_port_from_the_environment_is_blamed_on_the_environment(tmp_path):
+    config = write_config(tmp_path, [])
+    with pytest.raises(ConfigError, match="TECHWATCH_HEALTH_PORT: must be a TCP port"):
+        load_settings(config, {"TECHWATCH_HEALTH_PORT": "99999"})

@@ -205,7 +205,7 @@ def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
     assert state == ("done", "full") and len(attempts) == 2
     assert len(site.hits("/articles/en-04.html")) == 1
     # finished late, it still gets into the next digest, once
-    assert second_digest.count(en03["title"]) == 1 and "1 stories" in second_digest
+    assert second_digest.count(en03["title"]) == 1 and "1 story ·" in second_digest
     assert en03["title"] not in run_later(3)
 
 

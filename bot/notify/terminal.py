@@ -34,7 +34,8 @@ def console() -> Console:
 
 def print_digest(digest: Digest, console: Console) -> None:
     period = f"{digest.since:%Y-%m-%d %H:%M} – {digest.until:%Y-%m-%d %H:%M} UTC"
-    console.rule(f"[bold]techwatch digest[/] · {digest.total} stories · {escape(period)}")
+    stories = "1 story" if digest.total == 1 else f"{digest.total} stories"
+    console.rule(f"[bold]techwatch digest[/] · {stories} · {escape(period)}")
     if not digest.total:
         console.print("No new relevant stories in this period.")
         return

@@ -44,7 +44,8 @@ def search_reply(results: Sequence[ArticleView], query: Mapping[str, Any], offse
     if has_more and len(value) <= 2000:  # a button's value: a query that long gets no paging
         blocks.append(ActionsBlock(elements=[ButtonElement(
             text="More", action_id=MORE_ACTION, value=value)]).to_dict())
-    return message(f"{len(results)} results for {words}", blocks)
+    return message(f"{len(results)} result{'' if len(results) == 1 else 's'} for {words}",
+                   blocks)
 
 
 def topics_reply(names: Mapping[str, str], week: Mapping[str, int],
