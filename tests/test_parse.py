@@ -53,6 +53,8 @@ def test_truncated_feed_yields_what_it_can_with_a_warning():
 
 @pytest.mark.parametrize(("body", "message"), [
     (b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "got an HTML page"),
+    (b'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title><item><title>A',
+     "malformed feed, no item readable"),  # cut off before its first item ends
     (b"", "empty response"),
     (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a feed"),
 ])

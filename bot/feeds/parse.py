@@ -46,6 +46,9 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         raise ParseError(_not_a_feed(body, headers, parsed))
     warning = None
     if parsed.get("bozo"):
+        if not entries:  # nothing could be read: a failure, not an empty feed
+            raise ParseError(f"malformed feed, no item readable: "
+                             f"{_one_line(parsed.bozo_exception)}")
         warning = f"malformed feed, read {len(entries)} items anyway: {_one_line(parsed.bozo_exception)}"
     return ParsedFeed(format=parsed.get("version") or "unknown", entries=entries,
                       warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")),
