@@ -38,7 +38,7 @@ from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_js
 from bot.config import LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import SourceError, TechwatchError
 from bot.lock import exclusive
-from bot.logs import SECRET_ENV, scrub, setup_logging
+from bot.logs import SECRET_ENV, JsonLines, scrub, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
 from bot.notify.slack import DeliveryReport
 from bot.notify.terminal import console, escape, print_digest, print_search
@@ -75,7 +75,11 @@ def _sigterm_stops() -> Iterator[None]:
 
 
 def _say(problem: str) -> None:
-    """A command's one-line error on standard error, scrubbed like a log line."""
+    """A command's one-line error on standard error, scrubbed like a log line; with JSON logs,
+    a JSON line like the others (a log collector reads every line)."""
+    if any(isinstance(h.formatter, JsonLines) for h in log.handlers):
+        log.error("%s", problem)
+        return
     print("techwatch: " + scrub(problem, (os.environ.get(n, "") for n in SECRET_ENV)),
           file=sys.stderr)
 

@@ -121,3 +121,14 @@ def test_a_stop_while_starting_is_one_line(tmp_path, cli, monkeypatch):
     monkeypatch.setattr(bot.cli, "load_app", stopped)
     code, _, err = cli("--config", str(write_config(tmp_path, [])), "status")
     assert code == 143 and err.strip() == "techwatch: terminated"
+
+
+def test_with_json_logs_a_commands_error_is_a_json_line_too(tmp_path, cli):
+    import json
+
+    config = write_config(tmp_path, [])
+    code, _, err = cli("--log-format", "json", "--config", str(config), "add",
+                       "http://127.0.0.1:9/x.html?token=xoxb-1234-5678-abcdefabcdef")
+    lines = [json.loads(line) for line in err.splitlines()]  # every line is JSON
+    assert code == 1 and any(x["level"] == "error" and "add: " in x["message"] for x in lines)
+    assert "xoxb-" not in err
