@@ -52,21 +52,13 @@ class Lexicon:
 
     def count_prepared(self, text: str, folded: str) -> dict[str, Counter[str]]:
         """Per list: matched terms (as written in the taxonomy) and how often they occur."""
-        found: dict[str, Counter[str]] = {name: Counter() for name in self.lists}
-        for scan in self._scans:
-            if scan.probe is not None and not scan.probe.search(text):
-                continue
-            subject = folded if scan.kind == "folded" else text
-            for key, after in scan.regex.findall(subject):
-                ends_word = not (after.isascii() and after.isalnum())
-                for name, term in scan.credits[key, ends_word]:
-                    found[name][term] += 1
-        return found
+        return self.locate_prepared(text, folded, ())[0]
 
     def locate_prepared(self, text: str, folded: str, lists: Collection[str],
                         ) -> tuple[dict[str, Counter[str]], dict[str, int]]:
-        """Like count_prepared, plus for each of `lists` that matched whether its terms span one
-        sentence or more (1 or 2): three terms in one sentence are a passing mention."""
+        """Per list, matched terms (as written in the taxonomy) and how often they occur; and for
+        each of `lists` that matched, whether its terms span one sentence or more (1 or 2):
+        three terms in one sentence are a passing mention."""
         found: dict[str, Counter[str]] = {name: Counter() for name in self.lists}
         first: dict[str, int] = {}  # list -> where its first and last match start
         last: dict[str, int] = {}
