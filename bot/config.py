@@ -82,9 +82,17 @@ class ClassifySettings:
 class StorySettings:
     near_duplicate: float = 0.5  # estimated Jaccard of word shingles that makes two texts copies
     window_days: float = 14.0  # how far back a new article looks for its story
-    same_event: float = 0.275  # similarity of headline, lead, names and figures that makes one event
+    # similarity of headline, lead, names and figures that makes two reports one event, when
+    # both publication dates are known (the window has ruled out last year's deal) ...
+    same_event: float = 0.15
+    # ... and when one is not (the date first seen is no publication date): the words alone must
+    # tell this year's dialogue from last year's, so they must agree more (never less)
+    same_event_undated: float = 0.275
     # a story's lead article comes from the first of these sources it has (then the most text)
     preferred_sources: tuple[str, ...] = ()
+
+    def same_event_bar(self, both_dated: bool) -> float:
+        return self.same_event if both_dated else max(self.same_event, self.same_event_undated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +194,8 @@ SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
             "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
-            "max_age_days", "near_duplicate", "same_event", "window_days", "min_minutes", "max_minutes",
-            "tick_seconds", "ops_after_failures", "grace_hours"}
+            "max_age_days", "near_duplicate", "same_event", "same_event_undated", "window_days",
+            "min_minutes", "max_minutes", "tick_seconds", "ops_after_failures", "grace_hours"}
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
@@ -242,7 +250,7 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
         raise ConfigError(str(path), ENV_HEALTH_PORT if env.get(ENV_HEALTH_PORT) else
                           "health.port", "must be a TCP port (1-65535, 0: off)")
     for section, key in (("stories", "near_duplicate"), ("stories", "same_event"),
-                         ("classify", "relevance_threshold")):
+                         ("stories", "same_event_undated"), ("classify", "relevance_threshold")):
         if getattr(sections[section], key) > 1:
             raise ConfigError(str(path), f"{section}.{key}", "must be between 0 and 1")
     for key, file in (("sources", sources_file), ("topics", topics_file)):

@@ -401,7 +401,7 @@ class Pipeline:
                                              article.first_seen)
         keep_raw = raw if self.settings.storage.keep_raw_html else None
         story = _story_input(article, text, [raw[0] if raw else None, extracted.canonical_url],
-                             published)
+                             published if date_source != "first_seen" else None)
         self.archive.complete_article(article, extracted, classification, published=published,
                                       date_source=date_source, text=text, now=now, raw=keep_raw,
                                       extractor_version=EXTRACTOR_VERSION if raw else None,
@@ -414,15 +414,16 @@ class Pipeline:
 
 
 def _story_input(article: PendingArticle, text: str, urls: list[str | None],
-                 published: datetime) -> StoryInput:
+                 published: datetime | None) -> StoryInput:
     """What finds its story: the same page reached by a redirect or named by rel=canonical or
-    og:url, a syndicated copy, or another report of the same event."""
+    og:url, a syndicated copy, or another report of the same event (`published`: None when
+    neither feed nor page gave a date; when it was first seen says nothing of an old page)."""
     exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
                   if u and u.startswith("http") and identity.canonical_url(u) !=
                   identity.canonical_url(article.url))
     body = text or article.summary
     return StoryInput(signature(f"{article.title}\n{body}"),
-                      story_terms(article.title, body, published.date()), exact)
+                      story_terms(article.title, body, published and published.date()), exact)
 
 
 def start_worker() -> None:

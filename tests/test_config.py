@@ -48,6 +48,7 @@ def test_database_url_from_environment_wins(tmp_path):
     ("[slack]\nops_channel = '#ops team'\n", "slack.ops_channel", "not a channel"),
     ("[stories]\nsame_event = 1.5\n", "stories.same_event", "between 0 and 1"),
     ("[stories]\nsame_event = 0\n", "stories.same_event", "greater than 0"),
+    ("[stories]\nsame_event_undated = 1.5\n", "stories.same_event_undated", "between 0 and 1"),
     ("[poll]\ntick_seconds = nan\n", "poll.tick_seconds", "a finite number"),
     ("[poll]\ntick_seconds = 0.05\n", "poll.tick_seconds", "at least 1"),
     ("[poll]\nmax_backoff_hours = inf\n", "poll.max_backoff_hours", "a finite number"),

@@ -24,6 +24,7 @@ DAY = date(2026, 11, 16)
 SEEDS = [story_terms(p.stem, p.read_text(encoding="utf-8"), None)
          for p in (ROOT / "seeds").glob("*.txt")]
 SAME_EVENT = StorySettings().same_event
+SAME_EVENT_UNDATED = StorySettings().same_event_undated
 
 
 def idf_with(*items):
@@ -36,16 +37,16 @@ def test_three_outlets_in_their_own_words_are_one_event_another_deal_is_not():
     idf = idf_with(*reports, other)
     for i, a in enumerate(reports):
         for b in reports[i + 1:]:
-            assert similarity(a, b, idf, 14) >= SAME_EVENT
-        assert similarity(a, other, idf, 14) < SAME_EVENT / 2  # same topic, day and country pair
+            assert similarity(a, b, idf, 14) >= SAME_EVENT_UNDATED
+        assert similarity(a, other, idf, 14) < SAME_EVENT  # same topic, day and country pair
 
 
 def test_japanese_reports_of_one_event_are_alike_and_another_event_is_not():
     reports = [story_terms(t, x, DAY) for t, x in JA_DEAL]
     other = story_terms(*JA_OTHER, DAY)
     idf = idf_with(*reports, other)
-    assert similarity(*reports, idf, 14) >= SAME_EVENT
-    assert all(similarity(r, other, idf, 14) < SAME_EVENT / 2 for r in reports)
+    assert similarity(*reports, idf, 14) >= SAME_EVENT_UNDATED
+    assert all(similarity(r, other, idf, 14) < SAME_EVENT for r in reports)
     assert "jpy4e+10" in reports[0].figures & reports[1].figures  # full-width digits read alike
     assert not any(k in ("した", "して") for k in index_terms(reports[0], idf))
 
@@ -56,7 +57,7 @@ def test_the_same_partners_a_year_later_are_another_event():
     undated = story_terms(*FUSION_DEAL[1], None)
     idf = idf_with(first, again)
     assert similarity(first, again, idf, 14) == 0.0
-    assert similarity(first, undated, idf, 14) >= SAME_EVENT  # no date: the words decide
+    assert similarity(first, undated, idf, 14) >= SAME_EVENT_UNDATED  # no date: words decide
 
 
 def test_rare_terms_weigh_more_than_common_ones():
@@ -131,13 +132,13 @@ def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
 
 
 def test_story_grouping_on_the_labeled_dev_set_is_precise():
-    """Targets: precision >= 0.95 and recall >= 0.80. Precision holds; recall is at 0.38, where
-    a lexical comparison of differently worded reports stops (see the closing note of issue 7):
+    """Targets: precision >= 0.95 and recall >= 0.80. Precision holds; recall is at 0.47, where
+    a lexical comparison of differently worded reports stops (see the closing notes of issue 7):
     pinned here so it cannot slip."""
     dev = need_corpus("labeled", "dev.jsonl")
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()]
     report = evaluate_stories(rows, StorySettings())
-    assert report.precision >= 0.95 and report.recall >= 0.35, report
+    assert report.precision >= 0.95 and report.recall >= 0.45, report
     own = [{**r, "event": r["id"]} for r in rows]  # each its own story, and a copy of it
     copies = [{**r, "id": f"{r['id']}-copy"} for r in own]
     both = evaluate_stories(own + copies, StorySettings())
@@ -165,14 +166,16 @@ def page(title: str, text: str) -> bytes:
             f"</h1>{paragraphs}</article><footer>Copyright</footer></body></html>").encode()
 
 
-def serve_outlet(site, outlet: str, stories: list[tuple[str, str]], hour: int) -> dict:
+def serve_outlet(site, outlet: str, stories: list[tuple[str, str]], hour: int,
+                 dated: bool = True) -> dict:
+    """A feed of the stories and their pages; `dated=False`: neither says when it was published."""
     items = ""
     for k, (title, text) in enumerate(stories):
         path = f"/{outlet}/{k}.html"
         site.route(path, Reply(body=page(title, text),
                                headers={"Content-Type": "text/html; charset=utf-8"}))
-        items += (f"<item><title>{escape(title)}</title><link>{site.url(path)}</link>"
-                  f"<pubDate>Sun, 22 Nov 2026 {hour:02d}:{k:02d}:00 GMT</pubDate></item>")
+        when = f"<pubDate>Sun, 22 Nov 2026 {hour:02d}:{k:02d}:00 GMT</pubDate>" if dated else ""
+        items += f"<item><title>{escape(title)}</title><link>{site.url(path)}</link>{when}</item>"
     feed = f'<rss version="2.0"><channel><title>{outlet}</title>{items}</channel></rss>'
     site.route(f"/{outlet}.xml", Reply(body=feed.encode(), headers={"Content-Type": "text/xml"}))
     return {"id": outlet, "name": outlet.replace("-", " ").title(),
@@ -210,6 +213,24 @@ def test_a_story_grows_over_three_polls_and_its_thread_gets_each_new_outlet(site
     lead = out[out.index(FUSION_DEAL[2][0]):]  # the preferred source's report leads the story
     assert lead.split("\n")[1].strip().startswith("Tokyo Tech News · also: Pacific Wire, "
                                                   "Energy Daily ·")
+
+
+def test_a_report_without_a_publication_date_must_agree_more_to_join_a_story(site, tmp_path,
+                                                                            cli):
+    """With both dates known the window rules out last year's deal and stories.same_event is
+    the bar; without one, only the words tell, and the bar is stories.same_event_undated."""
+    rules = "[stories]\nsame_event = 0.2\nsame_event_undated = 0.95\n"
+    for dated in (True, False):
+        outlets = [serve_outlet(site, f"wire-{dated:d}", [FUSION_DEAL[0]], 6),
+                   serve_outlet(site, f"daily-{dated:d}", [FUSION_DEAL[1]], 8, dated=dated)]
+        config = write_config(tmp_path / str(dated), outlets, extra=rules)
+        code, _, err = cli("--config", str(config), "run", "--once")
+        assert code == 0, err
+        rows = query(config, "SELECT coalesce(story_id, id), date_source FROM articles "
+                             "WHERE source_id != 'seed'")
+        assert sorted(source for _, source in rows) == \
+            (["feed", "feed"] if dated else ["feed", "first_seen"])
+        assert len({story for story, _ in rows}) == (1 if dated else 2), rows
 
 
 def test_a_redirect_chain_and_a_canonical_link_lead_to_the_archived_story(site, tmp_path, cli,

@@ -465,8 +465,9 @@ class Archive:
                      rules: StorySettings, now: datetime, exact_keys: tuple[str, ...] = ()) -> int:
         """Put an article in the story of an earlier one that is the same page (its final or
         canonical URL is another item's), a copy (MinHash estimate >= near_duplicate) or a
-        report of the same event (`events.similarity` >= same_event), else in a story of its
-        own; index it. Reads a few index rows and candidates of the window, never the archive."""
+        report of the same event (`events.similarity` >= same_event, or same_event_undated if
+        either has no publication date), else in a story of its own; index it. Reads a few index
+        rows and candidates of the window, never the archive."""
         with self.engine.begin() as db:
             return self._assign_story(db, article_id, StoryInput(sig, terms, exact_keys), rules,
                                       now)
@@ -544,10 +545,10 @@ class Archive:
                   for r in rows if r.story_terms]
         more = set().union(*(o.document_terms for _, o in others)) - idf.frequency.keys()
         idf = events.Idf(idf.documents, {**_frequencies(db, more), **idf.frequency})
-        best, best_score = None, rules.same_event
+        best, best_score = None, 0.0
         for story, other in others:
             score = events.similarity(terms, other, idf, rules.window_days)
-            if score >= best_score:
+            if score >= max(best_score, rules.same_event_bar(events.both_dated(terms, other))):
                 best, best_score = story, score
         return best
 

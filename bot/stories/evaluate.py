@@ -13,6 +13,7 @@ from bot.config import StorySettings
 from bot.stories.events import (
     EVENT_CANDIDATES,
     Idf,
+    both_dated,
     index_terms,
     similarity,
     story_terms,
@@ -48,7 +49,8 @@ class StoryReport:
 def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[str, int]:
     """Story number of each item id, grouped as the pipeline does: in date order, an item joins
     the story of an earlier copy (MinHash estimate >= near_duplicate), else of the earlier report
-    of the same event most like it (similarity >= same_event). Document frequencies are counted
+    of the same event most like it (similarity >= same_event, or same_event_undated when either
+    has no date). Document frequencies are counted
     over all the items, as in an archive that holds them."""
     ordered = sorted(rows, key=lambda r: (r.get("published") or "9999", str(r["id"])))
     signatures = {r["id"]: signature(f"{r.get('title') or ''}\n{r.get('text') or ''}")
@@ -68,8 +70,10 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[st
             continue
         events = [(similarity(terms[here], terms[e], idf, settings.window_days), e)
                   for e in _candidates(keys, ordered[:i], here)]
-        event = max(events, default=(0.0, ""))
-        story[here] = story[event[1]] if event[0] >= settings.same_event else i
+        event = max(((s, e) for s, e in events
+                     if s >= settings.same_event_bar(both_dated(terms[here], terms[e]))),
+                    default=None)
+        story[here] = story[event[1]] if event else i
     return story
 
 

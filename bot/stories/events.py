@@ -1,13 +1,15 @@
-"""Reports of one event in different words (pure): the terms of an article's headline and lead,
-its names and figures, compared with IDF weights from the archive and gated by date.
+"""Reports of one event in different words (pure): the terms of an article's headline and lead, its
+names and figures, compared with IDF weights from the archive and gated by date.
 
 Syndicated copies share long runs of words (MinHash finds them); two outlets reporting the same
-agreement share far less: the names (Rapidus, NuScale, JAXA), the figures ($110 million, 2nm, 15%)
-and the few rare words of the headline and first paragraph. `similarity` mixes the weighted
+agreement share far less: the names (Rapidus, NuScale, JAXA), the figures ($110 million, 2nm,
+15%) and the few rare words of the headline and first paragraph. `similarity` mixes the weighted
 cosine of the lead and of the whole text with the weighted overlap of names and figures; two
 articles published more than the window apart are different events (the same partners sign a new
-agreement every year). Japanese text is compared by character bigrams; names written in Latin
-letters (IBM, NASA) match across languages, translated names do not.
+agreement every year), and two of which one has no known date must agree more
+(`stories.same_event_undated`): only their words can tell the deal from last year's. Japanese
+text is compared by character bigrams; names written in Latin letters (IBM, NASA) match across
+languages, translated names do not.
 """
 
 from __future__ import annotations
@@ -189,6 +191,10 @@ class Idf:
             counts.update(item.document_terms)
             n += 1
         return cls(n, counts)
+
+
+def both_dated(a: StoryTerms, b: StoryTerms) -> bool:
+    return a.day is not None and b.day is not None
 
 
 def within(a: StoryTerms, b: StoryTerms, window_days: float) -> bool:
