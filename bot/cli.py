@@ -328,6 +328,10 @@ def cmd_digest(app: App, args: argparse.Namespace) -> int:
     if not outcome.digests:
         print("Nothing new since the last digest (use --always to send one anyway).",
               file=sys.stderr)
+    elif app.slack_token and not args.dry_run:
+        sent = outcome.report.sent
+        print(f"Digest for {', '.join(outcome.digests)}: {sent} message{'s' * (sent != 1)} "
+              "posted to Slack.", file=sys.stderr)
     return 1 if outcome.report.failed or (outcome.report.problems and not outcome.report.sent) \
         else 0
 

@@ -78,6 +78,9 @@ class SlackStub:
         self.files_shared: list[dict] = []  # files.completeUploadExternal: where each went
         self.socket_url = ""  # what apps.connections.open hands out (a local WebSocket)
         self.responses_to: dict[str, list[dict]] = defaultdict(list)  # posts to a response_url
+        self.min_gap = 0.0  # > 0: Slack's pace, a post this soon after the channel's last: 429
+        self.too_soon: list[str] = []  # channels of posts refused for coming too soon
+        self._last_taken: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -120,7 +123,13 @@ class SlackStub:
         if scripted and scripted[0] == "429":
             return 429, {"Retry-After": str(scripted[1])}, {"ok": False, "error": "ratelimited"}
         if method == "chat.postMessage":
+            last = self._last_taken.get(params.get("channel"))
+            if self.min_gap and last is not None and time.monotonic() - last < self.min_gap:
+                self.too_soon.append(params.get("channel"))
+                return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
             status, body = self._post(params)
+            if body.get("ok"):
+                self._last_taken[params.get("channel")] = time.monotonic()
             if scripted and scripted[0] == "store_then_500" and body.get("ok"):
                 return 500, {}, {"ok": False, "error": "internal_error"}
             if scripted and scripted[0] == "store_then_hang" and body.get("ok"):

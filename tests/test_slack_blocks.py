@@ -1,5 +1,6 @@
 """Block Kit rendering: escaping, links, Slack's limits, splitting, scheduling (pure)."""
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,7 +10,14 @@ from test_classify import TAXONOMY
 
 from bot.digest import build_digest
 from bot.models import ArticleView
-from bot.notify.blocks import alert_message, digest_messages, escape, link, plain_text
+from bot.notify.blocks import (
+    MAX_LABEL,
+    alert_message,
+    digest_messages,
+    escape,
+    link,
+    plain_text,
+)
 from bot.notify.plan import alert_deliveries, digest_deliveries, last_scheduled
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -46,6 +54,10 @@ def test_a_huge_url_or_title_never_breaks_the_section():
                    text="&<>" * 3000)
     block = alert_message(huge, UTC).blocks[1]
     assert len(block["text"]["text"]) <= 3000 and "_why:" in block["text"]["text"]
+    for n in range(1, 6):  # a cut never leaves half an entity ("&am…") whatever its length
+        title = "x" * (MAX_LABEL - n) + "&" * 10
+        label = link("https://x.example/", title).split("|", 1)[1]
+        assert re.fullmatch(r"(x|&amp;)*…>", label), label
 
 
 def test_a_digest_reads_well_and_keeps_japanese_titles():

@@ -179,3 +179,38 @@ def test_seeding_stopped_halfway_is_completed_by_the_next_start(tmp_path, cli):
     cli("--config", str(config), "status")
     code, out, _ = cli("--config", str(config), "status", "--json")
     assert json.loads(out)["archive"]["seeds"] == 5  # each once
+
+
+def test_a_digest_takes_max_stories_stories_not_articles(tmp_path):
+    """A story carried by three outlets is one entry of the digest ("also: ..."), so it uses
+    one of max_stories, not three; the story that does not fit waits for the next digest."""
+    from bot.config import StorySettings
+    from bot.store.archive import StoryInput
+    from bot.stories.events import story_terms
+    from bot.stories.minhash import signature
+
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
+    wire = ("Hitachi and Oak Ridge sign fusion blanket pact", "Hitachi and the Oak Ridge "
+            "National Laboratory will co-develop lithium breeding blankets for fusion plants, "
+            "committing $48 million over five years, the partners said on Monday in Tennessee.")
+    texts = [wire, wire, wire,
+             ("Rapidus and IBM extend 2nm work", "Rapidus and IBM agreed to extend their joint "
+              "2-nanometer chip research at Albany by three years, with new engineers sent."),
+             ("NASA and JAXA set lunar rover date", "NASA and JAXA agreed the pressurized lunar "
+              "rover will fly on Artemis VII, with two Japanese astronauts landing on the Moon.")]
+    archive.record_poll("s", PollOutcome("ok", NOW),
+                        [draft(i, t, x) for i, (t, x) in enumerate(texts)], NOW)
+    for pending, score in zip(archive.pending_articles(), (0.9, 0.8, 0.7, 0.85, 0.6),
+                              strict=True):
+        story = StoryInput(signature(f"{pending.title}\n{pending.summary}"),
+                           story_terms(pending.title, pending.summary, NOW.date()))
+        archive.complete_article(pending, ExtractedText("full", text=pending.summary),
+                                 Classification(True, score, ("energy",), {}), published=NOW,
+                                 date_source="feed", text=pending.summary, now=NOW,
+                                 story=story, rules=StorySettings())
+    taken = archive.digest_articles("C1", first_seen_after=datetime(2026, 1, 1, tzinfo=UTC),
+                                    min_score=0, published_after=datetime(2026, 1, 1, tzinfo=UTC),
+                                    limit=2)
+    assert len({a.story_id for a in taken}) == 2
+    assert sorted(a.title for a in taken) == sorted([wire[0]] * 3 + [texts[3][0]])

@@ -33,6 +33,7 @@ MAX_HEADER_TEXT = 150
 MAX_FALLBACK_TEXT = 3_000
 MAX_URL, MAX_LABEL, MAX_PIECE = 1_000, 500, 600  # a story section stays under 3,000 characters
 URL_UNSAFE = {"|": "%7C", ">": "%3E", "<": "%3C", " ": "%20", "\n": ""}
+PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")  # "&am" left at the end of a cut
 
 
 def escape(text: str) -> str:
@@ -191,7 +192,10 @@ def _text_length(block: dict) -> int:
 
 
 def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """At most `limit` characters, "…" marking a cut; never inside an escaped "&amp;"."""
+    if len(text) <= limit:
+        return text
+    return PARTIAL_ENTITY.sub("", text[: limit - 1]).rstrip() + "…"
 
 
 def _unmrkdwn(text: str) -> str:

@@ -248,6 +248,8 @@ class SlackPoster:
         except NETWORK_ERRORS as e:  # the post may have landed: looked for before a retry
             self._last_error = f"{type(e).__name__}: {e}"
             return "retry"
+        finally:  # Slack's pace runs from the last request it answered (a 429's retry too)
+            self._last_post[d.channel] = time.monotonic()
         self.archive.delivery_sent(d.id, response["ts"], self.now())
         report.sent += 1
         return "sent"
@@ -392,4 +394,3 @@ class SlackPoster:
             wait = self.min_interval - (time.monotonic() - last)
             if wait > 0:
                 time.sleep(wait)
-        self._last_post[channel] = time.monotonic()
