@@ -6,10 +6,9 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install .
-
 COPY config ./config
 COPY seeds ./seeds
+RUN pip install .
 RUN useradd --create-home --uid 10001 techwatch && mkdir -p /app/data \
     && chown techwatch:techwatch /app/data
 USER techwatch

@@ -25,6 +25,7 @@ from bot.models import Source
 from bot.pipeline import Pipeline, start_worker
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
+from bot.stories.glossary import Glossary
 
 if TYPE_CHECKING:
     from bot.feeds.discover import FoundFeed  # loads trafilatura: imported when used
@@ -41,6 +42,7 @@ class App:
     settings: Settings
     archive: Archive
     classifier: Classifier
+    glossary: Glossary  # Japanese terms in English: what grouping compares across languages
     env: Mapping[str, str] = field(repr=False)  # holds secrets: never printed
     now: Callable[[], datetime] = utcnow
     # Slack refused the token (its error): said once, not tried again by this process (a new
@@ -60,6 +62,10 @@ def load_classifier(settings: Settings) -> Classifier:
     return Classifier(taxonomy, settings.classify.relevance_threshold)
 
 
+def load_glossary(settings: Settings) -> Glossary:
+    return Glossary.from_dict(settings.glossary, str(settings.glossary_file))
+
+
 def check_subscribed_topics(settings: Settings, classifier: Classifier) -> None:
     """Slack channels may only name topics the taxonomy has."""
     for key, tables in (("digests", settings.slack.digests), ("alerts", settings.slack.alerts)):
@@ -76,9 +82,10 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
     settings = load_settings(config_path(cli_config, env), env)
     classifier = load_classifier(settings)
     check_subscribed_topics(settings, classifier)
+    glossary = load_glossary(settings)
     archive = open_archive(settings.storage.database)
     archive.sync_sources(settings.sources)
-    app = App(settings, archive, classifier, env, now or utcnow)
+    app = App(settings, archive, classifier, glossary, env, now or utcnow)
     load_seeds(app)
     return app
 
@@ -126,7 +133,8 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker)
     try:
         async with open_fetcher(app) as fetcher:
-            yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now)
+            yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now,
+                           app.glossary)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

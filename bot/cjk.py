@@ -6,6 +6,13 @@ from __future__ import annotations
 import re
 
 CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヵヶ]+")
+KANA = re.compile("[\u3040-\u30ff]")
+
+
+def written_in_japanese(text: str) -> bool:
+    """Kana (which Chinese lacks) are frequent in the first 3,000 characters: 20 of them, or
+    one in ten characters of a shorter text (a headline)."""
+    return len(KANA.findall(text, 0, 3000)) >= min(20, len(text) // 10 + 1)
 
 
 def bigrams(run: str) -> list[str]:

@@ -29,6 +29,7 @@ from bot.app import (
     add_feed_source,
     load_app,
     load_classifier,
+    load_glossary,
     open_fetcher,
     open_pipeline,
 )
@@ -683,8 +684,8 @@ def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
     if args.stories and not any(row.get("event") for row in rows):
         raise TechwatchError(f"eval --stories: no 'event' labels in {where}")
     if args.stories:
-        stories = load_settings(config_path(args.config, os.environ), os.environ).stories
-        story_report = evaluate_stories(rows, stories)
+        settings = load_settings(config_path(args.config, os.environ), os.environ)
+        story_report = evaluate_stories(rows, settings.stories, load_glossary(settings))
         output = json.dumps(story_report.as_dict()) if args.json else story_report.render()
     else:
         report = evaluate(rows, classifier)

@@ -163,6 +163,8 @@ class Settings:
     seeds_dir: Path
     sources: tuple[Source, ...]
     topics: Mapping[str, Any]  # the raw taxonomy table; bot.classify validates its shape
+    glossary_file: Path
+    glossary: Mapping[str, Any]  # the raw glossary; bot.stories.glossary validates its shape
     storage: StorageSettings = field(default_factory=StorageSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     poll: PollSettings = field(default_factory=PollSettings)
@@ -186,7 +188,7 @@ SECTIONS = {
     "health": HealthSettings,
     "logging": LoggingSettings,
 }
-TOP_LEVEL_KEYS = {"sources", "topics", "seeds", "slack", *SECTIONS}
+TOP_LEVEL_KEYS = {"sources", "topics", "glossary", "seeds", "slack", *SECTIONS}
 ENV_SLACK_API_URL = "SLACK_API_URL"
 LOG_FORMATS = ("text", "json")
 CHANNEL = re.compile(r"^[#@]?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -223,6 +225,8 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
     # a config of one's own may leave out the taxonomy and the seeds: the shipped ones are used
     topics_file = _beside(main, "topics", "topics.toml", path) or shipped("config/topics.toml")
     seeds_dir = _beside(main, "seeds", "../seeds", path) or shipped("seeds")
+    glossary_file = _beside(main, "glossary", "glossary.toml", path) or \
+        shipped("config/glossary.toml")
     sections = {
         name: build(cls, _table(main, name, path), str(path), name) for name, cls in SECTIONS.items()
     }
@@ -253,7 +257,8 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
                          ("stories", "same_event_undated"), ("classify", "relevance_threshold")):
         if getattr(sections[section], key) > 1:
             raise ConfigError(str(path), f"{section}.{key}", "must be between 0 and 1")
-    for key, file in (("sources", sources_file), ("topics", topics_file)):
+    for key, file in (("sources", sources_file), ("topics", topics_file),
+                      ("glossary", glossary_file)):
         if not file.is_file():
             raise ConfigError(str(path), key, f"{file} is not a file")
     if not seeds_dir.is_dir():
@@ -262,6 +267,7 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
     sources = load_sources(sources_file, sections["poll"].default_poll_minutes)
     return Settings(config_file=path, sources_file=sources_file, topics_file=topics_file,
                     seeds_dir=seeds_dir, sources=sources, topics=read_toml(topics_file),
+                    glossary_file=glossary_file, glossary=read_toml(glossary_file),
                     slack=load_slack(_table(main, "slack", path), str(path), env), **sections)
 
 

@@ -44,6 +44,7 @@ from bot.models import (
 from bot.store import Archive
 from bot.store.archive import ADDED_SOURCE, StoryInput
 from bot.stories import signature, story_terms
+from bot.stories.glossary import Glossary
 
 log = logging.getLogger("techwatch")
 RETRY_FIRST = timedelta(minutes=1)  # a page's first retry; each later one waits 4x longer
@@ -98,10 +99,12 @@ def polled_sources(settings: Settings, archive: Archive) -> tuple[Source, ...]:
 
 class Pipeline:
     def __init__(self, settings: Settings, archive: Archive, classifier: Classifier,
-                 fetcher: Fetcher, pool: Executor, now: Callable[[], datetime]) -> None:
+                 fetcher: Fetcher, pool: Executor, now: Callable[[], datetime],
+                 glossary: Glossary | None = None) -> None:
         self.settings = settings
         self.archive = archive
         self.classifier = classifier
+        self.glossary = glossary
         self.fetcher = fetcher
         self.pool = pool
         self.now = now
@@ -401,7 +404,7 @@ class Pipeline:
                                              article.first_seen)
         keep_raw = raw if self.settings.storage.keep_raw_html else None
         story = _story_input(article, text, [raw[0] if raw else None, extracted.canonical_url],
-                             published if date_source != "first_seen" else None)
+                             published if date_source != "first_seen" else None, self.glossary)
         self.archive.complete_article(article, extracted, classification, published=published,
                                       date_source=date_source, text=text, now=now, raw=keep_raw,
                                       extractor_version=EXTRACTOR_VERSION if raw else None,
@@ -414,7 +417,7 @@ class Pipeline:
 
 
 def _story_input(article: PendingArticle, text: str, urls: list[str | None],
-                 published: datetime | None) -> StoryInput:
+                 published: datetime | None, glossary: Glossary | None) -> StoryInput:
     """What finds its story: the same page reached by a redirect or named by rel=canonical or
     og:url, a syndicated copy, or another report of the same event (`published`: None when
     neither feed nor page gave a date; when it was first seen says nothing of an old page)."""
@@ -423,7 +426,8 @@ def _story_input(article: PendingArticle, text: str, urls: list[str | None],
                   identity.canonical_url(article.url))
     body = text or article.summary
     return StoryInput(signature(f"{article.title}\n{body}"),
-                      story_terms(article.title, body, published and published.date()), exact)
+                      story_terms(article.title, body, published and published.date(),
+                                  glossary), exact)
 
 
 def start_worker() -> None:

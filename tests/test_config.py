@@ -131,6 +131,15 @@ def test_broken_taxonomy_is_reported_with_its_key(tmp_path, cli):
     assert code == 2 and "topics[0].terms" in err and "list of non-empty strings" in err
 
 
+def test_a_broken_glossary_is_reported_with_its_section_and_key(tmp_path, cli):
+    config = write_config(tmp_path, [])
+    (tmp_path / "glossary.toml").write_text('[people]\n"トランプ" = ["Trump"]\n',
+                                            encoding="utf-8")
+    code, _, err = cli("--config", str(config), "status")
+    assert code == 2 and "glossary.toml: people.トランプ: expected a string" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_a_seeds_path_that_is_no_directory_is_named(tmp_path):
     config = write_config(tmp_path, [])
     config.write_text(config.read_text().replace(str(ROOT / "seeds"), str(tmp_path / "nope")))
@@ -164,8 +173,8 @@ def test_classify_works_outside_the_checkout_with_the_shipped_config(tmp_path, c
     assert code == 0 and '"relevant": true' in out and "semiconductors" in out, err
 
 
-@pytest.mark.parametrize("key", ["sources", "topics"])
-def test_a_missing_sources_or_topics_file_is_named_by_its_key(tmp_path, key):
+@pytest.mark.parametrize("key", ["sources", "topics", "glossary"])
+def test_a_missing_sources_topics_or_glossary_file_is_named_by_its_key(tmp_path, key):
     config = write_config(tmp_path, [])
     config.write_text(f'{key} = "nope.toml"\n' + "\n".join(
         line for line in config.read_text().splitlines() if not line.startswith(key)))

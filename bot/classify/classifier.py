@@ -11,10 +11,10 @@ decision carries the terms and actors that drove it.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.cjk import written_in_japanese
 from bot.classify.taxonomy import Taxonomy, prepare
 from bot.models import Classification
 
@@ -22,7 +22,6 @@ TITLE_WEIGHT = 2  # a term in the headline counts as much as two in the body
 MAX_EVIDENCE = 6
 FIELDS_IN_A_LIST = 5  # technology fields named in one text that make it a list of fields
 REFERENCE_LENGTH = 1000  # a shorter text's counts are scaled up to this many characters
-KANA = re.compile("[\u3040-\u30ff]")
 SHORT_TEXT = 600  # characters: a feed summary, whose one sentence may be all it says
 
 
@@ -144,7 +143,7 @@ def _is_phrase(term: str) -> bool:
 def japanese(text: str, lang: str | None) -> bool:
     if lang:
         return lang.lower().startswith("ja")
-    return len(KANA.findall(text, 0, 3000)) >= 20
+    return written_in_japanese(text)
 
 
 def worth_fetching(taxonomy: Taxonomy, title: str, summary: str, lang: str = "en") -> bool:

@@ -19,6 +19,7 @@ from bot.stories.events import (
     story_terms,
     within,
 )
+from bot.stories.glossary import Glossary
 from bot.stories.minhash import estimate_similarity, signature
 
 
@@ -46,7 +47,8 @@ class StoryReport:
                 f"{self.pairs_labeled_across_languages} labeled pairs found")
 
 
-def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[str, int]:
+def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
+          glossary: Glossary | None = None) -> dict[str, int]:
     """Story number of each item id, grouped as the pipeline does: in date order, an item joins
     the story of an earlier copy (MinHash estimate >= near_duplicate), else of the earlier report
     of the same event most like it (similarity >= same_event, or same_event_undated when either
@@ -55,7 +57,7 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[st
     ordered = sorted(rows, key=lambda r: (r.get("published") or "9999", str(r["id"])))
     signatures = {r["id"]: signature(f"{r.get('title') or ''}\n{r.get('text') or ''}")
                   for r in ordered}
-    terms = {r["id"]: story_terms(r.get("title") or "", r.get("text") or "", _day(r))
+    terms = {r["id"]: story_terms(r.get("title") or "", r.get("text") or "", _day(r), glossary)
              for r in ordered}
     idf = Idf.of(terms.values())
     keys = {i: set(index_terms(t, idf)) for i, t in terms.items()}
@@ -77,8 +79,9 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> dict[st
     return story
 
 
-def evaluate_stories(rows: Sequence[Mapping[str, Any]], settings: StorySettings) -> StoryReport:
-    story = group(rows, settings)
+def evaluate_stories(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
+                     glossary: Glossary | None = None) -> StoryReport:
+    story = group(rows, settings, glossary)
     events = {r["id"]: r.get("event") for r in rows}
     langs = {r["id"]: r.get("lang") for r in rows}
     tp = fp = fn = across = across_found = 0

@@ -14,6 +14,7 @@ languages, translated names do not.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -22,7 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from bot.cjk import CJK_RUN, bigrams
+from bot.cjk import CJK_RUN, bigrams, written_in_japanese
+from bot.stories.glossary import ALL_KATAKANA, Glossary
 
 LEAD_CHARS = 600  # the first paragraph or two: where a report states its event
 NAMES_CHARS = 1000
@@ -67,7 +69,7 @@ _SIZES = {"%": "%", "percent": "%", "per cent": "%", "nm": "nm", "nanometer": "n
           "megawatt": "mw", "megawatts": "mw"}
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*|[\u30a0-\u30ff]{3,}")
 _PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
-_KANA_ONLY = re.compile(r"[\u3040-\u309f]+")  # して, ている: grammar, not what a report is about
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")  # して, の建: grammar, not what a report is about
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,33 +81,81 @@ class StoryTerms:
     names: frozenset[str]
     figures: frozenset[str]
     day: date | None
+    # a Japanese report in English words (the glossary's), what it is compared to English by
+    english: StoryTerms | None = None
 
     def as_json(self) -> dict:
-        return {"lead": dict(self.lead), "body": dict(self.body), "names": sorted(self.names),
+        data = {"lead": dict(self.lead), "body": dict(self.body), "names": sorted(self.names),
                 "figures": sorted(self.figures), "day": self.day.isoformat() if self.day else None}
+        return {**data, "english": self.english.as_json()} if self.english else data
 
     @classmethod
     def from_json(cls, data: Mapping) -> StoryTerms:
         return cls(data["lead"], data["body"], frozenset(data["names"]),
                    frozenset(data["figures"]),
-                   date.fromisoformat(data["day"]) if data.get("day") else None)
+                   date.fromisoformat(data["day"]) if data.get("day") else None,
+                   cls.from_json(data["english"]) if data.get("english") else None)
 
     @property
     def document_terms(self) -> set[str]:
         """The terms counted once in the archive's document frequencies."""
-        return set(self.lead) | set(self.body) | self.names | self.figures
+        own = set(self.lead) | set(self.body) | self.names | self.figures
+        return own | self.english.document_terms if self.english else own
 
 
-def story_terms(title: str, text: str, day: date | None) -> StoryTerms:
+def story_terms(title: str, text: str, day: date | None,
+                glossary: Glossary | None = None) -> StoryTerms:
+    """With a glossary, a Japanese text also gets its English words."""
     title, text = (unicodedata.normalize("NFKC", t or "") for t in (title, text[:BODY_CHARS]))
-    headline = terms(title)
-    lead = Counter(headline * 2)  # the headline twice
-    lead.update(terms(text[:LEAD_CHARS]))
-    body = Counter(headline)
-    body.update(terms(text))
     head = f"{title}\n{text[:NAMES_CHARS]}"
-    return StoryTerms(dict(lead), dict(body.most_common(BODY_TERMS)), names(head),
-                      figures(head), day)
+    english = None
+    if glossary is not None and written_in_japanese(f"{title}\n{text}"):
+        english = _in_english(glossary, title, text, head, day)
+    return _counted(terms(title), terms(text[:LEAD_CHARS]), terms(text), names(head),
+                    figures(head), day, english)
+
+
+def _counted(headline: list[str], lead_words: list[str], body_words: list[str],
+             found: frozenset[str], amounts: frozenset[str], day: date | None,
+             english: StoryTerms | None = None) -> StoryTerms:
+    lead = Counter(headline * 2)  # the headline twice
+    lead.update(lead_words)
+    body = Counter(headline)
+    body.update(body_words)
+    return StoryTerms(dict(lead), dict(body.most_common(BODY_TERMS)), found, amounts, day,
+                      english)
+
+
+def _in_english(glossary: Glossary, title: str, text: str, head: str, day: date | None,
+                ) -> StoryTerms:
+    """A Japanese text's Latin-script words (IBM, AI) and the glossary's English for its terms,
+    counted as an English text's would be; one scan of the glossary."""
+    full = f"{title}\n{text}"
+    found = glossary.scan(full)
+
+    def words(start: int, end: int) -> list[str]:
+        out = [t for t in terms(full[start:end]) if not CJK_RUN.fullmatch(t)]
+        for at, rendering in found:
+            if start <= at < end:
+                out += [w for english in rendering.english for w in _words(english)]
+        return out
+
+    begin = len(title) + 1
+    known = {n for n in names(head) if not ALL_KATAKANA.fullmatch(n)}
+    known.update(n for at, rendering in found if at < len(head) and rendering.name
+                 for english in rendering.english for n in _names(english))
+    return _counted(words(0, len(title)), words(begin, begin + LEAD_CHARS),
+                    words(begin, len(full)), frozenset(known), figures(head), day)
+
+
+@functools.cache
+def _words(english: str) -> list[str]:
+    return terms(english)
+
+
+@functools.cache
+def _names(english: str) -> frozenset[str]:
+    return names(english)
 
 
 def terms(text: str) -> list[str]:
@@ -206,6 +256,8 @@ def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> fl
     """0..1: how surely the two report one event."""
     if not within(a, b, window_days):
         return 0.0
+    if (a.english is None) != (b.english is None):  # a Japanese and an English report
+        a, b = a.english or a, b.english or b
     return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
             + BODY_WEIGHT * _cosine(a.body, b.body, idf)
             + NAMES_WEIGHT * _overlap(a.names, b.names, idf)
@@ -214,10 +266,13 @@ def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> fl
 
 def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
     """What it is looked up by: the rarest of its names, figures and headline words (the lead's
-    terms counted twice), which another report of the event is bound to share some of."""
+    terms counted twice), which another report of the event is bound to share some of; a
+    Japanese report's rarest English words too, which an English report may share."""
     keys = item.names | item.figures | {t for t, n in item.lead.items() if n > 1}
-    keys = {k for k in keys if not _KANA_ONLY.fullmatch(k)}
-    return sorted(keys, key=lambda t: (-idf(t), t))[:INDEX_TERMS]
+    keys = {k for k in keys if not _HIRAGANA.search(k)}
+    rarest = sorted(keys, key=lambda t: (-idf(t), t))[:INDEX_TERMS]
+    english = index_terms(item.english, idf) if item.english else []
+    return rarest + [k for k in english if k not in rarest]
 
 
 def _normal(word: str) -> str:
