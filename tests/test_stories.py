@@ -92,7 +92,7 @@ def test_the_glossary_matches_whole_terms_the_longest_first():
         "titles": {"外相": "foreign minister"}}, "glossary.toml")
 
     def english(text: str) -> list[str]:
-        return [e for rendering in glossary.scan(text) for e in rendering.english]
+        return [e for _, rendering in glossary.scan(text) for e in rendering.english]
 
     assert english("日米と北米、米国") == ["Japan", "US", "US"]  # 北米 is no US
     assert english("クロスオーバー、ロス氏") == ["Ross"]  # a katakana word, whole
