@@ -8,8 +8,8 @@ cosine of the lead and of the whole text with the weighted overlap of names and 
 articles published more than the window apart are different events (the same partners sign a new
 agreement every year), and two of which one has no known date must agree more
 (`stories.same_event_undated`): only their words can tell the deal from last year's. Japanese
-text is compared by character bigrams; names written in Latin letters (IBM, NASA) match across
-languages, translated names do not.
+text is compared with Japanese by character bigrams, and with English in the English words the
+glossary gives its terms (bot.stories.glossary), besides the names written alike (IBM, NASA).
 """
 
 from __future__ import annotations
