@@ -29,6 +29,15 @@ CASES = [
      "intelligence, quantum computing, fusion energy, space exploration, biotechnology and 6G "
      "telecommunications, the two governments said.", True,
      {"ai", "quantum", "energy", "space", "biotech", "telecom"}),
+    ("ai governance framework", "US and Japan to write common rules for AI",
+     "The United States and Japan will jointly develop an AI policy framework for trustworthy "
+     "systems, officials from both governments said in Tokyo. The two countries' AI safety "
+     "institutes will also align their testing and evaluation methods, so a model checked in "
+     "one country is accepted in the other.", True, {"ai", "standards"}),
+    ("日本語のAI政策枠組み", "日米、AIの政策枠組みで連携 評価手法を共通化",
+     "日米両政府は、AI政策枠組みの共同策定で合意した。米商務省と日本のAIセーフティ・インスティテュートが"
+     "評価手法を共通化し、一方の国で検証したAIモデルを他方でも受け入れる。",
+     True, {"ai", "standards"}),
     ("us-china only", "US adds 30 Chinese chip firms to entity list",
      "The US Commerce Department added 30 Chinese companies to its entity list, cutting them off "
      "from American chipmaking tools and AI chips. Beijing condemned the export controls.",
