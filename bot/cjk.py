@@ -15,5 +15,13 @@ def written_in_japanese(text: str) -> bool:
     return len(KANA.findall(text, 0, 3000)) >= min(20, len(text) // 10 + 1)
 
 
+def language_of(text: str, default: str) -> str:
+    """An item's language from its own words: Japanese with kana, English with no CJK character
+    at all; otherwise (kanji alone, as a Japanese headline may be) its source's."""
+    if KANA.search(text):
+        return "ja"
+    return default if CJK_RUN.search(text) else "en"
+
+
 def bigrams(run: str) -> list[str]:
     return [run] if len(run) < 2 else [run[i:i + 2] for i in range(len(run) - 1)]

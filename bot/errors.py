@@ -52,5 +52,9 @@ class RateLimited(FetchError):
         self.until = until
 
 
+class HostPaused(RateLimited):
+    """Not asked at all: the host told another request to wait (it is nobody's failure)."""
+
+
 class ParseError(SourceError):
     stage = "parse"

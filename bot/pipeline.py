@@ -16,10 +16,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from bot.cjk import language_of
 from bot.classify import Classifier
 from bot.classify.classifier import worth_fetching
 from bot.config import Settings
-from bot.errors import FetchError, RateLimited, SourceError
+from bot.errors import FetchError, HostPaused, RateLimited, SourceError
 from bot.extract import EXTRACTOR_VERSION, extract_page
 from bot.feeds import identity
 from bot.feeds.fetch import FEED_ACCEPT, Fetcher, is_private_host
@@ -63,6 +64,7 @@ class CycleReport:
     updated_items: int = 0
     processed: int = 0
     deferred: int = 0
+    waiting: int = 0  # sources not polled: their host asked to wait (a 429 to another feed)
     requests: int = 0
     all_new: int = 0  # polls in which every item was new (some may have been missed)
     extraction: Counter[str] = field(default_factory=Counter)
@@ -73,7 +75,9 @@ class CycleReport:
     def summary(self) -> str:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.extraction.items())) or "none"
         return (f"polled {self.polled} sources ({self.failed} failed, {self.not_modified} not "
-                f"modified, {self.unchanged} unchanged); {self.new_items} new items, "
+                f"modified, {self.unchanged} unchanged"
+                + (f"; {self.waiting} waiting for their host" if self.waiting else "")
+                + f"); {self.new_items} new items, "
                 f"{self.updated_items} updated; {self.processed} articles processed "
                 f"({statuses}), {self.deferred} deferred"
                 + (f", {self.dropped} unreachable and not kept" if self.dropped else "")
@@ -143,6 +147,11 @@ class Pipeline:
         report.polled += 1
         try:
             await self._poll_feed(source, state, report)
+        except HostPaused as e:  # another feed of its host was told to wait: not this one's fault
+            report.polled -= 1
+            report.waiting += 1
+            self.archive.postpone_poll(source.id, e.until)
+            log.info("source %s: not polled: %s", source.id, e, extra={"source": source.id})
         except SourceError as e:
             self._record_failure(source, state, e, report)
         except Exception as e:  # noqa: BLE001 -- the source boundary: a bug must not stop the cycle
@@ -237,13 +246,14 @@ class Pipeline:
             url = decoded or url
             fetch = fetch and decoded is not None  # never fetch Google's own (consent) pages
             title = identity.strip_publisher_suffix(title, entry.publisher)
+        lang = language_of(f"{title}\n{entry.summary}", source.lang)  # a mixed feed's item
         if fetch and source.prefilter:
-            fetch = worth_fetching(self.classifier.taxonomy, title, entry.summary, source.lang)
+            fetch = worth_fetching(self.classifier.taxonomy, title, entry.summary, lang)
         return ArticleDraft(
             source_id=source.id, url=url, canonical_url=identity.canonical_url(url),
             keys=identity.item_keys(source.id, url, entry.guid), title=title,
             summary=entry.summary, guid=entry.guid, feed_published=entry.published,
-            lang=source.lang, publisher=entry.publisher, fetch_fulltext=fetch, author=entry.author)
+            lang=lang, publisher=entry.publisher, fetch_fulltext=fetch, author=entry.author)
 
     # --- 4-6: fetch, extract, classify, archive -----------------------------------------
 

@@ -10,7 +10,7 @@ import pytest
 from sitesrv import Reply
 
 from bot.config import FetchSettings
-from bot.errors import FetchError, RateLimited
+from bot.errors import FetchError, HostPaused, RateLimited
 from bot.feeds.fetch import Fetcher, build_client, parse_retry_after
 
 
@@ -168,7 +168,8 @@ def test_429_with_retry_after_pauses_that_host_only(site):
             fetcher = Fetcher(client, settings)
             with pytest.raises(RateLimited) as first:
                 await fetcher.get(site.url("/limited"))
-            with pytest.raises(RateLimited):
+            assert not isinstance(first.value, HostPaused)  # the host said so itself
+            with pytest.raises(HostPaused):
                 await fetcher.get(site.url("/other"))  # same host: paused, not even asked
             other_host = site.url("/other").replace("127.0.0.1", "localhost")
             return first.value, await fetcher.get(other_host)

@@ -215,3 +215,29 @@ def test_a_corrupt_or_bombing_gzip_sitemap_is_skipped_not_a_crash():
     assert parse_sitemap(b"\x1f\x8b\x08\x00garbage") == ([], [])
     bomb = gzip.compress(b"<urlset>" + b" " * (60 * 1024 * 1024) + b"</urlset>")
     assert parse_sitemap(bomb) == ([], [])  # cut at 50 MB: no page, and no 60 MB in memory
+
+
+def test_a_mixed_feed_is_english_when_most_items_are_and_each_item_keeps_its_language(
+        site, tmp_path, cli):
+    """One Japanese headline does not make a feed Japanese; and in a feed declared Japanese an
+    English item is read as English (a Japanese text takes Japan for granted, an English one
+    must name it), also when only its summary is known (its page is gone)."""
+    items = [("Commerce Department and Intel sign chip research partnership",
+              "The US Commerce Department and Intel agreed to fund advanced chip research."),
+             ("Ford recalls pickup trucks", "Ford is recalling 40,000 trucks over a brake fault."),
+             ("Apple opens a store in Austin", "Apple opened its third store in Texas."),
+             ("日米、量子技術で協力", "日米両政府は量子技術の共同研究で協力すると発表した。")]
+    feed = "".join(f"<item><title>{t}</title><link>{site.url(f'/gone/{i}')}</link>"
+                   f"<description>{d}</description></item>" for i, (t, d) in enumerate(items))
+    site.route("/mixed.xml", Reply(body=f'<rss version="2.0"><channel><title>Mixed</title>{feed}'
+                                        f"</channel></rss>".encode(),
+                                   headers={"Content-Type": "application/rss+xml; charset=utf-8"}))
+    config = write_config(tmp_path, [])
+    code, out, err = cli("--config", str(config), "sources", "add", site.url("/mixed.xml"))
+    assert code == 0 and ", en)" in out, (out, err)
+    config = write_config(tmp_path / "declared", [{"id": "mixed", "name": "Mixed", "lang": "ja",
+                                                   "url": site.url("/mixed.xml")}])
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    rows = dict(query(config, "SELECT title, lang || ' ' || relevant FROM articles "
+                              "WHERE source_id = 'mixed'"))
+    assert rows[items[0][0]] == "en 0" and rows[items[3][0]] == "ja 1", rows

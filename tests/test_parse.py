@@ -97,6 +97,17 @@ def test_every_real_corpus_feed_parses_with_its_items():
             assert "\ufffd" not in text and "ã" not in text, f"{name}: mojibake"
 
 
+def test_undeclared_latin1_feeds_keep_their_accents():
+    """charset_normalizer guesses Central European or Baltic for a few accents of Portuguese
+    or French; undeclared Latin-script bytes are read as windows-1252, as browsers do."""
+    expected = {"rssparser__uol-noticias_undeclared-latin1.rss": "simulações de 2º turno",
+                "miniflux__cercle-psy_undeclared-latin1.xml": "liée surtout à"}
+    for name, phrase in expected.items():
+        parsed = parse_feed(need_corpus("feeds", name).read_bytes(), {}, BASE)
+        titles = " ".join(e.title for e in parsed.entries)
+        assert phrase in titles and not re.search("[őşăčŕ]", titles), (name, titles[:200])
+
+
 def test_bare_guids_are_not_links_and_links_resolve_against_the_feed():
     body = (b'<rss version="2.0"><channel><title>t</title>'
             b"<item><title>A</title><guid>12345</guid></item>"
@@ -145,5 +156,32 @@ def test_one_guid_on_items_with_different_links_identifies_none_of_them():
             b"<item><title>C again</title><guid>ok</guid><link>http://x/c</link></item>"
             b"</channel></rss>")
     entries = parse_feed(body, {}, "http://x/feed").entries
-    assert [(e.link, e.guid) for e in entries] == [
-        ("http://x/a", None), ("http://x/b", None), ("http://x/c", "ok"), ("http://x/c", "ok")]
+    assert [(e.link, e.guid, e.title) for e in entries] == [  # one link: its first item
+        ("http://x/a", None, "A"), ("http://x/b", None, "B"), ("http://x/c", "ok", "C")]
+
+
+def test_a_stray_second_item_with_a_known_link_does_not_overwrite_the_first():
+    body = ("<rss version='2.0'><channel><title>t</title>"
+            "<item><title>量子技術で日米協力</title><guid>1</guid><link>http://x/a</link>"
+            "<description>日米両政府は量子技術で協力する。</description></item>"
+            "<item><title>Other</title><guid>2</guid><link>http://x/b</link></item>"
+            "<item><title>1-</title><guid>3</guid><link>http://x/a</link></item>"
+            "</channel></rss>").encode()
+    entries = parse_feed(body, {"content-type": "application/rss+xml; charset=utf-8"},
+                         "http://x/feed").entries
+    assert [(e.title, e.summary) for e in entries] == [
+        ("量子技術で日米協力", "日米両政府は量子技術で協力する。"), ("Other", "")]
+
+
+def test_a_summary_that_different_items_share_is_boilerplate_and_dropped():
+    teaser = "Subscribe to read the full story on our website."
+    items = "".join(f"<item><title>{t}</title><link>http://x/{i}</link>"
+                    f"<description>{d}</description></item>"
+                    for i, (t, d) in enumerate([("Rapidus and IBM extend 2nm deal", teaser),
+                                                ("NASA and JAXA set rover date", teaser),
+                                                ("Micron expands Hiroshima fab", "Micron will "
+                                                 "add a production line in Hiroshima.")]))
+    body = f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+    entries = parse_feed(body, {}, "http://x/feed").entries
+    assert [e.summary for e in entries] == ["", "", "Micron will add a production line in "
+                                                    "Hiroshima."]

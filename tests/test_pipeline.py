@@ -352,3 +352,27 @@ def test_no_reader_ever_sees_a_done_article_without_its_story(site, tmp_path, cl
     assert query(config, "SELECT count(*) FROM articles WHERE state = 'done' AND source_id != "
                          "'seed'")[0][0] >= 10
     assert seen == []
+
+
+def test_a_429_to_one_feed_postpones_the_hosts_other_feeds_without_failing_them(site, tmp_path,
+                                                                                cli):
+    """Retry-After pauses the host; its other feeds are not asked meanwhile, and that is no
+    failure of theirs: no error, no "failing since", polled again when the pause ends."""
+    serve_news_site(site)
+    site.route("/limited", Reply(429, headers={"Retry-After": "600"}))
+    sources = [{"id": "limited", "name": "L", "url": site.url("/limited")}]
+    config = write_config(tmp_path, sources + news_sources(site, ["en-atom.xml"]))
+    config.write_text(config.read_text().replace("per_host_concurrency = 4",
+                                                 "per_host_concurrency = 1"))
+    code, _, err = cli("--config", str(config), "poll")
+    assert code == 0 and "1 waiting for their host" in err
+    assert not site.hits("/feeds/en-atom.xml")
+    status = {r[0]: r[1:] for r in query(
+        config, "SELECT id, last_status, consecutive_errors, failing_since, next_poll_at "
+                "FROM sources")}
+    assert status["limited"][0] == "error: rate_limited" and status["limited"][1] == 1
+    last_status, errors, failing_since, next_poll = status["en-atom"]
+    assert last_status == "never polled" and errors == 0 and failing_since is None
+    assert datetime.fromisoformat(next_poll).replace(tzinfo=UTC) >= FIXED_NOW + \
+        timedelta(seconds=590)
+    assert not [line for line in err.splitlines() if "WARNING" in line and "en-atom" in line]

@@ -13,6 +13,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.feeds import FeedParameters, determine_feed
 
+from bot.cjk import language_of
 from bot.config import SOURCE_ID
 from bot.errors import FetchError, ParseError, SourceError
 from bot.feeds.fetch import FEED_ACCEPT, Fetcher
@@ -63,7 +64,7 @@ def _found(url: str, feed: ParsedFeed) -> FoundFeed:
 def new_source(found: FoundFeed, taken: set[str], *, source_id: str | None = None,
                name: str | None = None, lang: str | None = None) -> Source:
     """A source for a found feed: its id from the domain unless given (made unique), its name
-    from the feed's title, its language from the items' titles (kana: Japanese)."""
+    from the feed's title, its language from the items' titles (most with kana: Japanese)."""
     if source_id is None:
         base = re.sub(r"[^a-z0-9]+", "-", domain(found.url)).strip("-")[:60] or "source"
         source_id, n = base, 2
@@ -73,8 +74,8 @@ def new_source(found: FoundFeed, taken: set[str], *, source_id: str | None = Non
         raise SourceError(f"a source with id {source_id!r} exists already")
     if not SOURCE_ID.match(source_id):
         raise SourceError(f"id {source_id!r}: use lowercase letters, digits, - _ .")
-    titles = " ".join(e.title for e in found.feed.entries)
-    lang = lang or ("ja" if re.search(r"[\u3040-\u30ff]", titles) else "en")
+    japanese = sum(language_of(e.title, "en") == "ja" for e in found.feed.entries)
+    lang = lang or ("ja" if japanese * 2 > len(found.feed.entries) else "en")
     return Source(id=source_id, url=found.url, name=name or found.title, lang=lang)
 
 

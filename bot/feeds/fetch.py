@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.config import FetchSettings
-from bot.errors import FetchError, RateLimited
+from bot.errors import FetchError, HostPaused, RateLimited
 from bot.models import FetchResult
 
 PRIVATE_OK = "techwatch.private_ok"
@@ -167,7 +167,7 @@ class Fetcher:
 
     def _check_pause(self, host: _Host, url: str) -> None:
         if host.paused_until and host.paused_until > self._now():
-            raise RateLimited(f"host asked to wait until {host.paused_until:%Y-%m-%d %H:%M}Z: "
+            raise HostPaused(f"host asked to wait until {host.paused_until:%Y-%m-%d %H:%M}Z: "
                               f"{redact(url)}", until=host.paused_until, status=host.paused_by)
 
     async def _wait_turn(self, host: _Host) -> None:

@@ -24,6 +24,12 @@ TAG = re.compile(r"<[^>]+>")
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+# single-byte code pages of Latin-script languages: on a feed's few accented letters
+# charset_normalizer may pick Baltic or Central European for Portuguese or French
+LATIN_CODE_PAGES = {"latin_1", "cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "cp437", "cp775",
+                    "cp850", "cp858", "mac_roman", "mac_latin2", "iso8859_2", "iso8859_3",
+                    "iso8859_4", "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14",
+                    "iso8859_15", "iso8859_16"}
 SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space of JA titles
 
 
@@ -40,8 +46,8 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     body, response_headers = _sniff_undeclared(body, response_headers)
     parsed = feedparser.parse(body, response_headers=response_headers,
                               resolve_relative_uris=True, sanitize_html=True)
-    entries = _distinct_guids([e for e in (_entry(entry, url) for entry in parsed.entries)
-                               if e is not None])
+    entries = _without_boilerplate(_first_of_each_link(_distinct_guids(
+        [e for e in (_entry(entry, url) for entry in parsed.entries) if e is not None])))
     if not parsed.get("version") and not entries:
         raise ParseError(_not_a_feed(body, headers, parsed))
     warning = None
@@ -73,6 +79,8 @@ def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict
     if best is None:
         return body, headers
     text = str(best)
+    if best.encoding in LATIN_CODE_PAGES:  # which one is a guess on a short text: the Web's
+        text = body.decode("cp1252", errors="replace")  # default for undeclared Latin text
     utf8 = b'<?xml version="1.0" encoding="utf-8"?>' + XML_DECLARATION.sub(b"", text.encode())
     return utf8, {**headers, "content-type": "application/xml; charset=utf-8"}
 
@@ -104,6 +112,31 @@ def _distinct_guids(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
         if e.guid:
             links.setdefault(e.guid, set()).add(e.link)
     return tuple(replace(e, guid=None) if e.guid and len(links[e.guid]) > 1 and e.link else e
+                 for e in entries)
+
+
+def _first_of_each_link(entries: tuple[FeedEntry, ...]) -> tuple[FeedEntry, ...]:
+    """Two items of one feed with one link are one article: the first (a feed lists its newest
+    first) is kept, so a stray duplicate ("1-", no summary) does not overwrite it each poll."""
+    seen: set[str] = set()
+    kept = []
+    for e in entries:
+        if e.link and e.link in seen:
+            continue
+        seen.add(e.link)
+        kept.append(e)
+    return tuple(kept)
+
+
+def _without_boilerplate(entries: tuple[FeedEntry, ...]) -> tuple[FeedEntry, ...]:
+    """A summary that items with different titles share says nothing of any of them (a
+    paywall teaser, "Read more on our site"): dropped, so it neither makes different stories
+    look like copies of one another nor stands in for a text."""
+    titles: dict[str, set[str]] = {}
+    for e in entries:
+        if e.summary:
+            titles.setdefault(e.summary, set()).add(e.title)
+    return tuple(replace(e, summary="") if e.summary and len(titles[e.summary]) > 1 else e
                  for e in entries)
 
 

@@ -58,6 +58,9 @@ from bot.stories.events import StoryTerms
 SEED_SOURCE = "seed"
 ADDED_SOURCE = "added"  # the source of articles given to `techwatch add`
 ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
+# the most recent copies a new article is compared with: a story syndicated a thousand times
+# costs no more than one syndicated two hundred times
+COPY_CANDIDATES = 200
 # what readers' queries select: not the grouping's working data (signature, story terms)
 READ_COLUMNS = [c for c in articles.c if c.name not in ("minhash", "story_terms")]
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
@@ -266,6 +269,15 @@ class Archive:
                 values["last_new_item_at"] = now
             db.execute(sources.update().where(sources.c.id == source_id).values(**values))
         return PollWrite(new, updated)
+
+    def postpone_poll(self, source_id: str, until: datetime) -> None:
+        """Poll a source no sooner than `until`, its state otherwise as it was (its host asked
+        to wait; the source itself did not fail)."""
+        with self.engine.begin() as db:
+            db.execute(sources.update().where(
+                sources.c.id == source_id,
+                sa.or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at < until))
+                .values(next_poll_at=until))
 
     def count_known(self, drafts: Iterable[ArticleDraft]) -> int:
         """How many of a feed's items the archive already has."""
@@ -513,7 +525,8 @@ class Archive:
         candidates = (sa.select(story_bands.c.article_id).distinct()
                       .where(story_bands.c.band.in_(bands),
                              story_bands.c.first_seen >= window_start,
-                             story_bands.c.article_id != article_id))
+                             story_bands.c.article_id != article_id)
+                      .order_by(story_bands.c.article_id.desc()).limit(COPY_CANDIDATES))
         rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.minhash)
                           .where(articles.c.id.in_(candidates)))
         best, best_score = None, threshold
