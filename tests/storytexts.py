@@ -60,3 +60,38 @@ JA_FUSION_DEAL = (
     "ブランケット材料を共同開発する契約を結んだと発表した。５年間で４８００万ドルを投じる。"
     "茨城県の研究拠点の技術者がテネシー州の研究所に加わり、炉の壁の内側でトリチウム燃料を"
     "生み出すセラミックの小球を開発する。国立研究所と日本のメーカーによる日米協力は初めて。")
+
+
+def template_deal(us: str, ja: str, field: str, city: str, amount: str, chief: str) -> tuple:
+    """One of a wire's press releases, all worded from one template: different deals."""
+    return (f"{us} and Japan's {ja} to build {field} line in {city}",
+            f"{us} said on Monday it will invest {amount} with Japan's {ja} in {field} in {city}, "
+            f"a U.S.-Japan technology partnership backed by both governments. The project was "
+            f"announced by the U.S. Commerce Department and Japan's Ministry of Economy, Trade and "
+            f"Industry, which will fund joint research on {field}. {ja} chief executive {chief} "
+            f"said the cooperation between the United States and Japan would create jobs. "
+            f"Analysts said the agreement strengthens the alliance's supply chains for {field}.")
+
+
+
+_FIELDS = ["gallium nitride power chips", "photonic quantum processors", "6G terahertz antennas",
+           "sodium-ion batteries", "lunar rover navigation", "AI chip packaging",
+           "fusion reactor magnets", "undersea fiber cables", "rare earth magnet recycling",
+           "hydrogen electrolyzers", "satellite laser links", "mRNA bioreactors"]
+_CITIES = ["Sendai", "Kumamoto", "Fukuoka", "Nagoya", "Austin", "Phoenix", "Albany", "Boise"]
+_US = ["Voltline", "Brightwave", "Corvus Labs", "Northgate", "Quarrystone", "Ardent Systems",
+       "Bluefield", "Cobalt Ridge", "Delmar Tech", "Eastlake", "Foxhall", "Granite Peak",
+       "Harborview", "Ironwood", "Juniper Grid", "Kestrel", "Larkspur", "Meridian Arc",
+       "Nimbus Works", "Orchard Semi", "Pinecrest", "Quillon", "Redwater", "Silverpine"]
+_JA = ["Kaminari Denko", "Hoshino Seiki", "Tsubasa Optics", "Midori Cell", "Akatsuki Kogyo",
+       "Sakura Dengyo", "Fujimi Kasei", "Hikari Tsushin", "Kawase Kiki", "Minato Zairyo",
+       "Nishikaze", "Ookawa Seimitsu", "Reimei Kogaku", "Shinonome", "Takumi Denshi",
+       "Umibe Kagaku", "Wakaba Energy", "Yamabuki", "Asagiri", "Benibana", "Chidori",
+       "Daichi Metal", "Enishi", "Fuyou Denki"]
+_GIVEN = ["Kenji", "Mariko", "Hiroshi", "Yuki", "Daisuke", "Aiko", "Takeshi", "Naomi"]
+_FAMILY = ["Aoyama", "Endo", "Kudo", "Sato", "Mori", "Ito", "Kato", "Ono", "Abe", "Goto", "Ueda",
+           "Imai"]
+# 24 different deals on one day, in one wire's words: each field twice, each city three times
+TEMPLATE_DEALS = [template_deal(_US[i], _JA[i], _FIELDS[i % 12], _CITIES[i % 8],
+                                f"${1 + i % 9}.{i % 10} billion",
+                                f"{_GIVEN[i % 8]} {_FAMILY[i % 12]}") for i in range(24)]
