@@ -41,7 +41,7 @@ from bot.errors import SourceError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, JsonLines, scrub, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
-from bot.notify.slack import DeliveryReport
+from bot.notify.slack import RATE_LIMITED, DeliveryReport
 from bot.notify.terminal import console, escape, print_digest, print_search
 from bot.pipeline import AddOutcome, CycleReport, Progress, check_source, polled_sources
 from bot.since import parse_since
@@ -308,7 +308,8 @@ def deliver_due(app: App, *, alerts: bool = True, digests: bool = True,
         log.info("delivery: %d sent, %d found already posted, %d pending, %d failed%s%s",
                  report.sent, report.reconciled, report.pending, report.failed,
                  f", {report.expired} alerts expired unsent" if report.expired else "",
-                 f", {report.held} waiting for channels Slack refuses" if report.held else "")
+                 f", {report.held} waiting for their channel (earlier messages first, or Slack "
+                 f"refused it or asked to wait)" if report.held else "")
     return report
 
 
@@ -505,8 +506,12 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     out.print(f"Slack: {app.archive.pending_delivery_count()} messages pending; "
               f"{app.archive.feedback_count()} feedback votes")
     for h in holds.values():
-        out.print(f"Slack refuses {escape(h.channel)}: {escape(h.error)} since "
-                  f"{_short(h.since)}; its messages wait, next try {_short(h.retry_at)}")
+        if h.error == RATE_LIMITED:
+            out.print(f"Slack asked to wait before posting to {escape(h.channel)} again; its "
+                      f"messages wait, next try {_short(h.retry_at)}")
+        else:
+            out.print(f"Slack refuses {escape(h.channel)}: {escape(h.error)} since "
+                      f"{_short(h.since)}; its messages wait, next try {_short(h.retry_at)}")
     return 0
 
 

@@ -79,7 +79,9 @@ def why(article: ArticleView, limit: int = 3) -> str:
     return "; ".join(parts) or "matched the taxonomy"
 
 
-SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+# a sentence ends at a full stop, question or exclamation mark before a space, unless the stop
+# ends an initial ("U.S. officials", "J. Smith"), or at a Japanese one; not inside "$1.5"
+SENTENCE = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+|(?<=[。！？])\s*")
 
 
 def lead_sentences(text: str, title: str = "", sentences: int = 2, limit: int = 320) -> str:

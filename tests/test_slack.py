@@ -102,22 +102,33 @@ def test_429_on_the_first_post_is_retried_after_retry_after(site, tmp_path, cli,
     assert len(slack.calls_to("chat.postMessage")) == len(keys) + 1
 
 
-def test_a_long_retry_after_leaves_the_message_for_the_next_cycle(site, tmp_path, cli, slack,
-                                                                   token):
+def test_a_long_retry_after_holds_the_channel_until_it_has_passed(site, tmp_path, cli, slack,
+                                                                  token):
+    """A 429 asking for more than a post waits (10 s): the channel is not called at all until
+    then, not even to look for the message (Slack said it did not take it); then it goes out."""
     serve_news_site(site)
     slack.script["chat.postMessage"] += [("429", "100"), ("429", "2.0")]  # "2.0": read too
     config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
     started = time.monotonic()
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0 and time.monotonic() - started < 60 and "Traceback" not in err
-    assert "Slack asks to wait more than 10 s (429)" in err  # not 100 s of stalled polling
+    assert "Slack asks to wait 100 s (429)" in err  # not 100 s of stalled polling
     pending = query(config, "SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0]
     assert pending >= 1 and slack.posts()  # that channel waits; the other was posted
-    assert cli("--config", str(config), "run", "--once")[0] == 0  # the next cycle
+    held = slack.calls_to("chat.postMessage")[0]["channel"]
+    calls = len(slack.calls)
+    assert cli("--config", str(config), "run", "--once")[0] == 0  # the next cycle, too soon
+    assert not [p for _, p in slack.calls[calls:] if p.get("channel") == held]
+    code, out, _ = cli("--config", str(config), "status")
+    assert f"Slack asked to wait before posting to {held} again" in " ".join(out.split())
+    from bot.cli import main
+
+    later = FIXED_NOW + timedelta(seconds=101)
+    assert main(["--config", str(config), "run", "--once"], now=lambda: later) == 0
     keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
     assert len(keys) == len(set(keys)) >= 2
     assert query(config, "SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0] == 0
-
+    assert not slack.calls_to("conversations.history")  # nothing was looked for
 
 def test_a_bad_token_is_said_once_and_not_tried_again_by_the_same_process(site, tmp_path,
                                                                         slack, monkeypatch):
@@ -534,3 +545,34 @@ def test_two_posters_at_once_post_each_message_once(site, tmp_path, slack, token
         a.close()
     keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
     assert len(keys) >= 5 and len(keys) == len(set(keys))
+
+
+def test_digests_asked_for_at_once_keep_slacks_pace_together(site, tmp_path, cli, slack, token):
+    """Each request posts with a poster of its own; the channel's pace (a message a second) is
+    kept across them, so the second digest is not limited for coming right after the first."""
+    from bot.app import load_app
+    from bot.notify.service import deliver
+
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    assert cli("--config", str(config), "poll")[0] == 0
+    slack.min_gap = 1.0
+    for minute in (0, 1):  # two requests, a minute apart by the clock (not by the posts)
+        app = load_app(str(config), os.environ,
+                       now=lambda m=minute: FIXED_NOW + timedelta(minutes=m))
+        deliver(app, alerts=False, scheduled=False, channels=("C0DIGEST",), always=True)
+        app.close()
+    assert len(slack.posts("C0DIGEST")) >= 2 and slack.too_soon == []
+
+
+def test_a_long_digest_asked_for_without_a_valid_token_is_dropped_whole(tmp_path, cli, slack,
+                                                                        token, monkeypatch):
+    """Its thread parts go with its first message: nothing of it is left "pending"."""
+    config = write_config(tmp_path, [], extra=SLACK)
+    archive_60_stories(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-the-token-1234")
+    code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
+    assert code == 1 and "invalid_auth" in err
+    parts = query(config, "SELECT key, status FROM deliveries WHERE key LIKE '%:manual:%'")
+    assert len(parts) >= 2 and {status for _, status in parts} == {"failed"}, parts
+    assert not slack.posts()

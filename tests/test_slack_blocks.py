@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from slackstub import block_problem
 from test_classify import TAXONOMY
 
-from bot.digest import build_digest
+from bot.digest import build_digest, lead_sentences
 from bot.models import ArticleView
 from bot.notify.blocks import (
     MAX_LABEL,
@@ -70,6 +70,17 @@ def test_a_digest_reads_well_and_keeps_japanese_titles():
     assert "IBM and Rapidus agreed to build 2nm chips. Production starts in 2027." in text
     assert "why: US: IBM; Japan: Rapidus; semiconductors: 2nm, Rapidus" in text
     assert message.text.startswith("techwatch digest: 2 stories")
+
+
+def test_a_lead_is_whole_sentences_whatever_the_abbreviations_and_decimals():
+    assert lead_sentences("The U.S. Commerce Department and Japan signed a chip deal. It covers "
+                          "2nm. A third sentence is left out.") == \
+        "The U.S. Commerce Department and Japan signed a chip deal. It covers 2nm."
+    assert lead_sentences("Micron will invest $1.5 billion in Hiroshima. Officials welcomed "
+                          "it. More.") == \
+        "Micron will invest $1.5 billion in Hiroshima. Officials welcomed it."
+    assert lead_sentences("日米は量子で協力する。研究者も派遣する。三つ目。") == \
+        "日米は量子で協力する。研究者も派遣する。"
 
 
 def test_a_60_story_digest_splits_within_limits_and_loses_nothing():

@@ -460,3 +460,14 @@ def test_a_subscription_alerts_news_first_seen_from_when_it_was_made(archive, sl
     assert alerts.get("C0OPS", 0) >= 3  # made before the fixture's articles were first seen
     assert "C0ALERTS" not in alerts  # made after: nothing yet
     assert slack.refused() == []
+
+
+def test_unreadable_requests_get_an_error_status_and_one_log_line(slackapp, caplog):
+    """No traceback for what anyone who can reach the endpoint can send."""
+    response = httpx.post(slackapp.url, content="command=/techwatch", timeout=10, headers={
+        "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"})
+    assert response.status_code == 401
+    for body in ("payload=%7Bbroken", 'payload={"type": "block_actions", "actions": "x"}'):
+        assert slackapp.post(body).status_code == 400
+    assert "Traceback" not in caplog.text and all(
+        "\n" not in r.getMessage() for r in caplog.records)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,7 +47,8 @@ RETRIES = 2  # in this run, after a 5xx or a network error; then the next cycle
 # the network, or a reply cut short (http.client.IncompleteRead): the post may have landed
 NETWORK_ERRORS = (SlackClientError, OSError, http.client.HTTPException)
 MANUAL_DIGEST_WAIT = timedelta(minutes=10)  # a digest asked for now is not posted later
-MAX_429_WAIT = 10.0  # seconds a post waits out a 429 within a cycle; longer: the next cycle
+MAX_429_WAIT = 10.0  # seconds a post waits out a 429 within a cycle; longer: the channel is held
+RATE_LIMITED = "ratelimited"  # a channel hold's error when Slack asked to wait (429)
 MAX_PAGES = 10  # of conversations.history when looking for a message
 
 
@@ -91,6 +93,9 @@ def build_client(token: str, api_url: str) -> WebClient:
 
 
 ALERT_MESSAGES = ("alert", "alert_reply", "alert_note")
+# when each channel's next post may go (time.monotonic()), for every poster of this process
+_NEXT_POST: dict[str, float] = {}
+_PACE_LOCK = threading.Lock()
 
 
 class _ChannelRefused(Exception):
@@ -140,7 +145,6 @@ class SlackPoster:
         self.now = now
         self.min_interval = min_interval  # Slack's pace: about one message a second a channel
         self.backoff = backoff  # seconds before the first retry of a 5xx or network error
-        self._last_post: dict[str, float] = {}
         self._last_error = ""
 
     def deliver_pending(self, try_now: frozenset[str] = frozenset()) -> DeliveryReport:
@@ -183,6 +187,8 @@ class SlackPoster:
             if _asked_for_now(delivery):
                 self._fail(delivery, self.token_refused[self.client.token],
                            "no valid Slack token", report)
+            elif is_manual_digest(delivery.key):  # its thread part: dropped with it, quietly
+                self.archive.delivery_failed(delivery.id, "parent_failed", permanent=True)
             else:
                 waiting += 1
         return waiting
@@ -249,7 +255,9 @@ class SlackPoster:
             self._last_error = f"{type(e).__name__}: {e}"
             return "retry"
         finally:  # Slack's pace runs from the last request it answered (a 429's retry too)
-            self._last_post[d.channel] = time.monotonic()
+            with _PACE_LOCK:
+                _NEXT_POST[d.channel] = max(_NEXT_POST.get(d.channel, 0.0),
+                                            time.monotonic() + self.min_interval)
         self.archive.delivery_sent(d.id, response["ts"], self.now())
         report.sent += 1
         return "sent"
@@ -284,9 +292,8 @@ class SlackPoster:
             return self._token_refused(d, error, report)
         if error in CHANNEL_ERRORS:
             return self._refused(d, error, report)
-        if e.response.status_code == 429:  # a long Retry-After: this channel waits a cycle
-            self._last_error = f"Slack asks to wait more than {MAX_429_WAIT:g} s (429)"
-            return self._give_up_for_now(d, report)
+        if e.response.status_code == 429:  # a long Retry-After: waited out across cycles
+            return self._rate_limited(d, retry_after(e.response), report)
         if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
                                                                    "service_unavailable",
                                                                    "request_timeout"):
@@ -303,6 +310,18 @@ class SlackPoster:
         self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; messages "
                   "wait for a valid token (restart techwatch after changing it)", report)
         return "stop"
+
+    def _rate_limited(self, d: Delivery, seconds: float, report: DeliveryReport) -> str:
+        """Slack did not take the message and asks to wait longer than a post waits here: the
+        channel is held until then, no call to it before (not even to look for the message,
+        which Slack said it did not take)."""
+        self.archive.delivery_not_posted(d.id, RATE_LIMITED)
+        hold = self.archive.hold_channel(d.channel, RATE_LIMITED, self.now(),
+                                         lambda _tries: timedelta(seconds=seconds))
+        report.pending += 1
+        log.warning("slack %s: Slack asks to wait %g s (429); its messages wait until %s UTC",
+                    d.channel, seconds, f"{hold.retry_at:%H:%M:%S}", extra={"channel": d.channel})
+        return "held"
 
     def _give_up_for_now(self, d: Delivery, report: DeliveryReport) -> str:
         error = self._last_error
@@ -379,7 +398,7 @@ class SlackPoster:
 
     def _release(self, channel: str) -> None:
         hold = self.archive.release_channel(channel)
-        if hold:
+        if hold and hold.error != RATE_LIMITED:
             log.info("slack %s: posting again (refused since %s UTC: %s)", channel,
                      f"{hold.since:%Y-%m-%d %H:%M}", hold.error, extra={"channel": channel})
 
@@ -389,8 +408,9 @@ class SlackPoster:
         log.error(line, extra={"channel": channel})
 
     def _pace(self, channel: str) -> None:
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = self.min_interval - (time.monotonic() - last)
-            if wait > 0:
-                time.sleep(wait)
+        """Wait for this channel's turn, kept by every poster of the process (two digests
+        asked for at once take turns), and hold the next one for this post."""
+        with _PACE_LOCK:
+            start = max(time.monotonic(), _NEXT_POST.get(channel, 0.0))
+            _NEXT_POST[channel] = start + self.min_interval
+        time.sleep(max(0.0, start - time.monotonic()))

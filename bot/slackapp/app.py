@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App as BoltApp
+from slack_bolt import BoltResponse
 
 from bot.app import App, add_feed_source, open_pipeline
 from bot.config import DigestChannel
@@ -47,6 +48,15 @@ def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
                    token_verification_enabled=False, process_before_response=False,
                    logger=bolt_log)
     commands = Commands(app)
+
+    @bolt.error
+    def on_error(error: Exception, response: BoltResponse) -> BoltResponse:
+        """A request Bolt cannot dispatch (a malformed payload, a forged button): one line, not
+        a traceback, and a 400 for its sender."""
+        log.warning("slack app: a request could not be handled (%s: %s)",
+                    type(error).__name__, str(error)[:200])
+        response.status, response.body = 400, "bad request"
+        return response
 
     @bolt.command("/techwatch")
     def on_command(ack: Callable, command: dict, respond: Callable) -> None:

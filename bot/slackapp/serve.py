@@ -4,6 +4,7 @@ the signing secret) or Socket Mode (an outgoing WebSocket: no public URL needed)
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
@@ -39,7 +40,16 @@ def serve_http(app: App, host: str, port: int) -> WSGIServer:
         if environ.get("PATH_INFO") != EVENTS_PATH:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [f"not found: Slack requests go to {EVENTS_PATH}\n".encode()]
-        return handler(environ, start_response)
+        if not environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "").strip().isdigit():
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])  # not Slack's
+            return [b"invalid request: no X-Slack-Request-Timestamp\n"]
+        try:
+            return handler(environ, start_response)
+        except Exception as e:  # noqa: BLE001 -- a body Bolt cannot read: the sender's problem
+            log.warning("slack app: a request could not be read (%s: %s)", type(e).__name__,
+                        str(e)[:200])
+            start_response("400 Bad Request", [("Content-Type", "text/plain")], sys.exc_info())
+            return [b"bad request\n"]
 
     try:
         server = make_server(host, port, wsgi, server_class=_ThreadingServer, handler_class=QuietRequests)

@@ -734,6 +734,11 @@ class Archive:
         """Counted before the post: an attempt > 0 means the message may already be in Slack."""
         self._update_delivery(delivery_id, attempts=deliveries.c.attempts + 1)
 
+    def delivery_not_posted(self, delivery_id: int, error: str) -> None:
+        """Slack answered that it did not take the message (429): nothing to look for later."""
+        self._update_delivery(delivery_id, last_error=error,
+                              attempts=sa.func.max(deliveries.c.attempts - 1, 0))
+
     def delivery_sent(self, delivery_id: int, ts: str, now: datetime) -> None:
         self._update_delivery(delivery_id, status="sent", ts=ts, sent_at=now, last_error=None)
 
