@@ -55,6 +55,7 @@ def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
         a traceback, and a 400 for its sender."""
         log.warning("slack app: a request could not be handled (%s: %s)",
                     type(error).__name__, str(error)[:200])
+        log.debug("slack app: the request's error", exc_info=error)  # with --verbose
         response.status, response.body = 400, "bad request"
         return response
 
