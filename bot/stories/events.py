@@ -32,9 +32,11 @@ BODY_CHARS = 20_000  # enough for any report; a huge page costs no more
 BODY_TERMS = 150  # the most frequent terms of the whole text kept per article
 EVENT_CANDIDATES = 30  # window articles compared with a new one: those sharing most index terms
 INDEX_TERMS = 16  # the rarest names, figures and headline words an article is found by
-# two reports of one event name the same companies, agencies or people: at least this share of
-# their names' weight in common (releases worded from one template, on different deals, do not)
-MIN_SHARED_NAMES = 0.08
+# two reports of one event name the same companies, agencies or people: of the names of the one
+# that names less (a brief, a Japanese report's glossary names), at least this share by weight
+# is in the other (releases worded from one template, on different deals, share only the
+# template's agencies and days)
+MIN_SHARED_NAMES = 0.15
 # how much each comparison counts in the similarity (they sum to 1)
 LEAD_WEIGHT, BODY_WEIGHT, NAMES_WEIGHT, FIGURES_WEIGHT = 0.35, 0.35, 0.2, 0.1
 
@@ -261,12 +263,11 @@ def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> fl
         return 0.0
     if (a.english is None) != (b.english is None):  # a Japanese and an English report
         a, b = a.english or a, b.english or b
-    shared_names = _overlap(a.names, b.names, idf)
-    if shared_names < MIN_SHARED_NAMES:
+    if _contained(a.names, b.names, idf) < MIN_SHARED_NAMES:
         return 0.0
     return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
             + BODY_WEIGHT * _cosine(a.body, b.body, idf)
-            + NAMES_WEIGHT * shared_names
+            + NAMES_WEIGHT * _overlap(a.names, b.names, idf)
             + FIGURES_WEIGHT * _overlap(a.figures, b.figures, idf))
 
 
@@ -296,6 +297,12 @@ def _cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
         wa, wb = wb, wa
     dot = sum(w * wb[t] for t, w in wa.items() if t in wb)
     return dot / (na * nb) if na and nb else 0.0
+
+
+def _contained(a: frozenset[str], b: frozenset[str], idf: Idf) -> float:
+    """The weighted share of the lesser set that the other has too."""
+    lesser = min(sum(idf(t) for t in a), sum(idf(t) for t in b))
+    return sum(idf(t) for t in a & b) / lesser if lesser else 0.0
 
 
 def _overlap(a: frozenset[str], b: frozenset[str], idf: Idf) -> float:
