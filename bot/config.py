@@ -84,7 +84,7 @@ class StorySettings:
     window_days: float = 14.0  # how far back a new article looks for its story
     # similarity of headline, lead, names and figures that makes two reports one event, when
     # both publication dates are known (the window has ruled out last year's deal) ...
-    same_event: float = 0.2
+    same_event: float = 0.25
     # ... and when one is not (the date first seen is no publication date): the words alone must
     # tell this year's dialogue from last year's, so they must agree more (never less)
     same_event_undated: float = 0.275

@@ -32,6 +32,7 @@ from bot.stories.events import (
     StoryTerms,
     figures,
     index_terms,
+    names,
     similarity,
     story_terms,
     terms,
@@ -78,7 +79,7 @@ def test_a_japanese_report_meets_the_english_ones_in_the_glossarys_words():
     idf = idf_with(ja, ja_other, *reports, other)
     assert reports[0].english is None and ja.english is not None
     assert story_terms(JA_FUSION_DEAL[0], "", DAY, GLOSSARY).english  # a headline alone too
-    assert {"hitachi", "oak ridge national laboratory", "tennessee"} <= ja.english.names
+    assert {"hitachi", "oak", "ridge", "laboratory", "tennessee"} <= ja.english.names
     assert "usd4.8e+07" in ja.figures & reports[0].figures
     assert all(similarity(ja, r, idf, 14) >= SAME_EVENT_UNDATED for r in reports)
     assert similarity(ja, other, idf, 14) < SAME_EVENT  # the other fusion deal
@@ -88,7 +89,7 @@ def test_a_japanese_report_meets_the_english_ones_in_the_glossarys_words():
     plain = story_terms(*JA_FUSION_DEAL, DAY)  # no glossary: little but the figure in common
     assert plain.english is None and similarity(plain, reports[0], idf, 14) < SAME_EVENT
     keys = index_terms(ja, idf)
-    assert "oak ridge national laboratory" in keys and "ブランケット" in keys  # found by both
+    assert "ridge" in keys and "ブランケット" in keys  # found by both
     assert StoryTerms.from_json(json.loads(json.dumps(ja.as_json()))) == ja  # as stored
 
 
@@ -151,7 +152,13 @@ def test_terms_names_and_figures():
     assert {figures(f"a {a} fund") for a in alike} == {frozenset({"usd1.1e+08"})}
     assert figures("2-nanometer chips, 15 percent") == figures("2nm chips, 15%")
     assert figures("3000億円, JPY 300B, 300 billion yen") == {"jpy3e+11"}
-    assert {"hitachi", "oak ridge national laboratory"} <= story_terms(*FUSION_DEAL[0], DAY).names
+    assert {"hitachi", "oak", "ridge", "laboratory"} <= story_terms(*FUSION_DEAL[0], DAY).names
+    # an actor named more or less fully is one name word in common, not two different names
+    assert names("Prime Minister Sanae Takaichi met the U.S.-Japan Council") & \
+        names("Takaichi said") == {"takaichi"}
+    stored = {"lead": {}, "body": {}, "names": ["oak ridge national laboratory"], "figures": [],
+              "day": None}  # an archive's terms from before names were split
+    assert StoryTerms.from_json(stored).names == {"oak", "ridge", "national", "laboratory"}
 
 
 def view(article_id: int, source: str, text_length: int, score: float) -> ArticleView:
@@ -202,14 +209,14 @@ def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
 
 
 def test_story_grouping_on_the_labeled_dev_set_is_precise():
-    """Targets: precision >= 0.95 and recall >= 0.80. Precision holds; recall is at 0.44, where
+    """Targets: precision >= 0.95 and recall >= 0.80. Precision holds; recall is at 0.45, where
     a lexical comparison of differently worded reports stops (see the closing notes of issue 7):
     pinned here so it cannot slip."""
     dev = need_corpus("labeled", "dev.jsonl")
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()]
     report = evaluate_stories(rows, StorySettings(), GLOSSARY)  # as `techwatch eval` does
-    assert report.precision >= 0.95 and report.recall >= 0.40, report
-    assert report.pairs_found_across_languages >= 4, report  # the glossary's English words
+    assert report.precision >= 0.95 and report.recall >= 0.44, report
+    assert report.pairs_found_across_languages >= 5, report  # the glossary's English words
     own = [{**r, "event": r["id"]} for r in rows]  # each its own story, and a copy of it
     copies = [{**r, "id": f"{r['id']}-copy"} for r in own]
     both = evaluate_stories(own + copies, StorySettings())

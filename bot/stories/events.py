@@ -31,12 +31,12 @@ NAMES_CHARS = 1000
 BODY_CHARS = 20_000  # enough for any report; a huge page costs no more
 BODY_TERMS = 150  # the most frequent terms of the whole text kept per article
 EVENT_CANDIDATES = 30  # window articles compared with a new one: those sharing most index terms
-INDEX_TERMS = 16  # the rarest names, figures and headline words an article is found by
-# two reports of one event name the same companies, agencies or people: of the names of the one
-# that names less (a brief, a Japanese report's glossary names), at least this share by weight
-# is in the other (releases worded from one template, on different deals, share only the
+INDEX_TERMS = 32  # the rarest names, figures and headline words an article is found by
+# two reports of one event name the same companies, agencies or people: of the name words of the
+# one that names less (a brief, a Japanese report's glossary names), at least this share by
+# weight is in the other (releases worded from one template, on different deals, share only the
 # template's agencies and days)
-MIN_SHARED_NAMES = 0.15
+MIN_SHARED_NAMES = 0.3
 # how much each comparison counts in the similarity (they sum to 1)
 LEAD_WEIGHT, BODY_WEIGHT, NAMES_WEIGHT, FIGURES_WEIGHT = 0.35, 0.35, 0.2, 0.1
 
@@ -73,6 +73,7 @@ _SIZES = {"%": "%", "percent": "%", "per cent": "%", "nm": "nm", "nanometer": "n
           "qubits": "qubit", "gw": "gw", "gigawatt": "gw", "gigawatts": "gw", "mw": "mw",
           "megawatt": "mw", "megawatts": "mw"}
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*|[\u30a0-\u30ff]{3,}")
+_NAME_SPLIT = re.compile(r"[\s\-]+")  # Japan-U.S., Indo-Pacific: a name's words
 _PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
 _HIRAGANA = re.compile(r"[\u3040-\u309f]")  # して, の建: grammar, not what a report is about
 
@@ -96,7 +97,7 @@ class StoryTerms:
 
     @classmethod
     def from_json(cls, data: Mapping) -> StoryTerms:
-        return cls(data["lead"], data["body"], frozenset(data["names"]),
+        return cls(data["lead"], data["body"], frozenset(_name_words(data["names"])),
                    frozenset(data["figures"]),
                    date.fromisoformat(data["day"]) if data.get("day") else None,
                    cls.from_json(data["english"]) if data.get("english") else None)
@@ -178,10 +179,18 @@ def terms(text: str) -> list[str]:
 
 
 def names(text: str) -> frozenset[str]:
-    """Capitalised runs and acronyms (Rapidus, Japan Atomic Energy Agency, NASA) and katakana
-    names; sentence-initial ordinary words come along and are weighed down by their IDF."""
-    found = (_normal(m.group(0)) for m in _NAME.finditer(text))
-    return frozenset(n for n in found if len(n) > 1 and n not in STOPWORDS)
+    """The words of capitalised runs and acronyms (Rapidus; Japan, Atomic, Energy, Agency; NASA)
+    and katakana names. Word by word, because reports name one actor more or less fully ("Prime
+    Minister Sanae Takaichi", "Takaichi", "the U.S.-Japan Technology Prosperity Deal"); the
+    sentence-initial ordinary words that come along are weighed down by their IDF."""
+    return frozenset(_name_words(_normal(w) for m in _NAME.finditer(text)
+                                 for w in _NAME_SPLIT.split(m.group(0))))
+
+
+def _name_words(words: Iterable[str]) -> Iterable[str]:
+    """(An archive from before names were split keeps whole runs: they are split on reading.)"""
+    return (w for word in words for w in _NAME_SPLIT.split(word)
+            if len(w) > 1 and w not in STOPWORDS)
 
 
 def figures(text: str) -> frozenset[str]:
