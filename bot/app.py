@@ -25,6 +25,7 @@ from bot.models import Source
 from bot.pipeline import Pipeline, start_worker
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
+from bot.store.archive import archive_file
 from bot.stories.glossary import Glossary
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class App:
     # Slack refused the token (its error): said once, not tried again by this process (a new
     # token comes with a restart; `run --once` from cron tries each run)
     token_refused: dict[str, str] = field(default_factory=dict, repr=False)
+    new_archive: bool = False  # no database file was there: this run made it
 
     @property
     def slack_token(self) -> str | None:
@@ -83,9 +85,12 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
     classifier = load_classifier(settings)
     check_subscribed_topics(settings, classifier)
     glossary = load_glossary(settings)
+    file = archive_file(settings.storage.database)
+    new_archive = file is not None and not file.exists()
     archive = open_archive(settings.storage.database)
     archive.sync_sources(settings.sources)
-    app = App(settings, archive, classifier, glossary, env, now or utcnow)
+    app = App(settings, archive, classifier, glossary, env, now or utcnow,
+              new_archive=new_archive)
     load_seeds(app)
     return app
 

@@ -36,7 +36,7 @@ from bot.app import (
 from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_jsonl
-from bot.config import LOG_FORMATS, Settings, config_path, load_settings
+from bot.config import ENV_DATABASE_URL, LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import SourceError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, JsonLines, scrub, setup_logging
@@ -45,7 +45,7 @@ from bot.notify.slack import RATE_LIMITED, DeliveryReport
 from bot.notify.terminal import console, escape, print_digest, print_search
 from bot.pipeline import AddOutcome, CycleReport, Progress, check_source, polled_sources
 from bot.since import parse_since
-from bot.store.archive import ADDED_SOURCE, source_health
+from bot.store.archive import ADDED_SOURCE, archive_file, source_health
 from bot.stories.evaluate import evaluate_stories
 
 log = logging.getLogger("techwatch")
@@ -134,6 +134,13 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
         return 2
     if args.log_format is None and app.settings.logging.format != "text":
         setup_logging(level, app.settings.logging.format, secrets)
+    if app.new_archive:  # a first run, or a mistyped path: say which, where it is seen
+        where = archive_file(app.settings.storage.database)
+        if getattr(args, "reads", False):
+            log.warning("there was no archive at %s: this made a new one with only the seed "
+                        "documents (is storage.database or %s right?)", where, ENV_DATABASE_URL)
+        else:
+            log.info("new archive at %s", where)
     try:
         if getattr(args, "writer", False):
             with exclusive(app.settings.storage.database):
@@ -200,11 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--since", help="7d, 24h, 2w or a date (2025-01-31)")
     search.add_argument("--limit", type=int, default=20, help="most results (default 20)")
     search.add_argument("--json", action="store_true", help="JSON Lines output")
-    search.set_defaults(handler=cmd_search)
+    search.set_defaults(handler=cmd_search, reads=True)
 
     status = commands.add_parser("status", help="sources, recent fetch outcomes, archive counts")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.set_defaults(handler=cmd_status)
+    status.set_defaults(handler=cmd_status, reads=True)
 
     serve = commands.add_parser(
         "serve", help="the Slack app alone: Socket Mode with SLACK_APP_TOKEN, else HTTP")
@@ -218,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     feedback_export = feedback_commands.add_parser(
         "export", help="the votes as labeled JSON Lines (the corpus format, for `eval`)")
     feedback_export.add_argument("--output", "-o", metavar="FILE", help="instead of stdout")
-    feedback_export.set_defaults(handler=cmd_feedback_export)
+    feedback_export.set_defaults(handler=cmd_feedback_export, reads=True)
 
     health = commands.add_parser("health", help="ask the running daemon's /healthz")
     health.set_defaults(handler=cmd_health, settings_only=True)
@@ -257,14 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--relevant-only", action="store_true", help="only relevant articles")
     export.add_argument("--output", "-o", metavar="FILE",
                         help="write to FILE instead of standard output (WARC: required)")
-    export.set_defaults(handler=lambda app, args: _lazy("bot.export", "cmd_export")(app, args))
+    export.set_defaults(handler=lambda app, args: _lazy("bot.export", "cmd_export")(app, args),
+                        reads=True)
 
     stats = commands.add_parser(
         "stats", help="articles and stories per topic per week, top sources; --png for a chart")
     stats.add_argument("--weeks", type=int, default=12, help="weeks back (default 12)")
     stats.add_argument("--png", metavar="FILE", help="also draw the weekly topic counts here")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
-    stats.set_defaults(handler=lambda app, args: _lazy("bot.stats", "cmd_stats")(app, args))
+    stats.set_defaults(handler=lambda app, args: _lazy("bot.stats", "cmd_stats")(app, args),
+                       reads=True)
 
     classify = commands.add_parser(
         "classify", help="classify JSON Lines (id, title, text, lang) into JSON Lines")

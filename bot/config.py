@@ -81,7 +81,7 @@ class ClassifySettings:
 @dataclass(frozen=True, slots=True)
 class StorySettings:
     near_duplicate: float = 0.5  # estimated Jaccard of word shingles that makes two texts copies
-    window_days: float = 14.0  # how far back a new article looks for its story
+    window_days: float = 21.0  # how far back a new article looks for its story
     # similarity of headline, lead, names and figures that makes two reports one event, when
     # both publication dates are known (the window has ruled out last year's deal) ...
     same_event: float = 0.25

@@ -132,3 +132,16 @@ def test_with_json_logs_a_commands_error_is_a_json_line_too(tmp_path, cli):
     lines = [json.loads(line) for line in err.splitlines()]  # every line is JSON
     assert code == 1 and any(x["level"] == "error" and "add: " in x["message"] for x in lines)
     assert "xoxb-" not in err
+
+
+def test_reading_an_archive_that_is_not_there_says_so(tmp_path, cli):
+    """A mistyped storage.database would show an empty archive as if it were the real one."""
+    config = str(write_config(tmp_path, []))
+    code, out, err = cli("--config", config, "search", "Japan")
+    assert code == 0 and f"there was no archive at {tmp_path / 'techwatch.db'}" in err
+    code, out, err = cli("--config", config, "status")
+    assert code == 0 and "no archive" not in err  # it is there now
+    other = tmp_path / "first"
+    code, _, err = cli("--config", str(write_config(other, [])), "poll")
+    assert code == 0 and "no archive" not in err  # a first run makes one, as it should
+    assert (other / "techwatch.db").exists()

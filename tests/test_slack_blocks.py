@@ -125,12 +125,12 @@ def test_over_the_cap_what_no_digest_carries_waits_for_a_later_hour():
     assert kinds.count("alert") == 3 and [d.article_id for d in planned if d.kind == "rolled"] \
         == [stories[4][0].id]  # the other two are not recorded: a later cycle alerts them
     note = next(d for d in planned if d.kind == "alert_note").message.text
-    assert "3 more new stories this hour: 1 will come in the next digest, 2 when the hourly " \
+    assert "3 more new stories in the last hour: 1 will come in the next digest, 2 when the hourly " \
            "limit allows" in note
     planned = alert_deliveries("C1", stories[:4], [], room=3, tz=UTC, hour=NOW,
                                in_digest=lambda lead: False)
     assert [d.kind for d in planned].count("rolled") == 0
-    assert "1 more new story this hour: it will come when the hourly limit allows" in \
+    assert "1 more new story in the last hour: it will come when the hourly limit allows" in \
         next(d for d in planned if d.kind == "alert_note").message.text
 
 

@@ -209,13 +209,13 @@ def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
 
 
 def test_story_grouping_on_the_labeled_dev_set_is_precise():
-    """Targets: precision >= 0.95 and recall >= 0.80. Precision holds; recall is at 0.45, where
+    """Targets: precision >= 0.95 and recall >= 0.80. Precision holds; recall is at 0.49, where
     a lexical comparison of differently worded reports stops (see the closing notes of issue 7):
     pinned here so it cannot slip."""
     dev = need_corpus("labeled", "dev.jsonl")
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()]
     report = evaluate_stories(rows, StorySettings(), GLOSSARY)  # as `techwatch eval` does
-    assert report.precision >= 0.95 and report.recall >= 0.44, report
+    assert report.precision >= 0.95 and report.recall >= 0.48, report
     assert report.pairs_found_across_languages >= 5, report  # the glossary's English words
     own = [{**r, "event": r["id"]} for r in rows]  # each its own story, and a copy of it
     copies = [{**r, "id": f"{r['id']}-copy"} for r in own]

@@ -78,7 +78,7 @@ def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[Art
         else:
             when = ("it" if excess == 1 else "they") + " will come " + (
                 "in the next digest" if rolled else "when the hourly limit allows")
-        note = f"{excess} more new {'story' if excess == 1 else 'stories'} this hour: {when}."
+        note = f"{excess} more new {'story' if excess == 1 else 'stories'} in the last hour: {when}."
         planned.append(Delivery(key=f"alert-note:{channel}:{hour:%Y-%m-%dT%H}", channel=channel,
                                 kind="alert_note", message=note_message(note)))
     for lead, members in rolled:

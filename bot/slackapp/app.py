@@ -192,12 +192,16 @@ class Commands:
                                         limit=digest.max_stories, topics=digest.topics)
             first = digest_messages(content, ZoneInfo(digest.timezone))[0]
             return replies.message(first.text, first.blocks)
+        # nothing new is said to the one who asked, not posted for the whole channel
         outcome = deliver(self.app, alerts=False, scheduled=False, channels=(channel,),
-                          always=True, extra=() if channel in configured else (digest,))
+                          extra=() if channel in configured else (digest,))
         if outcome.report.sent:
             return replies.message("The digest is posted in this channel.")
-        problems = "; ".join(outcome.report.problems) or "nothing was posted"
-        return replies.message(f"The digest could not be posted: {escape(problems)}")
+        if outcome.report.problems:
+            return replies.message("The digest could not be posted: "
+                                   + escape("; ".join(outcome.report.problems)))
+        return replies.message("Nothing new for this channel since its last digest; "
+                               "`/techwatch digest preview` shows what the next one holds.")
 
     def sources(self, r: Request, user: str, channel: str) -> dict:
         return replies.sources_reply(self.app.archive.source_rows(), self.app.now())

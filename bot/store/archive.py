@@ -83,6 +83,15 @@ class PollWrite:
     updated: int
 
 
+def archive_file(url: str) -> Path | None:
+    """The SQLite file a database URL names (None: in memory, or not a file URL)."""
+    try:
+        path = sa.engine.make_url(url).database
+    except sa.exc.ArgumentError:
+        return None
+    return Path(path) if path and path != ":memory:" else None
+
+
 def open_archive(url: str) -> Archive:
     """Open (creating and migrating as needed) the archive at a SQLAlchemy SQLite URL."""
     try:
