@@ -140,7 +140,7 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             log.warning("there was no archive at %s: this made a new one with only the seed "
                         "documents (is storage.database or %s right?)", where, ENV_DATABASE_URL)
         else:
-            log.info("new archive at %s", where)
+            log.debug("new archive at %s", where)
     try:
         if getattr(args, "writer", False):
             with exclusive(app.settings.storage.database):
