@@ -681,11 +681,16 @@ MAX_SKIP_WARNINGS = 10  # a file that is not JSON Lines at all says so in a few 
 
 
 def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
-    rows, skipped = [], 0
+    rows, skipped, ids = [], 0, set()
     for number, item, error in read_jsonl(_read_lines(args.file, "eval")):
         error = error or check_labeled(number, item, stories=args.stories)
+        if not error:  # stories are paired by id: a second one would hide the first
+            item["id"] = str(item.get("id") or f"line {number}")
+            if item["id"] in ids:
+                error = f"line {number}: id {item['id']!r} again (the first one is kept)"
         if not error:
             rows.append(item)
+            ids.add(item["id"])
             continue
         skipped += 1
         if skipped <= MAX_SKIP_WARNINGS:

@@ -44,19 +44,25 @@ def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: dat
     return Digest(since, until, tuple(sections))
 
 
+# No news report is longer (some 5,000 words): a text past it is a page of filler, comments or
+# many articles, and no more complete a report than an ordinary one
+LONGEST_REPORT = 30_000
+
+
 def stories(articles: Sequence[ArticleView], preferred_sources: Sequence[str] = (),
             ) -> list[ArticleView]:
     """One entry a story: its lead article, with the names of the other outlets that reported
     it and the story's best score (what it ranks by). The lead is from the most preferred
     source the story has (config order; unlisted sources after), then the most complete text,
-    then the best score."""
+    then the best score (a text past LONGEST_REPORT counts as none)."""
     rank = {source: len(preferred_sources) - i for i, source in enumerate(preferred_sources)}
     members: dict[int, list[ArticleView]] = {}
     for article in articles:
         members.setdefault(article.story_id or article.id, []).append(article)
     leads = []
     for group in members.values():
-        lead = max(group, key=lambda a: (rank.get(a.source_id, 0), a.text_length, a.score, -a.id))
+        lead = max(group, key=lambda a: (rank.get(a.source_id, 0), _completeness(a), a.score,
+                                         -a.id))
         others = dict.fromkeys(a.source_name for a in group
                                if a is not lead and a.source_name != lead.source_name)
         leads.append(replace(lead, also=tuple(others), score=max(a.score for a in group)))
@@ -103,3 +109,7 @@ def lead_sentences(text: str, title: str = "", sentences: int = 2, limit: int = 
         parts = parts[:-1]
         lead = joined(parts)
     return lead if len(lead) <= limit else lead[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _completeness(article: ArticleView) -> int:
+    return article.text_length if article.text_length <= LONGEST_REPORT else 0

@@ -27,6 +27,7 @@ from bot.digest import why
 from bot.errors import TechwatchError
 from bot.models import ArticleView
 from bot.since import parse_since
+from bot.store.archive import outlet
 from bot.store.reports import export_rows
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def article_record(row: Any) -> dict[str, Any]:
         "relevant": bool(row.relevant), "borderline": False, "topics": list(row.topics or ()),
         "event": f"story-{row.story}", "why": evidence_summary(row),
         "source": row.source_id,
-        "source_name": row.publisher or row.source_name or row.site_name or row.source_id,
+        "source_name": outlet(row),
         "first_seen": row.first_seen.isoformat(), "score": row.score,
         "story_id": row.story, "extraction_status": row.extraction_status or row.state,
         "canonical_url": row.canonical_url}

@@ -413,24 +413,33 @@ class Pipeline:
         published, date_source = choose_date(article.feed_published, extracted.page_date,
                                              article.first_seen)
         keep_raw = raw if self.settings.storage.keep_raw_html else None
-        story = _story_input(article, text, [raw[0] if raw else None, extracted.canonical_url],
+        story = _story_input(article, text, raw[0] if raw else None, extracted.canonical_url,
                              published if date_source != "first_seen" else None, self.glossary)
-        self.archive.complete_article(article, extracted, classification, published=published,
-                                      date_source=date_source, text=text, now=now, raw=keep_raw,
-                                      extractor_version=EXTRACTOR_VERSION if raw else None,
-                                      title=page_title, story=story,
-                                      rules=self.settings.stories)
+        same_page = self.archive.complete_article(
+            article, extracted, classification, published=published, date_source=date_source,
+            text=text, now=now, raw=keep_raw,
+            extractor_version=EXTRACTOR_VERSION if raw else None, title=page_title, story=story,
+            rules=self.settings.stories)
         report.processed += 1
+        if same_page is not None:  # a link to an archived page: stored once, found by both
+            log.info("article %s is archived article %d (the same page)", article.url, same_page,
+                     extra={"source": article.source_id})
+            return
         report.relevant += classification.relevant
         report.extraction[extracted.status] += 1
 
 
 
-def _story_input(article: PendingArticle, text: str, urls: list[str | None],
-                 published: datetime | None, glossary: Glossary | None) -> StoryInput:
-    """What finds its story: the same page reached by a redirect or named by rel=canonical or
-    og:url, a syndicated copy, or another report of the same event (`published`: None when
-    neither feed nor page gave a date; when it was first seen says nothing of an old page)."""
+def _story_input(article: PendingArticle, text: str, final_url: str | None,
+                 canonical: str | None, published: datetime | None,
+                 glossary: Glossary | None) -> StoryInput:
+    """What finds its story: the same page, reached by a redirect or named by rel=canonical or
+    og:url on its own site (a canonical naming another site's page is a claim: a copy's text
+    or the event's words must agree); a syndicated copy; or another report of the same event
+    (`published`: None when neither feed nor page gave a date; when it was first seen says
+    nothing of an old page)."""
+    page = final_url or article.url
+    urls = [final_url, canonical if canonical and identity.same_site(canonical, page) else None]
     exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
                   if u and u.startswith("http") and identity.canonical_url(u) !=
                   identity.canonical_url(article.url))

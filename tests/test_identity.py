@@ -5,6 +5,7 @@ from bot.feeds.identity import (
     decode_google_news,
     item_keys,
     linkless_url,
+    same_site,
     strip_publisher_suffix,
 )
 
@@ -51,3 +52,11 @@ def test_publisher_suffix_and_linkless_ids():
     assert strip_publisher_suffix("A - B", None) == "A - B"
     assert linkless_url("s", None, "t", "x") == linkless_url("s", None, "t", "x")
     assert linkless_url("s", None, "t", "x") != linkless_url("s", None, "t", "y")
+
+
+def test_same_site_is_one_host_with_or_without_www_amp_or_m():
+    assert same_site("https://www.example.com/a", "https://amp.example.com/a?x=1")
+    assert same_site("https://m.example.com/a", "https://example.com/b")
+    assert not same_site("https://example.com/a", "https://example.org/a")
+    assert not same_site("http://127.0.0.1:8001/a", "http://127.0.0.1:8002/a")  # another server
+    assert not same_site("not a url", "not a url")

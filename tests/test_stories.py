@@ -4,6 +4,7 @@ events on the same topic and from the same partners' earlier agreements."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from html import escape
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, need_corpus, write_config
 from newsite import MANIFEST, news_sources, query, serve_news_site
-from sitesrv import Reply
+from sitesrv import Reply, Site
 from storytexts import (
     FUSION_DEAL,
     JA_DEAL,
@@ -26,7 +27,7 @@ from bot.config import StorySettings, read_toml
 from bot.digest import stories
 from bot.errors import ConfigError
 from bot.models import ArticleView
-from bot.stories.evaluate import evaluate_stories
+from bot.stories.evaluate import evaluate_stories, group
 from bot.stories.events import (
     Idf,
     StoryTerms,
@@ -181,6 +182,9 @@ def test_a_storys_lead_is_from_the_preferred_source_else_the_most_complete_text(
     assert lead.id == 4
     other = replace(members[4], story_id=2)
     assert {a.id for a in stories([*members[:2], other], ["solo"])} == {2, 5}  # per story
+    padded = view(6, "odd", 2_500_000, 0.9)  # a report followed by megabytes of filler
+    (lead,) = stories([*members[:4], padded])
+    assert lead.id == 2 and "Odd" in lead.also
 
 
 def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
@@ -206,6 +210,12 @@ def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
     code, out, _ = cli("eval", str(path), "--stories")
     assert code == 0 and "pairs: 6 found, 6 labeled; precision 1.000  recall 1.000" in out
     assert "Across languages: 3 of 3 labeled pairs found" in out
+    rows.append({**rows[0], "title": "a stray line", "text": "x", "event": None})  # id again
+    rows.append({k: v for k, v in rows[1].items() if k != "id"})  # no id: its line is its id
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    code, out, err = cli("eval", str(path), "--stories")
+    assert code == 0 and "pairs: 10 found, 10 labeled" in out  # the no-id copy: 5 reports
+    assert f"line {len(rows) - 1}: id 'f0' again (the first one is kept)" in err
 
 
 def test_story_grouping_on_the_labeled_dev_set_is_precise():
@@ -326,8 +336,9 @@ def test_a_japanese_outlets_report_joins_the_english_story(site, tmp_path, cli):
     assert len({stories[t] for t in (FUSION_DEAL[0][0], OTHER_FUSION_DEAL[0], JA_OTHER[0])}) == 3
 
 
-def test_a_redirect_chain_and_a_canonical_link_lead_to_the_archived_story(site, tmp_path, cli,
-                                                                        slack, token):
+def test_a_redirect_chain_and_a_canonical_link_to_an_archived_page_are_that_page(
+        site, tmp_path, cli, slack, token):
+    """Stored once: no second article, no "also reported by" the aggregator that linked it."""
     serve_news_site(site)
     en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
     original = site.url(en03["path"])
@@ -355,9 +366,104 @@ def test_a_redirect_chain_and_a_canonical_link_lead_to_the_archived_story(site, 
                                               "url": site.url("/agg.xml")}],
                           extra=only_identity)
     assert cli("--config", str(config), "run", "--once")[0] == 0
-    rows = query(config, "SELECT url, story_id, id FROM articles WHERE source_id = 'agg'")
-    story = query(config, "SELECT coalesce(story_id, id) FROM articles WHERE url = ?",
-                  original)[0][0]
-    assert len(rows) == 2 and all(r[1] == story for r in rows), rows
-    later = slack.posts("C0ALERTS")[alerts:]
-    assert later and all(p["thread_ts"] for p in later)  # in the alert's thread, no new alert
+    assert query(config, "SELECT id FROM articles WHERE source_id = 'agg'") == []
+    archived = query(config, "SELECT id FROM articles WHERE url = ?", original)[0][0]
+    keys = {k for k, in query(config, "SELECT key FROM item_keys WHERE article_id = ?",
+                                archived)}
+    assert {f"url:{site.url(p)[len('http://'):]}" for p in ("/go/abc", "/mirror/rover.html")} \
+        <= keys  # the aggregator's links find the page
+    assert slack.posts("C0ALERTS")[alerts:] == []
+    assert cli("--config", str(config), "run", "--once")[0] == 0  # seen again: nothing new
+    assert query(config, "SELECT count(*) FROM articles WHERE source_id = 'agg'") == [(0,)]
+    assert slack.posts("C0ALERTS")[alerts:] == []
+
+
+def test_a_canonical_naming_another_sites_page_is_only_a_claim(site, tmp_path, cli):
+    """A broken template on another site names an archived article as every page's canonical:
+    its own story stays its own (its words decide, as for any other outlet)."""
+    serve_news_site(site)
+    en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
+    other = next(a for a in MANIFEST["articles"] if a["name"] == "en-01")
+    elsewhere = Site().start()  # another site: another port
+    try:
+        page = site.fixture(other["path"].lstrip("/")).decode().replace("{BASE}", site.base)
+        page = re.sub(r'<link rel="canonical"[^>]*>|<meta property="og:url"[^>]*>', "", page)
+        page = page.replace("</head>", f'<link rel="canonical" href="{site.url(en03["path"])}">'
+                                       "</head>")
+        elsewhere.route("/page.html", Reply(body=page.encode(),
+                                            headers={"Content-Type": "text/html"}))
+        elsewhere.route("/feed.xml", Reply(
+            body=(f'<rss version="2.0"><channel><title>Elsewhere</title><item><title>Report'
+                  f'</title><link>{elsewhere.url("/page.html")}</link><pubDate>Wed, 18 Nov 2026 '
+                  f"09:00:00 GMT</pubDate></item></channel></rss>").encode(),
+            headers={"Content-Type": "text/xml"}))
+        feeds = news_sources(site, ["en-rss2.xml"])
+        config = write_config(tmp_path, feeds)
+        assert cli("--config", str(config), "run", "--once")[0] == 0
+        config = write_config(tmp_path, feeds + [{"id": "elsewhere", "name": "Elsewhere",
+                                                  "url": elsewhere.url("/feed.xml")}])
+        assert cli("--config", str(config), "run", "--once")[0] == 0
+    finally:
+        elsewhere.stop()
+    story = dict(query(config, "SELECT url, coalesce(story_id, id) FROM articles"))
+    assert elsewhere.url("/page.html") in story  # kept: its own article
+    assert story[elsewhere.url("/page.html")] != story[site.url(en03["path"])]
+    assert story[elsewhere.url("/page.html")] == story[site.url(other["path"])]  # its copy
+
+
+def test_an_outlet_is_the_pages_publisher_when_a_feed_links_to_another_site():
+    from types import SimpleNamespace
+
+    from bot.store.archive import outlet
+
+    row = dict(publisher=None, site_name="Pacific Business Journal", source_id="ttd",
+               url="https://pbj.example/news/a.html?utm_source=twitter",
+               source_url="https://www.ttd.example/feed.xml", source_name="Tokyo Tech Daily")
+    assert outlet(SimpleNamespace(**row)) == "Pacific Business Journal"
+    own_page = {**row, "url": "https://ttd.example/news/b.html", "site_name": "TTD"}
+    assert outlet(SimpleNamespace(**own_page)) == "Tokyo Tech Daily"  # the configured name
+    assert outlet(SimpleNamespace(**{**row, "publisher": "Kyodo"})) == "Kyodo"  # the feed's word
+    assert outlet(SimpleNamespace(**{**row, "site_name": None})) == "Tokyo Tech Daily"
+
+
+def roundup_and_its_deals() -> list[tuple[str, str]]:
+    """A morning briefing (first in) with the opening of two different deals' reports, then
+    the two reports."""
+    (deal, deal_text), (other, other_text) = FUSION_DEAL[0], OTHER_FUSION_DEAL
+    briefing = (f"Asia tech briefing: {deal}; {other}",
+                f"Good morning. Here is today's briefing.\n{deal_text[:400]}\n"
+                f"{other_text[:400]}\nSubscribe to our newsletter for more.")
+    return [briefing, FUSION_DEAL[0], OTHER_FUSION_DEAL]
+
+
+def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path):
+    """Each deal's report is like the briefing; the second shares no names with the first,
+    which the story already holds: a story of its own (in the archive and in `eval`)."""
+    import sqlalchemy as sa
+
+    from bot.models import Classification
+    from bot.store import open_archive
+    from bot.store.schema import articles
+    from bot.stories import signature
+
+    texts = roundup_and_its_deals()
+    rows = [{"id": f"i{k}", "title": t, "text": x, "published": f"2026-11-{19 + (k > 0)}"}
+            for k, (t, x) in enumerate(texts)]
+    found = group(rows, StorySettings())
+    assert found["i0"] == found["i1"] != found["i2"]
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for seed in sorted((ROOT / "seeds").glob("*.txt")):  # a new archive's first IDF, as in use
+        archive.add_seed(seed.stem, seed.stem, seed.read_text(encoding="utf-8"),
+                         Classification(True, 1.0, (), {}), now)
+    stories = []
+    for k, (title, text) in enumerate(texts):
+        with archive.engine.begin() as db:
+            article_id = db.execute(sa.insert(articles).values(
+                source_id="s", url=f"https://s.example/{k}", canonical_url=f"https://s.example/{k}",
+                title=title, summary="", text=text, first_seen=now, state="done",
+                fetch_fulltext=False, attempts=1)).inserted_primary_key[0]
+        stories.append(archive.assign_story(article_id, signature(f"{title}\n{text}"),
+                                            story_terms(title, text, DAY), rules=StorySettings(),
+                                            now=now))
+    assert stories[0] == stories[1] != stories[2]

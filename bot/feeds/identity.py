@@ -44,6 +44,15 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 
+def same_site(a: str, b: str) -> bool:
+    """One site's two addresses (www.x.com and amp.x.com): its AMP or mobile copy of a page may
+    name the page as canonical; another site naming it is only a claim."""
+    def site(url: str) -> str:  # the host (and a port other than the default)
+        host = urlsplit(canonical_url(url)).netloc
+        return host.removeprefix("www.").removeprefix("amp.").removeprefix("m.")
+    return bool(site(a)) and site(a) == site(b)
+
+
 def _is_tracker(name: str) -> bool:
     name = name.lower()
     return name.startswith(TRACKER_PREFIXES) or name in TRACKERS

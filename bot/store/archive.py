@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.config import StorySettings
 from bot.errors import StorageError
+from bot.feeds.identity import same_site
 from bot.models import (
     ArticleDraft,
     ArticleView,
@@ -61,6 +62,7 @@ ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
 # the most recent copies a new article is compared with: a story syndicated a thousand times
 # costs no more than one syndicated two hundred times
 COPY_CANDIDATES = 200
+STORY_MEMBERS = 50  # a story's most recent reports that a new one must mostly share names with
 # what readers' queries select: not the grouping's working data (signature, story terms)
 READ_COLUMNS = [c for c in articles.c if c.name not in ("minhash", "story_terms")]
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
@@ -72,7 +74,8 @@ class StoryInput:
 
     signature: tuple[int, ...]  # MinHash of title and text
     terms: StoryTerms
-    exact_keys: tuple[str, ...] = ()  # item keys of its final and canonical URLs
+    # item keys of its final URL and its own site's canonical: an archived article's is the page
+    exact_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,12 +432,22 @@ class Archive:
                          raw: tuple[str, int, str, bytes] | None = None,
                          extractor_version: str | None = None, title: str | None = None,
                          story: StoryInput | None = None, rules: StorySettings | None = None,
-                         ) -> None:
+                         ) -> int | None:
         """Write extraction and classification of a pending article and mark it done; `title`
         replaces the stored one (an article known by its URL only takes the page's). With
         `story`, it is grouped in the same transaction: a delivery planned meanwhile never sees
-        it done without its story (it would be alerted as a story of its own)."""
+        it done without its story (it would be alerted as a story of its own). When its page is
+        an archived article's (a redirect's final URL, its own site's canonical), it is not
+        kept: its keys find that article, whose id is returned."""
         with self.engine.begin() as db:
+            same_page = self._same_page(db, article.id, story.exact_keys) if story else None
+            if same_page is not None:
+                db.execute(item_keys.update().where(item_keys.c.article_id == article.id)
+                           .values(article_id=same_page))
+                db.execute(sa.text("DELETE FROM articles_fts WHERE rowid = :id"),
+                           {"id": article.id})
+                db.execute(articles.delete().where(articles.c.id == article.id))
+                return same_page
             db.execute(articles.update().where(articles.c.id == article.id).values(
                 state="done", text=text, site_name=extracted.site_name,
                 **({"author": extracted.author} if extracted.author else {}),
@@ -454,6 +467,7 @@ class Archive:
                     extractor_version=extractor_version, fetched_at=now))
             if story is not None and rules is not None:
                 self._assign_story(db, article.id, story, rules, now)
+        return None
 
     def forget_article(self, article_id: int) -> None:
         """Remove a pending article that has nothing to keep (a backfilled URL whose page is
@@ -483,15 +497,13 @@ class Archive:
             _index(db, article_id, body=text)
 
     def assign_story(self, article_id: int, sig: tuple[int, ...], terms: StoryTerms, *,
-                     rules: StorySettings, now: datetime, exact_keys: tuple[str, ...] = ()) -> int:
-        """Put an article in the story of an earlier one that is the same page (its final or
-        canonical URL is another item's), a copy (MinHash estimate >= near_duplicate) or a
-        report of the same event (`events.similarity` >= same_event, or same_event_undated if
-        either has no publication date), else in a story of its own; index it. Reads a few index
-        rows and candidates of the window, never the archive."""
+                     rules: StorySettings, now: datetime) -> int:
+        """Put an article in the story of an earlier one that is a copy (MinHash estimate >=
+        near_duplicate) or a report of the same event (`events.similarity` >= same_event, or
+        same_event_undated if either has no publication date), else in a story of its own;
+        index it. Reads a few index rows and candidates of the window, never the archive."""
         with self.engine.begin() as db:
-            return self._assign_story(db, article_id, StoryInput(sig, terms, exact_keys), rules,
-                                      now)
+            return self._assign_story(db, article_id, StoryInput(sig, terms), rules, now)
 
     def _assign_story(self, db: sa.Connection, article_id: int, item: StoryInput,
                       rules: StorySettings, now: datetime) -> int:
@@ -503,8 +515,8 @@ class Archive:
         _count_documents(db, terms)
         idf = _idf(db, terms.document_terms)
         keys = events.index_terms(terms, idf)
-        story = self._exact_story(db, article_id, item.exact_keys) or \
-            self._copy_story(db, article_id, sig, bands, rules.near_duplicate, window_start) or \
+        story = self._copy_story(db, article_id, sig, bands, rules.near_duplicate,
+                                 window_start) or \
             self._event_story(db, article_id, terms, keys, idf, rules, window_start)
         story = story or article_id
         db.execute(articles.update().where(articles.c.id == article_id).values(
@@ -518,12 +530,13 @@ class Archive:
         return story
 
     @staticmethod
-    def _exact_story(db: sa.Connection, article_id: int, keys: tuple[str, ...]) -> int | None:
+    def _same_page(db: sa.Connection, article_id: int, keys: tuple[str, ...]) -> int | None:
+        """The archived article found under one of these keys (not this one)."""
         if not keys:
             return None
-        query = (sa.select(sa.func.coalesce(articles.c.story_id, articles.c.id))
-                 .join(item_keys, item_keys.c.article_id == articles.c.id)
-                 .where(item_keys.c.key.in_(keys), articles.c.id != article_id).limit(1))
+        query = (sa.select(articles.c.id).join(item_keys, item_keys.c.article_id == articles.c.id)
+                 .where(item_keys.c.key.in_(keys), articles.c.id != article_id,
+                        articles.c.state == "done").limit(1))
         return db.execute(query).scalar_one_or_none()
 
     @staticmethod
@@ -567,12 +580,18 @@ class Archive:
                   for r in rows if r.story_terms]
         more = set().union(*(o.document_terms for _, o in others)) - idf.frequency.keys()
         idf = events.Idf(idf.documents, {**_frequencies(db, more), **idf.frequency})
-        best, best_score = None, 0.0
-        for story, other in others:
-            score = events.similarity(terms, other, idf, rules.window_days)
-            if score >= max(best_score, rules.same_event_bar(events.both_dated(terms, other))):
-                best, best_score = story, score
-        return best
+        scored = [(events.similarity(terms, other, idf, rules.window_days), story, other)
+                  for story, other in others]
+        alike = sorted(((score, story) for score, story, other in scored
+                        if score >= rules.same_event_bar(events.both_dated(terms, other))),
+                       reverse=True)
+        for story in dict.fromkeys(story for _, story in alike):
+            members = _members(db, story, window_start)
+            more = set().union(*(m.names for m in members)) - idf.frequency.keys()
+            idf = events.Idf(idf.documents, {**_frequencies(db, more), **idf.frequency})
+            if events.fits(terms, members, idf):
+                return story
+        return None
 
     def count_seed_documents(self) -> int:
         """An archive made before document frequencies were kept: count its seed documents, the
@@ -838,11 +857,11 @@ class Archive:
             stories = {r.story_id or r.id for r in rows}
             outlets: dict[int, list[str]] = {}
             member_query = (self._view_query().with_only_columns(
-                story.label("story"), sa.func.coalesce(articles.c.publisher, sources.c.name,
-                                                       articles.c.source_id).label("outlet"))
-                .where(story.in_(stories)))
+                story.label("story"), articles.c.publisher, articles.c.site_name,
+                articles.c.url, articles.c.source_id, sources.c.name.label("source_name"),
+                sources.c.url.label("source_url")).where(story.in_(stories)))
             for row in db.execute(member_query):
-                outlets.setdefault(row.story, []).append(row.outlet)
+                outlets.setdefault(row.story, []).append(outlet(row))
         views = []
         for r in rows:
             view = _view(r, snippet=fts.snippet(r.text or r.summary, query))
@@ -986,8 +1005,19 @@ class Archive:
 
     @staticmethod
     def _view_query() -> sa.Select:
-        return (sa.select(*READ_COLUMNS, sources.c.name.label("source_name"))
+        return (sa.select(*READ_COLUMNS, sources.c.name.label("source_name"),
+                          sources.c.url.label("source_url"))
                 .join(sources, sources.c.id == articles.c.source_id, isouter=True))
+
+
+def _members(db: sa.Connection, story: int, window_start: datetime) -> list[StoryTerms]:
+    """A story's reports in the window (the most recent STORY_MEMBERS), as compared."""
+    rows = db.execute(sa.select(articles.c.story_terms)
+                      .where(sa.or_(articles.c.story_id == story, articles.c.id == story),
+                             articles.c.story_terms.is_not(None),
+                             articles.c.first_seen >= window_start)
+                      .order_by(articles.c.id.desc()).limit(STORY_MEMBERS))
+    return [StoryTerms.from_json(r.story_terms) for r in rows]
 
 
 def _index(db: sa.Connection, article_id: int, *, title: str | None = None,
@@ -1032,12 +1062,19 @@ def _classification_values(c: Classification) -> dict[str, Any]:
             "signals": {"actors": {k: list(v) for k, v in c.actors.items()}, "cues": list(c.cues)}}
 
 
+def outlet(row: Any) -> str:
+    """Who published it: the feed's word for it (an aggregator's <source>), the page's own site
+    name when the feed links to another site's page, else the source's name."""
+    elsewhere = row.site_name and row.source_url and not same_site(row.url, row.source_url)
+    return (row.publisher or (row.site_name if elsewhere else None) or row.source_name
+            or row.site_name or row.source_id)
+
+
 def _view(row: Any, snippet: str = "") -> ArticleView:
     evidence = {k: tuple(v) for k, v in (row.evidence or {}).items()}
     signals = row.signals or {}
-    name = row.publisher or row.source_name or row.site_name or row.source_id
     return ArticleView(
-        id=row.id, source_id=row.source_id, source_name=name, title=row.title,
+        id=row.id, source_id=row.source_id, source_name=outlet(row), title=row.title,
         url=row.canonical_url if row.canonical_url.startswith("http") else row.url,
         lang=row.lang, published=row.published, first_seen=row.first_seen,
         score=row.score or 0.0, relevant=bool(row.relevant), topics=tuple(row.topics or ()),

@@ -19,7 +19,7 @@ def export_rows(db: sa.Connection, *, since: datetime | None = None, topic: str 
     """Archived news articles, oldest first (never seed documents), with their source's name and
     story (the story's first article, or itself); with `raw`, also the stored page, or NULLs when
     none was kept (feed-only items, pages pruned by retention)."""
-    columns = [articles, sources.c.name.label("source_name"),
+    columns = [articles, sources.c.name.label("source_name"), sources.c.url.label("source_url"),
                sa.func.coalesce(articles.c.story_id, articles.c.id).label("story")]
     if raw:
         columns += [raw_pages.c.fetched_url, raw_pages.c.http_status, raw_pages.c.content_type,

@@ -14,6 +14,7 @@ from bot.stories.events import (
     EVENT_CANDIDATES,
     Idf,
     both_dated,
+    fits,
     index_terms,
     similarity,
     story_terms,
@@ -52,8 +53,8 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
     """Story number of each item id, grouped as the pipeline does: in date order, an item joins
     the story of an earlier copy (MinHash estimate >= near_duplicate), else of the earlier report
     of the same event most like it (similarity >= same_event, or same_event_undated when either
-    has no date). Document frequencies are counted
-    over all the items, as in an archive that holds them."""
+    has no date) whose story it fits (shares names with most of its reports). Document
+    frequencies are counted over all the items, as in an archive that holds them."""
     ordered = sorted(rows, key=lambda r: (r.get("published") or "9999", str(r["id"])))
     signatures = {r["id"]: signature(f"{r.get('title') or ''}\n{r.get('text') or ''}")
                   for r in ordered}
@@ -62,6 +63,7 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
     idf = Idf.of(terms.values())
     keys = {i: set(index_terms(t, idf)) for i, t in terms.items()}
     story: dict[str, int] = {}
+    members: dict[int, list[str]] = {}  # of each story, its items
     for i, row in enumerate(ordered):
         here = row["id"]
         copies = [(estimate_similarity(signatures[here], signatures[e["id"]]), e["id"])
@@ -69,13 +71,16 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
         copy = max(copies, default=(0.0, ""))
         if copy[0] >= settings.near_duplicate:
             story[here] = story[copy[1]]
+            members[story[here]].append(here)
             continue
         events = [(similarity(terms[here], terms[e], idf, settings.window_days), e)
                   for e in _candidates(keys, ordered[:i], here)]
-        event = max(((s, e) for s, e in events
-                     if s >= settings.same_event_bar(both_dated(terms[here], terms[e]))),
-                    default=None)
-        story[here] = story[event[1]] if event else i
+        alike = sorted(((s, story[e]) for s, e in events
+                        if s >= settings.same_event_bar(both_dated(terms[here], terms[e]))),
+                       key=lambda c: -c[0])
+        story[here] = next((s for s in dict.fromkeys(s for _, s in alike)
+                            if fits(terms[here], [terms[m] for m in members[s]], idf)), i)
+        members.setdefault(story[here], []).append(here)
     return story
 
 

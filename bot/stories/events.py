@@ -270,14 +270,28 @@ def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> fl
     """0..1: how surely the two report one event."""
     if not within(a, b, window_days):
         return 0.0
+    if not _shares_names(a, b, idf):
+        return 0.0
     if (a.english is None) != (b.english is None):  # a Japanese and an English report
         a, b = a.english or a, b.english or b
-    if _contained(a.names, b.names, idf) < MIN_SHARED_NAMES:
-        return 0.0
     return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
             + BODY_WEIGHT * _cosine(a.body, b.body, idf)
             + NAMES_WEIGHT * _overlap(a.names, b.names, idf)
             + FIGURES_WEIGHT * _overlap(a.figures, b.figures, idf))
+
+
+def fits(item: StoryTerms, members: Iterable[StoryTerms], idf: Idf) -> bool:
+    """A report joins a story only if it shares names (the names rule) with most of the story's
+    reports, not just the one it is most like: a roundup of two deals, first in, is like each
+    deal's report, and must not make the two one story."""
+    members = list(members)
+    return 2 * sum(_shares_names(item, m, idf) for m in members) > len(members)
+
+
+def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf) -> bool:
+    if (a.english is None) != (b.english is None):
+        a, b = a.english or a, b.english or b
+    return _contained(a.names, b.names, idf) >= MIN_SHARED_NAMES
 
 
 def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
