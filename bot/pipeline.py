@@ -420,10 +420,14 @@ class Pipeline:
             text=text, now=now, raw=keep_raw,
             extractor_version=EXTRACTOR_VERSION if raw else None, title=page_title, story=story,
             rules=self.settings.stories)
+        if same_page == article.id:  # another link to its page completed it in this poll
+            return
         report.processed += 1
         if same_page is not None:  # a link to an archived page: stored once, found by both
             log.info("article %s is archived article %d (the same page)", article.url, same_page,
                      extra={"source": article.source_id})
+            for waiting in self.archive.pending_articles([same_page]):  # this is its page
+                self._complete(waiting, extracted, raw, report)
             return
         report.relevant += classification.relevant
         report.extraction[extracted.status] += 1

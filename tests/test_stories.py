@@ -378,6 +378,39 @@ def test_a_redirect_chain_and_a_canonical_link_to_an_archived_page_are_that_page
     assert slack.posts("C0ALERTS")[alerts:] == []
 
 
+@pytest.mark.parametrize("slow", ["the outlet's link", "the aggregator's redirect"])
+def test_a_page_reached_by_two_links_in_one_poll_is_stored_once(site, tmp_path, cli, slow):
+    """Whichever link's fetch ends first, the page is one article: the outlet's own, found by
+    the aggregator's link too, with the page's text."""
+    outlet = serve_outlet(site, "pacific-wire", [FUSION_DEAL[0]], 6)
+    path = "/pacific-wire/0.html"
+    fast = site.routes[path]
+    slow_query = "utm_source" if slow == "the aggregator's redirect" else None
+    site.route(path, lambda seen: replace(fast, delay=3.0 if (
+        "utm_source" in seen.path) == (slow_query is not None) else 0.0))
+    site.route("/go/abc", Reply(302, headers={"Location": path + "?utm_source=agg"}))
+    site.route("/agg.xml", Reply(body=(
+        f'<rss version="2.0"><channel><title>Agg</title><item><title>Fusion pact</title><link>'
+        f'{site.url("/go/abc")}</link><pubDate>Sun, 22 Nov 2026 07:00:00 GMT</pubDate></item>'
+        f"</channel></rss>").encode(), headers={"Content-Type": "text/xml"}))
+    config = write_config(tmp_path, [outlet, {"id": "agg", "name": "Aggregator",
+                                              "url": site.url("/agg.xml")}])
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0, err
+    rows = query(config, "SELECT id, source_id, state, length(text) FROM articles "
+                         "WHERE source_id != 'seed'")
+    assert [(source, state) for _, source, state, _ in rows] == [("pacific-wire", "done")]
+    (archived, _, _, chars), = rows
+    assert chars > 200  # the page's text, from whichever fetch came first
+    keys = {k for k, in query(config, "SELECT key FROM item_keys WHERE article_id = ?",
+                                archived)}
+    assert f"url:{site.url('/go/abc')[len('http://'):]}" in keys
+    assert len(site.hits(path)) == 2  # both links were followed: the order was as meant
+    code, _, err = cli("--config", str(config), "run", "--once")  # seen again: nothing new
+    assert code == 0, err
+    assert query(config, "SELECT count(*) FROM articles WHERE source_id != 'seed'") == [(1,)]
+
+
 def test_a_canonical_naming_another_sites_page_is_only_a_claim(site, tmp_path, cli):
     """A broken template on another site names an archived article as every page's canonical:
     its own story stays its own (its words decide, as for any other outlet)."""

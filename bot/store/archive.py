@@ -422,7 +422,8 @@ class Archive:
     def retry_later(self, article_id: int, note: str, *, retry_at: datetime,
                     count_attempt: bool = True) -> None:
         with self.engine.begin() as db:
-            db.execute(articles.update().where(articles.c.id == article_id).values(
+            db.execute(articles.update().where(articles.c.id == article_id,
+                                               articles.c.state == "pending").values(
                 attempts=articles.c.attempts + int(count_attempt), extraction_note=note,
                 retry_at=retry_at))
 
@@ -438,8 +439,13 @@ class Archive:
         `story`, it is grouped in the same transaction: a delivery planned meanwhile never sees
         it done without its story (it would be alerted as a story of its own). When its page is
         an archived article's (a redirect's final URL, its own site's canonical), it is not
-        kept: its keys find that article, whose id is returned."""
+        kept: its keys find that article, whose id is returned; if that one is still pending,
+        this page completes it next (`pending_articles`). An article no longer pending (an
+        earlier link's page completed it) is left as it is, and its id returned."""
         with self.engine.begin() as db:
+            if db.execute(sa.select(articles.c.state).where(articles.c.id == article.id)
+                          ).scalar_one_or_none() != "pending":
+                return article.id
             same_page = self._same_page(db, article.id, story.exact_keys) if story else None
             if same_page is not None:
                 db.execute(item_keys.update().where(item_keys.c.article_id == article.id)
@@ -531,12 +537,13 @@ class Archive:
 
     @staticmethod
     def _same_page(db: sa.Connection, article_id: int, keys: tuple[str, ...]) -> int | None:
-        """The archived article found under one of these keys (not this one)."""
+        """The article found under one of these keys (not this one), archived or pending: a
+        page fetched through two links in one poll is stored once too."""
         if not keys:
             return None
         query = (sa.select(articles.c.id).join(item_keys, item_keys.c.article_id == articles.c.id)
-                 .where(item_keys.c.key.in_(keys), articles.c.id != article_id,
-                        articles.c.state == "done").limit(1))
+                 .where(item_keys.c.key.in_(keys), articles.c.id != article_id)
+                 .order_by(articles.c.state).limit(1))  # "done" before "pending"
         return db.execute(query).scalar_one_or_none()
 
     @staticmethod
