@@ -187,17 +187,23 @@ def test_a_storys_lead_is_from_the_preferred_source_else_the_most_complete_text(
     assert lead.id == 2 and "Odd" in lead.also
 
 
-def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)
+def fusion_rows() -> list[dict]:
+    """Three reports of one deal (f0-f2), another deal (k1) and the seed documents, labeled."""
     rows = [{"id": f"f{i}", "title": t, "text": x, "lang": "en", "published": "2026-11-16",
              "relevant": True, "borderline": False, "topics": ["energy"], "event": "fusion"}
             for i, (t, x) in enumerate(FUSION_DEAL)]
     rows.append({"id": "k1", "title": OTHER_FUSION_DEAL[0], "text": OTHER_FUSION_DEAL[1],
                  "lang": "en", "published": "2026-11-16", "relevant": True, "borderline": False,
                  "topics": ["energy"], "event": "kyoto"})
-    rows += [{"id": f"s{i}", "title": p.stem, "text": p.read_text(encoding="utf-8"), "lang": "en",
-              "published": None, "relevant": True, "borderline": False, "topics": [],
-              "event": None} for i, p in enumerate(sorted((ROOT / "seeds").glob("*.txt")))]
+    return rows + [{"id": f"s{i}", "title": p.stem, "text": p.read_text(encoding="utf-8"),
+                    "lang": "en", "published": None, "relevant": True, "borderline": False,
+                    "topics": [], "event": None}
+                   for i, p in enumerate(sorted((ROOT / "seeds").glob("*.txt")))]
+
+
+def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    rows = fusion_rows()
     path = tmp_path / "fusion.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     code, out, _ = cli("eval", str(path), "--stories", "--json")
@@ -216,6 +222,32 @@ def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
     code, out, err = cli("eval", str(path), "--stories")
     assert code == 0 and "pairs: 10 found, 10 labeled" in out  # the no-id copy: 5 reports
     assert f"line {len(rows) - 1}: id 'f0' again (the first one is kept)" in err
+
+
+def test_eval_stories_names_the_events_it_splits_and_the_stories_it_mixes(cli, tmp_path,
+                                                                         monkeypatch):
+    """Where recall and precision are lost, for whoever tunes the settings."""
+    monkeypatch.chdir(ROOT)
+    rows = fusion_rows()
+    path = tmp_path / "fusion.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert "split" not in cli("eval", str(path), "--stories")[1]  # all found: nothing listed
+    rows[3]["event"] = "fusion"  # labeled one story with the other deal: split
+    rows[0]["event"] = rows[2]["event"] = "kyoto"  # labeled apart from their story: mixed
+    rows[4]["event"] = "kyoto"  # and one with a seed document: split too
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    code, out, _ = cli("eval", str(path), "--stories")
+    assert code == 0 and out.splitlines()[3:] == [
+        "Events split into several stories (pairs missed):",
+        "  kyoto: 3 items in 2 stories (2)",
+        "  fusion: 2 items in 2 stories (1)",
+        "Stories mixing events (their items):",
+        "  f0, f1, f2"]
+    code, out, _ = cli("eval", str(path), "--stories", "--json")
+    report = json.loads(out)
+    assert report["split_events"][1] == {"event": "fusion", "items": 2, "stories": 2,
+                                         "pairs_missed": 1}
+    assert report["mixed_stories"] == [["f0", "f1", "f2"]]
 
 
 def test_story_grouping_on_the_labeled_dev_set_is_precise():

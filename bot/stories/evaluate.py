@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.config import StorySettings
 from bot.stories.events import (
@@ -23,6 +23,8 @@ from bot.stories.events import (
 from bot.stories.glossary import Glossary
 from bot.stories.minhash import estimate_similarity, signature
 
+SHOWN = 10  # split events listed in the text report
+
 
 @dataclass(frozen=True, slots=True)
 class StoryReport:
@@ -35,17 +37,38 @@ class StoryReport:
     recall: float
     pairs_labeled_across_languages: int  # labeled same-story pairs of two languages (en–ja)
     pairs_found_across_languages: int  # ... of them found
+    split_events: tuple[SplitEvent, ...] = ()  # where recall is lost, the most pairs first
+    mixed_stories: tuple[tuple[str, ...], ...] = ()  # where precision is: items of 2+ events
 
     def as_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}
+        return {f: getattr(self, f) for f in self.__slots__ if f != "split_events"} | {
+            "split_events": [e._asdict() for e in self.split_events]}
 
     def render(self) -> str:
-        return (f"Stories ({self.items} items): {self.found_stories} found, "
-                f"{self.labeled_stories} labeled\n"
-                f"Same-story pairs: {self.pairs_found} found, {self.pairs_labeled} labeled; "
-                f"precision {self.precision:.3f}  recall {self.recall:.3f}\n"
-                f"Across languages: {self.pairs_found_across_languages} of "
-                f"{self.pairs_labeled_across_languages} labeled pairs found")
+        lines = [f"Stories ({self.items} items): {self.found_stories} found, "
+                 f"{self.labeled_stories} labeled",
+                 f"Same-story pairs: {self.pairs_found} found, {self.pairs_labeled} labeled; "
+                 f"precision {self.precision:.3f}  recall {self.recall:.3f}",
+                 f"Across languages: {self.pairs_found_across_languages} of "
+                 f"{self.pairs_labeled_across_languages} labeled pairs found"]
+        if self.split_events:
+            lines.append("Events split into several stories (pairs missed):")
+            lines += [f"  {e.event}: {e.items} items in {e.stories} stories ({e.pairs_missed})"
+                      for e in self.split_events[:SHOWN]]
+            if len(self.split_events) > SHOWN:
+                lines.append(f"  ... and {len(self.split_events) - SHOWN} more (--json lists "
+                             "all)")
+        if self.mixed_stories:
+            lines.append("Stories mixing events (their items):")
+            lines += [f"  {', '.join(ids)}" for ids in self.mixed_stories]
+        return "\n".join(lines)
+
+
+class SplitEvent(NamedTuple):
+    event: str
+    items: int
+    stories: int
+    pairs_missed: int
 
 
 def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
@@ -102,7 +125,33 @@ def evaluate_stories(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
     labeled = {events[i] or f"single:{i}" for i in story}
     return StoryReport(len(story), len(labeled), len(set(story.values())), tp + fn, tp + fp,
                        round(tp / (tp + fp), 4) if tp + fp else 1.0,
-                       round(tp / (tp + fn), 4) if tp + fn else 1.0, across, across_found)
+                       round(tp / (tp + fn), 4) if tp + fn else 1.0, across, across_found,
+                       _split_events(story, events), _mixed_stories(story, events))
+
+
+def _split_events(story: Mapping[str, int], events: Mapping[str, str | None],
+                  ) -> tuple[SplitEvent, ...]:
+    by_event: dict[str, list[int]] = {}
+    for item, event in events.items():
+        if event is not None:
+            by_event.setdefault(event, []).append(story[item])
+    split = [SplitEvent(event, len(found), len(set(found)),
+                        _pairs(len(found)) - sum(_pairs(found.count(s)) for s in set(found)))
+             for event, found in by_event.items() if len(set(found)) > 1]
+    return tuple(sorted(split, key=lambda e: (-e.pairs_missed, e.event)))
+
+
+def _mixed_stories(story: Mapping[str, int], events: Mapping[str, str | None],
+                   ) -> tuple[tuple[str, ...], ...]:
+    members: dict[int, list[str]] = {}
+    for item, number in story.items():
+        members.setdefault(number, []).append(item)
+    return tuple(tuple(ids) for ids in members.values()
+                 if len({events[i] or f"single:{i}" for i in ids}) > 1)
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
 
 
 def _candidates(keys: Mapping[str, set[str]], earlier: Sequence[Mapping[str, Any]], here: str,
