@@ -80,14 +80,17 @@ def check_subscribed_topics(settings: Settings, classifier: Classifier) -> None:
 
 
 def load_app(cli_config: str | None, env: Mapping[str, str],
-             now: Callable[[], datetime] | None = None) -> App:
+             now: Callable[[], datetime] | None = None, *, reads: bool = False) -> App:
+    """`reads`: for a command that only reads the archive, a missing file is not made (a
+    mistyped path must not leave files and directories behind): it reads an archive in memory
+    with the seed documents only."""
     settings = load_settings(config_path(cli_config, env), env)
     classifier = load_classifier(settings)
     check_subscribed_topics(settings, classifier)
     glossary = load_glossary(settings)
     file = archive_file(settings.storage.database)
     new_archive = file is not None and not file.exists()
-    archive = open_archive(settings.storage.database)
+    archive = open_archive("sqlite://" if reads and new_archive else settings.storage.database)
     archive.sync_sources(settings.sources)
     app = App(settings, archive, classifier, glossary, env, now or utcnow,
               new_archive=new_archive)

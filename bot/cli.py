@@ -125,7 +125,7 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
         except BrokenPipeError:
             return quiet_stdout()
     try:
-        app = load_app(args.config, os.environ, now)
+        app = load_app(args.config, os.environ, now, reads=getattr(args, "reads", False))
     except TechwatchError as e:
         _say(str(e))
         return 2
@@ -137,8 +137,9 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     if app.new_archive:  # a first run, or a mistyped path: say which, where it is seen
         where = archive_file(app.settings.storage.database)
         if getattr(args, "reads", False):
-            log.warning("there was no archive at %s: this made a new one with only the seed "
-                        "documents (is storage.database or %s right?)", where, ENV_DATABASE_URL)
+            log.warning("there is no archive at %s yet: this reads the seed documents only "
+                        "(`techwatch run` makes it; is storage.database or %s right?)", where,
+                        ENV_DATABASE_URL)
         else:
             log.debug("new archive at %s", where)
     try:

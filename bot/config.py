@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import __version__
 from bot.errors import ConfigError
+from bot.logs import redact
 from bot.models import Source
 
 DEFAULT_CONFIG = "config/techwatch.toml"
@@ -234,7 +235,7 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
     database = env.get(ENV_DATABASE_URL) or storage.database
     where = ENV_DATABASE_URL if env.get(ENV_DATABASE_URL) else "storage.database"
     if not database.startswith("sqlite://"):
-        raise ConfigError(str(path), where, f"unsupported database URL {database!r} "
+        raise ConfigError(str(path), where, f"unsupported database URL {redact(database)!r} "
                           "(this version stores into SQLite: sqlite:///path/to/file.db)")
     sections["storage"] = replace(storage, database=database)
     _check_time(sections["digest"].time, sections["digest"].timezone, str(path), "digest")

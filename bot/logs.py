@@ -9,15 +9,20 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from bot.untrusted import CONTROL
+
+SECRET_PARAMS = re.compile(r"(?i)([?&](?:[a-z_]*token|[a-z_]*key|secret|password|sig|signature)=)"
+                           r"[^&#]*")
 
 log = logging.getLogger("techwatch")
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 TOKEN = re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9-]{8,}")  # Slack token shapes
 UNSAFE = re.compile(f"[\r\n]|{CONTROL.pattern}")
 CONTEXT = ("source", "channel")
-NOISY = ("trafilatura", "htmldate", "charset_normalizer", "courlan", "apscheduler")
+NOISY = ("trafilatura", "htmldate", "charset_normalizer", "courlan", "apscheduler",
+         "slack_sdk.web.base_client")  # its failed request is an exception we report
 
 
 class Redact(logging.Filter):
@@ -71,3 +76,14 @@ def setup_logging(level: int, fmt: str = "text", secrets: Iterable[str] = ()) ->
     for noisy in NOISY:  # a page they cannot parse is ours to report, once, in our words
         logging.getLogger(noisy).setLevel(logging.ERROR if noisy == "apscheduler"
                                           else logging.CRITICAL)
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs: no password in it, no token or key values in its query."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL: anything before an @ may be a password
+        return SECRET_PARAMS.sub(r"\1***", re.sub(r"//[^/@]*@", "//***@", url))
+    if parts.password or parts.username:
+        url = url.replace(f"{parts.netloc.rsplit('@', 1)[0]}@", "***@", 1)
+    return SECRET_PARAMS.sub(r"\1***", url)

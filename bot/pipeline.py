@@ -443,14 +443,16 @@ def _story_input(article: PendingArticle, text: str, final_url: str | None,
     (`published`: None when neither feed nor page gave a date; when it was first seen says
     nothing of an old page)."""
     page = final_url or article.url
-    urls = [final_url, canonical if canonical and identity.same_site(canonical, page) else None]
-    exact = tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls
-                  if u and u.startswith("http") and identity.canonical_url(u) !=
-                  identity.canonical_url(article.url))
+    own = canonical if canonical and identity.same_site(canonical, page) else None
+    urls = [identity.canonical_url(u) for u in (own, final_url) if u and u.startswith("http")]
+    urls = [u for u in dict.fromkeys(urls) if u != identity.canonical_url(article.url)] \
+        if text else []  # a login or consent page is nobody's page
     body = text or article.summary
     return StoryInput(signature(f"{article.title}\n{body}"),
                       story_terms(article.title, body, published and published.date(),
-                                  glossary), exact)
+                                  glossary),
+                      tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls),
+                      urls[0] if urls else None)
 
 
 def start_worker() -> None:

@@ -134,13 +134,21 @@ def test_with_json_logs_a_commands_error_is_a_json_line_too(tmp_path, cli):
     assert "xoxb-" not in err
 
 
-def test_reading_an_archive_that_is_not_there_says_so(tmp_path, cli):
-    """A mistyped storage.database would show an empty archive as if it were the real one."""
+def test_reading_an_archive_that_is_not_there_says_so_and_makes_nothing(tmp_path, cli,
+                                                                         monkeypatch):
+    """A mistyped storage.database would show an empty archive as if it were the real one, and
+    leave a file (and directories) behind; a new install's search still finds the seeds."""
     config = str(write_config(tmp_path, []))
-    code, out, err = cli("--config", config, "search", "Japan")
-    assert code == 0 and f"there was no archive at {tmp_path / 'techwatch.db'}" in err
-    code, out, err = cli("--config", config, "status")
-    assert code == 0 and "no archive" not in err  # it is there now
+    code, out, err = cli("--config", config, "search", "semiconductor", "--json")
+    assert code == 0 and f"there is no archive at {tmp_path / 'techwatch.db'} yet" in err
+    assert '"source": "Seed documents"' in out  # read in memory
+    typo = tmp_path / "no" / "such" / "dir" / "x.db"
+    monkeypatch.setenv("TECHWATCH_DATABASE_URL", f"sqlite:///{typo}")
+    for command in (["status"], ["search", "Japan"], ["export"], ["stats"]):
+        code, _, err = cli("--config", config, *command)
+        assert code == 0 and f"there is no archive at {typo} yet" in err, command
+    assert not (tmp_path / "no").exists() and not (tmp_path / "techwatch.db").exists()
+    monkeypatch.delenv("TECHWATCH_DATABASE_URL")
     other = tmp_path / "first"
     code, _, err = cli("--config", str(write_config(other, [])), "poll")
     assert code == 0 and "no archive" not in err  # a first run makes one, as it should

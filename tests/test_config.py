@@ -81,6 +81,9 @@ def test_unsupported_database_url_is_refused_naming_where_it_came_from(tmp_path)
     config = write_config(tmp_path, [])
     with pytest.raises(ConfigError, match="TECHWATCH_DATABASE_URL: unsupported database URL"):
         load_settings(config, {"TECHWATCH_DATABASE_URL": "postgresql://db/x"})
+    with pytest.raises(ConfigError) as error:  # its password is not repeated
+        load_settings(config, {"TECHWATCH_DATABASE_URL": "postgresql://tw:hunter2@db:5432/x"})
+    assert "hunter2" not in str(error.value) and "postgresql://***@db:5432/x" in str(error.value)
 
 
 @pytest.mark.parametrize(("source", "key", "problem"), [

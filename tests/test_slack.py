@@ -576,3 +576,21 @@ def test_a_long_digest_asked_for_without_a_valid_token_is_dropped_whole(tmp_path
     parts = query(config, "SELECT key, status FROM deliveries WHERE key LIKE '%:manual:%'")
     assert len(parts) >= 2 and {status for _, status in parts} == {"failed"}, parts
     assert not slack.posts()
+
+
+def test_slack_out_of_reach_is_our_one_line_and_its_messages_wait(site, tmp_path, cli, slack,
+                                                                   token, monkeypatch):
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")  # nothing listens there
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0, err
+    assert "Failed to send a request" not in err  # the library's own ERROR line, unasked
+    assert "slack" in err.lower()  # ours says it
+    waiting = query(config, "SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0]
+    assert waiting >= 2 and slack.posts() == []
+    monkeypatch.setenv("SLACK_API_URL", slack.url)
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0, err
+    assert len(slack.posts()) == waiting  # each once, when Slack is back
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0

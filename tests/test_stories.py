@@ -443,6 +443,36 @@ def test_a_page_reached_by_two_links_in_one_poll_is_stored_once(site, tmp_path, 
     assert query(config, "SELECT count(*) FROM articles WHERE source_id != 'seed'") == [(1,)]
 
 
+def test_an_aggregators_links_first_then_the_outlets_own_are_the_same_articles(
+        site, tmp_path, cli, slack, token):
+    """A redirect and an AMP page (its canonical names the outlet's page) are archived under
+    their pages' URLs, which the outlet's own feed, added a poll later, links directly."""
+    outlet = serve_outlet(site, "pacific-wire", [FUSION_DEAL[0], OTHER_FUSION_DEAL], 6)
+    pages = [site.url(f"/pacific-wire/{k}.html") for k in (0, 1)]
+    amp = page(*OTHER_FUSION_DEAL).replace(
+        b"</head>", f'<link rel="canonical" href="{pages[1]}"></head>'.encode())
+    site.route("/amp/1.html", Reply(body=amp, headers={"Content-Type": "text/html"}))
+    site.route("/go/abc", Reply(302, headers={"Location": "/pacific-wire/0.html?utm_source=a"}))
+    items = "".join(f"<item><title>{t}</title><link>{site.url(p)}</link><pubDate>Sun, 22 Nov "
+                    f"2026 07:0{k}:00 GMT</pubDate></item>"
+                    for k, (t, p) in enumerate([("Fusion pact", "/go/abc"),
+                                                ("Kyoto fusion (AMP)", "/amp/1.html")]))
+    site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{items}'
+                                      f"</channel></rss>".encode(),
+                                 headers={"Content-Type": "text/xml"}))
+    agg = {"id": "agg", "name": "Aggregator", "url": site.url("/agg.xml")}
+    config = write_config(tmp_path, [agg], extra=SLACK)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    assert sorted(u for u, in query(config, "SELECT canonical_url FROM articles "
+                                             "WHERE source_id = 'agg'")) == pages
+    alerts = [json.dumps(p["blocks"]) for p in slack.posts("C0ALERTS")]
+    assert len(alerts) == 2 and all("/go/abc" not in a and "/amp/" not in a for a in alerts)
+    config = write_config(tmp_path, [agg, outlet], extra=SLACK)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    assert query(config, "SELECT count(*) FROM articles WHERE source_id != 'seed'") == [(2,)]
+    assert len(slack.posts("C0ALERTS")) == 2  # no new alert, no "also reported by" itself
+
+
 def test_a_canonical_naming_another_sites_page_is_only_a_claim(site, tmp_path, cli):
     """A broken template on another site names an archived article as every page's canonical:
     its own story stays its own (its words decide, as for any other outlet)."""

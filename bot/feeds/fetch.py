@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
-import re
 import socket
 import time
 import zlib
@@ -22,11 +21,10 @@ import httpx
 
 from bot.config import FetchSettings
 from bot.errors import FetchError, HostPaused, RateLimited
+from bot.logs import redact
 from bot.models import FetchResult
 
 PRIVATE_OK = "techwatch.private_ok"
-SECRET_PARAMS = re.compile(r"(?i)([?&](?:[a-z_]*token|[a-z_]*key|secret|password|sig|signature)=)"
-                           r"[^&#]*")
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
@@ -232,17 +230,6 @@ async def is_private_host(url: str) -> bool:
     except OSError:
         return False
     return any(not ipaddress.ip_address(a[0].split("%")[0]).is_global for *_, a in infos)
-
-
-def redact(url: str) -> str:
-    """A URL fit for logs: no password in it, no token or key values in its query."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # not a URL: anything before an @ may be a password
-        return SECRET_PARAMS.sub(r"\1***", re.sub(r"//[^/@]*@", "//***@", url))
-    if parts.password or parts.username:
-        url = url.replace(f"{parts.netloc.rsplit('@', 1)[0]}@", "***@", 1)
-    return SECRET_PARAMS.sub(r"\1***", url)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> datetime | None:

@@ -76,6 +76,7 @@ class StoryInput:
     terms: StoryTerms
     # item keys of its final URL and its own site's canonical: an archived article's is the page
     exact_keys: tuple[str, ...] = ()
+    page_url: str | None = None  # where its page is, when its link was another URL (a redirect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,7 +455,11 @@ class Archive:
                            {"id": article.id})
                 db.execute(articles.delete().where(articles.c.id == article.id))
                 return same_page
+            if story and story.exact_keys:  # a later link to its page finds it when seen
+                db.execute(item_keys.insert().prefix_with("OR IGNORE"),
+                           [{"key": k, "article_id": article.id} for k in story.exact_keys])
             db.execute(articles.update().where(articles.c.id == article.id).values(
+                **({"canonical_url": story.page_url} if story and story.page_url else {}),
                 state="done", text=text, site_name=extracted.site_name,
                 **({"author": extracted.author} if extracted.author else {}),
                 lang=extracted.lang or article.lang, page_published=extracted.page_date,
