@@ -513,15 +513,17 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
         f"{s} {n}" for s, n in sorted(extraction.items())) or "none"))
     out.print(f"Archive: {counts['articles']} articles ({counts['relevant']} relevant, "
               f"{counts['pending']} pending), {counts['seeds']} seed documents")
-    out.print(f"Slack: {app.archive.pending_delivery_count()} messages pending; "
-              f"{app.archive.feedback_count()} feedback votes")
+    pending, votes = app.archive.pending_delivery_count(), app.archive.feedback_count()
+    out.print(f"Slack: {pending} message{'' if pending == 1 else 's'} pending; "
+              f"{votes} feedback vote{'' if votes == 1 else 's'}")
     for h in holds.values():
+        next_try = _short(h.retry_at) if h.retry_at > app.now() else "on the next run"
         if h.error == RATE_LIMITED:
             out.print(f"Slack asked to wait before posting to {escape(h.channel)} again; its "
-                      f"messages wait, next try {_short(h.retry_at)}")
+                      f"messages wait, next try {next_try}")
         else:
             out.print(f"Slack refuses {escape(h.channel)}: {escape(h.error)} since "
-                      f"{_short(h.since)}; its messages wait, next try {_short(h.retry_at)}")
+                      f"{_short(h.since)}; its messages wait, next try {next_try}")
     return 0
 
 

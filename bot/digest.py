@@ -47,22 +47,28 @@ def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: dat
 # No news report is longer (some 5,000 words): a text past it is a page of filler, comments or
 # many articles, and no more complete a report than an ordinary one
 LONGEST_REPORT = 30_000
+NEARLY_AS_LONG = 0.85  # a text at least this share of the longest is as complete (boilerplate)
 
 
 def stories(articles: Sequence[ArticleView], preferred_sources: Sequence[str] = (),
             ) -> list[ArticleView]:
     """One entry a story: its lead article, with the names of the other outlets that reported
     it and the story's best score (what it ranks by). The lead is from the most preferred
-    source the story has (config order; unlisted sources after), then the most complete text,
-    then the best score (a text past LONGEST_REPORT counts as none)."""
+    source the story has (config order; unlisted sources after), then the most complete text
+    (a text past LONGEST_REPORT counts as none; one within NEARLY_AS_LONG of the longest is as
+    complete: a copy with a licence footer is not more complete than the original), then the
+    first seen."""
     rank = {source: len(preferred_sources) - i for i, source in enumerate(preferred_sources)}
     members: dict[int, list[ArticleView]] = {}
     for article in articles:
         members.setdefault(article.story_id or article.id, []).append(article)
     leads = []
     for group in members.values():
-        lead = max(group, key=lambda a: (rank.get(a.source_id, 0), _completeness(a), a.score,
-                                         -a.id))
+        preferred = max(rank.get(a.source_id, 0) for a in group)
+        pool = [a for a in group if rank.get(a.source_id, 0) == preferred]
+        longest = max(_completeness(a) for a in pool)
+        lead = min((a for a in pool if _completeness(a) >= longest * NEARLY_AS_LONG),
+                   key=lambda a: a.id)
         others = dict.fromkeys(a.source_name for a in group
                                if a is not lead and a.source_name != lead.source_name)
         leads.append(replace(lead, also=tuple(others), score=max(a.score for a in group)))
@@ -85,6 +91,8 @@ def why(article: ArticleView, limit: int = 3) -> str:
     return "; ".join(parts) or "matched the taxonomy"
 
 
+HEADING_CHARS = 200  # a line this short without a sentence's end, before the text: a heading
+SENTENCE_ENDS = (".", "!", "?", "。", "！", "？", '"', "”", "」", ")", "）", ":")
 # a sentence ends at a full stop, question or exclamation mark before a space, unless the stop
 # ends an initial ("U.S. officials", "J. Smith"), or at a Japanese one; not inside "$1.5"
 SENTENCE = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+|(?<=[。！？])\s*")
@@ -92,8 +100,14 @@ SENTENCE = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+|(?<=[。！？])\s*")
 
 def lead_sentences(text: str, title: str = "", sentences: int = 2, limit: int = 320) -> str:
     """The first one or two sentences of an article's text (without the headline that
-    extracted text often starts with): its summary in a digest."""
-    flat = " ".join(text.split())
+    extracted text often starts with, the feed's or the page's own, nor a byline or date line
+    before the first paragraph): its summary in a digest."""
+    lines = text.strip().split("\n")
+    while len(lines) > 1 and len(lines[0]) <= HEADING_CHARS and \
+            not lines[0].rstrip().endswith(SENTENCE_ENDS) and \
+            not lines[1].lstrip()[:1].islower():  # a sentence wrapped onto the next line
+        lines.pop(0)
+    flat = " ".join(" ".join(lines).split())
     heading = " ".join(title.split())
     if heading and flat.startswith(heading):
         flat = flat[len(heading):].lstrip(" .:-–—")

@@ -246,7 +246,9 @@ def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
     _, err = run(0.5)  # the next cycle: the channel is not due, no call, no line
     assert tries() == 1 and "C0GONE" not in err
     out, _ = run(0.5, "status")
-    assert "Slack refuses C0GONE: channel_not_found" in out
+    assert "Slack refuses C0GONE: channel_not_found" in out and "next try 2026-11-22 12:01" in out
+    out, _ = run(30, "status")  # its time has come: the next run tries
+    assert "its messages wait, next try on the next run" in out
     _, err = run(0.6, "digest", "--channel", "C0GONE", "--always", code=1)  # tried now
     assert tries() == 2 and "channel_not_found" in err and "dropped" in err  # the earlier one
     # waits (refused again), the digest asked for now is dropped, not posted later by surprise
@@ -594,3 +596,13 @@ def test_slack_out_of_reach_is_our_one_line_and_its_messages_wait(site, tmp_path
     assert code == 0, err
     assert len(slack.posts()) == waiting  # each once, when Slack is back
     assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
+
+
+def test_a_digest_asked_for_with_a_refused_token_is_one_line_saying_it_is_dropped(
+        tmp_path, cli, slack, monkeypatch):
+    config = write_config(tmp_path, [], extra=SLACK)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-the-token-1234")
+    code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST", "--always")
+    lines = [line for line in err.splitlines() if "invalid_auth" in line]
+    assert len(lines) == 1 and "dropped" in lines[0] and "messages wait" not in lines[0], err
+    assert slack.posts() == []

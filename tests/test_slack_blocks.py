@@ -83,6 +83,22 @@ def test_a_lead_is_whole_sentences_whatever_the_abbreviations_and_decimals():
         "日米は量子で協力する。研究者も派遣する。"
 
 
+def test_a_lead_leaves_out_the_pages_own_headline_and_byline():
+    """The feed's title differs from the page's h1, which the extracted text starts with."""
+    text = ("Google to invest $1 billion in undersea cables linking Japan and the US\n"
+            "By Aiko Tanaka\n"
+            "TOKYO, Nov 23 - Google will build two cables. They land in Chiba.\nMore.")
+    assert lead_sentences(text, "Google cables") == \
+        "TOKYO, Nov 23 - Google will build two cables. They land in Chiba."
+    assert lead_sentences("A one-line summary without a stop", "x") == \
+        "A one-line summary without a stop"  # the only line is the text
+    quote = '"We will build it," the minister said.\nMore.'
+    assert lead_sentences(quote) == quote.replace("\n", " ")  # paragraphs that end are kept
+    wrapped = "The two governments agreed on Tuesday to\nexpand chip research. More."
+    assert lead_sentences(wrapped) == "The two governments agreed on Tuesday to expand chip " \
+                                      "research. More."
+
+
 def test_a_60_story_digest_splits_within_limits_and_loses_nothing():
     long_text = "The two governments agreed on a sweeping chip research programme. " * 8
     items = [article(i, title=f"Story {i:02d} " + "x" * 200, text=long_text,

@@ -185,6 +185,9 @@ def test_a_storys_lead_is_from_the_preferred_source_else_the_most_complete_text(
     padded = view(6, "odd", 2_500_000, 0.9)  # a report followed by megabytes of filler
     (lead,) = stories([*members[:4], padded])
     assert lead.id == 2 and "Odd" in lead.also
+    footer = view(7, "reprint", 4300, 0.95)  # the copy with a licence footer, seen later
+    (lead,) = stories([footer, *members[:4]])
+    assert lead.id == 2 and "Reprint" in lead.also  # the original, first seen
 
 
 def fusion_rows() -> list[dict]:

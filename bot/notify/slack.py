@@ -306,6 +306,9 @@ class SlackPoster:
         """No channel can be posted to: said once; this process does not try again (a new
         token comes with a restart, and `run --once` from cron tries each run)."""
         self.token_refused[self.client.token] = error
+        if _asked_for_now(d):  # dropped (see _without_token), in one line
+            self._fail(d, error, TOKEN_ERRORS[error], report)
+            return "stop"
         self.archive.delivery_failed(d.id, error, permanent=False)
         self._say(d.channel, f"slack {d.channel}: {error}: {TOKEN_ERRORS[error]}; messages "
                   "wait for a valid token (restart techwatch after changing it)", report)
