@@ -25,7 +25,7 @@ from bot.models import Source
 from bot.pipeline import Pipeline, start_worker
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
-from bot.store.archive import archive_file
+from bot.store.archive import archive_file, check_location
 from bot.stories.glossary import Glossary
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
     glossary = load_glossary(settings)
     file = archive_file(settings.storage.database)
     new_archive = file is not None and not file.exists()
+    if reads and new_archive:
+        check_location(settings.storage.database)
     archive = open_archive("sqlite://" if reads and new_archive else settings.storage.database)
     archive.sync_sources(settings.sources)
     app = App(settings, archive, classifier, glossary, env, now or utcnow,

@@ -96,6 +96,16 @@ def archive_file(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def check_location(url: str) -> None:
+    """Raise StorageError when an archive could not be made at `url` (a file where its folder
+    would be): said even by a command that only reads and so makes nothing."""
+    file = archive_file(url)
+    if file is not None:
+        folder = next((p for p in file.parents if p.exists()), None)
+        if folder is not None and not folder.is_dir():
+            raise StorageError(f"database {url}: {folder} is not a directory")
+
+
 def open_archive(url: str) -> Archive:
     """Open (creating and migrating as needed) the archive at a SQLAlchemy SQLite URL."""
     try:
