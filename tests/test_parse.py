@@ -135,6 +135,26 @@ def test_links_and_titles_cannot_carry_escapes_line_breaks_or_bidi_overrides():
         "http://127.0.0.1/nl.html")
 
 
+@pytest.mark.parametrize("served", ["text/plain; charset=iso-8859-1",
+                                    "application/rss+xml; charset=ISO-8859-1",
+                                    "application/xml; charset=windows-1252"])
+def test_a_japanese_feed_under_a_servers_default_latin_charset_is_read_as_japanese(served):
+    """Apache's AddDefaultCharset: Latin-1 decodes any bytes, so it proves nothing."""
+    feed = ("<rss version='2.0'><channel><title>日米ニュース</title>"
+            + "".join(f"<item><title>日米が量子技術で協力 第{i}報</title><link>http://x/{i}</link>"
+                      "</item>" for i in range(5)) + "</channel></rss>")
+    for codec in ("euc_jp", "shift_jis"):
+        entries = parse_feed(feed.encode(codec), {"content-type": served}, "http://x/f").entries
+        assert entries[0].title == "日米が量子技術で協力 第0報", (codec, served)
+    declared = f"<?xml version='1.0' encoding='EUC-JP'?>{feed}".encode("euc_jp")
+    entries = parse_feed(declared, {"content-type": served}, "http://x/f").entries
+    assert entries[1].title == "日米が量子技術で協力 第1報"  # the feed's own declaration
+    latin = ("<rss version='2.0'><channel><title>Notícias</title><item><title>Simulações de 2º "
+             "turno</title><link>http://x/1</link></item></channel></rss>").encode("latin-1")
+    entries = parse_feed(latin, {"content-type": served}, "http://x/f").entries
+    assert entries[0].title == "Simulações de 2º turno"  # a Latin feed keeps its header
+
+
 def test_a_body_not_in_its_declared_encoding_is_sniffed():
     feed = ("<?xml version='1.0'?><rss version='2.0'><channel><title>日米ニュース</title>"
             + "".join(f"<item><title>日米が量子技術で協力 第{i}報</title><link>http://x/{i}</link>"

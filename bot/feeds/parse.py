@@ -7,6 +7,7 @@ it honour the charset of the Content-Type header and sniff undeclared Shift_JIS 
 from __future__ import annotations
 
 import calendar
+import codecs
 import html
 import re
 from dataclasses import replace
@@ -30,6 +31,10 @@ LATIN_CODE_PAGES = {"latin_1", "cp1250", "cp1252", "cp1254", "cp1257", "cp1258",
                     "cp850", "cp858", "mac_roman", "mac_latin2", "iso8859_2", "iso8859_3",
                     "iso8859_4", "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14",
                     "iso8859_15", "iso8859_16"}
+# multi-byte encodings whose bytes rarely decode by chance: a sniff that finds one is believed
+CJK_CODECS = {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004",
+              "euc_jisx0213", "iso2022_jp", "gb2312", "gbk", "gb18030", "big5", "big5hkscs",
+              "euc_kr", "cp949"}
 SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space of JA titles
 
 
@@ -69,6 +74,8 @@ def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict
     undeclared Shift_JIS, EUC-JP or Latin-1 feed as windows-1252 and garble every title."""
     http, xml = HTTP_CHARSET.search(headers.get("content-type", "")), XML_ENCODING.match(body)
     declared = http.group(1) if http else xml.group(1).decode("ascii") if xml else None
+    if http and _is_latin(http.group(1)) and not body.isascii():
+        return _latin_default(body, headers, xml.group(1).decode("ascii") if xml else None)
     for codec in filter(None, (declared, "utf-8")):
         try:
             body.decode(codec)
@@ -81,8 +88,40 @@ def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict
     text = str(best)
     if best.encoding in LATIN_CODE_PAGES:  # which one is a guess on a short text: the Web's
         text = body.decode("cp1252", errors="replace")  # default for undeclared Latin text
-    utf8 = b'<?xml version="1.0" encoding="utf-8"?>' + XML_DECLARATION.sub(b"", text.encode())
-    return utf8, {**headers, "content-type": "application/xml; charset=utf-8"}
+    return _as_utf8(text), _utf8(headers)
+
+
+def _latin_default(body: bytes, headers: dict[str, str], xml_declared: str | None,
+                   ) -> tuple[bytes, dict[str, str]]:
+    """A Latin-1 or windows-1252 charset in the header is often the server's default, not the
+    feed's, and decodes any bytes: the feed's own declaration, UTF-8, or a sniffed non-Latin
+    encoding (Shift_JIS, EUC-JP) is believed before it."""
+    for codec in filter(None, (xml_declared, "utf-8")):
+        if _is_latin(codec):
+            continue
+        try:
+            return _as_utf8(body.decode(codec)), _utf8(headers)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    best = charset_normalizer.from_bytes(body).best()
+    if best is None or best.encoding not in CJK_CODECS:  # a guess between one-byte pages is
+        return body, headers  # no better than the header
+    return _as_utf8(str(best)), _utf8(headers)
+
+
+def _is_latin(charset: str) -> bool:
+    try:
+        return codecs.lookup(charset).name in ("iso8859-1", "cp1252", "ascii")
+    except LookupError:
+        return False
+
+
+def _as_utf8(text: str) -> bytes:
+    return b'<?xml version="1.0" encoding="utf-8"?>' + XML_DECLARATION.sub(b"", text.encode())
+
+
+def _utf8(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "content-type": "application/xml; charset=utf-8"}
 
 
 def _entry(entry: feedparser.FeedParserDict, base: str) -> FeedEntry | None:
