@@ -45,6 +45,19 @@ def test_reopening_keeps_everything(tmp_path):
     assert again.record_poll("s", outcome, [draft(1, "Quantum pact", "US and Japan")], NOW).new == 0
 
 
+def test_of_two_items_with_one_link_in_a_feed_the_first_is_the_article(tmp_path):
+    """A diary's sections (#p01, #p02) are one page: its first item whole, not a mix."""
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
+    drafts = [draft(1, "PHP conference", "The first section."),
+              draft(1, "Unicode in PHP 6", "The third section.")]
+    for poll in range(2):
+        written = archive.record_poll("s", PollOutcome("ok", NOW), drafts, NOW)
+        assert (written.new, written.updated) == ((1, 0) if poll == 0 else (0, 0))
+    (article,) = archive.pending_articles()
+    assert (article.title, article.summary) == ("PHP conference", "The first section.")
+
+
 def test_search_ranks_title_matches_first_and_filters(tmp_path):
     archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
     archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])

@@ -259,14 +259,18 @@ class Archive:
                     now: datetime) -> PollWrite:
         """Store a poll's items and the source's new state together, or neither."""
         new = updated = 0
+        written: set[int] = set()
         with self.engine.begin() as db:
             for draft in drafts:
                 article_id = self._find(db, draft.keys)
+                if article_id in written:  # two items with one link (a diary's #p01, #p02):
+                    continue  # the first is the article, not a mix of both
                 if article_id is None:
-                    self._insert(db, draft, now)
+                    article_id = self._insert(db, draft, now)
                     new += 1
                 else:
                     updated += self._refresh(db, article_id, draft, now)
+                written.add(article_id)
             values: dict[str, Any] = {
                 "last_status": outcome.status, "last_polled_at": now,
                 "next_poll_at": outcome.next_poll_at,
