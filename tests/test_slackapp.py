@@ -157,6 +157,9 @@ def test_topics_show_stories_of_the_last_7_and_30_days(slackapp):
     reply, _ = slackapp.command("topics")
     line = next(x for x in text_of(reply).split("\\n") if "`semiconductors`" in x)
     assert "stories in 7 days" in line and " in 30" in line
+    from bot.slackapp.replies import topics_reply
+    text = json.dumps(topics_reply({"ai": "AI", "space": "Space"}, {"ai": 1, "space": 2}, {}))
+    assert "1 story in 7 days" in text and "2 stories in 7 days" in text
 
 
 def test_a_subscription_round_trip(slackapp, archive, slack):

@@ -60,7 +60,8 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         if not entries:  # nothing could be read: a failure, not an empty feed
             raise ParseError(f"malformed feed, no item readable: "
                              f"{_one_line(parsed.bozo_exception)}")
-        warning = f"malformed feed, read {len(entries)} items anyway: {_one_line(parsed.bozo_exception)}"
+        warning = (f"malformed feed, read {len(entries)} item{'' if len(entries) == 1 else 's'} "
+                   f"anyway: {_one_line(parsed.bozo_exception)}")
     return ParsedFeed(format=parsed.get("version") or "unknown", entries=entries,
                       warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")),
                       skip_hours=tuple(sorted({int(h) % 24 for h in _skipped(body, b"Hours")})),

@@ -33,7 +33,8 @@ from bot.store import Archive
 
 log = logging.getLogger("techwatch")
 EVENT_TYPE = "techwatch_delivery"
-CHANNEL_ERRORS = {"channel_not_found": "the channel does not exist or the bot cannot see it",
+CHANNEL_ERRORS = {"channel_not_found": "the channel does not exist or the bot cannot see it "
+                                       "(a private channel: /invite @techwatch)",
                   "not_in_channel": "invite the bot to the channel (/invite @techwatch)",
                   "is_archived": "the channel is archived",
                   "restricted_action": "the workspace does not let the bot post there"}
@@ -379,8 +380,9 @@ class SlackPoster:
         if _asked_for_now(d) and d.created_at:
             self.archive.forget_digest(d.channel, d.created_at)  # a scheduled one is still owed
         report.failed += 1
-        self._say(d.channel, f"slack {d.channel}: {error}: {advice} (message {d.key} dropped)",
-                  report)
+        what = "the digest asked for is dropped" if _asked_for_now(d) else f"message {d.key} " \
+            "dropped"
+        self._say(d.channel, f"slack {d.channel}: {error}: {advice} ({what})", report)
 
     def _refused(self, d: Delivery, error: str, report: DeliveryReport) -> str:
         """Slack refused the channel: its messages wait for the next try, except a digest asked

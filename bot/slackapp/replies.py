@@ -50,7 +50,8 @@ def search_reply(results: Sequence[ArticleView], query: Mapping[str, Any], offse
 
 def topics_reply(names: Mapping[str, str], week: Mapping[str, int],
                  month: Mapping[str, int]) -> dict:
-    lines = [f"• `{tid}` {escape(name)} — {week.get(tid, 0)} stories in 7 days, "
+    lines = [f"• `{tid}` {escape(name)} — {week.get(tid, 0)} "
+             f"{'story' if week.get(tid, 0) == 1 else 'stories'} in 7 days, "
              f"{month.get(tid, 0)} in 30" for tid, name in names.items()]
     return message("Topics", [section("*Topics* (relevant stories)"), section("\n".join(lines))])
 
