@@ -528,10 +528,11 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(app: App, args: argparse.Namespace) -> int:
-    from bot.slackapp.serve import start_slack_app
+    from bot.slackapp.serve import check_token, start_slack_app
 
     if not app.slack_token:
         raise TechwatchError("serve: SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    check_token(app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -100,6 +100,16 @@ def test_serve_says_in_one_line_what_it_lacks(tmp_path, cli, monkeypatch):
     assert "xoxb-test" not in err
 
 
+def test_serve_refuses_a_token_slack_refuses(tmp_path, cli, slack, monkeypatch):
+    """Else every command would get Bolt's "reinstall this app" answer."""
+    config = write_config(tmp_path, [])
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-the-token-1234")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s" * 32)
+    code, _, err = cli("--config", str(config), "serve", "--port", "0")
+    assert code != 0 and "serve: Slack refuses SLACK_BOT_TOKEN: invalid_auth" in err
+    assert "xoxb-not-the-token" not in err and "Traceback" not in err
+
+
 def test_health_check_answers_in_one_line_whatever_listens_on_the_port(tmp_path, site, cli):
     from sitesrv import Reply
 

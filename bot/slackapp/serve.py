@@ -15,9 +15,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import App
-from bot.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_SIGNING_SECRET
+from bot.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_SIGNING_SECRET, ENV_SLACK_TOKEN
 from bot.errors import TechwatchError
 from bot.health import QuietRequests
+from bot.notify.slack import TOKEN_ERRORS, build_client
 from bot.slackapp.app import build_bolt_app
 
 log = logging.getLogger("techwatch")
@@ -72,6 +73,22 @@ def start_socket_mode(app: App) -> SocketModeHandler:
     except (SlackClientError, OSError) as e:
         raise TechwatchError(f"Socket Mode: cannot reach Slack ({e})") from None
     return handler
+
+
+def check_token(app: App) -> None:
+    """Refuse a bot token Slack refuses, before serving: else every command would be answered
+    with Bolt's "reinstall this app". Slack out of reach is only a warning."""
+    try:
+        build_client(app.slack_token or "", app.settings.slack.api_url).auth_test()
+    except SlackApiError as e:
+        error = e.response.get("error", "error")
+        if error in TOKEN_ERRORS:
+            raise TechwatchError(f"serve: Slack refuses {ENV_SLACK_TOKEN}: {error} "
+                                 f"({TOKEN_ERRORS[error]})") from None
+        log.warning("serve: could not check %s: %s", ENV_SLACK_TOKEN, error)
+    except (SlackClientError, OSError) as e:
+        log.warning("serve: cannot reach Slack to check %s (%s); serving anyway",
+                    ENV_SLACK_TOKEN, e)
 
 
 def start_slack_app(app: App, *, host: str, port: int) -> Callable[[], None] | None:
