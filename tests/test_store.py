@@ -75,6 +75,16 @@ def test_search_ranks_title_matches_first_and_filters(tmp_path):
                                  text=pending.summary, now=NOW)
     assert [r.title for r in archive.search("chips", topic="semiconductors")] == ["Chips alliance"]
     assert archive.search("chips", since=datetime(2027, 1, 1, tzinfo=UTC)) == []
+    archive.record_poll("s", PollOutcome("ok", NOW), [draft(4, "Old chips story", "Chips.")], NOW)
+    (old,) = archive.pending_articles()  # first seen now, published in 2018
+    archive.complete_article(old, ExtractedText("full", text="Chips."),
+                             Classification(True, 0.9, ("semiconductors",), {}),
+                             published=datetime(2018, 1, 31, tzinfo=UTC), date_source="page",
+                             text="Chips.", now=NOW)
+    recent = datetime(2026, 11, 20, tzinfo=UTC)
+    assert [r.title for r in archive.search("chips", since=recent)] == \
+        ["Chips alliance", "Fusion reactor deal"]  # since: by publication, not discovery
+    assert "Old chips story" in [r.title for r in archive.search("chips")]
     assert archive.search('"') == []
 
 

@@ -867,8 +867,9 @@ class Archive:
         best = sa.func.row_number().over(partition_by=story, order_by=fts_hits.c.rank)
         ranked = (self._view_query().add_columns(fts_hits.c.rank, best.label("place_in_story"))
                   .join(fts_hits, fts_hits.c.id == articles.c.id))
-        if since is not None:
-            ranked = ranked.where(articles.c.first_seen >= since)
+        if since is not None:  # published since then: an old page found today is not recent
+            ranked = ranked.where(sa.func.coalesce(articles.c.published, articles.c.first_seen)
+                                  >= since)
         if topic:
             ranked = ranked.where(*any_topic((topic,)))
         if lang:
