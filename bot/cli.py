@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     poll = commands.add_parser("poll", help="one cycle without any digest")
     poll.set_defaults(handler=cmd_poll, writer=True)
 
-    search = commands.add_parser("search", help="search the archive (full text, ranked)")
+    search = commands.add_parser("search", help="search the archive (full text, ranked; every "
+                                                "word, 'a OR b' either, '-word' not)")
     search.add_argument("query", nargs="+", help="words to find (all must match)")
     search.add_argument("--topic", help="only articles with this topic id")
     search.add_argument("--since", help="7d, 24h, 2w or a date (2025-01-31)")

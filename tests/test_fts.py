@@ -8,7 +8,15 @@ def test_cjk_runs_become_bigrams_and_latin_stays():
 def test_queries_are_quoted_phrases_and_cannot_inject_operators():
     assert match_query("量子") == '"量子"'
     assert match_query("半導体") == '"半導 導体"'
-    assert match_query('chips NEAR/3 "x" OR -y') == '"chips" AND "NEAR" AND "3" AND "x" AND "OR" AND "y"'
+    assert match_query('chips NEAR/3 "x"') == '"chips" AND "NEAR 3" AND "x"'
+    assert match_query("US-Japan chips") == '"US Japan" AND "chips"'  # a compound: a phrase
+    assert match_query("-y") is None and match_query("OR OR") is None
+
+
+def test_or_needs_either_and_a_minus_excludes():
+    assert match_query("chips OR quantum Japan") == '("chips" OR "quantum") AND "Japan"'
+    assert match_query("日米 OR 量子 -korea -EU") == '("日米" OR "量子") NOT ("korea" OR "EU")'
+    assert match_query("or chips") == '"or" AND "chips"'  # lower-case "or" is a word
     assert match_query("米") == '"米"*'
     assert match_query("  --  ") is None
 

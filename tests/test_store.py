@@ -85,6 +85,9 @@ def test_search_ranks_title_matches_first_and_filters(tmp_path):
     assert [r.title for r in archive.search("chips", since=recent)] == \
         ["Chips alliance", "Fusion reactor deal"]  # since: by publication, not discovery
     assert "Old chips story" in [r.title for r in archive.search("chips")]
+    assert {r.title for r in archive.search("weather OR alliance")} == {"Weather",
+                                                                        "Chips alliance"}
+    assert "Chips alliance" not in {r.title for r in archive.search("chips -tokyo")}
     assert archive.search('"') == []
 
 

@@ -13,7 +13,8 @@ from bot.since import parse_since
 USAGE = {
     "help": "`/techwatch help` — what the bot watches, and these commands",
     "search": "`/techwatch search <words> [topic:<id>] [since:7d|30d|2025-01-01] [lang:en|ja]` "
-              "— the archive's best matches, 10 at a time",
+              "— the archive's best matches, 10 at a time (every word; `a OR b` either; "
+              "`-word` not)",
     "topics": "`/techwatch topics` — the topics, with their stories of the last 7 and 30 days",
     "subscribe": "`/techwatch subscribe <topic> [<topic> ...] [min:0.7]` — real-time alerts for "
                  "this channel (`all` for every topic)",

@@ -24,21 +24,40 @@ MAX_TERMS = 32
 
 
 def match_query(query: str) -> str | None:
-    """A user's words -> an FTS5 MATCH expression: every word required, no operator injection."""
-    phrases: list[str] = []
-    for word in WORD.findall(query):
-        tokens = WORD.findall(index_text(word))
-        if len(tokens) == 1 and len(tokens[0]) == 1 and CJK_RUN.fullmatch(tokens[0]):
-            phrase = f'"{tokens[0]}"*'  # one kanji: any bigram that starts with it
-        elif tokens:
-            phrase = '"' + " ".join(tokens[:MAX_TERMS]) + '"'
-        else:
+    """A user's words -> an FTS5 MATCH expression: every word required, except that `a OR b`
+    needs either and `-word` excludes; each word (or hyphenated, dotted compound) is a quoted
+    phrase, so no operator of FTS5's own can be injected."""
+    groups: list[list[str]] = []  # all of these groups, each met by any of its phrases
+    excluded: list[str] = []
+    either = False  # the last word was OR
+    for piece in query.split():
+        if piece == "OR":
+            either = bool(groups)
             continue
-        if phrase not in phrases:
-            phrases.append(phrase)
-        if len(phrases) == MAX_TERMS:  # a pasted page is not a query: its first words are
-            break
-    return " AND ".join(phrases) or None
+        negative = piece.startswith("-")
+        phrase = _phrase(piece.lstrip("-"))
+        if phrase is None:
+            continue
+        if negative:
+            excluded.append(phrase)
+        elif either:
+            groups[-1].append(phrase)
+        elif [phrase] not in groups:
+            groups.append([phrase])
+        either = False
+        if len(groups) + len(excluded) == MAX_TERMS:  # a pasted page is not a query: its
+            break  # first words are
+    if not groups:
+        return None
+    wanted = " AND ".join(g[0] if len(g) == 1 else f"({' OR '.join(g)})" for g in groups)
+    return f"{wanted} NOT ({' OR '.join(excluded)})" if excluded else wanted
+
+
+def _phrase(word: str) -> str | None:
+    tokens = WORD.findall(index_text(word))
+    if len(tokens) == 1 and len(tokens[0]) == 1 and CJK_RUN.fullmatch(tokens[0]):
+        return f'"{tokens[0]}"*'  # one kanji: any bigram that starts with it
+    return '"' + " ".join(tokens[:MAX_TERMS]) + '"' if tokens else None
 
 
 def snippet(text: str, query: str, width: int = 200) -> str:
