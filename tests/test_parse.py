@@ -52,7 +52,11 @@ def test_truncated_feed_yields_what_it_can_with_a_warning():
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    (b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "got an HTML page"),
+    (b"<!doctype html><html><body><h1>Welcome</h1></body></html>",
+     r"got an HTML page \(text/html\), not a feed$"),
+    (b'<!doctype html><html><head><link rel="alternate" type="application/rss+xml" '
+     b'href="/news/rss.xml"></head><body>Welcome</body></html>',
+     r"not a feed; it names the feed http://127\.0\.0\.1:8000/news/rss\.xml \(set that"),
     (b'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title><item><title>A',
      "malformed feed, no item readable"),  # cut off before its first item ends
     (b"", "empty response"),

@@ -11,13 +11,12 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
-from trafilatura.feeds import FeedParameters, determine_feed
 
 from bot.cjk import language_of
 from bot.config import SOURCE_ID
 from bot.errors import FetchError, ParseError, SourceError
 from bot.feeds.fetch import FEED_ACCEPT, Fetcher
-from bot.feeds.parse import parse_feed
+from bot.feeds.parse import feed_links, parse_feed
 from bot.models import ParsedFeed, Source
 
 COMMON_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml", "/feeds/all")
@@ -77,13 +76,6 @@ def new_source(found: FoundFeed, taken: set[str], *, source_id: str | None = Non
     japanese = sum(language_of(e.title, "en") == "ja" for e in found.feed.entries)
     lang = lang or ("ja" if japanese * 2 > len(found.feed.entries) else "en")
     return Source(id=source_id, url=found.url, name=name or found.title, lang=lang)
-
-
-def feed_links(page: str, url: str) -> list[str]:
-    """Feed URLs a page announces (pure: no fetching)."""
-    parts = urlsplit(url)
-    params = FeedParameters(f"{parts.scheme}://{parts.netloc}", parts.hostname or "", url)
-    return determine_feed(page, params)
 
 
 def domain(url: str) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import feedparser
+from trafilatura.feeds import FeedParameters, determine_feed
 
 from bot.errors import ParseError
 from bot.models import FeedEntry, ParsedFeed
@@ -54,7 +55,7 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     entries = _without_boilerplate(_first_of_each_link(_distinct_guids(
         [e for e in (_entry(entry, url) for entry in parsed.entries) if e is not None])))
     if not parsed.get("version") and not entries:
-        raise ParseError(_not_a_feed(body, headers, parsed))
+        raise ParseError(_not_a_feed(body, headers, parsed, url))
     warning = None
     if parsed.get("bozo"):
         if not entries:  # nothing could be read: a failure, not an empty feed
@@ -226,14 +227,23 @@ def _skipped(body: bytes, what: bytes) -> list[str]:
     return [m.decode("ascii") for m in re.findall(item, block.group(1))]
 
 
-def _not_a_feed(body: bytes, headers: dict[str, str], parsed) -> str:
+def _not_a_feed(body: bytes, headers: dict[str, str], parsed, url: str) -> str:
     content_type = headers.get("content-type", "no content type").split(";")[0]
     if not body.strip():
         return "empty response, not a feed"
     if b"<html" in body[:2048].lower():
-        return f"got an HTML page ({content_type}), not a feed"
+        named = feed_links(body.decode("utf-8", errors="replace"), url)
+        hint = f"; it names the feed {named[0]} (set that as the source's url)" if named else ""
+        return f"got an HTML page ({content_type}), not a feed{hint}"
     return f"not a feed ({content_type}): {_one_line(parsed.get('bozo_exception', 'no items'))}"
 
 
 def _one_line(value) -> str:
     return SPACE.sub(" ", str(value)).strip()[:200]
+
+
+def feed_links(page: str, url: str) -> list[str]:
+    """Feed URLs a page announces (pure: no fetching)."""
+    parts = urlsplit(url)
+    params = FeedParameters(f"{parts.scheme}://{parts.netloc}", parts.hostname or "", url)
+    return determine_feed(page, params)
