@@ -356,6 +356,9 @@ def cmd_poll(app: App, args: argparse.Namespace) -> int:
 
 async def run_cycle(app: App, progress: Progress | None = None) -> CycleReport:
     async with open_pipeline(app) as pipeline:
+        if not pipeline.sources():
+            log.warning("no source to poll: add [[sources]] to %s, or `techwatch sources add "
+                        "URL`", app.settings.sources_file)
         report = await pipeline.run(one_shot=True, progress=progress)
     log.info("cycle done: %s", report.summary())
     return report

@@ -327,7 +327,7 @@ def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:
     tables = data.get("sources", [])
     if not isinstance(tables, list):
         raise ConfigError(str(path), "sources", "expected [[sources]] tables")
-    sources, seen = [], set()
+    sources, seen, feeds = [], set(), {}
     for i, table in enumerate(tables):
         where = f"sources[{i}]"
         if not isinstance(table, dict):
@@ -348,7 +348,11 @@ def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:
             raise ConfigError(str(path), f"{where}.min_minutes", "must not be above max_minutes")
         if source.lang not in ("en", "ja"):
             raise ConfigError(str(path), f"{where}.lang", f"expected 'en' or 'ja', got {source.lang!r}")
+        feed = source.url.strip().rstrip("/").lower()
+        if feed in feeds:  # each item would be the first one's, and the feed fetched twice
+            raise ConfigError(str(path), f"{where}.url", f"the same feed as {feeds[feed]!r}")
         seen.add(source.id)
+        feeds[feed] = source.id
         sources.append(source)
     return tuple(sources)
 

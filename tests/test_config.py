@@ -110,6 +110,15 @@ def test_duplicate_source_ids_are_refused(tmp_path):
     source = {"id": "a", "name": "A", "url": "http://x/"}
     with pytest.raises(ConfigError, match="duplicate id"):
         load_settings(write_config(tmp_path, [source, source]), {})
+    again = {**source, "id": "b", "url": "http://x"}  # one feed under two ids
+    with pytest.raises(ConfigError, match=r"sources\[1\] \(id 'b'\)\.url: the same feed as 'a'"):
+        load_settings(write_config(tmp_path, [source, again]), {})
+
+
+def test_polling_no_source_says_where_to_add_one(tmp_path, cli):
+    config = write_config(tmp_path, [])
+    code, _, err = cli("--config", str(config), "poll")
+    assert code == 0 and "no source to poll: add [[sources]] to" in err
 
 
 def test_cli_reports_config_error_in_one_line_without_traceback(tmp_path, cli):
