@@ -37,7 +37,7 @@ from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_jsonl
 from bot.config import ENV_DATABASE_URL, LOG_FORMATS, Settings, config_path, load_settings
-from bot.errors import SourceError, TechwatchError
+from bot.errors import SettingError, SourceError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import SECRET_ENV, JsonLines, scrub, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
@@ -147,6 +147,9 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             with exclusive(app.settings.storage.database):
                 return args.handler(app, args) or 0
         return args.handler(app, args) or 0
+    except SettingError as e:
+        _say(str(e))
+        return 2
     except TechwatchError as e:
         _say(str(e))
         return 1
@@ -535,7 +538,7 @@ def cmd_serve(app: App, args: argparse.Namespace) -> int:
     from bot.slackapp.serve import check_token, start_slack_app
 
     if not app.slack_token:
-        raise TechwatchError("serve: SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+        raise SettingError("serve: SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
     check_token(app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -30,6 +30,11 @@ class StorageError(TechwatchError):
     pass
 
 
+class SettingError(TechwatchError):
+    """A secret or setting from the environment is missing or refused: a bad configuration
+    too (exit 2), found only when a command needs it."""
+
+
 class SourceError(TechwatchError):
     stage = "source"
 

@@ -6,6 +6,7 @@ from dataclasses import fields
 
 import pytest
 from conftest import ROOT, write_config
+from slackstub import TOKEN
 
 from bot.cli import build_parser
 from bot.config import SECTIONS
@@ -92,7 +93,7 @@ def test_serve_says_in_one_line_what_it_lacks(tmp_path, cli, monkeypatch):
     config = write_config(tmp_path, [])
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     code, _, err = cli("--config", str(config), "serve")
-    assert code != 0 and "SLACK_BOT_TOKEN is not set" in err and "Traceback" not in err
+    assert code == 2 and "SLACK_BOT_TOKEN is not set" in err and "Traceback" not in err
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     code, _, err = cli("--config", str(config), "serve", "--port", "0")
@@ -106,8 +107,13 @@ def test_serve_refuses_a_token_slack_refuses(tmp_path, cli, slack, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-the-token-1234")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s" * 32)
     code, _, err = cli("--config", str(config), "serve", "--port", "0")
-    assert code != 0 and "serve: Slack refuses SLACK_BOT_TOKEN: invalid_auth" in err
+    assert code == 2 and "serve: Slack refuses SLACK_BOT_TOKEN: invalid_auth" in err
     assert "xoxb-not-the-token" not in err and "Traceback" not in err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)  # the right one, and no signing secret
+    monkeypatch.delenv("SLACK_SIGNING_SECRET")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    code, _, err = cli("--config", str(config), "serve", "--port", "3999")
+    assert code == 2 and "HTTP endpoint needs SLACK_SIGNING_SECRET" in err
 
 
 def test_health_check_answers_in_one_line_whatever_listens_on_the_port(tmp_path, site, cli):

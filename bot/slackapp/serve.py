@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import App
 from bot.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_SIGNING_SECRET, ENV_SLACK_TOKEN
-from bot.errors import TechwatchError
+from bot.errors import SettingError, TechwatchError
 from bot.health import QuietRequests
 from bot.notify.slack import TOKEN_ERRORS, build_client
 from bot.slackapp.app import build_bolt_app
@@ -33,7 +33,7 @@ def serve_http(app: App, host: str, port: int) -> WSGIServer:
     """Bolt behind a threaded WSGI server on a daemon thread; the caller shuts it down."""
     secret = app.env.get(ENV_SLACK_SIGNING_SECRET)
     if not secret:
-        raise TechwatchError(f"the Slack app's HTTP endpoint needs {ENV_SLACK_SIGNING_SECRET} "
+        raise SettingError(f"the Slack app's HTTP endpoint needs {ENV_SLACK_SIGNING_SECRET} "
                              "(Basic Information → App Credentials in the app's settings)")
     handler = SlackRequestHandler(build_bolt_app(app, signing_secret=secret), path=EVENTS_PATH)
 
@@ -83,7 +83,7 @@ def check_token(app: App) -> None:
     except SlackApiError as e:
         error = e.response.get("error", "error")
         if error in TOKEN_ERRORS:
-            raise TechwatchError(f"serve: Slack refuses {ENV_SLACK_TOKEN}: {error} "
+            raise SettingError(f"serve: Slack refuses {ENV_SLACK_TOKEN}: {error} "
                                  f"({TOKEN_ERRORS[error]})") from None
         log.warning("serve: could not check %s: %s", ENV_SLACK_TOKEN, error)
     except (SlackClientError, OSError) as e:
