@@ -608,6 +608,9 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
+    if not re.fullmatch(r"\S+", args.url.strip()):
+        raise TechwatchError(f"sources add: not a URL: {args.url!r} (a feed's or a site's "
+                             "address, e.g. https://www.example.com/feed)")
     url = args.url if re.match(r"^https?://", args.url) else f"https://{args.url}"
     try:
         source, found = asyncio.run(add_feed_source(

@@ -180,6 +180,8 @@ def test_sources_add_finds_a_sites_feed_and_the_next_cycle_polls_it(site, tmp_pa
     assert code == 1 and "no source 'added'" in err and source_id in err
     site.route("/plain.html", Reply(body=b"<html><body><p>No feed here.</p></body></html>",
                                     headers={"Content-Type": "text/html"}))
+    code, _, err = cli("--config", str(config), "sources", "add", "not a url")
+    assert code == 1 and "sources add: not a URL: 'not a url'" in err  # not "cannot resolve"
     code, _, err = cli("--config", str(config), "sources", "add", site.url("/plain.html"))
     assert code == 1 and "no feed found" in err and "Traceback" not in err
     assert cli("--config", str(config), "run", "--once")[0] == 0
