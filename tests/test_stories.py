@@ -565,3 +565,33 @@ def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path):
                                             story_terms(title, text, DAY), rules=StorySettings(),
                                             now=now))
     assert stories[0] == stories[1] != stories[2]
+
+
+def test_a_copy_published_a_window_apart_is_another_story(tmp_path):
+    """Last month's press release, republished today (or found late by a backfill): its text
+    is the same, its news is not; in the archive as in `eval`."""
+    import sqlalchemy as sa
+
+    from bot.store import open_archive
+    from bot.store.schema import articles
+    from bot.stories import signature
+
+    title, text = FUSION_DEAL[0]
+    rows = [{"id": "old", "title": title, "text": text, "published": "2026-10-20"},
+            {"id": "new", "title": title, "text": text, "published": "2026-11-20"},
+            {"id": "copy", "title": title, "text": text, "published": "2026-11-21"}]
+    found = group(rows, StorySettings())
+    assert found["old"] != found["new"] == found["copy"]
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    now = datetime(2026, 11, 21, 12, tzinfo=UTC)  # all first seen within the window
+    stories = []
+    for k, day in enumerate((date(2026, 10, 20), date(2026, 11, 20), date(2026, 11, 21))):
+        with archive.engine.begin() as db:
+            article_id = db.execute(sa.insert(articles).values(
+                source_id="s", url=f"https://s.example/{k}", canonical_url=f"https://s.example/{k}",
+                title=title, summary="", text=text, first_seen=now, state="done",
+                fetch_fulltext=False, attempts=1)).inserted_primary_key[0]
+        stories.append(archive.assign_story(article_id, signature(f"{title}\n{text}"),
+                                            story_terms(title, text, day), rules=StorySettings(),
+                                            now=now))
+    assert stories[0] != stories[1] == stories[2]

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -540,8 +540,7 @@ class Archive:
         _count_documents(db, terms)
         idf = _idf(db, terms.document_terms)
         keys = events.index_terms(terms, idf)
-        story = self._copy_story(db, article_id, sig, bands, rules.near_duplicate,
-                                 window_start) or \
+        story = self._copy_story(db, article_id, sig, bands, rules, window_start, terms.day) or \
             self._event_story(db, article_id, terms, keys, idf, rules, window_start)
         story = story or article_id
         db.execute(articles.update().where(articles.c.id == article_id).values(
@@ -567,7 +566,10 @@ class Archive:
 
     @staticmethod
     def _copy_story(db: sa.Connection, article_id: int, sig: tuple[int, ...], bands: list[str],
-                    threshold: float, window_start: datetime) -> int | None:
+                    rules: StorySettings, window_start: datetime, day: date | None,
+                    ) -> int | None:
+        """The story of the window's likeliest copy; a copy published more than `window_days`
+        apart (last month's release, republished) is another story, as for any report."""
         if not bands:
             return None
         candidates = (sa.select(story_bands.c.article_id).distinct()
@@ -575,10 +577,15 @@ class Archive:
                              story_bands.c.first_seen >= window_start,
                              story_bands.c.article_id != article_id)
                       .order_by(story_bands.c.article_id.desc()).limit(COPY_CANDIDATES))
-        rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.minhash)
+        rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.minhash,
+                                    sa.func.json_extract(articles.c.story_terms, "$.day")
+                                    .label("day"))
                           .where(articles.c.id.in_(candidates)))
-        best, best_score = None, threshold
+        best, best_score = None, rules.near_duplicate
         for row in rows:
+            if not events.days_apart_within(day, row.day and date.fromisoformat(row.day),
+                                            rules.window_days):
+                continue
             score = minhash.estimate_similarity(sig, minhash.unpack(row.minhash))
             if score >= best_score:
                 best, best_score = row.story_id or row.id, score

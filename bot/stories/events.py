@@ -263,7 +263,11 @@ def both_dated(a: StoryTerms, b: StoryTerms) -> bool:
 
 def within(a: StoryTerms, b: StoryTerms, window_days: float) -> bool:
     """Published within the window of each other (an undated one may be)."""
-    return not a.day or not b.day or abs((a.day - b.day).days) <= window_days
+    return days_apart_within(a.day, b.day, window_days)
+
+
+def days_apart_within(a: date | None, b: date | None, window_days: float) -> bool:
+    return not a or not b or abs((a - b).days) <= window_days
 
 
 def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> float:
