@@ -595,3 +595,33 @@ def test_a_copy_published_a_window_apart_is_another_story(tmp_path):
                                             story_terms(title, text, day), rules=StorySettings(),
                                             now=now))
     assert stories[0] != stories[1] == stories[2]
+
+
+def test_a_thread_never_announces_an_outlet_it_already_named(site, tmp_path, cli, slack, token):
+    """An aggregator's copy credited to the lead's own outlet (its <source>), and a second
+    outlet's two copies: one reply, for the second outlet, once."""
+    outlet = serve_outlet(site, "pacific-wire", [FUSION_DEAL[0]], 6)
+    title, text = FUSION_DEAL[0]
+    items = ""
+    for k, (credit, home) in enumerate([("Pacific Wire", "pacific-wire"),
+                                        ("Energy Daily", "energy-daily"),
+                                        ("Energy Daily", "energy-daily")]):
+        site.route(f"/agg/{k}.html", Reply(body=page(f"{title} ({k})", text),
+                                           headers={"Content-Type": "text/html"}))
+        items += (f"<item><title>{title} ({k})</title><link>{site.url(f'/agg/{k}.html')}</link>"
+                  f'<source url="{site.url(f"/{home}/")}">{credit}</source>'
+                  f"<pubDate>Sun, 22 Nov 2026 08:0{k}:00 GMT</pubDate></item>")
+    site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{items}'
+                                      f"</channel></rss>".encode(),
+                                 headers={"Content-Type": "text/xml"}))
+    config = write_config(tmp_path, [outlet], extra=SLACK)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    (alert,) = slack.posts("C0ALERTS")
+    config = write_config(tmp_path, [outlet, {"id": "agg", "name": "Aggregator",
+                                              "url": site.url("/agg.xml")}], extra=SLACK)
+    assert cli("--config", str(config), "run", "--once")[0] == 0
+    assert query(config, "SELECT count(DISTINCT coalesce(story_id, id)) FROM articles "
+                         "WHERE source_id != 'seed'") == [(1,)]  # all copies: one story
+    replies = [json.dumps(p["blocks"]) for p in slack.posts("C0ALERTS")[1:]]
+    assert len(replies) == 1 and "Energy Daily" in replies[0], replies
+    assert all(p["thread_ts"] == alert["ts"] for p in slack.posts("C0ALERTS")[1:])

@@ -130,7 +130,13 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
             previous = app.archive.delivery_record(alert_key(channel, lead.story_id))
             members = [a for a in candidates if a.story_id == lead.story_id]
             if previous == ("alert", "pending") or previous == ("alert", "sent"):
-                replies += members  # the story was alerted: new outlets go in its thread
+                named = app.archive.alerted_outlets(channel, lead.story_id)
+                for member in members:  # the story was alerted: new outlets go in its thread
+                    if member.source_name in named:  # one it named: no "also reported by" it
+                        plans.append([settled(channel, "alert_member", member)])
+                    else:
+                        named.add(member.source_name)
+                        replies.append(member)
             elif previous:  # rolled into the digest, or its alert expired: no thread to join
                 plans.append([settled(channel, "alert_member", m) for m in members])
             else:

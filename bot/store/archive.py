@@ -854,6 +854,16 @@ class Archive:
         with self.engine.connect() as db:
             return [_view(r) for r in db.execute(query)]
 
+    def alerted_outlets(self, channel: str, story_id: int) -> set[str]:
+        """The outlets a channel's alert of this story and its thread have named."""
+        alerted = sa.select(deliveries.c.article_id).where(deliveries.c.channel == channel,
+                                                           deliveries.c.kind.in_(ALERT_KINDS))
+        query = self._view_query().where(
+            sa.func.coalesce(articles.c.story_id, articles.c.id) == story_id,
+            articles.c.id.in_(alerted))
+        with self.engine.connect() as db:
+            return {_view(r).source_name for r in db.execute(query)}
+
     def alerts_since(self, channel: str, since: datetime) -> int:
         query = (sa.select(sa.func.count()).select_from(deliveries)
                  .where(deliveries.c.channel == channel, deliveries.c.kind == "alert",
