@@ -47,7 +47,8 @@ def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: dat
 # No news report is longer (some 5,000 words): a text past it is a page of filler, comments or
 # many articles, and no more complete a report than an ordinary one
 LONGEST_REPORT = 30_000
-NEARLY_AS_LONG = 0.85  # a text at least this share of the longest is as complete (boilerplate)
+NEARLY_AS_LONG = 0.75  # a text at least this share of the longest is as complete: a wire
+# header and licence footer add a fifth to a short report
 
 
 def stories(articles: Sequence[ArticleView], preferred_sources: Sequence[str] = (),

@@ -245,7 +245,7 @@ class Pipeline:
             decoded = identity.decode_google_news(url)
             url = decoded or url
             fetch = fetch and decoded is not None  # never fetch Google's own (consent) pages
-            title = identity.strip_publisher_suffix(title, entry.publisher)
+        title = identity.strip_publisher_suffix(title, entry.publisher)
         lang = language_of(f"{title}\n{entry.summary}", source.lang)  # a mixed feed's item
         if fetch and source.prefilter:
             fetch = worth_fetching(self.classifier.taxonomy, title, entry.summary, lang)

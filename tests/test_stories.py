@@ -185,7 +185,7 @@ def test_a_storys_lead_is_from_the_preferred_source_else_the_most_complete_text(
     padded = view(6, "odd", 2_500_000, 0.9)  # a report followed by megabytes of filler
     (lead,) = stories([*members[:4], padded])
     assert lead.id == 2 and "Odd" in lead.also
-    footer = view(7, "reprint", 4300, 0.95)  # the copy with a licence footer, seen later
+    footer = view(7, "reprint", 4900, 0.95)  # the copy with a wire header and footer, seen later
     (lead,) = stories([footer, *members[:4]])
     assert lead.id == 2 and "Reprint" in lead.also  # the original, first seen
 
@@ -608,7 +608,8 @@ def test_a_thread_never_announces_an_outlet_it_already_named(site, tmp_path, cli
                                         ("Energy Daily", "energy-daily")]):
         site.route(f"/agg/{k}.html", Reply(body=page(f"{title} ({k})", text),
                                            headers={"Content-Type": "text/html"}))
-        items += (f"<item><title>{title} ({k})</title><link>{site.url(f'/agg/{k}.html')}</link>"
+        items += (f"<item><title>{title} ({k}) - {credit}</title>"  # the aggregator's suffix
+                  f"<link>{site.url(f'/agg/{k}.html')}</link>"
                   f'<source url="{site.url(f"/{home}/")}">{credit}</source>'
                   f"<pubDate>Sun, 22 Nov 2026 08:0{k}:00 GMT</pubDate></item>")
     site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{items}'
@@ -624,4 +625,5 @@ def test_a_thread_never_announces_an_outlet_it_already_named(site, tmp_path, cli
                          "WHERE source_id != 'seed'") == [(1,)]  # all copies: one story
     replies = [json.dumps(p["blocks"]) for p in slack.posts("C0ALERTS")[1:]]
     assert len(replies) == 1 and "Energy Daily" in replies[0], replies
+    assert "(1) - Energy Daily" not in replies[0]  # its title without the aggregator's suffix
     assert all(p["thread_ts"] == alert["ts"] for p in slack.posts("C0ALERTS")[1:])

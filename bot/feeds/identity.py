@@ -122,7 +122,8 @@ def _schemeless(url: str) -> str:
 
 
 def strip_publisher_suffix(title: str, publisher: str | None) -> str:
-    """Google News titles end in " - Publisher"; the publisher is shown separately."""
+    """An aggregator's titles (Google News's and others') end in " - Publisher", whom its
+    <source> names; the publisher is shown separately."""
     if publisher and title.endswith(f" - {publisher}"):
         return title[: -len(publisher) - 3].rstrip()
     return title
