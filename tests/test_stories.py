@@ -219,12 +219,15 @@ def test_eval_stories_groups_reports_in_other_words(cli, tmp_path, monkeypatch):
     code, out, _ = cli("eval", str(path), "--stories")
     assert code == 0 and "pairs: 6 found, 6 labeled; precision 1.000  recall 1.000" in out
     assert "Across languages: 3 of 3 labeled pairs found" in out
+    rows.append({**rows[0], "id": "bad-date", "published": "not a date"})  # skipped, said
     rows.append({**rows[0], "title": "a stray line", "text": "x", "event": None})  # id again
     rows.append({k: v for k, v in rows[1].items() if k != "id"})  # no id: its line is its id
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     code, out, err = cli("eval", str(path), "--stories")
     assert code == 0 and "pairs: 10 found, 10 labeled" in out  # the no-id copy: 5 reports
     assert f"line {len(rows) - 1}: id 'f0' again (the first one is kept)" in err
+    assert f"line {len(rows) - 2}: 'published' must be a date (2025-10-28) or null, not " \
+        "'not a date'" in err
 
 
 def test_eval_stories_names_the_events_it_splits_and_the_stories_it_mixes(cli, tmp_path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from bot.classify.classifier import Classifier
@@ -55,7 +56,18 @@ def check_labeled(number: int, item: dict[str, Any], stories: bool = False) -> s
         return error or f"line {number}: 'topics' must be a list of topic ids"
     if item.get("event") is not None and not isinstance(item["event"], str):
         return error or f"line {number}: 'event' must be a string or null"
+    if stories and item.get("published") is not None and not _iso_date(item["published"]):
+        return error or f"line {number}: 'published' must be a date (2025-10-28) or null, " \
+            f"not {str(item['published'])[:40]!r}"
     return error
+
+
+def _iso_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(str(value)[:10])
+        return True
+    except ValueError:
+        return False
 
 
 def classify_line(number: int, item: dict[str, Any] | None, error: str | None,
