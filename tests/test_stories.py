@@ -311,6 +311,18 @@ def serve_outlet(site, outlet: str, stories: list[tuple[str, str]], hour: int,
             "url": site.url(f"/{outlet}.xml")}
 
 
+def serve_aggregator(site, items: list[tuple[str, str, str]], day: str) -> dict:
+    """An aggregator's feed at /agg.xml of (title, link path, extra XML) items, a minute apart
+    from 07:00 on `day` ("Sun, 22 Nov 2026"); its source."""
+    xml = "".join(f"<item><title>{title}</title><link>{site.url(path)}</link>{extra}"
+                  f"<pubDate>{day} 07:0{k}:00 GMT</pubDate></item>"
+                  for k, (title, path, extra) in enumerate(items))
+    site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{xml}'
+                                      f"</channel></rss>".encode(),
+                                 headers={"Content-Type": "text/xml"}))
+    return {"id": "agg", "name": "Aggregator", "url": site.url("/agg.xml")}
+
+
 def test_a_story_grows_over_three_polls_and_its_thread_gets_each_new_outlet(site, tmp_path, cli,
                                                                            slack, token):
     outlets = [serve_outlet(site, "pacific-wire", [FUSION_DEAL[0], OTHER_FUSION_DEAL], 6),
@@ -388,21 +400,15 @@ def test_a_redirect_chain_and_a_canonical_link_to_an_archived_page_are_that_page
         en03["phrase"], "a cabin the size of two minibuses, the mirror adds")  # kept; edited
     site.route("/mirror/rover.html", Reply(body=mirror.encode(),
                                            headers={"Content-Type": "text/html; charset=utf-8"}))
-    items = "".join(f"<item><title>{t}</title><link>{site.url(p)}</link><pubDate>Wed, 18 Nov "
-                    f"2026 0{k}:00:00 GMT</pubDate></item>"
-                    for k, (t, p) in enumerate([("Rover date set", "/go/abc"),
-                                                ("Japan rover schedule", "/mirror/rover.html")]))
-    site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{items}'
-                                      f"</channel></rss>".encode(),
-                                 headers={"Content-Type": "text/xml"}))
+    agg = serve_aggregator(site, [("Rover date set", "/go/abc", ""),
+                                  ("Japan rover schedule", "/mirror/rover.html", "")],
+                           "Wed, 18 Nov 2026")
     feeds = news_sources(site, ["en-rss2.xml"])
     only_identity = SLACK.replace("[stories]\n", "[stories]\nnear_duplicate = 1\nsame_event = 1\n")
     config = write_config(tmp_path, feeds, extra=only_identity)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     alerts = len(slack.posts("C0ALERTS"))
-    config = write_config(tmp_path, feeds + [{"id": "agg", "name": "Aggregator",
-                                              "url": site.url("/agg.xml")}],
-                          extra=only_identity)
+    config = write_config(tmp_path, feeds + [agg], extra=only_identity)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert query(config, "SELECT id FROM articles WHERE source_id = 'agg'") == []
     archived = query(config, "SELECT id FROM articles WHERE url = ?", original)[0][0]
@@ -427,12 +433,8 @@ def test_a_page_reached_by_two_links_in_one_poll_is_stored_once(site, tmp_path, 
     site.route(path, lambda seen: replace(fast, delay=1.5 if (  # within the 3 s timeout
         "utm_source" in seen.path) == (slow_query is not None) else 0.0))
     site.route("/go/abc", Reply(302, headers={"Location": path + "?utm_source=agg"}))
-    site.route("/agg.xml", Reply(body=(
-        f'<rss version="2.0"><channel><title>Agg</title><item><title>Fusion pact</title><link>'
-        f'{site.url("/go/abc")}</link><pubDate>Sun, 22 Nov 2026 07:00:00 GMT</pubDate></item>'
-        f"</channel></rss>").encode(), headers={"Content-Type": "text/xml"}))
-    config = write_config(tmp_path, [outlet, {"id": "agg", "name": "Aggregator",
-                                              "url": site.url("/agg.xml")}])
+    agg = serve_aggregator(site, [("Fusion pact", "/go/abc", "")], "Sun, 22 Nov 2026")
+    config = write_config(tmp_path, [outlet, agg])
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
     rows = query(config, "SELECT id, source_id, state, length(text) FROM articles "
@@ -459,14 +461,8 @@ def test_an_aggregators_links_first_then_the_outlets_own_are_the_same_articles(
         b"</head>", f'<link rel="canonical" href="{pages[1]}"></head>'.encode())
     site.route("/amp/1.html", Reply(body=amp, headers={"Content-Type": "text/html"}))
     site.route("/go/abc", Reply(302, headers={"Location": "/pacific-wire/0.html?utm_source=a"}))
-    items = "".join(f"<item><title>{t}</title><link>{site.url(p)}</link><pubDate>Sun, 22 Nov "
-                    f"2026 07:0{k}:00 GMT</pubDate></item>"
-                    for k, (t, p) in enumerate([("Fusion pact", "/go/abc"),
-                                                ("Kyoto fusion (AMP)", "/amp/1.html")]))
-    site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{items}'
-                                      f"</channel></rss>".encode(),
-                                 headers={"Content-Type": "text/xml"}))
-    agg = {"id": "agg", "name": "Aggregator", "url": site.url("/agg.xml")}
+    agg = serve_aggregator(site, [("Fusion pact", "/go/abc", ""),
+                                  ("Kyoto fusion (AMP)", "/amp/1.html", "")], "Sun, 22 Nov 2026")
     config = write_config(tmp_path, [agg], extra=SLACK)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert sorted(u for u, in query(config, "SELECT canonical_url FROM articles "
@@ -540,12 +536,8 @@ def roundup_and_its_deals() -> list[tuple[str, str]]:
 def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path):
     """Each deal's report is like the briefing; the second shares no names with the first,
     which the story already holds: a story of its own (in the archive and in `eval`)."""
-    import sqlalchemy as sa
-
     from bot.models import Classification
     from bot.store import open_archive
-    from bot.store.schema import articles
-    from bot.stories import signature
 
     texts = roundup_and_its_deals()
     rows = [{"id": f"i{k}", "title": t, "text": x, "published": f"2026-11-{19 + (k > 0)}"}
@@ -557,27 +549,34 @@ def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path):
     for seed in sorted((ROOT / "seeds").glob("*.txt")):  # a new archive's first IDF, as in use
         archive.add_seed(seed.stem, seed.stem, seed.read_text(encoding="utf-8"),
                          Classification(True, 1.0, (), {}), now)
+    stories = group_in_archive(archive, [(title, text, DAY) for title, text in texts], now)
+    assert stories[0] == stories[1] != stories[2]
+
+
+def group_in_archive(archive, reports: list[tuple[str, str, date]], now: datetime) -> list[int]:
+    """Each report archived and grouped in turn, as the pipeline does: their story ids."""
+    import sqlalchemy as sa
+
+    from bot.store.schema import articles
+    from bot.stories import signature
+
     stories = []
-    for k, (title, text) in enumerate(texts):
+    for k, (title, text, day) in enumerate(reports):
         with archive.engine.begin() as db:
             article_id = db.execute(sa.insert(articles).values(
                 source_id="s", url=f"https://s.example/{k}", canonical_url=f"https://s.example/{k}",
                 title=title, summary="", text=text, first_seen=now, state="done",
                 fetch_fulltext=False, attempts=1)).inserted_primary_key[0]
         stories.append(archive.assign_story(article_id, signature(f"{title}\n{text}"),
-                                            story_terms(title, text, DAY), rules=StorySettings(),
+                                            story_terms(title, text, day), rules=StorySettings(),
                                             now=now))
-    assert stories[0] == stories[1] != stories[2]
+    return stories
 
 
 def test_a_copy_published_a_window_apart_is_another_story(tmp_path):
     """Last month's press release, republished today (or found late by a backfill): its text
     is the same, its news is not; in the archive as in `eval`."""
-    import sqlalchemy as sa
-
     from bot.store import open_archive
-    from bot.store.schema import articles
-    from bot.stories import signature
 
     title, text = FUSION_DEAL[0]
     rows = [{"id": "old", "title": title, "text": text, "published": "2026-10-20"},
@@ -587,16 +586,8 @@ def test_a_copy_published_a_window_apart_is_another_story(tmp_path):
     assert found["old"] != found["new"] == found["copy"]
     archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
     now = datetime(2026, 11, 21, 12, tzinfo=UTC)  # all first seen within the window
-    stories = []
-    for k, day in enumerate((date(2026, 10, 20), date(2026, 11, 20), date(2026, 11, 21))):
-        with archive.engine.begin() as db:
-            article_id = db.execute(sa.insert(articles).values(
-                source_id="s", url=f"https://s.example/{k}", canonical_url=f"https://s.example/{k}",
-                title=title, summary="", text=text, first_seen=now, state="done",
-                fetch_fulltext=False, attempts=1)).inserted_primary_key[0]
-        stories.append(archive.assign_story(article_id, signature(f"{title}\n{text}"),
-                                            story_terms(title, text, day), rules=StorySettings(),
-                                            now=now))
+    days = (date(2026, 10, 20), date(2026, 11, 20), date(2026, 11, 21))
+    stories = group_in_archive(archive, [(title, text, day) for day in days], now)
     assert stories[0] != stories[1] == stories[2]
 
 
@@ -605,24 +596,19 @@ def test_a_thread_never_announces_an_outlet_it_already_named(site, tmp_path, cli
     outlet's two copies: one reply, for the second outlet, once."""
     outlet = serve_outlet(site, "pacific-wire", [FUSION_DEAL[0]], 6)
     title, text = FUSION_DEAL[0]
-    items = ""
+    items = []
     for k, (credit, home) in enumerate([("Pacific Wire", "pacific-wire"),
                                         ("Energy Daily", "energy-daily"),
                                         ("Energy Daily", "energy-daily")]):
         site.route(f"/agg/{k}.html", Reply(body=page(f"{title} ({k})", text),
                                            headers={"Content-Type": "text/html"}))
-        items += (f"<item><title>{title} ({k}) - {credit}</title>"  # the aggregator's suffix
-                  f"<link>{site.url(f'/agg/{k}.html')}</link>"
-                  f'<source url="{site.url(f"/{home}/")}">{credit}</source>'
-                  f"<pubDate>Sun, 22 Nov 2026 08:0{k}:00 GMT</pubDate></item>")
-    site.route("/agg.xml", Reply(body=f'<rss version="2.0"><channel><title>Agg</title>{items}'
-                                      f"</channel></rss>".encode(),
-                                 headers={"Content-Type": "text/xml"}))
+        items.append((f"{title} ({k}) - {credit}", f"/agg/{k}.html",  # the aggregator's suffix
+                      f'<source url="{site.url(f"/{home}/")}">{credit}</source>'))
+    agg = serve_aggregator(site, items, "Sun, 22 Nov 2026")
     config = write_config(tmp_path, [outlet], extra=SLACK)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     (alert,) = slack.posts("C0ALERTS")
-    config = write_config(tmp_path, [outlet, {"id": "agg", "name": "Aggregator",
-                                              "url": site.url("/agg.xml")}], extra=SLACK)
+    config = write_config(tmp_path, [outlet, agg], extra=SLACK)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert query(config, "SELECT count(DISTINCT coalesce(story_id, id)) FROM articles "
                          "WHERE source_id != 'seed'") == [(1,)]  # all copies: one story
