@@ -34,7 +34,7 @@ def serve_http(app: App, host: str, port: int) -> WSGIServer:
     secret = app.env.get(ENV_SLACK_SIGNING_SECRET)
     if not secret:
         raise SettingError(f"the Slack app's HTTP endpoint needs {ENV_SLACK_SIGNING_SECRET} "
-                             "(Basic Information → App Credentials in the app's settings)")
+                           "(Basic Information → App Credentials in the app's settings)")
     handler = SlackRequestHandler(build_bolt_app(app, signing_secret=secret), path=EVENTS_PATH)
 
     def wsgi(environ, start_response):
@@ -84,7 +84,7 @@ def check_token(app: App) -> None:
         error = e.response.get("error", "error")
         if error in TOKEN_ERRORS:
             raise SettingError(f"serve: Slack refuses {ENV_SLACK_TOKEN}: {error} "
-                                 f"({TOKEN_ERRORS[error]})") from None
+                               f"({TOKEN_ERRORS[error]})") from None
         log.warning("serve: could not check %s: %s", ENV_SLACK_TOKEN, error)
     except (SlackClientError, OSError) as e:
         log.warning("serve: cannot reach Slack to check %s (%s); serving anyway",
