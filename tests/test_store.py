@@ -58,6 +58,27 @@ def test_of_two_items_with_one_link_in_a_feed_the_first_is_the_article(tmp_path)
     assert (article.title, article.summary) == ("PHP conference", "The first section.")
 
 
+def test_a_story_found_by_search_stands_as_its_relevant_report_with_text(tmp_path):
+    """Not as an aggregator's summary-only item that happens to match the words better."""
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
+    drafts = [draft(1, "QuEra quantum pact QuEra", "QuEra QuEra."),
+              draft(2, "Quantum pact signed", "QuEra and AIST will build a machine.")]
+    archive.record_poll("s", PollOutcome("ok", NOW), drafts, NOW)
+    summary_only, full = archive.pending_articles()
+    archive.complete_article(summary_only, ExtractedText("feed_only"),
+                             Classification(False, 0.2, (), {}), published=NOW,
+                             date_source="feed", text="", now=NOW)
+    archive.complete_article(full, ExtractedText("full", text=full.summary),
+                             Classification(True, 0.9, ("quantum",), {}), published=NOW,
+                             date_source="feed", text=full.summary, now=NOW)
+    with archive.engine.begin() as db:
+        db.execute(sa.text("UPDATE articles SET story_id = :s WHERE id IN (:a, :b)"),
+                   {"s": full.id, "a": full.id, "b": summary_only.id})
+    (found,) = archive.search("QuEra")
+    assert found.id == full.id and found.members == 2
+
+
 def test_search_ranks_title_matches_first_and_filters(tmp_path):
     archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
     archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])

@@ -881,7 +881,9 @@ class Archive:
                     .select_from(sa.table("articles_fts"))
                     .where(sa.text("articles_fts MATCH :q")).subquery())
         story = sa.func.coalesce(articles.c.story_id, articles.c.id)
-        best = sa.func.row_number().over(partition_by=story, order_by=fts_hits.c.rank)
+        best = sa.func.row_number().over(  # a story's relevant report with text stands for it
+            partition_by=story, order_by=(articles.c.relevant.desc(), articles.c.text == "",
+                                          fts_hits.c.rank))
         ranked = (self._view_query().add_columns(fts_hits.c.rank, best.label("place_in_story"))
                   .join(fts_hits, fts_hits.c.id == articles.c.id))
         if since is not None:  # published since then: an old page found today is not recent
