@@ -1,7 +1,7 @@
 """Grouping cost against the size of the archive: articles/s at 1k, 10k and 100k archived.
 
 Grouping a new article reads its 16 LSH band rows and the few candidates they name, then (if it
-is no copy) its 16 rarest terms' rows of the event index and at most 30 candidates, within the
+is no copy) its 32 rarest terms' rows of the event index and at most 30 candidates, within the
 time window, so its cost should not grow with the archive. The background archive is filled in
 bulk with random signatures, random-word story terms and index rows (an index of the same size
 and shape); the measured articles are texts with real signatures and terms, including copies
