@@ -39,7 +39,7 @@ from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_js
 from bot.config import ENV_DATABASE_URL, LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import SettingError, SourceError, TechwatchError
 from bot.lock import exclusive
-from bot.logs import SECRET_ENV, JsonLines, scrub, setup_logging
+from bot.logs import JsonLines, scrub, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
 from bot.notify.slack import RATE_LIMITED, DeliveryReport
 from bot.notify.terminal import console, escape, print_digest, print_search
@@ -81,8 +81,7 @@ def _say(problem: str) -> None:
     if any(isinstance(h.formatter, JsonLines) for h in log.handlers):
         log.error("%s", problem)
         return
-    print("techwatch: " + scrub(problem, (os.environ.get(n, "") for n in SECRET_ENV)),
-          file=sys.stderr)
+    print("techwatch: " + scrub(problem), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = None) -> int:
@@ -101,8 +100,7 @@ def main(argv: list[str] | None = None, now: Callable[[], datetime] | None = Non
 def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    secrets = [os.environ.get(name, "") for name in SECRET_ENV]
-    setup_logging(level, args.log_format or "text", secrets)
+    setup_logging(level, args.log_format or "text")  # the secrets: the environment's
     if getattr(args, "settings_only", False):  # no database: e.g. a container's health check
         try:
             settings = load_settings(config_path(args.config, os.environ), os.environ)
@@ -133,7 +131,7 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
         _say(f"database error: {_one_line(e)}")
         return 2
     if args.log_format is None and app.settings.logging.format != "text":
-        setup_logging(level, app.settings.logging.format, secrets)
+        setup_logging(level, app.settings.logging.format)
     if app.new_archive:  # a first run, or a mistyped path: say which, where it is seen
         where = archive_file(app.settings.storage.database)
         if getattr(args, "reads", False):
@@ -483,8 +481,8 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                          "disabled_at": _iso(r.disabled_at), "health": source_health(r),
                          "failing_since": _iso(r.failing_since),
                          "interval_minutes": r.interval_minutes,
-                         "last_status": r.last_status, "last_error": r.last_error,
-                         "warning": r.warning, "consecutive_errors": r.consecutive_errors,
+                         "last_status": r.last_status, "last_error": _clean(r.last_error),
+                         "warning": _clean(r.warning), "consecutive_errors": r.consecutive_errors,
                          "last_polled_at": _iso(r.last_polled_at),
                          "last_new_item_at": _iso(r.last_new_item_at),
                          "next_poll_at": _iso(r.next_poll_at)} for r in rows],
@@ -492,7 +490,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                             for (k, o), n in sorted(outcomes.items())],
             "archive": counts, "extraction": dict(extraction),
             "pending_deliveries": app.archive.pending_delivery_count(),
-            "held_channels": [{"channel": h.channel, "error": h.error, "since": _iso(h.since),
+            "held_channels": [{"channel": h.channel, "error": _clean(h.error), "since": _iso(h.since),
                                "tries": h.tries, "next_try": _iso(h.retry_at)}
                               for h in holds.values()],
             "feedback_votes": app.archive.feedback_count()}, ensure_ascii=False, indent=2))
@@ -512,7 +510,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
             r.id, health, str(r.consecutive_errors), _short(r.last_polled_at),
             _short(r.last_new_item_at),
             _short(r.next_poll_at) if state in ("ok", "failing") else "never",
-            r.last_error or r.warning or "")))
+            _clean(r.last_error or r.warning) or "")))
     out.print(table)
     out.print("Fetches in the last 24 h: " + (", ".join(
         f"{k} {o}: {n}" for (k, o), n in sorted(outcomes.items())) or "none"))
@@ -529,7 +527,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
             out.print(f"Slack asked to wait before posting to {escape(h.channel)} again; its "
                       f"messages wait, next try {next_try}")
         else:
-            out.print(f"Slack refuses {escape(h.channel)}: {escape(h.error)} since "
+            out.print(f"Slack refuses {escape(h.channel)}: {escape(scrub(h.error))} since "
                       f"{_short(h.since)}; its messages wait, next try {next_try}")
     return 0
 
@@ -784,6 +782,12 @@ def _lazy(module: str, name: str) -> Callable[[App, argparse.Namespace], int]:
 
 def _one_line(error: SQLAlchemyError) -> str:
     return " ".join(str(getattr(error, "orig", None) or error).split())[:300]
+
+
+def _clean(problem: str | None) -> str | None:
+    """A stored error or warning as `status` shows it: one line, no secret (it may hold a URL
+    from a time before redaction, or a library's message)."""
+    return scrub(problem) if problem else problem
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -5,50 +5,70 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from bot.untrusted import CONTROL
 
-SECRET_PARAMS = re.compile(r"(?i)([?&](?:[a-z_]*token|[a-z_]*key|secret|password|sig|signature)=)"
-                           r"[^&#]*")
-
 log = logging.getLogger("techwatch")
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
-TOKEN = re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9-]{8,}")  # Slack token shapes
+HIDDEN = "[redacted]"
+# Slack's token shapes: xoxb- (bot), xoxp- (user), xoxa-/xoxr-/xoxs-/xoxo-, xoxc- (browser),
+# xoxe- (refresh) and xoxe.xoxp- (rotated), xapp- (app-level)
+TOKEN = re.compile(r"\b(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9-]{8,}")
+BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+# the user-info of a URL of any scheme (also //user@host): everything before the host's last @
+USER_INFO = re.compile(r"(?i)((?:\b[a-z][a-z0-9+.-]*:)?//)[^\s/<>\"]*@")
+# a query or fragment value whose name says it is a credential (api_key, access_token, sig,
+# X-Amz-Signature, client_secret, password ...)
+SECRET_PARAMS = re.compile(r"(?i)([?&#;][\w.-]*(?:token|key|secret|passw(?:or)?d|pwd|sig|signature"
+                           r"|credentials?|auth|session(?:id)?|jwt)=)[^&#;\s\"'<>|]*")
 UNSAFE = re.compile(f"[\r\n]|{CONTROL.pattern}")
 CONTEXT = ("source", "channel")
 NOISY = ("trafilatura", "htmldate", "charset_normalizer", "courlan", "apscheduler",
          "slack_sdk.web.base_client")  # its failed request is an exception we report
 
 
-class Redact(logging.Filter):
-    """Blanks the configured secrets and anything shaped like a Slack token, whatever logs it;
-    and keeps a record one inert line (a feed's text in it may carry escapes or line breaks)."""
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    """`text` without a secret, wherever in it: the given secrets (by default those in the
+    environment, SECRET_ENV) of 8 characters or more, anything shaped like a Slack token or a
+    bearer token, URL user-info and credential query values. The one redaction every log line,
+    error line and `status` output goes through."""
+    for secret in (os.environ.get(name, "") for name in SECRET_ENV) if secrets is None else secrets:
+        if len(secret) >= 8:
+            text = text.replace(secret, HIDDEN)
+    text = BEARER.sub(rf"\1{HIDDEN}", TOKEN.sub(HIDDEN, text))
+    return SECRET_PARAMS.sub(r"\1***", USER_INFO.sub(r"\1***@", text))
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+
+def scrub(text: str, secrets: Iterable[str] | None = None) -> str:
+    """One inert line without a secret: `redact`ed, line breaks and control characters spaces
+    (a feed's text in it may carry escapes or line breaks)."""
+    return UNSAFE.sub(" ", redact(text, secrets))
+
+
+class Redact(logging.Filter):
+    """Every record, whatever logs it, `scrub`bed; its traceback `redact`ed."""
+
+    def __init__(self, secrets: Iterable[str] | None = None) -> None:
         super().__init__()
-        self.secrets = list(secrets)
+        self.secrets = None if secrets is None else list(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = scrub(message, self.secrets)
         if clean != message:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:  # formatted once, as Formatter would
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
         return True
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """One inert line without a secret: the given secrets (of 8 characters or more) and
-    anything shaped like a Slack token blanked, line breaks and control characters spaces."""
-    clean = UNSAFE.sub(" ", TOKEN.sub("[redacted]", text))
-    for secret in secrets:
-        if len(secret) >= 8:
-            clean = clean.replace(secret, "[redacted]")
-    return clean
 
 
 class JsonLines(logging.Formatter):
@@ -57,11 +77,11 @@ class JsonLines(logging.Formatter):
                 "level": record.levelname.lower(), "message": record.getMessage()}
         line |= {k: getattr(record, k) for k in CONTEXT if getattr(record, k, None)}
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
 
 
-def setup_logging(level: int, fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+def setup_logging(level: int, fmt: str = "text", secrets: Iterable[str] | None = None) -> None:
     """Our log lines to standard error; libraries only when they warn."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if fmt == "json" else
@@ -76,14 +96,3 @@ def setup_logging(level: int, fmt: str = "text", secrets: Iterable[str] = ()) ->
     for noisy in NOISY:  # a page they cannot parse is ours to report, once, in our words
         logging.getLogger(noisy).setLevel(logging.ERROR if noisy == "apscheduler"
                                           else logging.CRITICAL)
-
-
-def redact(url: str) -> str:
-    """A URL fit for logs: no password in it, no token or key values in its query."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # not a URL: anything before an @ may be a password
-        return SECRET_PARAMS.sub(r"\1***", re.sub(r"//[^/@]*@", "//***@", url))
-    if parts.password or parts.username:
-        url = url.replace(f"{parts.netloc.rsplit('@', 1)[0]}@", "***@", 1)
-    return SECRET_PARAMS.sub(r"\1***", url)
