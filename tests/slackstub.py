@@ -1,6 +1,7 @@
 """A Slack Web API stand-in on 127.0.0.1 that behaves like Slack where it matters: the token,
-ok:false errors, Block Kit limits (invalid_blocks, msg_blocks_too_long), 429 with Retry-After,
-threads, and message metadata stored and returned by conversations.history/replies."""
+its scopes (missing_scope names the `needed` one and the `provided` ones), ok:false errors, Block
+Kit limits (invalid_blocks, msg_blocks_too_long), 429 with Retry-After, threads, and message
+metadata stored and returned by conversations.history/replies."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-test-app-token"
+# the scope each method needs (Slack's method reference); history: public or private channel
+METHOD_SCOPES = {"chat.postMessage": "chat:write", "chat.update": "chat:write",
+                 "chat.postEphemeral": "chat:write", "files.getUploadURLExternal": "files:write",
+                 "files.completeUploadExternal": "files:write"}
+HISTORY = ("conversations.history", "conversations.replies")
+SCOPES = ("chat:write", "files:write", "channels:history", "groups:history", "commands")
 
 
 def block_problem(blocks: list[dict], text: str | None) -> str | None:
@@ -66,8 +73,10 @@ def element_problem(element: dict) -> bool:
 
 
 class SlackStub:
-    def __init__(self, channels=("C0DIGEST", "C0ALERTS"), not_in=()) -> None:
-        self.channels = set(channels)
+    def __init__(self, channels=("C0DIGEST", "C0ALERTS"), not_in=(), private=()) -> None:
+        self.channels = set(channels) | set(private)
+        self.private = set(private)  # private channels: their history needs groups:history
+        self.scopes = set(SCOPES)  # the bot token's scopes: remove one to see missing_scope
         self.not_in = set(not_in)
         self.messages: dict[str, list[dict]] = defaultdict(list)
         self.calls: list[tuple[str, dict]] = []
@@ -113,6 +122,10 @@ class SlackStub:
             return 200, {}, {"ok": True, "url": self.socket_url}
         if auth != f"Bearer {TOKEN}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
+        needed = self.needed_scope(method, params)
+        if needed:
+            return 200, {}, {"ok": False, "error": "missing_scope", "needed": needed,
+                             "provided": ",".join(sorted(self.scopes))}
         scripted = self.script[method].pop(0) if self.script[method] else None
         if scripted and scripted[0] == "ok":  # this call as usual; the next one scripted
             scripted = None
@@ -169,6 +182,14 @@ class SlackStub:
         if method == "auth.test":
             return 200, {}, {"ok": True, "user_id": "U0BOT", "team": "T"}
         return 200, {}, {"ok": False, "error": "unknown_method"}
+
+    def needed_scope(self, method: str, params: dict) -> str | None:
+        """The scope this call needs and the token lacks, or None."""
+        scope = METHOD_SCOPES.get(method)
+        if method in HISTORY:
+            scope = "groups:history" if params.get("channel") in self.private \
+                else "channels:history"
+        return scope if scope and scope not in self.scopes else None
 
     def _post(self, p: dict) -> tuple[int, dict]:
         channel = p.get("channel")

@@ -130,6 +130,93 @@ def test_a_long_retry_after_holds_the_channel_until_it_has_passed(site, tmp_path
     assert query(config, "SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0] == 0
     assert not slack.calls_to("conversations.history")  # nothing was looked for
 
+def test_retry_after_is_read_once_and_bounded():
+    """Slack's header is read by one function: a number of seconds, at most an hour a try."""
+    from slack_sdk.http_retry.response import HttpResponse
+
+    from bot.notify.slack import MAX_RETRY_AFTER, retry_after
+
+    def read(value: str) -> float:
+        return retry_after(HttpResponse(status_code=429, headers={"Retry-After": [value]},
+                                        body={}))
+
+    assert MAX_RETRY_AFTER == 3600
+    assert [read(v) for v in ("30", "2.0", "1e9", "inf", "-inf", "-5", "nan", "soon", "")] == \
+        [30, 2, 3600, 3600, 0, 0, 1, 1, 1]
+    assert retry_after(None) == 1
+
+
+def test_an_absurd_retry_after_holds_the_channel_an_hour_at_most_and_never_crashes(
+        site, tmp_path, slack, token, capsys, caplog):
+    """Retry-After "1e9" once held a channel until 2058, "inf" and "nan" ended the run with a
+    traceback: the first is held an hour (the date and time said), the other read as 1 s."""
+    from bot.cli import main
+
+    serve_news_site(site)
+    slack.script["chat.postMessage"] += [("429", "1e9"), ("429", "nan")]
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    assert main(["--config", str(config), "run", "--once"], now=lambda: FIXED_NOW) == 0
+    err = capsys.readouterr().err + caplog.text
+    assert "Traceback" not in err and "its messages wait until 2026-11-22 13:00 UTC" in err
+    held = slack.calls_to("chat.postMessage")[0]["channel"]
+    other = ({"C0DIGEST", "C0ALERTS"} - {held}).pop()
+    assert slack.posts(other) and not slack.posts(held)  # "nan": tried again at once, posted
+    assert main(["--config", str(config), "status"], now=lambda: FIXED_NOW) == 0
+    assert "next try 2026-11-22 13:00" in " ".join(capsys.readouterr().out.split())
+    slack.script["chat.postMessage"].append(("429", "inf"))
+    later = FIXED_NOW + timedelta(minutes=61)  # an hour later it is tried: "inf", an hour more
+    assert main(["--config", str(config), "run", "--once"], now=lambda: later) == 0
+    err = capsys.readouterr().err + caplog.text
+    assert "Traceback" not in err and "wait until 2026-11-22 14:01 UTC" in err
+    assert main(["--config", str(config), "run", "--once"],
+                now=lambda: later + timedelta(minutes=61)) == 0
+    assert slack.posts(held)
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0] == 0
+
+
+def test_a_missing_scope_in_one_private_channel_holds_that_channel_only(
+        site, tmp_path, token, monkeypatch, capsys, caplog):
+    """Looking for an earlier try in a private channel needs groups:history: without it, that
+    channel waits (the line names the scope and says to reinstall), the others are posted by the
+    same process, and once the scope is added its messages go out, none twice."""
+    from slackstub import SlackStub
+
+    from bot.app import load_app
+    from bot.cli import deliver_due, main
+
+    stub = SlackStub(channels=("C0DIGEST",), private=("C0PRIV",))
+    stub.scopes.discard("groups:history")
+    monkeypatch.setenv("SLACK_API_URL", stub.url)
+    serve_news_site(site)
+    extra = SLACK.replace('channel = "C0ALERTS"', 'channel = "C0PRIV"')
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra)
+    assert main(["--config", str(config), "poll"], now=lambda: FIXED_NOW) == 0
+    stub.script["chat.postMessage"].append(("store_then_500",))  # the first alert: unknown
+    clock = [FIXED_NOW]
+    app = load_app(str(config), os.environ, now=lambda: clock[0])  # one daemon's lifetime
+    try:
+        first = deliver_due(app)
+        assert stub.calls_to("chat.postMessage")[0]["channel"] == "C0PRIV"
+        assert ("conversations.history", "missing_scope") in stub.refused()
+        lines = [p for p in first.problems if "C0PRIV" in p]
+        assert len(lines) == 1 and "the groups:history scope" in lines[0], first.problems
+        assert "reinstall the app" in lines[0] and "next try 2026-11-22 12:01 UTC" in lines[0]
+        assert not any("SLACK_BOT_TOKEN" in p for p in first.problems)
+        assert stub.posts("C0DIGEST") and len(stub.posts("C0PRIV")) == 1  # the digest went out
+        assert query(config, "SELECT error FROM channel_holds") == \
+            [("missing_scope (needs groups:history)",)]
+        stub.scopes.add("groups:history")  # the admin adds it and reinstalls
+        clock[0] = FIXED_NOW + timedelta(minutes=2)
+        second = deliver_due(app)
+    finally:
+        app.close()
+        stub.stop()
+    assert second.reconciled == 1 and len(stub.posts("C0PRIV")) == 1  # found, not posted twice
+    assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
+    assert query(config, "SELECT count(*) FROM channel_holds")[0][0] == 0
+    assert "C0PRIV: posting again" in capsys.readouterr().err + caplog.text
+
+
 def test_a_bad_token_is_said_once_and_not_tried_again_by_the_same_process(site, tmp_path,
                                                                         slack, monkeypatch):
     from bot.app import load_app

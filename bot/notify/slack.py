@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import http.client
 import logging
+import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
 from bot.models import Delivery
 from bot.notify.plan import is_manual_digest
@@ -41,14 +44,17 @@ CHANNEL_ERRORS = {"channel_not_found": "the channel does not exist or the bot ca
 TOKEN_ERRORS = {"invalid_auth": "SLACK_BOT_TOKEN is not valid",
                 "not_authed": "SLACK_BOT_TOKEN is missing",
                 "account_inactive": "the bot's token was revoked or its app removed",
-                "token_revoked": "SLACK_BOT_TOKEN was revoked",
-                "missing_scope": "the app lacks a scope (chat:write, channels:history)"}
+                "token_revoked": "SLACK_BOT_TOKEN was revoked"}
+# a scope the app lacks: the channel that needed it waits (a private one needs groups:history)
+SCOPE_ERROR = "missing_scope"
+SCOPE_NAME = re.compile(r"[a-z][a-z0-9:._-]{0,60}(?:,[a-z][a-z0-9:._-]{0,60}){0,9}")
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 RETRIES = 2  # in this run, after a 5xx or a network error; then the next cycle
 # the network, or a reply cut short (http.client.IncompleteRead): the post may have landed
 NETWORK_ERRORS = (SlackClientError, OSError, http.client.HTTPException)
 MANUAL_DIGEST_WAIT = timedelta(minutes=10)  # a digest asked for now is not posted later
 MAX_429_WAIT = 10.0  # seconds a post waits out a 429 within a cycle; longer: the channel is held
+MAX_RETRY_AFTER = 3600.0  # seconds a channel is held for one 429, whatever Slack asks
 RATE_LIMITED = "ratelimited"  # a channel hold's error when Slack asked to wait (429)
 MAX_PAGES = 10  # of conversations.history when looking for a message
 
@@ -76,14 +82,35 @@ def _asked_for_now(d: Delivery) -> bool:
     return is_manual_digest(d.key) and d.parent_key is None
 
 
-def retry_after(response: HttpResponse | None) -> float:
-    """Slack's Retry-After in seconds (1 when missing or unreadable)."""
+def retry_after(response: HttpResponse | SlackResponse | None) -> float:
+    """Slack's Retry-After in seconds, the one reading of it: 1 when missing or unreadable
+    ("nan" too), at most MAX_RETRY_AFTER ("1e9" or "inf" would hold a channel for ever)."""
     headers = {k.lower(): v for k, v in (response.headers if response else {}).items()}
     value = headers.get("retry-after")
     try:
-        return max(float(value[0] if isinstance(value, list) else value), 0.0)
+        seconds = float(value[0] if isinstance(value, list) else value)
     except (TypeError, ValueError, IndexError):
         return 1.0
+    return 1.0 if math.isnan(seconds) else min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def utc(moment: datetime) -> str:
+    """A held channel's date as it is shown everywhere: "2026-12-07 14:05 UTC"."""
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def needed_scope(response: SlackResponse) -> str:
+    """The scope Slack's missing_scope names in its `needed` field ("" when none is readable)."""
+    needed = str(response.get("needed", ""))
+    return needed if SCOPE_NAME.fullmatch(needed) else ""
+
+
+def scope_advice(response: SlackResponse) -> str:
+    """What to do about Slack's missing_scope, naming the scope."""
+    needed = needed_scope(response)
+    scope = f"the {needed} scope" if needed else "a scope Slack did not name"
+    return (f"the app lacks {scope}: add it to the app (OAuth & Permissions, Bot Token Scopes) "
+            "and reinstall the app to the workspace")
 
 
 def build_client(token: str, api_url: str) -> WebClient:
@@ -99,19 +126,36 @@ _NEXT_POST: dict[str, float] = {}
 _PACE_LOCK = threading.Lock()
 
 
-class _ChannelRefused(Exception):
+class _TokenRefused(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
 
 
-class _TokenRefused(_ChannelRefused):
-    pass
+class _ChannelRefused(Exception):
+    def __init__(self, error: str, advice: str, record: str = "") -> None:
+        super().__init__(error)
+        self.error = error
+        self.advice = advice
+        self.record = record or error  # kept with the hold (and shown by `status`)
 
 
 def _code(e: SlackApiError) -> str:
     """Slack's one-word error ("invalid_auth"), not the exception's multi-line text."""
     return str(e.response.get("error", "")) or f"HTTP {e.response.status_code}"
+
+
+def _channel_refusal(e: SlackApiError) -> _ChannelRefused | None:
+    """Slack refused this channel (not the token): a missing channel, an uninvited bot, or a
+    scope the channel needs (a private channel's history): that channel waits, others go on."""
+    error = _code(e)
+    if error == SCOPE_ERROR:
+        needed = needed_scope(e.response)
+        return _ChannelRefused(error, scope_advice(e.response),
+                               f"{error} (needs {needed})" if needed else error)
+    if error in CHANNEL_ERRORS:
+        return _ChannelRefused(error, CHANNEL_ERRORS[error])
+    return None
 
 
 def hold_backoff(tries: int) -> timedelta:
@@ -200,7 +244,7 @@ class SlackPoster:
         except _TokenRefused as refused:  # while looking for an earlier try of the message
             return self._token_refused(d, refused.error, report)
         except _ChannelRefused as refused:
-            return self._refused(d, refused.error, report)
+            return self._refused(d, refused, report)
 
     def _deliver_once(self, d: Delivery, report: DeliveryReport) -> str:
         thread_ts = None
@@ -275,7 +319,8 @@ class SlackPoster:
                 channel=d.channel, thread_ts=thread_ts, content=self.chart(),
                 filename="techwatch-weekly.png", title=d.message.text)
         except SlackApiError as e:
-            self._fail(d, _code(e), "Slack refused the chart upload", report)
+            advice = scope_advice(e.response) if _code(e) == SCOPE_ERROR else ""
+            self._fail(d, _code(e), advice or "Slack refused the chart upload", report)
             return "failed"
         except Exception as e:  # noqa: BLE001 -- drawing or uploading: the digest stands alone
             self._fail(d, f"{type(e).__name__}: {e}", "the chart upload failed", report)
@@ -291,8 +336,9 @@ class SlackPoster:
         # is lost), one line says what to do, and nothing is retried until the next cycle.
         if error in TOKEN_ERRORS:
             return self._token_refused(d, error, report)
-        if error in CHANNEL_ERRORS:
-            return self._refused(d, error, report)
+        refused = _channel_refusal(e)
+        if refused:
+            return self._refused(d, refused, report)
         if e.response.status_code == 429:  # a long Retry-After: waited out across cycles
             return self._rate_limited(d, retry_after(e.response), report)
         if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
@@ -323,8 +369,10 @@ class SlackPoster:
         hold = self.archive.hold_channel(d.channel, RATE_LIMITED, self.now(),
                                          lambda _tries: timedelta(seconds=seconds))
         report.pending += 1
-        log.warning("slack %s: Slack asks to wait %g s (429); its messages wait until %s UTC",
-                    d.channel, seconds, f"{hold.retry_at:%H:%M:%S}", extra={"channel": d.channel})
+        wait = f"{seconds:g} s" if seconds < MAX_RETRY_AFTER else \
+            f"{MAX_RETRY_AFTER:g} s or more (held {MAX_RETRY_AFTER:g} s a try)"
+        log.warning("slack %s: Slack asks to wait %s (429); its messages wait until %s",
+                    d.channel, wait, utc(hold.retry_at), extra={"channel": d.channel})
         return "held"
 
     def _give_up_for_now(self, d: Delivery, report: DeliveryReport) -> str:
@@ -356,8 +404,9 @@ class SlackPoster:
             except SlackApiError as e:
                 if _code(e) in TOKEN_ERRORS:
                     raise _TokenRefused(_code(e)) from e
-                if _code(e) in CHANNEL_ERRORS:
-                    raise _ChannelRefused(_code(e)) from e
+                refused = _channel_refusal(e)
+                if refused:
+                    raise refused from e
                 self._last_error = f"cannot look for the message: {_code(e)}"
                 return None
             except NETWORK_ERRORS as e:
@@ -384,28 +433,25 @@ class SlackPoster:
             "dropped"
         self._say(d.channel, f"slack {d.channel}: {error}: {advice} ({what})", report)
 
-    def _refused(self, d: Delivery, error: str, report: DeliveryReport) -> str:
+    def _refused(self, d: Delivery, refused: _ChannelRefused, report: DeliveryReport) -> str:
         """Slack refused the channel: its messages wait for the next try, except a digest asked
         for now, which is dropped (not posted hours later by surprise)."""
         if is_manual_digest(d.key):
-            self._fail(d, error, CHANNEL_ERRORS[error], report)
+            self._fail(d, refused.record, refused.advice, report)
             return "failed"
-        self._hold(d, error, CHANNEL_ERRORS[error], report)
-        return "held"
-
-    def _hold(self, d: Delivery, error: str, advice: str, report: DeliveryReport) -> None:
-        self.archive.delivery_failed(d.id, error, permanent=False)
-        hold = self.archive.hold_channel(d.channel, error, self.now(), hold_backoff)
+        self.archive.delivery_failed(d.id, refused.record, permanent=False)
+        hold = self.archive.hold_channel(d.channel, refused.record, self.now(), hold_backoff)
         report.pending += 1
-        self._say(d.channel, f"slack {d.channel}: {error}: {advice}; its messages wait until then "
-                  f"(refused {hold.tries}x since {hold.since:%Y-%m-%d %H:%M} UTC; next try "
-                  f"{hold.retry_at:%H:%M} UTC)", report)
+        self._say(d.channel, f"slack {d.channel}: {refused.error}: {refused.advice}; its messages "
+                  f"wait until then (refused {hold.tries}x since {utc(hold.since)}; next try "
+                  f"{utc(hold.retry_at)})", report)
+        return "held"
 
     def _release(self, channel: str) -> None:
         hold = self.archive.release_channel(channel)
         if hold and hold.error != RATE_LIMITED:
-            log.info("slack %s: posting again (refused since %s UTC: %s)", channel,
-                     f"{hold.since:%Y-%m-%d %H:%M}", hold.error, extra={"channel": channel})
+            log.info("slack %s: posting again (refused since %s: %s)", channel, utc(hold.since),
+                     hold.error, extra={"channel": channel})
 
     @staticmethod
     def _say(channel: str, line: str, report: DeliveryReport) -> None:
