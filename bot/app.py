@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
 import os
-import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import forkserver
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,13 +18,14 @@ from bot.errors import ConfigError, TechwatchError
 from bot.feeds.fetch import Fetcher, build_client
 from bot.feeds.identity import canonical_url
 from bot.models import Source
-from bot.pipeline import Pipeline, start_worker
+from bot.pipeline import Pipeline
 from bot.seeds import read_seeds
 from bot.store import Archive, open_archive
 from bot.store.archive import archive_file, check_location
 from bot.stories.glossary import Glossary
 
 if TYPE_CHECKING:
+    from bot.extract.pool import ExtractionPool
     from bot.feeds.discover import FoundFeed  # loads trafilatura: imported when used
 
 log = logging.getLogger("techwatch")
@@ -50,12 +47,29 @@ class App:
     # token comes with a restart; `run --once` from cron tries each run)
     token_refused: dict[str, str] = field(default_factory=dict, repr=False)
     new_archive: bool = False  # no database file was there: this run made it
+    _extraction: ExtractionPool | None = field(default=None, repr=False)
+    _extraction_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def slack_token(self) -> str | None:
         return self.env.get(ENV_SLACK_TOKEN) or None
 
+    def extraction_pool(self) -> ExtractionPool:
+        """The one pool of extraction workers of this process, for every caller (polls, each
+        Slack `/techwatch add`): made at the first call, which must come from the main thread
+        (see bot.extract.pool)."""
+        with self._extraction_lock:
+            if self._extraction is None:
+                from bot.extract.pool import ExtractionPool  # starts processes: only when needed
+
+                extract = self.settings.extract
+                self._extraction = ExtractionPool(extract.workers or os.cpu_count() or 1,
+                                                  extract.timeout_seconds)
+            return self._extraction
+
     def close(self) -> None:
+        if self._extraction is not None:
+            self._extraction.close()
         self.archive.close()
 
 
@@ -83,7 +97,9 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
              now: Callable[[], datetime] | None = None, *, reads: bool = False) -> App:
     """`reads`: for a command that only reads the archive, a missing file is not made (a
     mistyped path must not leave files and directories behind): it reads an archive in memory
-    with the seed documents only."""
+    with the seed documents only. An existing one is opened read-only and nothing is written
+    (the config's sources and the seeds are synced by the next writing command), so another
+    user's archive or a backup can be read, and a reader never waits for the daemon's writes."""
     settings = load_settings(config_path(cli_config, env), env)
     classifier = load_classifier(settings)
     check_subscribed_topics(settings, classifier)
@@ -92,11 +108,14 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
     new_archive = file is not None and not file.exists()
     if reads and new_archive:
         check_location(settings.storage.database)
-    archive = open_archive("sqlite://" if reads and new_archive else settings.storage.database)
-    archive.sync_sources(settings.sources)
+    archive = open_archive("sqlite://" if reads and new_archive else settings.storage.database,
+                           read_only=reads)
+    if not archive.read_only:
+        archive.sync_sources(settings.sources)
     app = App(settings, archive, classifier, glossary, env, now or utcnow,
               new_archive=new_archive)
-    load_seeds(app)
+    if not archive.read_only:
+        load_seeds(app)
     return app
 
 
@@ -133,41 +152,10 @@ async def open_fetcher(app: App) -> AsyncIterator[Fetcher]:
 
 @asynccontextmanager
 async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
-    """One HTTP client and one warm extraction pool for the life of a run."""
-    settings = app.settings
-    workers = settings.extract.workers or os.cpu_count() or 1
-    # forkserver: workers are not forked from a process that runs an event loop and threads
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["bot.lifeline_preload"])  # the server dies with us
-    start_helpers_deaf_to_hangup()
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker)
-    try:
-        async with open_fetcher(app) as fetcher:
-            yield Pipeline(settings, app.archive, app.classifier, fetcher, pool, app.now,
-                           app.glossary)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def start_helpers_deaf_to_hangup() -> None:
-    """Start multiprocessing's forkserver and resource tracker with SIGHUP blocked (the mask
-    outlives exec, and the workers inherit it): when the terminal closes, the hangup reaches
-    the whole process group, and the tracker, killed by it, printed a traceback for each of
-    our semaphores. techwatch stops on the hangup and ends them itself (or the kernel does,
-    bot.lifeline)."""
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
-
-def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """End the extraction processes now (shutdown would wait for a page in flight, up to the
-    extraction timeout). Python 3.11 has no public call for it: the pool's process table."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(OSError, AttributeError):
-            process.terminate()
+    """One HTTP client for the life of a run, and the process's extraction pool."""
+    async with open_fetcher(app) as fetcher:
+        yield Pipeline(app.settings, app.archive, app.classifier, fetcher, app.extraction_pool(),
+                       app.now, app.glossary)
 
 
 async def add_feed_source(app: App, url: str, *, private_ok: bool = True,

@@ -72,6 +72,12 @@ class PollSettings:
 class ExtractSettings:
     workers: int = 0  # 0: one per core
     min_text_chars: int = 250
+    # seconds one page may take once a worker has started it (waiting in the queue is not
+    # counted); a page over it is `too_large`, its worker killed and replaced
+    timeout_seconds: float = 60.0
+    # a page with more elements than this is `too_large` without being parsed: news pages have
+    # a few thousand, a page that repeats one paragraph 200,000 times costs minutes of CPU
+    max_elements: int = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +204,8 @@ POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concur
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
             "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
             "max_age_days", "near_duplicate", "same_event", "same_event_undated", "window_days",
-            "min_minutes", "max_minutes", "tick_seconds", "ops_after_failures", "grace_hours"}
+            "min_minutes", "max_minutes", "tick_seconds", "ops_after_failures", "grace_hours",
+            "max_elements", "max_items_per_poll"}
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:

@@ -1,6 +1,6 @@
 """Imported only by the extraction pool's forkserver (its preload): the server dies with the
 techwatch process that started it. Never import it elsewhere: it arms the process it runs in."""
 
-from bot.lifeline import die_with_parent
+from bot.lifeline import arm_forkserver
 
-die_with_parent()
+arm_forkserver()

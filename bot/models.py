@@ -106,7 +106,8 @@ class ExtractedText:
 
 
 EXTRACTION_STATUSES = (
-    "full", "teaser", "paywall", "blocked", "consent", "too_short", "not_article", "feed_only",
+    "full", "teaser", "paywall", "blocked", "consent", "too_short", "too_large", "not_article",
+    "feed_only",
 )
 
 

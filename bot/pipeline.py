@@ -8,13 +8,11 @@ import asyncio
 import hashlib
 import logging
 import re
-import signal
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.cjk import language_of
 from bot.classify import Classifier
@@ -32,7 +30,6 @@ from bot.feeds.schedule import (
     publishing_interval,
     should_poll,
 )
-from bot.lifeline import die_with_parent
 from bot.models import (
     ArticleDraft,
     ExtractedText,
@@ -47,10 +44,12 @@ from bot.store.archive import ADDED_SOURCE, StoryInput
 from bot.stories import signature, story_terms
 from bot.stories.glossary import Glossary
 
+if TYPE_CHECKING:
+    from bot.extract.pool import ExtractionPool
+
 log = logging.getLogger("techwatch")
 RETRY_FIRST = timedelta(minutes=1)  # a page's first retry; each later one waits 4x longer
 TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
-EXTRACT_TIMEOUT = 60.0  # seconds for one page; a hostile page must not hold a worker forever
 USABLE = {"full", "teaser"}
 
 
@@ -103,7 +102,7 @@ def polled_sources(settings: Settings, archive: Archive) -> tuple[Source, ...]:
 
 class Pipeline:
     def __init__(self, settings: Settings, archive: Archive, classifier: Classifier,
-                 fetcher: Fetcher, pool: Executor, now: Callable[[], datetime],
+                 fetcher: Fetcher, pool: ExtractionPool, now: Callable[[], datetime],
                  glossary: Glossary | None = None) -> None:
         self.settings = settings
         self.archive = archive
@@ -386,16 +385,13 @@ class Pipeline:
 
     async def _extract(self, body: bytes, url: str, content_type: str,
                        charset: str | None) -> ExtractedText | None:
-        """The page's extraction, or None when the worker pool broke (the page is not to blame)."""
-        loop = asyncio.get_running_loop()
-        call = _ExtractCall(body, url, content_type, charset, self.now(),
-                            self.settings.extract.min_text_chars)
+        """The page's extraction, or None when its worker died of something that is not the
+        page's fault (it is tried again)."""
+        extract = self.settings.extract
+        call = _ExtractCall(body, url, content_type, charset, self.now(), extract.min_text_chars,
+                            extract.max_elements)
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self.pool, call), EXTRACT_TIMEOUT)
-        except BrokenProcessPool:
-            return None
-        except TimeoutError:
-            return ExtractedText("not_article", note=f"extract: gave up after {EXTRACT_TIMEOUT:g} s")
+            return await self.pool.run(call)
         except Exception as e:  # noqa: BLE001 -- a hostile page must not stop the cycle
             return ExtractedText("not_article", note=f"extract: failed ({type(e).__name__}: {e})")
 
@@ -455,14 +451,6 @@ def _story_input(article: PendingArticle, text: str, final_url: str | None,
                       urls[0] if urls else None)
 
 
-def start_worker() -> None:
-    """An extraction worker's start: it dies with its server (see bot.lifeline); and Ctrl-C,
-    which reaches the whole process group, is the parent's to handle (it shuts the pool down),
-    not a traceback from every worker."""
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 @dataclass(frozen=True)
 class _ExtractCall:
     """A picklable call of extract_page for the process pool."""
@@ -473,10 +461,12 @@ class _ExtractCall:
     charset: str | None
     now: datetime
     min_chars: int
+    max_elements: int
 
     def __call__(self) -> ExtractedText:
         return extract_page(self.body, self.url, content_type=self.content_type,
-                            charset=self.charset, now=self.now, min_chars=self.min_chars)
+                            charset=self.charset, now=self.now, min_chars=self.min_chars,
+                            max_elements=self.max_elements)
 
 
 EARLIEST_NEWS = datetime(1995, 1, 1, tzinfo=UTC)  # before, a date is a CMS's placeholder

@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import App, open_pipeline, stop_workers
+from bot.app import App, open_pipeline
 from bot.errors import TechwatchError
 from bot.health import HEARTBEAT_SECONDS, Health, Metrics, serve
 from bot.notify.plan import clock
@@ -269,7 +269,7 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
             daemon.delivery.cancel()  # a message in flight is looked for before it is resent
         if not daemon.idle.is_set() and daemon.cycle is not None:
             pipeline.closing = True
-            stop_workers(pipeline.pool)  # an extraction in flight is abandoned, retried later
+            pipeline.pool.stop_workers()  # an extraction in flight is abandoned, retried later
             daemon.cycle.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(daemon.idle.wait(), 1.0)

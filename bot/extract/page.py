@@ -2,7 +2,7 @@
 
 `extract_page` is pure (bytes and `now` in, ExtractedText out) so it can run in a process pool.
 The status says what the page turned out to be, so "why is this article only a summary?" has an
-answer: full, teaser, paywall, blocked, consent, too_short or not_article.
+answer: full, teaser, paywall, blocked, consent, too_short, too_large or not_article.
 """
 
 from __future__ import annotations
@@ -41,10 +41,15 @@ TEASER_ENDINGS = ("...", "…", "read more", "continue reading", "続きを読�
 
 
 def extract_page(body: bytes, url: str, *, content_type: str = "", charset: str | None = None,
-                 now: datetime, min_chars: int = 250) -> ExtractedText:
+                 now: datetime, min_chars: int = 250, max_elements: int = 50_000,
+                 ) -> ExtractedText:
     """Extract the article of one fetched page and judge what kind of page it was."""
     if content_type not in HTML_TYPES:
         return ExtractedText("not_article", note=f"content type {content_type}")
+    tags = body.count(b"<")  # an upper bound of the elements, counted in C without parsing
+    if tags > max_elements:
+        return ExtractedText("too_large", note=f"the page has up to {tags:,} elements, more than "
+                                               f"the {max_elements:,} extracted (not an article)")
     html = decode_html(body, charset)
     if _is_consent_host(url):
         return ExtractedText("consent", note="redirected to a consent page")
