@@ -37,7 +37,7 @@ from bot.classify import Classifier
 from bot.classify.evaluate import evaluate, render_report
 from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_jsonl
 from bot.config import ENV_DATABASE_URL, LOG_FORMATS, Settings, config_path, load_settings
-from bot.errors import SettingError, SourceError, TechwatchError
+from bot.errors import ArchiveDamaged, SettingError, SourceError, TechwatchError
 from bot.lock import exclusive
 from bot.logs import JsonLines, scrub, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
@@ -145,7 +145,7 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             with exclusive(app.settings.storage.database):
                 return args.handler(app, args) or 0
         return args.handler(app, args) or 0
-    except SettingError as e:
+    except (SettingError, ArchiveDamaged) as e:
         _say(str(e))
         return 2
     except TechwatchError as e:

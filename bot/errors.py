@@ -3,6 +3,7 @@
     TechwatchError                 expected failure: one line for the user, no traceback
     ├── ConfigError                a setting is missing or wrong (names file and key)
     ├── StorageError               the database cannot be opened or migrated
+    │   └── ArchiveDamaged         the file is damaged: the command or cycle stops (exit 2)
     └── SourceError                one source failed at one stage; the cycle goes on
         ├── FetchError             network, HTTP status, limits (kind says which)
         │   └── RateLimited        429/503 with Retry-After: the host is paused
@@ -28,6 +29,12 @@ class ConfigError(TechwatchError):
 
 class StorageError(TechwatchError):
     pass
+
+
+class ArchiveDamaged(StorageError):
+    """The archive file is damaged (SQLite: malformed, or not a database). Said once: what
+    touches the file next fails the same way, and a write could lose more, so the command or
+    the cycle stops instead of spending each article's retries on it."""
 
 
 class SettingError(TechwatchError):

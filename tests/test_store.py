@@ -130,8 +130,8 @@ def test_unusable_database_location_is_a_clear_error(tmp_path, cli):
     (tmp_path / "a-directory").mkdir()
     config.write_text(config.read_text().replace(str(corrupt), str(tmp_path / "a-directory")))
     code, _, err = cli("--config", str(config), "status")
-    assert code == 2 and "unable to open database file (the database file and its directory " \
-        "must be writable)" in err
+    assert code == 2 and "unable to open database file (it must be a readable database " \
+        "file)" in err  # status only reads
     newer = tmp_path / "newer.db"
     open_archive(f"sqlite:///{newer}").close()
     with sqlite3.connect(newer) as db:  # as a later techwatch would leave it

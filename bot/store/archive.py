@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.config import StorySettings
-from bot.errors import StorageError
+from bot.errors import ArchiveDamaged, StorageError
 from bot.feeds.identity import same_site
 from bot.models import (
     ArticleDraft,
@@ -106,43 +111,141 @@ def check_location(url: str) -> None:
             raise StorageError(f"database {url}: {folder} is not a directory")
 
 
-def open_archive(url: str) -> Archive:
-    """Open (creating and migrating as needed) the archive at a SQLAlchemy SQLite URL."""
+def open_archive(url: str, *, read_only: bool = False) -> Archive:
+    """Open (creating and migrating as needed) the archive at a SQLAlchemy SQLite URL.
+    `read_only`, for a command that only reads: an existing file is opened without a single
+    write (no migration unless its schema is older, no WAL switch), so a read-only file or
+    directory (another user's archive, a backup) can be read."""
+    file = archive_file(url)
+    if read_only and file is not None:
+        return _open_reading(url, file)
     try:
-        path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    except (sa.exc.ArgumentError, OSError) as e:
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
         raise StorageError(f"database {url}: {e}") from None
-    engine = sa.create_engine(url, connect_args={"timeout": 30},
-                              json_serializer=lambda value: json.dumps(value, ensure_ascii=False))
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
+    engine = _engine(url, file or url, pragmas=("journal_mode=WAL", "synchronous=NORMAL"))
     try:
         migrate(engine, "head")
     except CommandError as e:  # e.g. a revision from a newer techwatch
+        engine.dispose()
         raise StorageError(f"database {url}: its schema is not one this version knows ({e}); "
                            "use the techwatch that wrote it, or another database") from None
     except sa.exc.SQLAlchemyError as e:
+        engine.dispose()
         problem = str(e.orig if hasattr(e, "orig") else e)
         if "unable to open" in problem or "readonly" in problem:  # SQLite writes beside the file
             problem += " (the database file and its directory must be writable)"
         raise StorageError(f"database {url}: {problem}") from None
+    except ArchiveDamaged:
+        engine.dispose()
+        raise
     return Archive(engine)
+
+
+def _open_reading(url: str, file: Path, *, upgraded: bool = False) -> Archive:
+    """The file opened for reading only (SQLite's `query_only`: a write would fail). Where the
+    WAL's shared-memory file cannot be made beside it (a read-only directory: nobody writes
+    there), it is read as immutable. An archive of an older schema is migrated first, as any
+    command did before, if it can be."""
+    problem = ""
+    for mode in ("mode=rw", "mode=ro&immutable=1"):  # rw: read-only anyway on a read-only file
+        engine = _engine(f"sqlite:///file:{quote(str(file.absolute()))}?{mode}&uri=true", file,
+                         pragmas=("query_only=ON",))
+        try:
+            with engine.connect() as db:
+                state = _schema_state(db)
+        except sa.exc.SQLAlchemyError as e:
+            engine.dispose()
+            error = getattr(e, "orig", None) or e
+            problem = problem or str(error)
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY:
+                continue
+            break
+        except ArchiveDamaged:
+            engine.dispose()
+            raise
+        if state == "current":
+            return Archive(engine, read_only=True)
+        engine.dispose()
+        if state == "newer" or upgraded:
+            raise StorageError(f"database {url}: its schema is not one this version knows; use "
+                               "the techwatch that wrote it, or another database")
+        open_archive(url).close()  # older: brought up to date, as a writing command would
+        return _open_reading(url, file, upgraded=True)
+    raise StorageError(f"database {url}: {problem} (it must be a readable database file)")
+
+
+def _schema_state(db: sa.Connection) -> str:
+    """current, older (or empty: migrations to run) or newer (a revision this version lacks)."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    current = set(MigrationContext.configure(db).get_current_heads())
+    if current == set(script.get_heads()):
+        return "current"
+    for revision in current:
+        try:
+            script.get_revision(revision)
+        except (CommandError, RevisionError):
+            return "newer"
+    return "older"
+
+
+def _engine(url: str, name: Path | str, pragmas: tuple[str, ...]) -> sa.Engine:
+    """An engine whose connections run `pragmas` (and enforce foreign keys), and that turns a
+    damaged file into ArchiveDamaged: once, and for every use after it."""
+    engine = sa.create_engine(url, connect_args={"timeout": 30},
+                              json_serializer=lambda value: json.dumps(value, ensure_ascii=False))
+    damage: list[ArchiveDamaged] = []
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in (*pragmas, "foreign_keys=ON"):
+                cursor.execute(f"PRAGMA {pragma}")
+        except sqlite3.DatabaseError as e:
+            if _is_damage(e):
+                damage.append(damage[0] if damage else _damaged(name, e))
+                raise damage[0] from None
+            raise
+        finally:
+            cursor.close()
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _damage_seen(context):
+        if damage or _is_damage(context.original_exception):
+            damage.append(damage[0] if damage else _damaged(name, context.original_exception))
+            raise damage[0]
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _damage_known(conn, cursor, statement, parameters, context, executemany):
+        if damage:  # nothing more is read from or written to a damaged file
+            raise damage[0]
+
+    return engine
+
+
+def _is_damage(error: BaseException) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_CORRUPT,
+                                                            sqlite3.SQLITE_NOTADB)
+
+
+def _damaged(name: Path | str, error: BaseException) -> ArchiveDamaged:
+    return ArchiveDamaged(
+        f"database {name} is damaged ({error}): stop techwatch and restore a backup, or recover "
+        f"what it holds with `sqlite3 {name} .recover | sqlite3 recovered.db` and point "
+        "storage.database there")
+
+
+def _alembic_config() -> Config:
+    return Config(str(Path(__file__).with_name("alembic.ini")))
 
 
 def migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
     """Run the Alembic migrations to `revision`. Foreign keys are off meanwhile: SQLite alters a
     table by copying it, which a referenced table would refuse (the pragma only takes effect
     outside a transaction, hence the commit before it)."""
-    config = Config(str(Path(__file__).with_name("alembic.ini")))
+    config = _alembic_config()
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()
@@ -163,8 +266,9 @@ def source_health(row: Any) -> str:
 
 
 class Archive:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
         self.engine = engine
+        self.read_only = read_only  # opened by a command that only reads: nothing is written
 
     def close(self) -> None:
         self.engine.dispose()
