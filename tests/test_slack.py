@@ -424,6 +424,49 @@ def archive_60_stories(tmp_path):
     archive.close()
 
 
+HOSTILE_TITLE = "*Breaking* _U.S.-Japan_ ~chip~ `deal` ```x``` AI_Act 5* fo\u200bo*b*\u2060 & <!here>"
+INERT_TITLE = "∗Breaking∗ ˍU.S.-Japanˍ ∼chip∼ ˋdealˋ ˋˋˋxˋˋˋ AIˍAct 5∗ foo∗b∗ &amp; &lt;!here&gt;"
+
+
+def archive_hostile_story(tmp_path):
+    """An article whose headline, outlet and text carry Slack's formatting characters."""
+    archive = open_archive(f"sqlite:///{tmp_path / 'techwatch.db'}")
+    archive.sync_sources([Source("wire", "https://wire.example/feed", "*Wire*_Desk")])
+    draft = ArticleDraft(source_id="wire", url="https://wire.example/ai_act*5",
+                         canonical_url="https://wire.example/ai_act*5",
+                         keys=("url:wire.example/ai_act*5",), title=HOSTILE_TITLE,
+                         summary="", guid=None, feed_published=FIXED_NOW - timedelta(hours=2),
+                         lang="en", publisher=None, fetch_fulltext=False)
+    archive.record_poll("wire", PollOutcome("ok", FIXED_NOW), [draft], FIXED_NOW)
+    for pending in archive.pending_articles():
+        verdict = Classification(True, 0.9, ("semiconductors",), {"semiconductors": ("chips",)})
+        archive.complete_article(pending, ExtractedText("feed_only"), verdict,
+                                 published=pending.feed_published, date_source="feed",
+                                 text="Tokyo and the U.S. said *nothing* about `chips` today. "
+                                      "More.", now=FIXED_NOW)
+    archive.close()
+
+
+def test_what_reaches_slack_from_a_headline_cannot_format(tmp_path, cli, slack, token):
+    """In the alert and the digest, as Slack receives them: the headline's markers are
+    look-alikes, its zero-width characters gone; the link, its URL and the entities work."""
+    config = write_config(tmp_path, [], extra=SLACK)
+    archive_hostile_story(tmp_path)
+    code, _, err = cli("--config", str(config), "run", "--once")
+    assert code == 0, err
+    assert slack.refused() == [] and slack.posts("C0ALERTS") and slack.posts("C0DIGEST")
+    for post in slack.posts():
+        sent = json.dumps(post, ensure_ascii=False)
+        assert not any(z in sent for z in "\u200b\u200d\u2060")
+        for raw in ("*Breaking*", "_U.S.-Japan_", "~chip~", "`deal`", "```", "AI_Act",
+                    "5* ", "*nothing*", "`chips`", "*Wire*", "_Desk", "<!here>"):
+            assert raw not in sent, (raw, sent)
+        assert f"*<https://wire.example/ai_act*5|{INERT_TITLE}>*" in sent
+        assert "∗Wire∗ˍDesk · " in sent and "said ∗nothing∗ about ˋchipsˋ" in sent
+    alert = slack.posts("C0ALERTS")[0]
+    assert alert["text"] == f"techwatch alert: {INERT_TITLE}"
+
+
 def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli, slack, token):
     config = write_config(tmp_path, [], extra=SLACK)
     archive_60_stories(tmp_path)

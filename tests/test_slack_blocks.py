@@ -215,3 +215,44 @@ def test_the_terminal_digest_and_log_lines_stay_inert(capsys):
     assert Redact([]).filter(record)
     line = logging.Formatter("%(levelname)s %(message)s").format(record)
     assert "\x1b" not in line and "\n" not in line and "bad 2026-01-01 INFO fake" in line
+
+
+def test_a_headline_cannot_format_itself_and_reads_as_written():
+    """Slack's formatting characters from an article become look-alikes (Slack has no escape for
+    them) and zero-width characters, which glue a marker to a word or hide text, are dropped:
+    in the label, the fallback text, the outlet and the lead. Links and entities still work."""
+    import unicodedata
+
+    from bot.notify.blocks import reply_message
+
+    title = ("*Breaking* _U.S.-Japan_ ~chip~ `deal` ```rm -rf``` AI_Act 5* "
+             "fo\u200bo\u200d*x*\u2060\ufeff & <!here>")
+    hostile = replace(article(1, title=title, url="https://x.example/ai_act*5~`",
+                              text="Tokyo said *nothing* about `chips`. The _U.S._ agreed."),
+                      source_name="*Wire*_Desk", also=("~Other~",))
+    inert = ("∗Breaking∗ ˍU.S.-Japanˍ ∼chip∼ ˋdealˋ ˋˋˋrm -rfˋˋˋ AIˍAct 5∗ foo∗x∗ &amp; "
+             "&lt;!here&gt;")
+    assert escape(title) == inert
+    message = alert_message(hostile, UTC)
+    story = message.blocks[1]["text"]["text"]
+    assert f"*<https://x.example/ai_act*5~`|{inert}>*" in story  # the URL as it was: it works
+    assert "∗Wire∗ˍDesk · " in story and "Tokyo said ∗nothing∗ about ˋchipsˋ." in story
+    assert message.text == f"techwatch alert: {inert}"
+    reply = reply_message(hostile)
+    assert reply.text == f"Also reported by ∗Wire∗ˍDesk: {inert}"
+    assert "Also reported by *∗Wire∗ˍDesk*:" in reply.blocks[0]["text"]["text"]
+    for text in (story, message.text, reply.text, reply.blocks[0]["text"]["text"]):
+        assert not any(z in text for z in "\u200b\u200c\u200d\u2060\ufeff")
+    assert block_problem(list(message.blocks), message.text) is None
+    # the look-alikes are the same marks to a reader, and nothing else changed
+    looks = dict(zip(escape("*_~`"), "*_~`", strict=True))
+    assert [unicodedata.name(c) for c in looks] == [
+        "ASTERISK OPERATOR", "MODIFIER LETTER LOW MACRON", "TILDE OPERATOR",
+        "MODIFIER LETTER GRAVE ACCENT"]
+    plain = "U.S.-Japan AI_Act talks: a 5* rating, Q&A <live> — 日米「半導体」"
+    back = escape(plain).translate(str.maketrans(looks))
+    assert back.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == plain
+    assert escape("U.S.-Japan, 日米「半導体」(2nm) #1 50% +3 $1.5bn") == \
+        "U.S.-Japan, 日米「半導体」(2nm) #1 50% +3 $1.5bn"
+    # the terminal shows what the publisher wrote
+    assert plain in plain_text(alert_message(article(2, title=plain), UTC))

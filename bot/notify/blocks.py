@@ -5,7 +5,8 @@ header, 10 context elements. A long digest continues in further messages, posted
 one's thread; nothing is cut off silently.
 
 All text from articles is untrusted: it is escaped for mrkdwn, so no headline can mention
-<!channel> or a user, and links are built so a "|" or ">" cannot break them.
+<!channel> or a user nor format itself (bold, italic, strike, code), and links are built so a "|"
+or ">" cannot break them.
 """
 
 from __future__ import annotations
@@ -36,9 +37,20 @@ URL_UNSAFE = {"|": "%7C", ">": "%3E", "<": "%3C", " ": "%20", "\n": ""}
 PARTIAL_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")  # "&am" left at the end of a cut
 
 
+# Slack has no escape for its formatting characters (a backslash shows as itself), so each is
+# shown as its look-alike, which no mrkdwn parser reads (jsx-slack's choice): "*bold*" reads
+# "∗bold∗", "AI_Act" reads "AIˍAct". Zero-width characters, which can glue a marker to a word
+# (and so make it format) or hide text, are dropped.
+LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_INERT = str.maketrans({**LOOKALIKES, **dict.fromkeys(ZERO_WIDTH)})
+_ORIGINALS = str.maketrans({v: k for k, v in LOOKALIKES.items()})
+
+
 def escape(text: str) -> str:
-    """mrkdwn control characters as entities: "<!channel>" shows as text and pings nobody."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text as inert mrkdwn: "<!channel>" shows as text and pings nobody (entities),
+    and "*", "_", "~", "`" cannot format (look-alikes)."""
+    return text.translate(_INERT).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def link(url: str, label: str) -> str:
@@ -199,6 +211,8 @@ def cut(text: str, limit: int) -> str:
 
 
 def _unmrkdwn(text: str) -> str:
-    text = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    """mrkdwn as the terminal shows it: links as "label (url)", and the characters `escape`
+    changed as they were written."""
+    text = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text).translate(_ORIGINALS)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
