@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -158,13 +158,15 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
                        app.now, app.glossary)
 
 
-async def add_feed_source(app: App, url: str, *, private_ok: bool = True,
+async def add_feed_source(app: App, url: str, *, from_slack: bool = False,
                           source_id: str | None = None, name: str | None = None,
                           lang: str | None = None) -> tuple[Source, FoundFeed]:
     """`techwatch sources add` and `/techwatch add-source`: the feed at `url` (or the one its
-    site announces), fetched once, becomes a source polled from the next cycle."""
+    site announces), fetched once, becomes a source polled from the next cycle. One added from
+    Slack reaches private addresses only if `[slack] allow_private_sources`, now and later."""
     from bot.feeds.discover import find_feed, new_source
 
+    private_ok = app.settings.slack.allow_private_sources if from_slack else True
     async with open_fetcher(app) as fetcher:
         found = await find_feed(fetcher, url, private_ok=private_ok)
     rows = app.archive.source_rows()
@@ -172,6 +174,7 @@ async def add_feed_source(app: App, url: str, *, private_ok: bool = True,
     if same:
         raise TechwatchError(f"{found.url} is a source already ({same})")
     taken = {row.id for row in rows} | {s.id for s in app.settings.sources}
-    source = new_source(found, taken, source_id=source_id, name=name, lang=lang)
+    source = replace(new_source(found, taken, source_id=source_id, name=name, lang=lang),
+                     from_slack=from_slack)
     app.archive.add_source(source, app.now())
     return source, found

@@ -590,7 +590,8 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     async def check_all():
         async with open_fetcher(app) as fetcher:
-            return await asyncio.gather(*(check_source(fetcher, s) for s in
+            allow = app.settings.slack.allow_private_sources
+            return await asyncio.gather(*(check_source(fetcher, s, allow) for s in
                                           polled_sources(app.settings, app.archive)))
 
     reports = asyncio.run(check_all())

@@ -21,6 +21,7 @@ class Source:
     enabled: bool = True
     fetch_fulltext: bool = True
     prefilter: bool = False
+    from_slack: bool = False  # added with /techwatch add-source (see Pipeline.may_reach_private)
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,7 +160,8 @@ class Pipeline:
 
     async def _poll_feed(self, source: Source, state: SourceState, report: CycleReport) -> None:
         result = await self.fetcher.get(source.url, accept=FEED_ACCEPT, etag=state.etag,
-                                        last_modified=state.last_modified)
+                                        last_modified=state.last_modified,
+                                        private_ok=await self.may_reach_private(source.id))
         now = self.now()
         body_hash = hashlib.sha256(result.body).hexdigest()
         max_age_seconds = max_age(result.headers.get("cache-control"))
@@ -345,10 +346,12 @@ class Pipeline:
         return self._complete(article, extracted, raw, report)
 
     async def may_reach_private(self, source_id: str) -> bool:
-        """Whether a source's feed is on a non-public network: only then may its links be."""
+        """Whether a source's requests (its feed's, its articles', every redirect hop) may reach
+        private and loopback addresses: decided once a run (see may_reach_private)."""
         if source_id not in self._local:
-            url = next((s.url for s in self.sources() if s.id == source_id), None)
-            self._local[source_id] = url is not None and await is_private_host(url)
+            source = next((s for s in self.sources() if s.id == source_id), None)
+            self._local[source_id] = source is not None and \
+                await may_reach_private(source, self.settings.slack.allow_private_sources)
         return self._local[source_id]
 
     def _retry_or_keep_summary(self, article: PendingArticle, error: SourceError,
@@ -510,10 +513,21 @@ class SourceReport:
     detail: str = ""
 
 
-async def check_source(fetcher: Fetcher, source: Source) -> SourceReport:
+async def may_reach_private(source: Source, allow_private_sources: bool) -> bool:
+    """A feed the operator configured (or added in the terminal) at a private or loopback
+    address may reach such addresses (an intranet feed, a local test site); a feed at a public
+    address may not, nor one added from Slack unless `[slack] allow_private_sources`."""
+    if source.from_slack:
+        return allow_private_sources
+    return await is_private_host(source.url)
+
+
+async def check_source(fetcher: Fetcher, source: Source, allow_private_sources: bool,
+                       ) -> SourceReport:
     """Fetch and parse a source once, unconditionally, changing nothing."""
     try:
-        result = await fetcher.get(source.url, accept=FEED_ACCEPT)
+        result = await fetcher.get(source.url, accept=FEED_ACCEPT,
+                                   private_ok=await may_reach_private(source, allow_private_sources))
         feed = parse_feed(result.body, result.headers, result.url)
     except SourceError as e:
         return SourceReport(source.id, False, f"error: {e.kind}", detail=str(e))

@@ -16,10 +16,17 @@ from bot.feeds.fetch import Fetcher, build_client, parse_retry_after
 
 def test_private_addresses_refused_when_asked_also_after_redirects(site):
     site.route("/ok", Reply(body=b"local"))
-    with pytest.raises(FetchError, match="refused: 127.0.0.1 is a loopback address") as error:
-        fetch(site.url("/ok"), private_ok=False)
+    site.route("/metadata", Reply(302, headers={"Location": "http://169.254.169.254/latest/"}))
+    site.route("/mapped", Reply(302, headers={"Location": "http://[::ffff:169.254.169.254]/"}))
+    with pytest.raises(FetchError, match="refused: localhost is not a public address") as error:
+        fetch(site.url("/ok").replace("127.0.0.1", "localhost"), private_ok=False)
     assert error.value.kind == "private_address" and site.hits("/ok") == []
-    assert fetch(site.url("/ok")).body == b"local"  # a configured local source is fine
+    assert "127.0.0.1" not in str(error.value)  # what an internal name resolves to is not said
+    assert fetch(site.url("/ok"), private_ok=True).body == b"local"  # a local source's own site
+    for path in ("/metadata", "/mapped"):  # never, whatever the source; no connection tried
+        with pytest.raises(FetchError, match="link-local or cloud metadata") as error:
+            fetch(site.url(path), private_ok=True)
+        assert error.value.kind == "private_address"
 
 
 def test_secrets_in_urls_never_reach_messages(site):
@@ -38,6 +45,8 @@ def fetch(url, settings=None, **kw):
 
 
 async def fetch_many(urls, settings=None, **kw):
+    """Fetched as for a configured source on this machine (the test site is on loopback)."""
+    kw.setdefault("private_ok", True)
     settings = settings or FetchSettings(per_host_delay_seconds=0, timeout_seconds=2)
     async with build_client(settings) as client:
         fetcher = Fetcher(client, settings)
@@ -167,12 +176,12 @@ def test_429_with_retry_after_pauses_that_host_only(site):
         async with build_client(settings) as client:
             fetcher = Fetcher(client, settings)
             with pytest.raises(RateLimited) as first:
-                await fetcher.get(site.url("/limited"))
+                await fetcher.get(site.url("/limited"), private_ok=True)
             assert not isinstance(first.value, HostPaused)  # the host said so itself
             with pytest.raises(HostPaused):
-                await fetcher.get(site.url("/other"))  # same host: paused, not even asked
+                await fetcher.get(site.url("/other"), private_ok=True)  # same host: paused, not even asked
             other_host = site.url("/other").replace("127.0.0.1", "localhost")
-            return first.value, await fetcher.get(other_host)
+            return first.value, await fetcher.get(other_host, private_ok=True)
 
     error, result = asyncio.run(scenario())
     assert timedelta(seconds=100) < error.until - datetime.now(UTC) <= timedelta(seconds=120)
@@ -199,21 +208,44 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("99999999999999999999", now) == now + timedelta(days=1)  # capped
 
 
-def test_the_connected_address_is_checked_too_against_dns_rebinding(site):
-    """The name check happens before the connect; a name that resolves differently the second
-    time (DNS rebinding) is caught by the check of the peer actually connected to."""
-    import httpx
+def test_the_connection_goes_to_the_address_that_was_checked(site, monkeypatch):
+    """DNS rebinding: a name resolves once, and the connection is made to that address (with
+    the name's Host header), not to whatever the name resolves to a moment later. Public DNS
+    cannot run here: the resolver is the one thing replaced; both servers are on loopback."""
+    import socket
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from threading import Thread
 
-    from bot.feeds.fetch import PRIVATE_OK, _refuse_private_peer
+    port = int(site.base.rsplit(":", 1)[1])
 
-    site.route("/secret", Reply(body=b"internal"))
+    class Internal(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "8")
+            self.end_headers()
+            self.wfile.write(b"internal")
 
-    async def fetch(private_ok: bool) -> bytes:
-        # only the peer check: as if the name had resolved to a public address first
-        async with httpx.AsyncClient(event_hooks={"response": [_refuse_private_peer]}) as client:
-            response = await client.get(site.url("/secret"), extensions={PRIVATE_OK: private_ok})
-            return response.content
+        def log_message(self, *args):
+            pass
 
-    with pytest.raises(FetchError, match="connected to a loopback address"):
-        asyncio.run(fetch(False))
-    assert asyncio.run(fetch(True)) == b"internal"
+    internal = HTTPServer(("127.0.0.2", port), Internal)
+    Thread(target=internal.serve_forever, daemon=True).start()
+    site.route("/page", Reply(body=b"the site"))
+    real, answers = socket.getaddrinfo, iter(["127.0.0.1"] + ["127.0.0.2"] * 5)
+    asked = []
+
+    def rebinding(host, *args, **kw):
+        if host != "rebind.test":
+            return real(host, *args, **kw)
+        asked.append(host)
+        return real(next(answers), *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        result = fetch(f"http://rebind.test:{port}/page", private_ok=True)
+    finally:
+        internal.shutdown()
+    assert result.body == b"the site" and asked == ["rebind.test"]
+    assert site.hits("/page")[0].headers["host"] == f"rebind.test:{port}"
+
+

@@ -246,7 +246,7 @@ def test_add_source_and_add_work_where_private_addresses_are_allowed(archive, sl
         site.route("/wire/feed.xml", site.routes["/feeds/en-atom.xml"])
         _, rid = client.command(f"add-source <{site.url('/wire/feed.xml')}>", user="UADMIN")
         assert "Added source" in text_of(client.later(rid))
-        assert query(config, "SELECT url FROM sources WHERE origin = 'added'") == [
+        assert query(config, "SELECT url FROM sources WHERE origin = 'slack'") == [
             (site.url("/wire/feed.xml"),)]
         _, rid = client.command(f"add-source <{site.url('/wire/feed.xml')}>", user="UADMIN")
         assert "is a source already" in text_of(client.later(rid))

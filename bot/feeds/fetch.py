@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
+from httpx._utils import get_environment_proxies  # what httpx itself honours
 
 from bot.config import FetchSettings
 from bot.errors import FetchError, HostPaused, RateLimited
@@ -32,8 +34,18 @@ MAX_PAUSE = timedelta(hours=24)
 
 
 def build_client(settings: FetchSettings) -> httpx.AsyncClient:
+    """The client of a run. Every connection goes through the address guard of the request's
+    source (`PRIVATE_OK` in its extensions, carried over redirects): the name is resolved once,
+    its addresses checked, and the connection made to a checked address (the Host header and
+    the TLS name stay the name's), so a name that resolves otherwise the second time (DNS
+    rebinding) reaches nothing it should not. Through a proxy (HTTPS_PROXY, HTTP_PROXY,
+    NO_PROXY are honoured) the proxy connects: the name is checked here, not pinned."""
+    limits = httpx.Limits(max_connections=settings.concurrency)
     return httpx.AsyncClient(
-        event_hooks={"request": [_refuse_private_addresses], "response": [_refuse_private_peer]},
+        transport=_Guarded(lambda private_ok: _pinned(private_ok, limits)),
+        mounts={pattern: None if proxy is None else _Guarded(
+            lambda _, proxy=proxy: httpx.AsyncHTTPTransport(proxy=proxy, limits=limits),
+            check_names=True) for pattern, proxy in get_environment_proxies().items()},
         follow_redirects=True,
         max_redirects=settings.max_redirects,
         # no pool timeout: waiting for a free connection is not the server's slowness
@@ -65,12 +77,12 @@ class Fetcher:
         self.requests = 0
 
     async def get(self, url: str, *, accept: str = PAGE_ACCEPT, etag: str | None = None,
-                  last_modified: str | None = None, private_ok: bool = True) -> FetchResult:
+                  last_modified: str | None = None, private_ok: bool = False) -> FetchResult:
         """GET `url`; raise FetchError (with a kind) for anything but a usable 2xx or a 304.
 
-        With `private_ok=False` every hop must resolve to a public address: a link in a feed
-        from the internet must not reach this machine's network (loopback, private, link-local,
-        cloud metadata)."""
+        Unless `private_ok`, every hop must resolve to a public address: a feed on the internet,
+        or a link in it, must not reach this machine's network (loopback, private). Link-local
+        and cloud metadata addresses are refused always."""
         try:
             urlsplit(url).port  # noqa: B018 -- "http://[::1" or a port of "x" raise here
         except ValueError as e:
@@ -178,58 +190,111 @@ class Fetcher:
             await asyncio.sleep(start - now)
 
 
-async def _refuse_private_addresses(request: httpx.Request) -> None:
-    """httpx request hook, so redirects are checked too."""
-    if request.extensions.get(PRIVATE_OK, True):
-        return
-    host = request.url.host
+class _Guarded(httpx.AsyncBaseTransport):
+    """Sends a request through the transport of its source's policy (private addresses allowed
+    or not), so a connection opened for one policy is never reused for the other."""
+
+    def __init__(self, make: Callable[[bool], httpx.AsyncBaseTransport], *,
+                 check_names: bool = False) -> None:
+        self._by_policy = {private_ok: make(private_ok) for private_ok in (False, True)}
+        self._check_names = check_names
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        private_ok = bool(request.extensions.get(PRIVATE_OK, False))
+        if self._check_names:
+            await allowed_addresses(request.url.host, request.url.port or 443, private_ok)
+        return await self._by_policy[private_ok].handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in self._by_policy.values():
+            await transport.aclose()
+
+
+def _pinned(private_ok: bool, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    # httpx takes no network backend of its own: its connection pool's is replaced (httpcore)
+    transport._pool._network_backend = _CheckedConnect(private_ok)
+    return transport
+
+
+class _CheckedConnect(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the address check between the name's resolution and the
+    connect, on every connection (each redirect hop's too)."""
+
+    def __init__(self, private_ok: bool) -> None:
+        self._private_ok = private_ok
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options=None,
+                          ) -> httpcore.AsyncNetworkStream:
+        addresses = await allowed_addresses(host, port, self._private_ok)
+        for address in addresses[:-1]:
+            try:
+                return await self._backend.connect_tcp(address, port, timeout, local_address,
+                                                       socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue  # the name's next address, as a browser would
+        return await self._backend.connect_tcp(addresses[-1], port, timeout, local_address,
+                                               socket_options)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options=None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+# never fetched, whatever the source: cloud metadata services (AWS, GCP and Azure at
+# 169.254.169.254 within link-local, AWS's IPv6 one, Alibaba's), besides every link-local,
+# multicast and unspecified ("this host") address
+METADATA = frozenset(map(ipaddress.ip_address, ("fd00:ec2::254", "100.100.100.200")))
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+async def allowed_addresses(host: str, port: int, private_ok: bool) -> list[str]:
+    """The addresses `host` resolves to, if every one may be reached; else FetchError. The
+    message names the host, never what an internal name resolves to."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, request.url.port or 443, type=socket.SOCK_STREAM)
-    except OSError:
-        raise FetchError(f"cannot resolve host: {redact(str(request.url))}", kind="dns") from None
-    for *_, address in infos:
-        ip = ipaddress.ip_address(address[0].split("%")[0])
-        if not ip.is_global:
-            raise FetchError(f"refused: {host} is a {_zone(ip)} address ({ip}), not a public "
-                             f"site: {redact(str(request.url))}",
-                             kind="private_address")
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise FetchError(f"cannot resolve host {host}", kind="dns") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    for address in addresses:
+        ip = _plain(ipaddress.ip_address(address.split("%")[0]))
+        if ip in METADATA or ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+            raise FetchError(f"refused: {host} is a link-local or cloud metadata address, never "
+                             "fetched", kind="private_address")
+        if not private_ok and not ip.is_global:
+            raise FetchError(f"refused: {host} is not a public address (this source may not "
+                             "reach private, loopback or local networks)", kind="private_address")
+    return addresses
 
 
-async def _refuse_private_peer(response: httpx.Response) -> None:
-    """httpx response hook: the address actually connected to, checked too (a name that
-    resolved to a public address for the check may resolve to a private one for the connect:
-    DNS rebinding). Runs before the body is read."""
-    if response.request.extensions.get(PRIVATE_OK, True):
-        return
-    stream = response.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    if not peer:
-        return
-    ip = ipaddress.ip_address(str(peer[0]).split("%")[0])
-    if not ip.is_global:
-        raise FetchError(f"refused: {response.request.url.host} connected to a {_zone(ip)} "
-                         f"address ({ip}): {redact(str(response.request.url))}",
-                         kind="private_address")
-
-
-def _zone(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    for name in ("loopback", "link_local", "private", "multicast", "reserved"):
-        if getattr(ip, f"is_{name}"):
-            return name.replace("_", "-")
-    return "non-public"
+def _plain(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+           ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address an IPv6 one carries (mapped ::ffff:a.b.c.d, or NAT64), else itself."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return ip.ipv4_mapped
+        if ip in NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
 
 
 async def is_private_host(url: str) -> bool:
-    """Whether a URL's host resolves to a non-public address (a local news site, a test)."""
+    """Whether a URL's host resolves to non-public addresses only (a local news site, a test,
+    an intranet)."""
     host = urlsplit(url).hostname
     if not host:
         return False
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, 443, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):
         return False
-    return any(not ipaddress.ip_address(a[0].split("%")[0]).is_global for *_, a in infos)
+    return all(not _plain(ipaddress.ip_address(a[0].split("%")[0])).is_global
+               for *_, a in infos)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> datetime | None:

@@ -212,7 +212,7 @@ class Commands:
             return replies.message("Only the admins listed in the bot's config (`[slack] "
                                    "admins`) may add sources.")
         source, found = asyncio.run(asyncio.wait_for(add_feed_source(
-            self.app, url_of(r.words[0]), private_ok=slack.allow_private_sources), SLOW_LIMIT))
+            self.app, url_of(r.words[0]), from_slack=True), SLOW_LIMIT))
         log.info("source %s added from Slack by %s", source.id, user, extra={"source": source.id})
         return replies.message(f"Added source `{source.id}`: {escape(cut(source.name, 200))} "
                                f"({found.feed.format}, {len(found.feed.entries)} items), polled "

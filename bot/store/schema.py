@@ -49,7 +49,8 @@ sources = sa.Table(
     sa.Column("disabled_at", UTCDateTime),  # `techwatch sources disable`: not polled until enabled
     sa.Column("failing_since", UTCDateTime),  # the first failure of the current run of failures
     sa.Column("recovered_from", UTCDateTime),  # failing_since of the run that the last success ended
-    sa.Column("origin", sa.String),  # None: the config file; "added": `techwatch sources add`
+    sa.Column("origin", sa.String),  # None: the config file; "added": `techwatch sources add`;
+    # "slack": `/techwatch add-source`
 )
 
 articles = sa.Table(
