@@ -3,6 +3,7 @@ to the sites worth adding: the domains relevant coverage keeps linking to."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -33,21 +34,24 @@ class FoundFeed:
 
 async def find_feed(fetcher: Fetcher, url: str, *, private_ok: bool = True) -> FoundFeed:
     """The feed at `url`, or the one its page announces (<link rel="alternate">, found with
-    trafilatura's feed helper), or one at a usual path; SourceError saying what was tried."""
+    trafilatura's feed helper), or one at a usual path; SourceError saying what was tried.
+    Parsing runs on a worker thread: a 10 MB body takes seconds, which must not stall the loop."""
     try:
         result = await fetcher.get(url, accept=FEED_ACCEPT, private_ok=private_ok)
     except FetchError as e:
         raise SourceError(f"{url}: {e}") from None
     try:
-        return _found(result.url, parse_feed(result.body, result.headers, result.url))
+        return _found(result.url, await asyncio.to_thread(parse_feed, result.body, result.headers,
+                                                          result.url))
     except ParseError:
         pass
-    candidates = feed_links(result.body.decode("utf-8", "replace"), result.url) + \
-        [urljoin(result.url, p) for p in COMMON_PATHS]
+    named = await asyncio.to_thread(feed_links, result.body.decode("utf-8", "replace"), result.url)
+    candidates = named + [urljoin(result.url, p) for p in COMMON_PATHS]
     for candidate in dict.fromkeys(candidates):
         try:
             page = await fetcher.get(candidate, accept=FEED_ACCEPT, private_ok=private_ok)
-            return _found(page.url, parse_feed(page.body, page.headers, page.url))
+            return _found(page.url, await asyncio.to_thread(parse_feed, page.body, page.headers,
+                                                            page.url))
         except (FetchError, ParseError):
             continue
     raise SourceError(f"{url}: not a feed, and no feed found (looked for <link rel=\"alternate\"> "

@@ -2,6 +2,8 @@
 
 feedparser is given the bytes and the HTTP headers (never a URL, so it never fetches), which lets
 it honour the charset of the Content-Type header and sniff undeclared Shift_JIS or EUC-JP.
+Every step is linear in the body (up to 10 MB of untrusted bytes): no pattern here can backtrack
+over the body, and the two shapes that make feedparser quadratic are refused before it runs.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import feedparser
+from lxml import etree
 from trafilatura.feeds import FeedParameters, determine_feed
 
 from bot.errors import ParseError
 from bot.models import FeedEntry, ParsedFeed
 from bot.untrusted import CONTROL, safe_link
 
-TAG = re.compile(r"<[^>]+>")
+TAG = re.compile(r"<[^<>]+>")  # not [^>]: from each "<" of "<<<<..." it would scan to the end
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
@@ -37,6 +40,21 @@ CJK_CODECS = {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213", "euc_jp"
               "euc_jisx0213", "iso2022_jp", "gb2312", "gbk", "gb18030", "big5", "big5hkscs",
               "euc_kr", "cp949"}
 SPACE = re.compile(r"[ \t\r\n\f\v]+")  # ASCII only: keep the ideographic space of JA titles
+# feedparser's strict parser is quadratic in the attributes of one element (xml.sax looks each
+# up by a linear scan) and in the namespace prefixes a feed declares (it scans them all for each
+# namespaced element): 10 MB of either takes hours. No feed needs more than a few dozen of either.
+MAX_ATTRIBUTES = 64
+MAX_PREFIXES = 64
+LONG_TAG = re.compile(rb"<[^<>!?/\s][^<>]{%d,}" % (4 * MAX_ATTRIBUTES))  # room for that many
+PREFIX = re.compile(rb"xmlns:([^\s=<>/:\"']*)")  # stops at the next ":", so no rescanning
+# UTF-16 and UTF-32 without a byte order mark, recognised by their "<" (XML 1.0 appendix F)
+WIDE = {b"\x00\x00\x00<": "utf-32-be", b"<\x00\x00\x00": "utf-32-le",
+        b"\x00<\x00?": "utf-16-be", b"<\x00?\x00": "utf-16-le"}
+# a leading doctype, cut before trafilatura sees the page: on a long unclosed first line its own
+# doctype pattern backtracks quadratically (10 MB: days, holding the GIL)
+DOCTYPE = re.compile(r"\s*<\s*!\s*doctype[^>]*>?", re.I)
+SKIP_ITEMS = {"skipHours": "hour", "skipDays": "day"}
+SKIP_VALUE = {"hour": re.compile(r"\d{1,2}"), "day": re.compile(r"[A-Za-z]{6,9}")}
 
 
 def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
@@ -50,6 +68,7 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         response_headers["content-type"] = "application/xml"
     response_headers.pop("content-encoding", None)  # the body is already decompressed
     body, response_headers = _sniff_undeclared(body, response_headers)
+    _refuse_quadratic(body)
     parsed = feedparser.parse(body, response_headers=response_headers,
                               resolve_relative_uris=True, sanitize_html=True)
     entries = _without_boilerplate(_first_of_each_link(_distinct_guids(
@@ -63,17 +82,22 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
                              f"{_one_line(parsed.bozo_exception)}")
         warning = (f"malformed feed, read {len(entries)} item{'' if len(entries) == 1 else 's'} "
                    f"anyway: {_one_line(parsed.bozo_exception)}")
+    skipped = _skipped(body, response_headers)
     return ParsedFeed(format=parsed.get("version") or "unknown", entries=entries,
                       warning=warning, ttl_minutes=_ttl(parsed.feed.get("ttl")),
-                      skip_hours=tuple(sorted({int(h) % 24 for h in _skipped(body, b"Hours")})),
-                      skip_days=tuple(sorted({d.lower() for d in _skipped(body, b"Days")})),
+                      skip_hours=tuple(sorted({int(h) % 24 for h in skipped["skipHours"]})),
+                      skip_days=tuple(sorted({d.lower() for d in skipped["skipDays"]})),
                       title=_one_line(CONTROL.sub("", parsed.feed.get("title", ""))))
 
 
 def _sniff_undeclared(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
     """Bytes that declare no encoding, or one they are not in (Shift_JIS served as UTF-8), and
     are not UTF-8 are sniffed and handed to feedparser as UTF-8; feedparser alone would read an
-    undeclared Shift_JIS, EUC-JP or Latin-1 feed as windows-1252 and garble every title."""
+    undeclared Shift_JIS, EUC-JP or Latin-1 feed as windows-1252 and garble every title.
+    UTF-16 and UTF-32 become UTF-8 too, so that every later look at the bytes sees the markup."""
+    wide = _wide(body, headers)
+    if wide:
+        return _as_utf8(body.decode(wide, errors="replace")), _utf8(headers)
     http, xml = HTTP_CHARSET.search(headers.get("content-type", "")), XML_ENCODING.match(body)
     declared = http.group(1) if http else xml.group(1).decode("ascii") if xml else None
     if http and _is_latin(http.group(1)) and not body.isascii():
@@ -109,6 +133,37 @@ def _latin_default(body: bytes, headers: dict[str, str], xml_declared: str | Non
     if best is None or best.encoding not in CJK_CODECS:  # a guess between one-byte pages is
         return body, headers  # no better than the header
     return _as_utf8(str(best)), _utf8(headers)
+
+
+def _wide(body: bytes, headers: dict[str, str]) -> str | None:
+    """The codec of a body in UTF-16 or UTF-32 (by its byte order mark, its first "<", or the
+    charset declared for a body with a NUL in its first bytes), whose markup is not ASCII."""
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            return codec
+    if body[:4] in WIDE:
+        return WIDE[body[:4]]
+    http = HTTP_CHARSET.search(headers.get("content-type", ""))
+    if not http or b"\x00" not in body[:4]:
+        return None
+    try:
+        name = codecs.lookup(http.group(1)).name
+    except LookupError:
+        return None
+    return name if name.startswith(("utf-16", "utf-32")) else None
+
+
+def _refuse_quadratic(body: bytes) -> None:
+    """ParseError for the shapes that make feedparser quadratic (see MAX_ATTRIBUTES); each
+    look is one linear pass over the bytes."""
+    for tag in LONG_TAG.finditer(body):
+        if tag.group().count(b"=") > MAX_ATTRIBUTES:
+            raise ParseError(f"refused: an element with over {MAX_ATTRIBUTES} attributes "
+                             f"(a broken or hostile feed, which would take hours to parse)")
+    if b"xmlns:" in body and len(set(PREFIX.findall(body))) > MAX_PREFIXES:
+        raise ParseError(f"refused: over {MAX_PREFIXES} XML namespace prefixes "
+                         f"(a broken or hostile feed, which would take hours to parse)")
 
 
 def _is_latin(charset: str) -> bool:
@@ -217,14 +272,55 @@ def _ttl(value: str | None) -> int | None:
     return minutes if minutes > 0 else None
 
 
-def _skipped(body: bytes, what: bytes) -> list[str]:
-    """The <hour>s of <skipHours> or <day>s of <skipDays> (feedparser keeps only the last one).
-    The tags are ASCII in every encoding a feed is served in, so the bytes are searched."""
-    block = re.search(rb"<skip" + what + rb">(.{0,2000}?)</skip" + what + rb">", body, re.S)
-    if not block:
-        return []
-    item = rb"<hour>\s*(\d{1,2})\s*</hour>" if what == b"Hours" else rb"<day>\s*([A-Za-z]{6,9})\s*</day>"
-    return [m.decode("ascii") for m in re.findall(item, block.group(1))]
+def _skipped(body: bytes, headers: dict[str, str]) -> dict[str, list[str]]:
+    """The <hour>s of <skipHours> and <day>s of <skipDays>, read by lxml's parser (feedparser
+    keeps only the last of each). Its events go to a target that keeps no tree, so time and
+    memory stay linear in the body; a broken body is read as far as libxml2 recovers."""
+    http = HTTP_CHARSET.search(headers.get("content-type", ""))
+    options = {"recover": True, "resolve_entities": False, "no_network": True, "load_dtd": False}
+    try:
+        parser = etree.XMLParser(target=_SkipTarget(), encoding=http.group(1) if http else None,
+                                 **options)
+    except LookupError:  # a charset libxml2 does not know: let it read the declaration
+        parser = etree.XMLParser(target=_SkipTarget(), **options)
+    try:
+        return etree.fromstring(body, parser)
+    except (etree.LxmlError, ValueError):  # nothing parseable: no root element, empty body
+        return {name: [] for name in SKIP_ITEMS}
+
+
+class _SkipTarget:
+    """lxml parser target that collects the text of <hour> in <skipHours> and <day> in
+    <skipDays>, at whatever namespace and depth."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, list[str]] = {name: [] for name in SKIP_ITEMS}
+        self.block: str | None = None
+        self.text: list[str] | None = None
+
+    def start(self, tag: str, attrib) -> None:
+        name = tag.rpartition("}")[2]
+        if self.block is None and name in SKIP_ITEMS:
+            self.block = name
+        elif self.block and name == SKIP_ITEMS[self.block] and len(self.found[self.block]) < 64:
+            self.text = []
+
+    def data(self, text: str) -> None:
+        if self.text is not None and len(self.text) < 8:  # a hostile text stays small
+            self.text.append(text[:32])
+
+    def end(self, tag: str) -> None:
+        name = tag.rpartition("}")[2]
+        if self.block and self.text is not None and name == SKIP_ITEMS[self.block]:
+            value = "".join(self.text).strip()
+            if SKIP_VALUE[name].fullmatch(value):
+                self.found[self.block].append(value)
+            self.text = None
+        elif name == self.block:
+            self.block = None
+
+    def close(self) -> dict[str, list[str]]:
+        return self.found
 
 
 def _not_a_feed(body: bytes, headers: dict[str, str], parsed, url: str) -> str:
@@ -244,6 +340,10 @@ def _one_line(value) -> str:
 
 def feed_links(page: str, url: str) -> list[str]:
     """Feed URLs a page announces (pure: no fetching)."""
+    start = 0
+    while (doctype := DOCTYPE.match(page, start)) and doctype.end() > start:
+        start = doctype.end()
+    page = page[start:]
     parts = urlsplit(url)
     params = FeedParameters(f"{parts.scheme}://{parts.netloc}", parts.hostname or "", url)
     return determine_feed(page, params)
