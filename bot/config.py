@@ -66,6 +66,9 @@ class PollSettings:
     max_minutes: float = 360
     max_backoff_hours: float = 24.0
     tick_seconds: float = 60.0  # how often `techwatch run` looks for sources that are due
+    # new items taken from one feed in one poll (newest first), and pages of one source fetched
+    # in one cycle: one huge feed does not hold up the others; the rest wait for later polls
+    max_items_per_poll: int = 200
 
 
 @dataclass(frozen=True, slots=True)

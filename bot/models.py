@@ -39,6 +39,8 @@ class SourceState:
     skip_days: tuple[str, ...] = ()
     disabled: bool = False  # by a user (`techwatch sources disable`)
     failing_since: datetime | None = None
+    ever_polled: bool = False  # a poll of it has succeeded once
+    backlog: bool = False  # its items are being taken as a backlog (see PollOutcome.backlog)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,7 @@ class PendingArticle:
     first_seen: datetime
     fetch_fulltext: bool
     attempts: int = 0
-    origin: str | None = None  # None: a feed; "added" (techwatch add), "backfill"
+    origin: str | None = None  # None: a feed; "added" (techwatch add), "backfill", "backlog"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,9 @@ class PollOutcome:
     interval_minutes: float | None = None  # None: keep the one stored
     skip_hours: tuple[int, ...] | None = None  # None: keep the ones stored
     skip_days: tuple[str, ...] | None = None
+    # a feed first seen with more new items than a poll takes, items still left: the items of
+    # its polls are a backlog (archived, never alerted) until a poll takes the last of them
+    backlog: bool = False
 
 
 @dataclass(frozen=True, slots=True)

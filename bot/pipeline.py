@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 from typing import TYPE_CHECKING
 
 from bot.cjk import language_of
@@ -70,6 +71,7 @@ class CycleReport:
     errors: Counter[str] = field(default_factory=Counter)  # failed polls by kind
     relevant: int = 0  # articles processed and judged relevant
     dropped: int = 0  # pages known by their URL only that could not be fetched: not kept
+    waiting_articles: int = 0  # pages over their source's share of this cycle: the next ones'
 
     def summary(self) -> str:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.extraction.items())) or "none"
@@ -80,6 +82,8 @@ class CycleReport:
                 f"{self.updated_items} updated; {self.processed} articles processed "
                 f"({statuses}), {self.deferred} deferred"
                 + (f", {self.dropped} unreachable and not kept" if self.dropped else "")
+                + (f", {self.waiting_articles} left for the next cycles (a source's share is "
+                   "poll.max_items_per_poll)" if self.waiting_articles else "")
                 + f"; {self.requests} HTTP requests")
 
 
@@ -181,24 +185,33 @@ class Pipeline:
         # feedparser and charset sniffing are CPU work: off the event loop
         feed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url)
         drafts = [self.draft(source, entry) for entry in feed.entries]
+        known = self.archive.known_keys(k for d in drafts for k in d.keys)
+        fresh = [d for d in drafts if not known.intersection(d.keys)]
+        taken, left = take_newest(fresh, self.settings.poll.max_items_per_poll)
+        # a feed first seen with more items than a poll takes: a backlog until the last is taken
+        backlog = state.backlog or (bool(left) and not state.ever_polled)
         interval = publishing_interval(
             now, source.poll_minutes, feed.ttl_minutes,
             item_times=[e.published for e in feed.entries if e.published],
             max_age_seconds=max_age_seconds, bounds=self._bounds(source))
         # every item new since an earlier poll: the feed may have rolled past some
-        all_new = bool(drafts) and state.body_hash is not None \
-            and self.archive.count_known(drafts) == 0
+        all_new = bool(drafts) and state.body_hash is not None and len(fresh) == len(drafts)
         report.all_new += all_new
-        next_at = next_poll_after_success(now, interval, all_new=all_new,
+        next_at = next_poll_after_success(now, interval, all_new=all_new or bool(left),
                                           min_minutes=self._bounds(source)[0], spread=source.id,
                                           skip_hours=feed.skip_hours, skip_days=feed.skip_days)
         outcome = PollOutcome(
-            "ok", next_at,
-            warning=feed.warning, etag=result.headers.get("etag"),
-            last_modified=result.headers.get("last-modified"),
-            body_hash=body_hash, feed_format=feed.format, interval_minutes=interval,
-            skip_hours=feed.skip_hours, skip_days=feed.skip_days)
-        written = self.archive.record_poll(source.id, outcome, drafts, now)
+            "ok", next_at, warning=feed.warning, feed_format=feed.format,
+            interval_minutes=interval, skip_hours=feed.skip_hours, skip_days=feed.skip_days,
+            backlog=backlog and bool(left),
+            # items left for later polls: the next one must read the feed whole again
+            **({} if left else {"etag": result.headers.get("etag"),
+                                "last_modified": result.headers.get("last-modified"),
+                                "body_hash": body_hash}))
+        if left:
+            left_out = set(map(id, left))
+            drafts = [d for d in drafts if id(d) not in left_out]
+        written = self.archive.record_poll(source.id, outcome, drafts, now, backlog=backlog)
         report.new_items += written.new
         report.updated_items += written.updated
         self.archive.log_fetch(now, source.id, "feed", source.url, "ok",
@@ -206,7 +219,9 @@ class Pipeline:
         if feed.warning:
             log.warning("source %s: parse: %s", source.id, feed.warning,
                         extra={"source": source.id})
-        log.info("source %s: %d items, %d new", source.id, len(drafts), written.new,
+        log.info("source %s: %d items, %d new%s", source.id, len(feed.entries), written.new,
+                 f" ({len(left)} more left for the next polls"
+                 f"{': a backlog, not alerted' if backlog else ''})" if left else "",
                  extra={"source": source.id})
 
     def _bounds(self, source: Source) -> tuple[float, float]:
@@ -297,7 +312,9 @@ class Pipeline:
         """Finish every archived item waiting for its page (a killed run's too) whose back-off, if
         an earlier fetch failed, has passed."""
         pending = self.archive.pending_articles(due_by=self.now())
-        await self._all([self._process(a, report) for a in pending], progress,
+        share = fair_share(pending, self.settings.poll.max_items_per_poll)
+        report.waiting_articles = len(pending) - len(share)
+        await self._all([self._process(a, report) for a in share], progress,
                         "fetching articles")
 
     async def _all(self, coroutines: list, progress: Progress | None, stage: str) -> None:
@@ -470,6 +487,28 @@ class _ExtractCall:
         return extract_page(self.body, self.url, content_type=self.content_type,
                             charset=self.charset, now=self.now, min_chars=self.min_chars,
                             max_elements=self.max_elements)
+
+
+def take_newest(drafts: list[ArticleDraft], most: int,
+                ) -> tuple[list[ArticleDraft], list[ArticleDraft]]:
+    """A poll's share of a feed's new items, the newest first (undated ones after the dated, in
+    feed order), and the rest, left for the next polls."""
+    if len(drafts) <= most:
+        return drafts, []
+    oldest = datetime.min.replace(tzinfo=UTC)
+    ordered = sorted(drafts, key=lambda d: d.feed_published or oldest, reverse=True)
+    return ordered[:most], ordered[most:]
+
+
+def fair_share(pending: list[PendingArticle], most: int) -> list[PendingArticle]:
+    """A cycle's pages to fetch: at most `most` of each source, taken in turns across sources
+    (one huge feed's backlog does not hold up another source's news); the rest wait for the
+    next cycles."""
+    by_source: dict[str, list[PendingArticle]] = {}
+    for article in pending:
+        by_source.setdefault(article.source_id, []).append(article)
+    turns = zip_longest(*(articles[:most] for articles in by_source.values()))
+    return [article for turn in turns for article in turn if article is not None]
 
 
 EARLIEST_NEWS = datetime(1995, 1, 1, tzinfo=UTC)  # before, a date is a CMS's placeholder

@@ -157,12 +157,14 @@ def test_migrations_go_down_and_up_again_and_upgrade_keeps_data(tmp_path):
     archive.close()
 
 
-def test_count_known_tells_how_many_items_are_archived(tmp_path):
+def test_known_keys_tells_which_items_are_archived_also_past_a_statements_variables(tmp_path):
     archive = open_archive(f"sqlite:///{tmp_path / 'k.db'}")
     archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])
     archive.record_poll("s", PollOutcome("ok", NOW), [draft(1, "A", "a"), draft(2, "B", "b")], NOW)
-    assert archive.count_known([draft(1, "A", "a"), draft(3, "C", "c")]) == 1
-    assert archive.count_known([draft(4, "D", "d")]) == 0
+    keys = [k for d in (draft(1, "A", "a"), draft(3, "C", "c")) for k in d.keys]
+    assert archive.known_keys(keys) == set(draft(1, "A", "a").keys)
+    many = [f"url:https://x.example/{i}" for i in range(40_000)]  # past SQLite's 32,766
+    assert archive.known_keys(many + keys[:1]) == {keys[0]}
     archive.close()
 
 

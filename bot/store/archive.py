@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -61,8 +62,12 @@ from bot.store.schema import (
 from bot.stories import events, minhash
 from bot.stories.events import StoryTerms
 
+log = logging.getLogger("techwatch")
 SEED_SOURCE = "seed"
 ADDED_SOURCE = "added"  # the source of articles given to `techwatch add`
+SLACK_ORIGIN = "slack"  # a source's origin when added from Slack ("added": from the terminal)
+ADDED_ORIGINS = ("added", SLACK_ORIGIN)
+BACKLOG = "backlog"  # an article's origin: a feed first seen with more items than a poll takes
 ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
 # the most recent copies a new article is compared with: a story syndicated a thousand times
 # costs no more than one syndicated two hundred times
@@ -166,12 +171,20 @@ def _open_reading(url: str, file: Path, *, upgraded: bool = False) -> Archive:
             engine.dispose()
             raise
         if state == "current":
+            wal = file.with_name(f"{file.name}-wal")
+            if "immutable" in mode and wal.exists() and wal.stat().st_size:
+                log.warning("%s is read as of its last checkpoint: the writes in %s need a "
+                            "writable directory to be read", file, wal)
             return Archive(engine, read_only=True)
         engine.dispose()
         if state == "newer" or upgraded:
             raise StorageError(f"database {url}: its schema is not one this version knows; use "
                                "the techwatch that wrote it, or another database")
-        open_archive(url).close()  # older: brought up to date, as a writing command would
+        try:  # older: brought up to date first, as a writing command would
+            open_archive(url).close()
+        except StorageError as e:
+            raise StorageError(f"{e}; it was written by an earlier techwatch and must be "
+                               "upgraded once, which needs write access") from None
         return _open_reading(url, file, upgraded=True)
     raise StorageError(f"database {url}: {problem} (it must be a readable database file)")
 
@@ -195,7 +208,12 @@ def _engine(url: str, name: Path | str, pragmas: tuple[str, ...]) -> sa.Engine:
     damaged file into ArchiveDamaged: once, and for every use after it."""
     engine = sa.create_engine(url, connect_args={"timeout": 30},
                               json_serializer=lambda value: json.dumps(value, ensure_ascii=False))
-    damage: list[ArchiveDamaged] = []
+    damage: list[str] = []  # what the first damaged read or write said
+
+    def damaged(error: BaseException | None = None) -> ArchiveDamaged:
+        if not damage:
+            damage.append(_damage_message(name, error))
+        return ArchiveDamaged(damage[0])
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):
@@ -205,8 +223,7 @@ def _engine(url: str, name: Path | str, pragmas: tuple[str, ...]) -> sa.Engine:
                 cursor.execute(f"PRAGMA {pragma}")
         except sqlite3.DatabaseError as e:
             if _is_damage(e):
-                damage.append(damage[0] if damage else _damaged(name, e))
-                raise damage[0] from None
+                raise damaged(e) from None
             raise
         finally:
             cursor.close()
@@ -214,13 +231,12 @@ def _engine(url: str, name: Path | str, pragmas: tuple[str, ...]) -> sa.Engine:
     @sa.event.listens_for(engine, "handle_error")
     def _damage_seen(context):
         if damage or _is_damage(context.original_exception):
-            damage.append(damage[0] if damage else _damaged(name, context.original_exception))
-            raise damage[0]
+            raise damaged(context.original_exception) from None
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _damage_known(conn, cursor, statement, parameters, context, executemany):
         if damage:  # nothing more is read from or written to a damaged file
-            raise damage[0]
+            raise damaged()
 
     return engine
 
@@ -230,11 +246,10 @@ def _is_damage(error: BaseException) -> bool:
                                                             sqlite3.SQLITE_NOTADB)
 
 
-def _damaged(name: Path | str, error: BaseException) -> ArchiveDamaged:
-    return ArchiveDamaged(
-        f"database {name} is damaged ({error}): stop techwatch and restore a backup, or recover "
-        f"what it holds with `sqlite3 {name} .recover | sqlite3 recovered.db` and point "
-        "storage.database there")
+def _damage_message(name: Path | str, error: BaseException | None) -> str:
+    return (f"database {name} is damaged ({error}): stop techwatch and restore a backup, or "
+            f"recover what it holds with `sqlite3 {name} .recover | sqlite3 recovered.db` and "
+            "point storage.database there")
 
 
 def _alembic_config() -> Config:
@@ -294,7 +309,7 @@ class Archive:
                     db.execute(sources.insert().values(id=s.id, last_status="never polled",
                                                        consecutive_errors=0, **values))
             added = {r.id for r in db.execute(sa.select(sources.c.id).where(
-                sources.c.origin == "added"))}
+                sources.c.origin.in_(ADDED_ORIGINS)))}
             gone = known - {s.id for s in configured} - {SEED_SOURCE, ADDED_SOURCE} - added
             if gone:
                 db.execute(sources.update().where(sources.c.id.in_(gone)).values(enabled=False))
@@ -310,7 +325,9 @@ class Archive:
                            interval_minutes=row.interval_minutes,
                            skip_hours=tuple(row.skip_hours or ()),
                            skip_days=tuple(row.skip_days or ()),
-                           disabled=row.disabled_at is not None, failing_since=row.failing_since)
+                           disabled=row.disabled_at is not None, failing_since=row.failing_since,
+                           ever_polled=row.last_success_at is not None,
+                           backlog=bool(row.backlog))
 
     def source_rows(self) -> list[Any]:
         with self.engine.connect() as db:
@@ -319,21 +336,23 @@ class Archive:
             return list(db.execute(query))
 
     def add_source(self, source: Source, now: datetime) -> None:
-        """A source added at run time (`techwatch sources add`): polled beside the config's."""
+        """A source added at run time (`techwatch sources add`, `/techwatch add-source`): polled
+        beside the config's."""
         with self.engine.begin() as db:
             if db.execute(sa.select(sources.c.id).where(sources.c.id == source.id)).first():
                 raise StorageError(f"a source with id {source.id!r} exists already")
             db.execute(sources.insert().values(
                 id=source.id, url=source.url, name=source.name, lang=source.lang, enabled=True,
-                origin="added", last_status="never polled", consecutive_errors=0,
-                next_poll_at=now))
+                origin=SLACK_ORIGIN if source.from_slack else "added",
+                last_status="never polled", consecutive_errors=0, next_poll_at=now))
 
     def added_sources(self, poll_minutes: float) -> tuple[Source, ...]:
-        query = sa.select(sources).where(sources.c.origin == "added", sources.c.enabled) \
+        query = sa.select(sources).where(sources.c.origin.in_(ADDED_ORIGINS), sources.c.enabled) \
             .order_by(sources.c.id)
         with self.engine.connect() as db:
             return tuple(Source(id=r.id, url=r.url, name=r.name, lang=r.lang or "en",
-                                poll_minutes=poll_minutes) for r in db.execute(query))
+                                poll_minutes=poll_minutes, from_slack=r.origin == SLACK_ORIGIN)
+                         for r in db.execute(query))
 
     def set_disabled(self, source_id: str, disabled_at: datetime | None) -> bool:
         """`techwatch sources disable/enable`: False when there is no such source."""
@@ -360,8 +379,10 @@ class Archive:
             return [SourceHealth(r.id, r.name, r.recovered_from) for r in db.execute(query)]
 
     def record_poll(self, source_id: str, outcome: PollOutcome, drafts: Iterable[ArticleDraft],
-                    now: datetime) -> PollWrite:
-        """Store a poll's items and the source's new state together, or neither."""
+                    now: datetime, *, backlog: bool = False) -> PollWrite:
+        """Store a poll's items and the source's new state together, or neither; the new items
+        of a `backlog` are archived as such (not news)."""
+        origin = BACKLOG if backlog else None
         new = updated = 0
         written: set[int] = set()
         with self.engine.begin() as db:
@@ -370,7 +391,7 @@ class Archive:
                 if article_id in written:  # two items with one link (a diary's #p01, #p02):
                     continue  # the first is the article, not a mix of both
                 if article_id is None:
-                    article_id = self._insert(db, draft, now)
+                    article_id = self._insert(db, draft, now, origin)
                     new += 1
                 else:
                     updated += self._refresh(db, article_id, draft, now)
@@ -388,7 +409,8 @@ class Archive:
                                              ("skip_days", outcome.skip_days)) if v is not None}
                 if outcome.status == "ok":
                     values |= {"etag": outcome.etag, "last_modified": outcome.last_modified,
-                               "body_hash": outcome.body_hash, "feed_format": outcome.feed_format}
+                               "body_hash": outcome.body_hash, "feed_format": outcome.feed_format,
+                               "backlog": outcome.backlog}
                 # a run of failures ends: remembered, so the ops channel can hear of the recovery
                 values["recovered_from"] = sa.case(
                     (sources.c.failing_since.is_not(None), sources.c.failing_since),
@@ -410,13 +432,15 @@ class Archive:
                 sa.or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at < until))
                 .values(next_poll_at=until))
 
-    def count_known(self, drafts: Iterable[ArticleDraft]) -> int:
-        """How many of a feed's items the archive already has."""
-        keys = [k for d in drafts for k in d.keys]
-        query = (sa.select(sa.func.count(sa.distinct(item_keys.c.article_id)))
-                 .where(item_keys.c.key.in_(keys)))
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the archive knows an item by (asked in batches: a feed may carry
+        tens of thousands)."""
+        keys, known = list(dict.fromkeys(keys)), set()
         with self.engine.connect() as db:
-            return db.execute(query).scalar_one()
+            for start in range(0, len(keys), 500):
+                known.update(db.execute(sa.select(item_keys.c.key).where(
+                    item_keys.c.key.in_(keys[start:start + 500]))).scalars())
+        return known
 
     def find(self, keys: tuple[str, ...]) -> int | None:
         """The article known by any of `keys`, if any."""
@@ -429,11 +453,11 @@ class Archive:
         return db.execute(query).scalar_one_or_none()
 
     @staticmethod
-    def _insert(db: sa.Connection, d: ArticleDraft, now: datetime) -> int:
+    def _insert(db: sa.Connection, d: ArticleDraft, now: datetime, origin: str | None) -> int:
         result = db.execute(articles.insert().values(
             source_id=d.source_id, url=d.url, canonical_url=d.canonical_url, guid=d.guid,
             title=d.title, summary=d.summary, text="", publisher=d.publisher, lang=d.lang,
-            author=d.author,
+            author=d.author, origin=origin,
             feed_published=d.feed_published, first_seen=now, state="pending",
             fetch_fulltext=d.fetch_fulltext, attempts=0, updated_at=now))
         article_id = result.inserted_primary_key[0]
@@ -472,9 +496,7 @@ class Archive:
                 if article_id is not None:
                     added.append((article_id, False))
                     continue
-                article_id = self._insert(db, draft, now)
-                db.execute(articles.update().where(articles.c.id == article_id).values(
-                    origin=origin))
+                article_id = self._insert(db, draft, now, origin)
                 added.append((article_id, True))
         return added
 
@@ -618,7 +640,7 @@ class Archive:
         with self.engine.begin() as db:
             if self._find(db, draft.keys) is not None:
                 return
-            article_id = self._insert(db, draft, now)
+            article_id = self._insert(db, draft, now, None)
             db.execute(articles.update().where(articles.c.id == article_id).values(
                 state="done", text=text, extraction_status="full", published=now,
                 date_source="first_seen", **_classification_values(classification)))
@@ -1185,8 +1207,9 @@ def _index(db: sa.Connection, article_id: int, *, title: str | None = None,
 
 
 def _is_news() -> sa.ColumnElement[bool]:
-    """Not from a backfill: that fills the archive, and is neither alerted nor in digests."""
-    return sa.func.coalesce(articles.c.origin, "") != "backfill"
+    """Neither from a backfill nor a feed's backlog: those fill the archive, and are neither
+    alerted nor in digests."""
+    return sa.func.coalesce(articles.c.origin, "").not_in(("backfill", BACKLOG))
 
 
 def any_topic(topics: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:

@@ -51,6 +51,8 @@ sources = sa.Table(
     sa.Column("recovered_from", UTCDateTime),  # failing_since of the run that the last success ended
     sa.Column("origin", sa.String),  # None: the config file; "added": `techwatch sources add`;
     # "slack": `/techwatch add-source`
+    sa.Column("backlog", sa.Boolean),  # first seen with more new items than a poll takes: the
+    # items still being taken are a backlog (archived, not alerted)
 )
 
 articles = sa.Table(
