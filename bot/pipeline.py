@@ -304,8 +304,8 @@ class Pipeline:
             return AddOutcome(url, "known", article_id)
         pending, = self.archive.pending_articles([article_id])
         raw = (result.url, result.status, result.content_type, result.body)
-        self._complete(pending, extracted, raw, report)
-        return AddOutcome(url, "added", article_id)
+        held = self._complete(pending, extracted, raw, report)
+        return AddOutcome(url, "added" if held == article_id else "known", held)
 
     async def process_pending(self, report: CycleReport, progress: Progress | None = None,
                               ) -> None:
@@ -344,7 +344,8 @@ class Pipeline:
     async def _fetch_and_extract(self, article: PendingArticle, report: CycleReport) -> None:
         if not article.fetch_fulltext:
             note = "summary only (the feed's link is not fetched)"
-            return self._complete(article, ExtractedText("feed_only", note=note), None, report)
+            self._complete(article, ExtractedText("feed_only", note=note), None, report)
+            return
         try:
             result = await self.fetcher.get(article.url,
                                             private_ok=await self.may_reach_private(article.source_id))
@@ -360,7 +361,7 @@ class Pipeline:
         self.archive.log_fetch(self.now(), article.source_id, "article", article.url,
                                extracted.status, extracted.note)
         raw = (result.url, result.status, result.content_type, result.body)
-        return self._complete(article, extracted, raw, report)
+        self._complete(article, extracted, raw, report)
 
     async def may_reach_private(self, source_id: str) -> bool:
         """Whether a source's requests (its feed's, its articles', every redirect hop) may reach
@@ -416,7 +417,9 @@ class Pipeline:
             return ExtractedText("not_article", note=f"extract: failed ({type(e).__name__}: {e})")
 
     def _complete(self, article: PendingArticle, extracted: ExtractedText,
-                  raw: tuple[str, int, str, bytes] | None, report: CycleReport) -> None:
+                  raw: tuple[str, int, str, bytes] | None, report: CycleReport) -> int:
+        """Archive what was made of an article's page; the id of the article that holds that
+        page (another one when the page was archived already under another link)."""
         now = self.now()
         page_title = extracted.title if extracted.title and article.title == article.url else None
         if page_title:  # known by its URL only (added, backfilled): judged by the page's title
@@ -437,16 +440,17 @@ class Pipeline:
             extractor_version=EXTRACTOR_VERSION if raw else None, title=page_title, story=story,
             rules=self.settings.stories)
         if same_page == article.id:  # another link to its page completed it in this poll
-            return
+            return same_page
         report.processed += 1
         if same_page is not None:  # a link to an archived page: stored once, found by both
             log.info("article %s is archived article %d (the same page)", article.url, same_page,
                      extra={"source": article.source_id})
             for waiting in self.archive.pending_articles([same_page]):  # this is its page
                 self._complete(waiting, extracted, raw, report)
-            return
+            return same_page
         report.relevant += classification.relevant
         report.extraction[extracted.status] += 1
+        return article.id
 
 
 

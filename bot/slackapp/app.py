@@ -27,10 +27,15 @@ from bot.pipeline import CycleReport
 from bot.since import parse_since
 from bot.slackapp import replies
 from bot.slackapp.commands import CommandError, Request, help_text, parse, url_of
+from bot.slackapp.limits import FetchQueue, RateLimit
 from bot.store.archive import ADDED_SOURCE
 
 log = logging.getLogger("techwatch")
 SLOW = {"digest", "add-source", "add"}  # answered through response_url
+FETCHING = {"add-source", "add"}  # fetch what a member names: bounded (bot.slackapp.limits)
+FETCHES_PER_MEMBER = 10  # fetching commands one member may ask for in FETCH_WINDOW seconds
+FETCH_WINDOW = 600.0
+QUEUED = 8  # fetching commands that may wait for their turn beyond those running
 VOTES = {"relevant", "not_relevant", "not_topic"}
 SLOW_LIMIT = 90.0  # seconds an add-source or add may take before the user is told it gave up
 
@@ -48,6 +53,9 @@ def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
                    token_verification_enabled=False, process_before_response=False,
                    logger=bolt_log)
     commands = Commands(app)
+    app.extraction_pool()  # started here, on the main thread (see bot.extract.pool)
+    per_member = RateLimit(FETCHES_PER_MEMBER, FETCH_WINDOW)
+    fetches = FetchQueue(slots=app.extraction_pool().workers, waiting=QUEUED)
 
     @bolt.error
     def on_error(error: Exception, response: BoltResponse) -> BoltResponse:
@@ -70,8 +78,26 @@ def build_bolt_app(app: App, *, signing_secret: str | None) -> BoltApp:
         if request.name not in SLOW or request.words == ("preview",):
             ack(**_safely(lambda: commands.answer(request, user, channel)))
             return
-        ack(**replies.message(f"Working on `{request.name}`…"))
-        respond(**_safely(lambda: commands.answer(request, user, channel)))
+        if request.name not in FETCHING:
+            ack(**replies.message(f"Working on `{request.name}`…"))
+            respond(**_safely(lambda: commands.answer(request, user, channel)))
+            return
+        wait = per_member.wait(user)
+        if wait:
+            ack(**replies.message(f"You have asked for {FETCHES_PER_MEMBER} fetches in "
+                                  f"{FETCH_WINDOW / 60:g} minutes; try again in {wait} s."))
+            return
+        ahead = fetches.enter()
+        if ahead is None:
+            ack(**replies.message("Busy: too many pages are being fetched right now; try again "
+                                  "in a few minutes."))
+            return
+        ack(**replies.message(f"Working on `{request.name}`…" if not ahead else
+                              f"Busy: queued behind {ahead} other "
+                              f"request{'s' if ahead > 1 else ''}; `{request.name}` starts when "
+                              "a place is free."))
+        with fetches.turn():
+            respond(**_safely(lambda: commands.answer(request, user, channel)))
 
     @bolt.action(replies.MORE_ACTION)
     def on_more(ack: Callable, body: dict, respond: Callable) -> None:
