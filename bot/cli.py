@@ -39,7 +39,7 @@ from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_js
 from bot.config import ENV_DATABASE_URL, LOG_FORMATS, Settings, config_path, load_settings
 from bot.errors import ArchiveDamaged, SettingError, SourceError, TechwatchError
 from bot.lock import exclusive
-from bot.logs import JsonLines, scrub, setup_logging
+from bot.logs import JsonLines, redact, scrub, setup_logging
 from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
 from bot.notify.slack import RATE_LIMITED, DeliveryReport
 from bot.notify.terminal import console, escape, print_digest, print_search
@@ -397,7 +397,7 @@ def cmd_add(app: App, args: argparse.Namespace) -> int:
         verdict = (f"relevant {row.score:.2f}: {', '.join(row.topics or []) or 'no topic'}"
                    if row.relevant else f"not relevant ({row.score or 0:.2f})")
         word = "added" if outcome.status == "added" else "already archived"
-        print(f"{word}: #{row.id} {row.title} — {verdict} <{row.url}>")
+        print(f"{word}: #{row.id} {row.title} — {verdict} <{redact(row.url)}>")
     return 1 if failed else 0
 
 
@@ -599,7 +599,8 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
     for column in ("id", "result", "format", "items", "detail"):
         table.add_column(column, overflow="fold")
     for r in reports:
-        table.add_row(*map(escape, (r.source_id, r.status, r.format, str(r.items), r.detail)))
+        table.add_row(*map(escape, (r.source_id, r.status, r.format, str(r.items),
+                                    scrub(r.detail))))
     console().print(table)
     failed = sum(not r.ok for r in reports)
     print(f"{len(reports) - failed} of {len(reports)} sources OK")
@@ -616,7 +617,7 @@ def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
             app, url, source_id=args.source_id, name=args.name, lang=args.lang))
     except TechwatchError as e:
         raise TechwatchError(f"sources add: {e}") from None
-    print(f"added source {source.id}: {source.name} <{source.url}> ({found.feed.format}, "
+    print(f"added source {source.id}: {source.name} <{redact(source.url)}> ({found.feed.format}, "
           f"{len(found.feed.entries)} items, {source.lang}); polled from the next cycle")
     return 0
 

@@ -118,3 +118,20 @@ def test_the_article_log_line_and_status_show_no_credentials(site, tmp_path, cli
         for secret in ("pa55word", "K3YK3YK3Y", "S1GS1GS1G", "xoxe-1-"):
             assert secret not in out, (args, secret)
     assert json.loads(out)["sources"][0]["last_error"].startswith("fetch: HTTP 500: http://***@")
+
+
+def test_sources_check_and_add_print_a_feeds_url_without_its_key(site, tmp_path, cli):
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Keyed</title><item>'
+            b"<title>US-Japan chip pact</title><link>https://x.example/a</link></item>"
+            b"</channel></rss>")
+    site.route("/feed.xml", Reply(body=feed, headers={"Content-Type": "application/rss+xml"}))
+    site.route("/old.xml", Reply(301, headers={"Location": site.url("/feed.xml?token=T0K3NT0K3N")}))
+    config = write_config(tmp_path, [{"id": "k", "name": "K",
+                                      "url": site.url("/old.xml?token=T0K3NT0K3N")}])
+    code, out, _ = cli("--config", str(config), "sources", "check")
+    assert code == 0 and "redirected to" in out and "token=***" in out
+    assert "T0K3NT0K3N" not in out
+    code, out, _ = cli("--config", str(config), "sources", "add",
+                       site.url("/feed.xml?api_key=AP1K3YAP1K3Y"))
+    assert code == 0 and "added source" in out and "api_key=***" in out
+    assert "AP1K3YAP1K3Y" not in out
