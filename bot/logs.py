@@ -21,7 +21,8 @@ HIDDEN = "[redacted]"
 TOKEN = re.compile(r"\b(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9-]{8,}")
 BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 # the user-info of a URL of any scheme (also //user@host): everything before the host's last @
-USER_INFO = re.compile(r"(?i)((?:\b[a-z][a-z0-9+.-]*:)?//)[^\s/<>\"]*@")
+# (matched from the // alone: a scheme pattern before it would make a hostile line quadratic)
+USER_INFO = re.compile(r"//[^\s/<>\"]*@")
 # a query or fragment value whose name says it is a credential (api_key, access_token, sig,
 # X-Amz-Signature, client_secret, password ...)
 SECRET_PARAMS = re.compile(r"(?i)([?&#;][\w.-]*(?:token|key|secret|passw(?:or)?d|pwd|sig|signature"
@@ -41,7 +42,7 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
         if len(secret) >= 8:
             text = text.replace(secret, HIDDEN)
     text = BEARER.sub(rf"\1{HIDDEN}", TOKEN.sub(HIDDEN, text))
-    return SECRET_PARAMS.sub(r"\1***", USER_INFO.sub(r"\1***@", text))
+    return SECRET_PARAMS.sub(r"\1***", USER_INFO.sub("//***@", text))
 
 
 def scrub(text: str, secrets: Iterable[str] | None = None) -> str:

@@ -135,3 +135,21 @@ def test_sources_check_and_add_print_a_feeds_url_without_its_key(site, tmp_path,
                        site.url("/feed.xml?api_key=AP1K3YAP1K3Y"))
     assert code == 0 and "added source" in out and "api_key=***" in out
     assert "AP1K3YAP1K3Y" not in out
+
+
+def test_a_hostile_line_costs_time_in_proportion_to_its_length():
+    """A feed's title in a log line is untrusted: no shape of it may make the redaction
+    quadratic (8 times the text: about 8 times the time, where a backtracking pattern took 64)."""
+    import time
+
+    def cost(text: str) -> float:
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            redact(text, ())
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    for unit in ("a.", "ab+", "&a.", "//a", "?token", "bearer ", "x@"):
+        ratio = cost(unit * 32000) / max(cost(unit * 4000), 1e-6)
+        assert ratio < 25, (unit, ratio)
