@@ -19,7 +19,7 @@ from bot.cjk import language_of
 from bot.classify import Classifier
 from bot.classify.classifier import worth_fetching
 from bot.config import Settings
-from bot.errors import FetchError, HostPaused, RateLimited, SourceError
+from bot.errors import ArchiveDamaged, FetchError, HostPaused, RateLimited, SourceError
 from bot.extract import EXTRACTOR_VERSION, extract_page
 from bot.feeds import identity
 from bot.feeds.fetch import FEED_ACCEPT, Fetcher, is_private_host
@@ -157,6 +157,8 @@ class Pipeline:
             log.info("source %s: not polled: %s", source.id, e, extra={"source": source.id})
         except SourceError as e:
             self._record_failure(source, state, e, report)
+        except ArchiveDamaged:
+            raise  # the archive's, not this source's: the cycle stops (the store says it once)
         except Exception as e:  # noqa: BLE001 -- the source boundary: a bug must not stop the cycle
             log.debug("source %s: unexpected error", source.id, exc_info=True,
                       extra={"source": source.id})
@@ -335,6 +337,8 @@ class Pipeline:
         async with self._article_slots:  # bounds the pages held in memory at once
             try:
                 await self._fetch_and_extract(article, report)
+            except ArchiveDamaged:
+                raise  # the archive's, not this article's: the cycle stops
             except Exception as e:  # noqa: BLE001 -- the article boundary: a bug must not stop the cycle
                 log.debug("article %s: unexpected error", article.url, exc_info=True,
                           extra={"source": article.source_id})

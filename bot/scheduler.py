@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App, open_pipeline
-from bot.errors import TechwatchError
+from bot.errors import ArchiveDamaged, TechwatchError
 from bot.health import HEARTBEAT_SECONDS, Health, Metrics, serve
 from bot.notify.plan import clock
 from bot.notify.service import terminal_digest_owed
@@ -59,8 +59,10 @@ class Daemon:
     deliveries take turns (and with any other poster: bot.lock.posting)."""
 
     def __init__(self, app: App, pipeline: Pipeline, health: Health, metrics: Metrics,
-                 deliver_due: Callable[..., Any]) -> None:
+                 deliver_due: Callable[..., Any], stop: asyncio.Event | None = None) -> None:
         self.app = app
+        self.stop = stop  # set to stop the service
+        self.damaged: ArchiveDamaged | None = None
         self.pipeline = pipeline
         self.health = health
         self.metrics = metrics
@@ -91,7 +93,8 @@ class Daemon:
             # shutdown: every write is its own transaction, so the next start resumes cleanly
             log.info("cycle interrupted by shutdown; the next start picks it up")
         except Exception as e:  # noqa: BLE001 -- a failed cycle must not stop the service
-            _log_failure("poll cycle", "the next tick tries again", e)
+            if not self._fatal(e):
+                _log_failure("poll cycle", "the next tick tries again", e)
         finally:
             self.health.tick_finished()
             self.idle.set()
@@ -117,7 +120,8 @@ class Daemon:
                 return  # shutdown: what is not sent stays pending for the next start
             except Exception as e:  # noqa: BLE001 -- one failed delivery must not stop the service
                 self.digests_owed |= digests  # a digest missed while down is still owed
-                _log_failure("delivery", "the next cycle tries again", e)
+                if not self._fatal(e):
+                    _log_failure("delivery", "the next cycle tries again", e)
             if not self.delivery_asked:
                 return
 
@@ -144,8 +148,9 @@ class Daemon:
                      extra={"channel": channel or "terminal"})
         except Exception as e:  # noqa: BLE001
             self.digests_owed = True  # the next cycle's delivery sends it (within the grace)
-            _log_failure(f"digest for {channel or 'the terminal'}",
-                         "the next cycle tries again", e)
+            if not self._fatal(e):
+                _log_failure(f"digest for {channel or 'the terminal'}",
+                             "the next cycle tries again", e)
 
     async def housekeeping(self) -> None:
         try:
@@ -155,8 +160,21 @@ class Daemon:
                      removed["fetch_log"], removed["event_terms"])
         except asyncio.CancelledError:
             log.info("housekeeping interrupted by shutdown")
-        except Exception:  # noqa: BLE001
-            log.exception("housekeeping failed; tried again tomorrow")
+        except Exception as e:  # noqa: BLE001
+            if not self._fatal(e):
+                log.exception("housekeeping failed; tried again tomorrow")
+
+    def _fatal(self, error: Exception) -> bool:
+        """A damaged archive stops the service (exit 2), said once: every later write could
+        lose more, and each article would spend its retries on it."""
+        if not isinstance(error, ArchiveDamaged):
+            return False
+        if self.damaged is None:
+            self.damaged = error
+            log.error("%s; techwatch stops", error)
+            if self.stop is not None:
+                self.stop.set()
+        return True
 
     def _housekeep(self) -> dict[str, int]:
         storage, now = self.app.settings.storage, self.app.now()
@@ -248,7 +266,7 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
     except TechwatchError as e:
         log.error("slack app: %s; running without it", e)
     async with open_pipeline(app) as pipeline:
-        daemon = Daemon(app, pipeline, health, metrics, deliver_due)
+        daemon = Daemon(app, pipeline, health, metrics, deliver_due, stop)
         scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
             "coalesce": True, "max_instances": 1})
         add_jobs(scheduler, app, daemon)
@@ -279,4 +297,4 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
     if stop_slack_app is not None:
         stop_slack_app()
     log.info("techwatch stopped")
-    return 0
+    return 2 if daemon.damaged else 0

@@ -184,35 +184,59 @@ def test_a_file_that_is_no_database_is_said_to_be_damaged(tmp_path, cli):
         damaged_lines(err, tmp_path / "techwatch.db")
 
 
+def pending_behind_a_damaged_index(site: Site, tmp_path: Path) -> tuple[Path, list]:
+    """An archive whose articles wait for a second try (their pages were down), its full-text
+    index since damaged, and the site back: (config, the waiting articles and attempts)."""
+    serve_news_site(site)
+    pages = {a["path"]: site.routes[a["path"]] for a in MANIFEST["articles"]}
+    for path in pages:
+        site.route(path, Reply(503, b"down for maintenance"))
+    config = write_config(tmp_path, news_sources(site))
+    assert main(["--config", str(config), "poll"], now=lambda: FIXED_NOW) == 0
+    with closing(sqlite3.connect(tmp_path / "techwatch.db")) as db:
+        waiting = db.execute("SELECT id, attempts FROM articles WHERE state = 'pending' "
+                             "ORDER BY id").fetchall()
+    assert len(waiting) >= 10 and all(attempts == 1 for _, attempts in waiting)
+    site.routes.update(pages)  # the site is back
+    damage(tmp_path / "techwatch.db", "articles_fts_data", "articles_fts_idx")
+    return config, waiting
+
+
+def still_waiting(database: Path) -> list:
+    with closing(sqlite3.connect(database)) as db:
+        return db.execute("SELECT id, attempts FROM articles WHERE state = 'pending' "
+                          "ORDER BY id").fetchall()
+
+
 def test_a_poll_stops_at_the_first_damage_and_costs_no_article_an_attempt(tmp_path):
-    """The articles wait for a second try (their pages were down); meanwhile the full-text
-    index is damaged. The second poll stops at the first article that meets it, in one line,
-    instead of one "internal error" per article, each counted as an attempt."""
+    """The second poll stops at the first article that meets the damage, in one line, instead
+    of one "internal error" per article, each counted as an attempt."""
     site = Site().start()
     try:
-        serve_news_site(site)
-        pages = {a["path"]: site.routes[a["path"]] for a in MANIFEST["articles"]}
-        for path in pages:
-            site.route(path, Reply(503, b"down for maintenance"))
-        config = write_config(tmp_path, news_sources(site))
-        args = ["--config", str(config), "poll"]
-        assert main(args, now=lambda: FIXED_NOW) == 0
-        database = tmp_path / "techwatch.db"
-        with closing(sqlite3.connect(database)) as db:
-            waiting = db.execute("SELECT id, attempts FROM articles WHERE state = 'pending' "
-                                 "ORDER BY id").fetchall()
-        assert len(waiting) >= 10 and all(attempts == 1 for _, attempts in waiting)
-        site.routes.update(pages)  # the site is back
-        damage(database, "articles_fts_data", "articles_fts_idx")
-        err = poll_output(args, FIXED_NOW + timedelta(hours=2))
+        config, waiting = pending_behind_a_damaged_index(site, tmp_path)
+        code, err = poll_output(["--config", str(config), "poll"], FIXED_NOW + timedelta(hours=2))
     finally:
         site.stop()
-    code, err = err
     assert code == 2
-    damaged_lines(err, database)
-    with closing(sqlite3.connect(database)) as db:
-        assert db.execute("SELECT id, attempts FROM articles WHERE state = 'pending' "
-                          "ORDER BY id").fetchall() == waiting  # none spent, none lost
+    damaged_lines(err, tmp_path / "techwatch.db")
+    assert still_waiting(tmp_path / "techwatch.db") == waiting  # none spent, none lost
+
+
+def test_the_service_stops_at_a_damaged_archive_in_one_line(tmp_path):
+    """`techwatch run` does not log the damage every tick for ever: it says so once and exits 2
+    (a supervisor shows a service that stopped; one that keeps running hides it)."""
+    site = Site().start()
+    try:
+        config, waiting = pending_behind_a_damaged_index(site, tmp_path)
+        process = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "run"],
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+                                 capture_output=True, text=True)
+    finally:
+        site.stop()
+    assert process.returncode == 2, process.stderr
+    damaged_lines(process.stderr, tmp_path / "techwatch.db")
+    assert "techwatch stops" in process.stderr
+    assert still_waiting(tmp_path / "techwatch.db") == waiting
 
 
 def poll_output(args: list[str], now) -> tuple[int, str]:
