@@ -153,3 +153,20 @@ def test_a_hostile_line_costs_time_in_proportion_to_its_length():
     for unit in ("a.", "ab+", "&a.", "//a", "?token", "bearer ", "x@"):
         ratio = cost(unit * 32000) / max(cost(unit * 4000), 1e-6)
         assert ratio < 25, (unit, ratio)
+
+
+def test_a_failing_sources_error_is_redacted_in_slack_too():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from bot.slackapp.replies import sources_reply
+
+    row = SimpleNamespace(
+        id="wire", name="Wire", last_status="error: http", disabled_at=None, enabled=True,
+        failing_since=datetime(2026, 11, 22, tzinfo=UTC), consecutive_errors=5,
+        last_success_at=None,
+        last_error="HTTP 500: https://bob:hunter22@wire.example/feed?api_key=s3cr3tvalue",
+        last_new_item_at=None)
+    text = json.dumps(sources_reply([row], datetime(2026, 11, 23, tzinfo=UTC)))
+    assert "failing since" in text and "wire.example" in text
+    assert "hunter22" not in text and "s3cr3tvalue" not in text

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.config import AlertChannel, DigestChannel
+from bot.logs import redact
 from bot.models import ArticleView
 from bot.notify.blocks import MAX_BLOCKS, context, cut, escape, link, section
 from bot.store.archive import source_health
@@ -82,7 +83,8 @@ def sources_reply(rows: Sequence[Any], now: datetime) -> dict:
         if health == "gone":
             health = "gone (410)"
         elif health == "failing":
-            health = f"failing since {r.failing_since:%Y-%m-%d %H:%M} UTC ({r.last_error or ''})"
+            health = f"failing since {r.failing_since:%Y-%m-%d %H:%M} UTC " \
+                f"({redact(r.last_error or '')})"
         elif health == "ok" and not r.last_success_at:
             health = r.last_status
         last = f"{r.last_new_item_at:%Y-%m-%d %H:%M}" if r.last_new_item_at else "never"
