@@ -63,8 +63,8 @@ SHAPES: dict[str, tuple[Callable[[int], bytes], str]] = {
     "one huge text node": (lambda n: fill(b"x", n, HEAD + b"<item><title>"), MALFORMED),
     "an element with many attributes": (attributes, "refused: an element with over 64 attributes"),
     "many namespace prefixes": (prefixes, "refused: over 64 XML namespace prefixes"),
-    "many attributes, in UTF-16": (lambda n: attributes(n).replace(b"utf-8", b"utf-16")
-                                   .decode().encode("utf-16"), "refused: an element with over"),
+    "many namespace prefixes, in UTF-16": (lambda n: prefixes(n // 2).replace(b"utf-8", b"utf-16")
+                                           .decode().encode("utf-16-le"), "refused: over 64"),
     "entity-heavy text": (lambda n: fill(b"&amp;&lt;&#233;", n, HEAD + b"<item><title>"),
                           MALFORMED),
     "an HTML page": (lambda n: fill(b"<div><p>Hello <a href='/x'>world</a></p></div>\n", n,
