@@ -5,16 +5,15 @@ server that does not answer."""
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 
 from bot.notify.slack import DeliveryReport
 from bot.pipeline import CycleReport
 from bot.store.archive import source_health
+from bot.wsgiserver import Serving, serve_wsgi
 
 HEARTBEAT_SECONDS = 5.0  # how often the loop says it is alive
 LOOP_STALE_SECONDS = 30.0  # no heartbeat for this long: the loop is stuck
@@ -130,13 +129,9 @@ class Health:
         return True, "ok"
 
 
-class QuietRequests(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 -- the base's signature
-        pass  # scrapes every few seconds (or Slack's requests) would flood the log
-
-
-def serve(health: Health, metrics: Metrics, host: str, port: int) -> WSGIServer:
-    """/healthz and /metrics on a daemon thread; the caller shuts the server down."""
+def serve(health: Health, metrics: Metrics, host: str, port: int) -> Serving:
+    """/healthz and /metrics on a daemon thread, behind the same bounded server as the Slack
+    app (an idle connection cannot keep a scrape out); the caller shuts the server down."""
     metrics_app = make_wsgi_app(metrics.registry)
 
     def app(environ, start_response):
@@ -151,6 +146,4 @@ def serve(health: Health, metrics: Metrics, host: str, port: int) -> WSGIServer:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found: try /healthz or /metrics\n"]
 
-    server = make_server(host, port, app, handler_class=QuietRequests)
-    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
-    return server
+    return serve_wsgi(app, host, port, name="health")

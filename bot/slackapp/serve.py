@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIServer, make_server
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -17,20 +14,17 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.app import App
 from bot.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_SIGNING_SECRET, ENV_SLACK_TOKEN
 from bot.errors import SettingError, TechwatchError
-from bot.health import QuietRequests
 from bot.notify.slack import TOKEN_ERRORS, build_client
 from bot.slackapp.app import build_bolt_app
+from bot.wsgiserver import Serving, serve_wsgi
 
 log = logging.getLogger("techwatch")
 EVENTS_PATH = "/slack/events"
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a request in flight does not hold the process at exit
-
-
-def serve_http(app: App, host: str, port: int) -> WSGIServer:
-    """Bolt behind a threaded WSGI server on a daemon thread; the caller shuts it down."""
+def serve_http(app: App, host: str, port: int) -> Serving:
+    """Bolt behind the bot's bounded WSGI server (bot.wsgiserver: bodies over 1 MiB refused
+    unread, stalled clients cut), on a daemon thread; the caller shuts it down."""
     secret = app.env.get(ENV_SLACK_SIGNING_SECRET)
     if not secret:
         raise SettingError(f"the Slack app's HTTP endpoint needs {ENV_SLACK_SIGNING_SECRET} "
@@ -53,12 +47,9 @@ def serve_http(app: App, host: str, port: int) -> WSGIServer:
             return [b"bad request\n"]
 
     try:
-        server = make_server(host, port, wsgi, server_class=_ThreadingServer, handler_class=QuietRequests)
-    except (OSError, OverflowError) as e:
-        raise TechwatchError(f"cannot listen on {host}:{port}: "
-                             f"{getattr(e, 'strerror', None) or e}") from None
-    threading.Thread(target=server.serve_forever, name="slack-http", daemon=True).start()
-    return server
+        return serve_wsgi(wsgi, host, port, name="slack-http")
+    except OSError as e:
+        raise TechwatchError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def start_socket_mode(app: App) -> SocketModeHandler:
