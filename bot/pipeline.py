@@ -575,7 +575,7 @@ async def check_source(fetcher: Fetcher, source: Source, allow_private_sources: 
     try:
         result = await fetcher.get(source.url, accept=FEED_ACCEPT,
                                    private_ok=await may_reach_private(source, allow_private_sources))
-        feed = parse_feed(result.body, result.headers, result.url)
+        feed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url)
     except SourceError as e:
         return SourceReport(source.id, False, f"error: {e.kind}", detail=str(e))
     detail = feed.warning or (f"redirected to {result.url}" if result.url != source.url else "")
