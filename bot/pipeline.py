@@ -369,11 +369,11 @@ class Pipeline:
 
     async def may_reach_private(self, source_id: str) -> bool:
         """Whether a source's requests (its feed's, its articles', every redirect hop) may reach
-        private and loopback addresses: decided once a run (see may_reach_private)."""
+        private and loopback addresses: decided once a run (see source_may_reach_private)."""
         if source_id not in self._local:
             source = next((s for s in self.sources() if s.id == source_id), None)
             self._local[source_id] = source is not None and \
-                await may_reach_private(source, self.settings.slack.allow_private_sources)
+                await source_may_reach_private(source, self.settings.slack.allow_private_sources)
         return self._local[source_id]
 
     def _retry_or_keep_summary(self, article: PendingArticle, error: SourceError,
@@ -560,7 +560,7 @@ class SourceReport:
     detail: str = ""
 
 
-async def may_reach_private(source: Source, allow_private_sources: bool) -> bool:
+async def source_may_reach_private(source: Source, allow_private_sources: bool) -> bool:
     """A feed the operator configured (or added in the terminal) at a private or loopback
     address may reach such addresses (an intranet feed, a local test site); a feed at a public
     address may not, nor one added from Slack unless `[slack] allow_private_sources`."""
@@ -574,7 +574,8 @@ async def check_source(fetcher: Fetcher, source: Source, allow_private_sources: 
     """Fetch and parse a source once, unconditionally, changing nothing."""
     try:
         result = await fetcher.get(source.url, accept=FEED_ACCEPT,
-                                   private_ok=await may_reach_private(source, allow_private_sources))
+                                   private_ok=await source_may_reach_private(source,
+                                                                         allow_private_sources))
         feed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url)
     except SourceError as e:
         return SourceReport(source.id, False, f"error: {e.kind}", detail=str(e))
