@@ -61,10 +61,12 @@ class App:
         with self._extraction_lock:
             if self._extraction is None:
                 from bot.extract.pool import ExtractionPool  # starts processes: only when needed
+                from bot.pipeline import analyst_for
 
                 extract = self.settings.extract
-                self._extraction = ExtractionPool(extract.workers or os.cpu_count() or 1,
-                                                  extract.timeout_seconds)
+                self._extraction = ExtractionPool(
+                    extract.workers or os.cpu_count() or 1, extract.timeout_seconds,
+                    analyst_for(self.settings, self.classifier, self.glossary))
             return self._extraction
 
     def close(self) -> None:
@@ -154,8 +156,12 @@ async def open_fetcher(app: App) -> AsyncIterator[Fetcher]:
 async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     """One HTTP client for the life of a run, and the process's extraction pool."""
     async with open_fetcher(app) as fetcher:
-        yield Pipeline(app.settings, app.archive, app.classifier, fetcher, app.extraction_pool(),
-                       app.now, app.glossary)
+        pipeline = Pipeline(app.settings, app.archive, app.classifier, fetcher,
+                            app.extraction_pool(), app.now, app.glossary)
+        try:
+            yield pipeline
+        finally:
+            await pipeline.close()
 
 
 async def add_feed_source(app: App, url: str, *, from_slack: bool = False,

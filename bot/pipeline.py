@@ -10,17 +10,19 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import zip_longest
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.analysis import USABLE, Analyst, ArticleResult, FetchedPage, PageJob, analyse
 from bot.cjk import language_of
 from bot.classify import Classifier
 from bot.classify.classifier import worth_fetching
 from bot.config import Settings
 from bot.errors import ArchiveDamaged, FetchError, HostPaused, RateLimited, SourceError
-from bot.extract import EXTRACTOR_VERSION, extract_page
 from bot.feeds import identity
 from bot.feeds.fetch import FEED_ACCEPT, Fetcher, is_private_host
 from bot.feeds.parse import parse_feed
@@ -35,14 +37,14 @@ from bot.models import (
     ArticleDraft,
     ExtractedText,
     FeedEntry,
+    FetchResult,
     PendingArticle,
     PollOutcome,
     Source,
     SourceState,
 )
 from bot.store import Archive
-from bot.store.archive import ADDED_SOURCE, StoryInput
-from bot.stories import signature, story_terms
+from bot.store.archive import ADDED_SOURCE, FetchLogged, PollWrite
 from bot.stories.glossary import Glossary
 
 if TYPE_CHECKING:
@@ -51,7 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("techwatch")
 RETRY_FIRST = timedelta(minutes=1)  # a page's first retry; each later one waits 4x longer
 TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
-USABLE = {"full", "teaser"}
+MAX_BATCH = 64  # completed articles written in one transaction at most
+T = TypeVar("T")
 
 
 @dataclass
@@ -104,20 +107,45 @@ def polled_sources(settings: Settings, archive: Archive) -> tuple[Source, ...]:
     return settings.sources + archive.added_sources(settings.poll.default_poll_minutes)
 
 
+def analyst_for(settings: Settings, classifier: Classifier, glossary: Glossary | None,
+                ) -> Analyst:
+    """What the extraction workers judge articles with."""
+    return Analyst(classifier, glossary, settings.extract.min_text_chars,
+                   settings.extract.max_elements, settings.storage.keep_raw_html)
+
+
 class Pipeline:
+    """One cycle's orchestration. The event loop only waits: pages are extracted and judged in
+    the worker processes (bot.analysis), and the archive is read and written on one thread of
+    its own, the articles completed meanwhile written together (one transaction a batch)."""
+
     def __init__(self, settings: Settings, archive: Archive, classifier: Classifier,
                  fetcher: Fetcher, pool: ExtractionPool, now: Callable[[], datetime],
                  glossary: Glossary | None = None) -> None:
         self.settings = settings
         self.archive = archive
         self.classifier = classifier
-        self.glossary = glossary
+        self.analyst = analyst_for(settings, classifier, glossary)
         self.fetcher = fetcher
         self.pool = pool
         self.now = now
         self._article_slots = asyncio.Semaphore(settings.fetch.concurrency)
         self.closing = False  # shutdown: failures from here on are the shutdown's, not recorded
         self._local: dict[str, bool] = {}
+        self._store = ThreadPoolExecutor(1, thread_name_prefix="techwatch-archive")
+        self._batch: list[tuple[ArticleResult, FetchLogged | None, asyncio.Future]] = []
+        self._writing: asyncio.Future | None = None
+
+    async def db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`call(*args)` on the archive's thread (SQLite's work never stalls the loop)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._store, partial(call, *args, **kwargs))
+
+    async def close(self) -> None:
+        """Wait for the writes under way (a batch being committed is finished, not cut)."""
+        if self._writing is not None:
+            await asyncio.gather(self._writing, return_exceptions=True)
+        self._store.shutdown(wait=True)
 
     async def run(self, *, one_shot: bool = True, progress: Progress | None = None,
                   ) -> CycleReport:
@@ -134,8 +162,7 @@ class Pipeline:
                    progress: Progress | None = None) -> None:
         now = self.now()
         due = []
-        for source in self.sources():
-            state = self.archive.source_state(source.id)
+        for source, state in await self.db(self._source_states):
             if source.enabled and not state.disabled and should_poll(
                     state.next_poll_at, state.consecutive_errors, now, one_shot=one_shot,
                     gone=state.gone):
@@ -146,6 +173,9 @@ class Pipeline:
     def sources(self) -> tuple[Source, ...]:
         return polled_sources(self.settings, self.archive)
 
+    def _source_states(self) -> list[tuple[Source, SourceState]]:
+        return [(source, self.archive.source_state(source.id)) for source in self.sources()]
+
     async def _poll_source(self, source: Source, state: SourceState, report: CycleReport) -> None:
         report.polled += 1
         try:
@@ -153,16 +183,17 @@ class Pipeline:
         except HostPaused as e:  # another feed of its host was told to wait: not this one's fault
             report.polled -= 1
             report.waiting += 1
-            self.archive.postpone_poll(source.id, e.until)
+            await self.db(self.archive.postpone_poll, source.id, e.until)
             log.info("source %s: not polled: %s", source.id, e, extra={"source": source.id})
         except SourceError as e:
-            self._record_failure(source, state, e, report)
+            await self._record_failure(source, state, e, report)
         except ArchiveDamaged:
             raise  # the archive's, not this source's: the cycle stops (the store says it once)
         except Exception as e:  # noqa: BLE001 -- the source boundary: a bug must not stop the cycle
             log.debug("source %s: unexpected error", source.id, exc_info=True,
                       extra={"source": source.id})
-            self._record_failure(source, state, SourceError(f"internal error: {e!r}"), report)
+            await self._record_failure(source, state, SourceError(f"internal error: {e!r}"),
+                                       report)
 
     async def _poll_feed(self, source: Source, state: SourceState, report: CycleReport) -> None:
         result = await self.fetcher.get(source.url, accept=FEED_ACCEPT, etag=state.etag,
@@ -181,13 +212,12 @@ class Pipeline:
             next_at = next_poll_after_success(now, interval, spread=source.id,
                                               skip_hours=state.skip_hours,
                                               skip_days=state.skip_days)
-            self.archive.record_poll(source.id, PollOutcome(status, next_at), (), now)
-            self.archive.log_fetch(now, source.id, "feed", source.url, status)
+            await self.db(self._record_poll, source, PollOutcome(status, next_at), [], now)
             return
         # feedparser and charset sniffing are CPU work: off the event loop
         feed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url)
-        drafts = [self.draft(source, entry) for entry in feed.entries]
-        known = self.archive.known_keys(k for d in drafts for k in d.keys)
+        drafts = await asyncio.to_thread(lambda: [self.draft(source, e) for e in feed.entries])
+        known = await self.db(self.archive.known_keys, [k for d in drafts for k in d.keys])
         fresh = [d for d in drafts if not known.intersection(d.keys)]
         taken, left = take_newest(fresh, self.settings.poll.max_items_per_poll)
         # a feed first seen with more items than a poll takes: a backlog until the last is taken
@@ -213,11 +243,10 @@ class Pipeline:
         if left:
             left_out = set(map(id, left))
             drafts = [d for d in drafts if id(d) not in left_out]
-        written = self.archive.record_poll(source.id, outcome, drafts, now, backlog=backlog)
+        written = await self.db(self._record_poll, source, outcome, drafts, now,
+                                backlog=backlog)
         report.new_items += written.new
         report.updated_items += written.updated
-        self.archive.log_fetch(now, source.id, "feed", source.url, "ok",
-                               f"{len(drafts)} items, {written.new} new")
         if feed.warning:
             log.warning("source %s: parse: %s", source.id, feed.warning,
                         extra={"source": source.id})
@@ -226,12 +255,21 @@ class Pipeline:
                  f"{': a backlog, not alerted' if backlog else ''})" if left else "",
                  extra={"source": source.id})
 
+    def _record_poll(self, source: Source, outcome: PollOutcome, drafts: list[ArticleDraft],
+                     now: datetime, *, backlog: bool = False) -> PollWrite:
+        """A poll's state and items, and its line in the fetch log (on the archive's thread)."""
+        written = self.archive.record_poll(source.id, outcome, drafts, now, backlog=backlog)
+        detail = outcome.error if outcome.error is not None else \
+            f"{len(drafts)} items, {written.new} new" if outcome.status == "ok" else None
+        self.archive.log_fetch(now, source.id, "feed", source.url, outcome.status, detail)
+        return written
+
     def _bounds(self, source: Source) -> tuple[float, float]:
         poll = self.settings.poll
         return source.min_minutes or poll.min_minutes, source.max_minutes or poll.max_minutes
 
-    def _record_failure(self, source: Source, state: SourceState, error: SourceError,
-                        report: CycleReport) -> None:
+    async def _record_failure(self, source: Source, state: SourceState, error: SourceError,
+                              report: CycleReport) -> None:
         if self.closing:
             return  # the next start polls it again
         now = self.now()
@@ -242,9 +280,7 @@ class Pipeline:
                                           kind=error.kind, min_minutes=self._bounds(source)[0])
         outcome = PollOutcome(f"error: {error.kind}", next_at, errors, error=str(error))
         report.errors[error.kind] += 1
-        self.archive.record_poll(source.id, outcome, (), now)
-        self.archive.log_fetch(now, source.id, "feed", source.url, f"error: {error.kind}",
-                               str(error))
+        await self.db(self._record_poll, source, outcome, [], now)
         report.failed += 1
         if error.kind == "gone":
             log.warning("source %s: %s: the feed is gone and is no longer polled; fix its url "
@@ -283,15 +319,18 @@ class Pipeline:
             return AddOutcome(url, "failed", detail="not an http(s) URL")
         url = re.sub(r"^https?", lambda m: m.group(0).lower(), url, flags=re.IGNORECASE)
         keys = identity.item_keys(ADDED_SOURCE, url, None)
-        known = self.archive.find(keys)
+        known = await self.db(self.archive.find, keys)
         if known is not None:
             return AddOutcome(url, "known", known)
         try:
             result = await self.fetcher.get(url, private_ok=private_ok)
         except FetchError as e:
             return AddOutcome(url, "failed", detail=str(e))
-        extracted = await self._extract(result.body, result.url, result.content_type,
-                                        _charset(result.headers.get("content-type", "")))
+        page = _page(result)
+        unsaved = PendingArticle(0, ADDED_SOURCE, result.url, result.url, "", None, None,
+                                 self.now(), True)
+        judged = await self._judge(unsaved, page)
+        extracted = judged.extracted if judged else None
         if extracted is None or extracted.status not in USABLE:
             detail = extracted.note or extracted.status if extracted else "extraction crashed"
             return AddOutcome(url, "failed", detail=f"not an article ({detail})")
@@ -301,19 +340,19 @@ class Pipeline:
                              keys=tuple(dict.fromkeys(keys + final_keys)), title=result.url,
                              summary="", guid=None, feed_published=None, lang=extracted.lang,
                              publisher=None, fetch_fulltext=True)
-        (article_id, new), = self.archive.add_drafts([draft], self.now(), origin="added")
+        (article_id, new), = await self.db(self.archive.add_drafts, [draft], self.now(),
+                                           origin="added")
         if not new:  # the page redirected to an article archived under its final URL
             return AddOutcome(url, "known", article_id)
-        pending, = self.archive.pending_articles([article_id])
-        raw = (result.url, result.status, result.content_type, result.body)
-        held = self._complete(pending, extracted, raw, report)
+        pending, = await self.db(self.archive.pending_articles, [article_id])
+        held = await self._complete(await self._analyse(pending, extracted, page), report)
         return AddOutcome(url, "added" if held == article_id else "known", held)
 
     async def process_pending(self, report: CycleReport, progress: Progress | None = None,
                               ) -> None:
         """Finish every archived item waiting for its page (a killed run's too) whose back-off, if
         an earlier fetch failed, has passed."""
-        pending = self.archive.pending_articles(due_by=self.now())
+        pending = await self.db(self.archive.pending_articles, due_by=self.now())
         share = fair_share(pending, self.settings.poll.max_items_per_poll)
         report.waiting_articles = len(pending) - len(share)
         await self._all([self._process(a, report) for a in share], progress,
@@ -342,30 +381,30 @@ class Pipeline:
             except Exception as e:  # noqa: BLE001 -- the article boundary: a bug must not stop the cycle
                 log.debug("article %s: unexpected error", article.url, exc_info=True,
                           extra={"source": article.source_id})
-                self._retry_or_keep_summary(article, SourceError(f"internal error: {e!r}"),
-                                            report)
+                await self._retry_or_keep_summary(
+                    article, SourceError(f"internal error: {e!r}"), report)
 
     async def _fetch_and_extract(self, article: PendingArticle, report: CycleReport) -> None:
         if not article.fetch_fulltext:
             note = "summary only (the feed's link is not fetched)"
-            self._complete(article, ExtractedText("feed_only", note=note), None, report)
+            result = await self._analyse(article, ExtractedText("feed_only", note=note))
+            await self._complete(result, report)
             return
         try:
-            result = await self.fetcher.get(article.url,
-                                            private_ok=await self.may_reach_private(article.source_id))
+            fetched = await self.fetcher.get(
+                article.url, private_ok=await self.may_reach_private(article.source_id))
         except FetchError as e:
-            self.archive.log_fetch(self.now(), article.source_id, "article", article.url,
-                                   f"error: {e.kind}", str(e))
-            return self._retry_or_keep_summary(article, e, report)
-        extracted = await self._extract(result.body, result.url, result.content_type,
-                                        _charset(result.headers.get("content-type", "")))
-        if extracted is None:
+            await self.db(self.archive.log_fetch, self.now(), article.source_id, "article",
+                          article.url, f"error: {e.kind}", str(e))
+            return await self._retry_or_keep_summary(article, e, report)
+        result = await self._judge(article, _page(fetched))
+        if result is None:
             crashed = SourceError("extract: the worker process crashed", kind="crashed")
-            return self._retry_or_keep_summary(article, crashed, report)
-        self.archive.log_fetch(self.now(), article.source_id, "article", article.url,
-                               extracted.status, extracted.note)
-        raw = (result.url, result.status, result.content_type, result.body)
-        self._complete(article, extracted, raw, report)
+            return await self._retry_or_keep_summary(article, crashed, report)
+        extracted = result.extracted
+        await self._complete(result, report, FetchLogged(
+            self.now(), article.source_id, "article", article.url, extracted.status,
+            extracted.note))
 
     async def may_reach_private(self, source_id: str) -> bool:
         """Whether a source's requests (its feed's, its articles', every redirect hop) may reach
@@ -376,8 +415,8 @@ class Pipeline:
                 await source_may_reach_private(source, self.settings.slack.allow_private_sources)
         return self._local[source_id]
 
-    def _retry_or_keep_summary(self, article: PendingArticle, error: SourceError,
-                               report: CycleReport) -> None:
+    async def _retry_or_keep_summary(self, article: PendingArticle, error: SourceError,
+                                     report: CycleReport) -> None:
         """A transient failure waits for the next cycle (a host's Retry-After costs no attempt);
         after `max_article_attempts`, or a permanent failure, the feed summary is kept."""
         if self.closing:
@@ -389,8 +428,8 @@ class Pipeline:
             # is not spent in three ticks
             retry_at = getattr(error, "until", None) or \
                 self.now() + RETRY_FIRST * 4 ** article.attempts
-            self.archive.retry_later(article.id, str(error), retry_at=retry_at,
-                                     count_attempt=counts)
+            await self.db(self.archive.retry_later, article.id, str(error), retry_at=retry_at,
+                          count_attempt=counts)
             report.deferred += 1
             log.warning("article %s: %s (will retry after %s UTC)", article.url, error,
                         f"{retry_at:%H:%M}", extra={"source": article.source_id})
@@ -400,101 +439,88 @@ class Pipeline:
             # clutter search, counts and exports
             log.warning("article %s: %s (nothing to keep: not archived)", article.url, error,
                         extra={"source": article.source_id})
-            self.archive.forget_article(article.id)
+            await self.db(self.archive.forget_article, article.id)
             report.dropped += 1
             return
         status = "blocked" if error.kind in ("blocked", "private_address") else "feed_only"
         log.warning("article %s: %s (keeping the feed summary)", article.url, error,
                     extra={"source": article.source_id})
-        self._complete(article, ExtractedText(status, note=str(error)), None, report)
+        result = await self._analyse(article, ExtractedText(status, note=str(error)))
+        await self._complete(result, report)
 
-    async def _extract(self, body: bytes, url: str, content_type: str,
-                       charset: str | None) -> ExtractedText | None:
-        """The page's extraction, or None when its worker died of something that is not the
-        page's fault (it is tried again)."""
-        extract = self.settings.extract
-        call = _ExtractCall(body, url, content_type, charset, self.now(), extract.min_text_chars,
-                            extract.max_elements)
+    async def _judge(self, article: PendingArticle, page: FetchedPage) -> ArticleResult | None:
+        """The article judged from its page in a worker; None when the worker died of something
+        that is not the page's fault (it is tried again)."""
+        from bot.extract.pool import ExtractionTimeout
+
         try:
-            return await self.pool.run(call)
+            return await self.pool.run(PageJob(article, page, self.now()))
+        except ExtractionTimeout as e:
+            return await self._analyse(article, ExtractedText("too_large", note=str(e)), page)
         except Exception as e:  # noqa: BLE001 -- a hostile page must not stop the cycle
-            return ExtractedText("not_article", note=f"extract: failed ({type(e).__name__}: {e})")
+            extracted = ExtractedText("not_article",
+                                      note=f"extract: failed ({type(e).__name__}: {e})")
+            return await self._analyse(article, extracted, page)
 
-    def _complete(self, article: PendingArticle, extracted: ExtractedText,
-                  raw: tuple[str, int, str, bytes] | None, report: CycleReport) -> int:
-        """Archive what was made of an article's page; the id of the article that holds that
+    async def _analyse(self, article: PendingArticle, extracted: ExtractedText,
+                       page: FetchedPage | None = None) -> ArticleResult:
+        """An article judged here, not in a worker (its feed summary, a page that could not be
+        extracted): on a thread, so that the loop is not held."""
+        return analyse(self.analyst, article, extracted, page)
+
+    async def _complete(self, result: ArticleResult, report: CycleReport,
+                        fetched: FetchLogged | None = None) -> int:
+        """Archive a judged article (in the next batch); the id of the article that holds its
         page (another one when the page was archived already under another link)."""
-        now = self.now()
-        page_title = extracted.title if extracted.title and article.title == article.url else None
-        if page_title:  # known by its URL only (added, backfilled): judged by the page's title
-            article = replace(article, title=page_title)
-        text = extracted.text if extracted.status in USABLE else ""
-        if not text and extracted.status not in ("feed_only",):
-            extracted = _with_note(extracted, "text unusable: kept the feed summary")
-        classification = self.classifier.classify(article.title, text or article.summary,
-                                                  extracted.lang or article.lang)
-        published, date_source = choose_date(article.feed_published, extracted.page_date,
-                                             article.first_seen)
-        keep_raw = raw if self.settings.storage.keep_raw_html else None
-        story = _story_input(article, text, raw[0] if raw else None, extracted.canonical_url,
-                             published if date_source != "first_seen" else None, self.glossary)
-        same_page = self.archive.complete_article(
-            article, extracted, classification, published=published, date_source=date_source,
-            text=text, now=now, raw=keep_raw,
-            extractor_version=EXTRACTOR_VERSION if raw else None, title=page_title, story=story,
-            rules=self.settings.stories)
+        article = result.article
+        same_page = await self._write(result, fetched)
         if same_page == article.id:  # another link to its page completed it in this poll
             return same_page
         report.processed += 1
         if same_page is not None:  # a link to an archived page: stored once, found by both
             log.info("article %s is archived article %d (the same page)", article.url, same_page,
                      extra={"source": article.source_id})
-            for waiting in self.archive.pending_articles([same_page]):  # this is its page
-                self._complete(waiting, extracted, raw, report)
+            for waiting in await self.db(self.archive.pending_articles, [same_page]):
+                judged = await self._analyse(waiting, result.extracted)
+                await self._complete(replace(judged, raw=result.raw,
+                                             extractor_version=result.extractor_version), report)
             return same_page
-        report.relevant += classification.relevant
-        report.extraction[extracted.status] += 1
+        report.relevant += result.classification.relevant
+        report.extraction[result.extracted.status] += 1
         return article.id
 
+    async def _write(self, result: ArticleResult, fetched: FetchLogged | None) -> int | None:
+        """Queue an article for the next batch; what `Archive.complete_article` says of it once
+        its batch is committed. Whatever completes while a batch is written goes in the next."""
+        future = asyncio.get_running_loop().create_future()
+        self._batch.append((result, fetched, future))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.ensure_future(self._write_batches())
+        return await future
 
+    async def _write_batches(self) -> None:
+        while self._batch:
+            batch, self._batch = self._batch[:MAX_BATCH], self._batch[MAX_BATCH:]
+            try:
+                outcomes = await self.db(self._write_batch, batch)
+            except Exception:  # noqa: BLE001 -- one article's problem costs only itself
+                outcomes = None
+            for i, (_, _, future) in enumerate(batch):
+                if future.done():
+                    continue
+                if outcomes is not None:
+                    future.set_result(outcomes[i])
+                    continue
+                try:
+                    future.set_result((await self.db(self._write_batch, [batch[i]]))[0])
+                except Exception as e:  # noqa: BLE001 -- handed to the article's own task
+                    future.set_exception(e)
 
-def _story_input(article: PendingArticle, text: str, final_url: str | None,
-                 canonical: str | None, published: datetime | None,
-                 glossary: Glossary | None) -> StoryInput:
-    """What finds its story: the same page, reached by a redirect or named by rel=canonical or
-    og:url on its own site (a canonical naming another site's page is a claim: a copy's text
-    or the event's words must agree); a syndicated copy; or another report of the same event
-    (`published`: None when neither feed nor page gave a date; when it was first seen says
-    nothing of an old page)."""
-    page = final_url or article.url
-    own = canonical if canonical and identity.same_site(canonical, page) else None
-    urls = [identity.canonical_url(u) for u in (own, final_url) if u and u.startswith("http")]
-    urls = [u for u in dict.fromkeys(urls) if u != identity.canonical_url(article.url)] \
-        if text else []  # a login or consent page is nobody's page
-    body = text or article.summary
-    return StoryInput(signature(f"{article.title}\n{body}"),
-                      story_terms(article.title, body, published and published.date(),
-                                  glossary),
-                      tuple(identity.item_keys(article.source_id, u, None)[0] for u in urls),
-                      urls[0] if urls else None)
-
-
-@dataclass(frozen=True)
-class _ExtractCall:
-    """A picklable call of extract_page for the process pool."""
-
-    body: bytes
-    url: str
-    content_type: str
-    charset: str | None
-    now: datetime
-    min_chars: int
-    max_elements: int
-
-    def __call__(self) -> ExtractedText:
-        return extract_page(self.body, self.url, content_type=self.content_type,
-                            charset=self.charset, now=self.now, min_chars=self.min_chars,
-                            max_elements=self.max_elements)
+    def _write_batch(self, batch: list[tuple[ArticleResult, FetchLogged | None, Any]],
+                     ) -> list[int | None]:
+        return self.archive.complete_articles(
+            [result for result, _, _ in batch], self.now(), self.settings.stories,
+            [fetched for _, fetched, _ in batch if fetched is not None])
 
 
 def take_newest(drafts: list[ArticleDraft], most: int,
@@ -519,19 +545,9 @@ def fair_share(pending: list[PendingArticle], most: int) -> list[PendingArticle]
     return [article for turn in turns for article in turn if article is not None]
 
 
-EARLIEST_NEWS = datetime(1995, 1, 1, tzinfo=UTC)  # before, a date is a CMS's placeholder
-
-
-def choose_date(feed: datetime | None, page: datetime | None,
-                first_seen: datetime) -> tuple[datetime, str]:
-    """The feed's date when it has one (and it is neither in the future nor a placeholder such
-    as 1970-01-01), else the page's, else when we first saw the item; the second value says
-    which."""
-    if feed and EARLIEST_NEWS <= feed <= first_seen + timedelta(days=1):
-        return feed, "feed"
-    if page and page >= EARLIEST_NEWS:
-        return page, "page"
-    return first_seen, "first_seen"
+def _page(result: FetchResult) -> FetchedPage:
+    return FetchedPage(result.url, result.status, result.content_type, result.body,
+                       _charset(result.headers.get("content-type", "")))
 
 
 def _charset(content_type: str) -> str | None:
@@ -540,12 +556,6 @@ def _charset(content_type: str) -> str | None:
         if key.strip().lower() == "charset" and value.strip():
             return value.strip().strip('"')
     return None
-
-
-def _with_note(extracted: ExtractedText, note: str) -> ExtractedText:
-    joined = f"{extracted.note}; {note}" if extracted.note else note
-    return replace(extracted, note=joined)
-
 
 
 @dataclass(frozen=True, slots=True)

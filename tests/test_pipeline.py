@@ -308,7 +308,7 @@ def test_a_gone_feed_is_not_polled_again_until_its_url_changes(site, tmp_path, c
 def test_a_feed_date_in_the_future_or_a_placeholder_is_not_trusted():
     from datetime import UTC, datetime, timedelta
 
-    from bot.pipeline import choose_date
+    from bot.analysis import choose_date
 
     seen = datetime(2026, 11, 22, 12, tzinfo=UTC)
     page = datetime(2026, 11, 21, 9, tzinfo=UTC)

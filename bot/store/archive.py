@@ -7,11 +7,11 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.analysis import ArticleResult, RawPage, StoryInput
 from bot.config import StorySettings
 from bot.errors import ArchiveDamaged, StorageError
 from bot.feeds.identity import same_site
@@ -78,15 +79,15 @@ READ_COLUMNS = [c for c in articles.c if c.name not in ("minhash", "story_terms"
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
 
 
-@dataclass(frozen=True, slots=True)
-class StoryInput:
-    """What an article is grouped by, computed before its transaction (pure, and not quick)."""
+class FetchLogged(NamedTuple):
+    """A line of the fetch log."""
 
-    signature: tuple[int, ...]  # MinHash of title and text
-    terms: StoryTerms
-    # item keys of its final URL and its own site's canonical: an archived article's is the page
-    exact_keys: tuple[str, ...] = ()
-    page_url: str | None = None  # where its page is, when its link was another URL (a redirect)
+    at: datetime
+    source_id: str
+    kind: str  # "feed" or "article"
+    url: str
+    outcome: str
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,8 +571,7 @@ class Archive:
 
     def complete_article(self, article: PendingArticle, extracted: ExtractedText,
                          classification: Classification, *, published: datetime | None,
-                         date_source: str, text: str, now: datetime,
-                         raw: tuple[str, int, str, bytes] | None = None,
+                         date_source: str, text: str, now: datetime, raw: RawPage | None = None,
                          extractor_version: str | None = None, title: str | None = None,
                          story: StoryInput | None = None, rules: StorySettings | None = None,
                          ) -> int | None:
@@ -584,40 +584,64 @@ class Archive:
         this page completes it next (`pending_articles`). An article no longer pending (an
         earlier link's page completed it) is left as it is, and its id returned."""
         with self.engine.begin() as db:
-            if db.execute(sa.select(articles.c.state).where(articles.c.id == article.id)
-                          ).scalar_one_or_none() != "pending":
-                return article.id
-            same_page = self._same_page(db, article.id, story.exact_keys) if story else None
-            if same_page is not None:
-                db.execute(item_keys.update().where(item_keys.c.article_id == article.id)
-                           .values(article_id=same_page))
-                db.execute(sa.text("DELETE FROM articles_fts WHERE rowid = :id"),
-                           {"id": article.id})
-                db.execute(articles.delete().where(articles.c.id == article.id))
-                return same_page
-            if story and story.exact_keys:  # a later link to its page finds it when seen
-                db.execute(item_keys.insert().prefix_with("OR IGNORE"),
-                           [{"key": k, "article_id": article.id} for k in story.exact_keys])
-            db.execute(articles.update().where(articles.c.id == article.id).values(
-                **({"canonical_url": story.page_url} if story and story.page_url else {}),
-                state="done", text=text, site_name=extracted.site_name,
-                **({"author": extracted.author} if extracted.author else {}),
-                lang=extracted.lang or article.lang, page_published=extracted.page_date,
-                published=published, date_source=date_source,
-                extraction_status=extracted.status, extraction_note=extracted.note,
-                extractor_version=extractor_version, attempts=articles.c.attempts + 1,
-                updated_at=now, **_classification_values(classification),
-                **({"title": title} if title else {})))
-            _index(db, article.id, title=title, body=text or article.summary)
-            if raw is not None:
-                url, status, content_type, body = raw
-                db.execute(raw_pages.delete().where(raw_pages.c.article_id == article.id))
-                db.execute(raw_pages.insert().values(
-                    article_id=article.id, fetched_url=url, http_status=status,
-                    content_type=content_type, html_gz=gzip.compress(body, 6),
-                    extractor_version=extractor_version, fetched_at=now))
-            if story is not None and rules is not None:
-                self._assign_story(db, article.id, story, rules, now)
+            return self._complete(db, article, extracted, classification, published=published,
+                                  date_source=date_source, text=text, now=now, raw=raw,
+                                  extractor_version=extractor_version, title=title, story=story,
+                                  rules=rules)
+
+    def complete_articles(self, results: Sequence[ArticleResult], now: datetime,
+                          rules: StorySettings, fetches: Sequence[FetchLogged] = (),
+                          ) -> list[int | None]:
+        """`complete_article` for each, in order, with the fetch log's lines, in one
+        transaction (one commit a batch; a kill leaves each article either done with its story
+        or still pending)."""
+        with self.engine.begin() as db:
+            if fetches:
+                db.execute(fetch_log.insert(), [f._asdict() for f in fetches])
+            return [self._complete(db, r.article, r.extracted, r.classification,
+                                   published=r.published, date_source=r.date_source, text=r.text,
+                                   now=now, raw=r.raw, extractor_version=r.extractor_version,
+                                   title=r.page_title, story=r.story, rules=rules)
+                    for r in results]
+
+    def _complete(self, db: sa.Connection, article: PendingArticle, extracted: ExtractedText,
+                  classification: Classification, *, published: datetime | None,
+                  date_source: str, text: str, now: datetime, raw: RawPage | None,
+                  extractor_version: str | None, title: str | None, story: StoryInput | None,
+                  rules: StorySettings | None) -> int | None:
+        if db.execute(sa.select(articles.c.state).where(articles.c.id == article.id)
+                      ).scalar_one_or_none() != "pending":
+            return article.id
+        same_page = self._same_page(db, article.id, story.exact_keys) if story else None
+        if same_page is not None:
+            db.execute(item_keys.update().where(item_keys.c.article_id == article.id)
+                       .values(article_id=same_page))
+            db.execute(sa.text("DELETE FROM articles_fts WHERE rowid = :id"),
+                       {"id": article.id})
+            db.execute(articles.delete().where(articles.c.id == article.id))
+            return same_page
+        if story and story.exact_keys:  # a later link to its page finds it when seen
+            db.execute(item_keys.insert().prefix_with("OR IGNORE"),
+                       [{"key": k, "article_id": article.id} for k in story.exact_keys])
+        db.execute(articles.update().where(articles.c.id == article.id).values(
+            **({"canonical_url": story.page_url} if story and story.page_url else {}),
+            state="done", text=text, site_name=extracted.site_name,
+            **({"author": extracted.author} if extracted.author else {}),
+            lang=extracted.lang or article.lang, page_published=extracted.page_date,
+            published=published, date_source=date_source,
+            extraction_status=extracted.status, extraction_note=extracted.note,
+            extractor_version=extractor_version, attempts=articles.c.attempts + 1,
+            updated_at=now, **_classification_values(classification),
+            **({"title": title} if title else {})))
+        _index(db, article.id, title=title, body=text or article.summary)
+        if raw is not None:
+            db.execute(raw_pages.delete().where(raw_pages.c.article_id == article.id))
+            db.execute(raw_pages.insert().values(
+                article_id=article.id, fetched_url=raw.url, http_status=raw.status,
+                content_type=raw.content_type, html_gz=raw.html_gz,
+                extractor_version=extractor_version, fetched_at=now))
+        if story is not None and rules is not None:
+            self._assign_story(db, article.id, story, rules, now)
         return None
 
     def forget_article(self, article_id: int) -> None:
@@ -783,8 +807,8 @@ class Archive:
     def log_fetch(self, at: datetime, source_id: str, kind: str, url: str, outcome: str,
                   detail: str | None = None) -> None:
         with self.engine.begin() as db:
-            db.execute(fetch_log.insert().values(at=at, source_id=source_id, kind=kind, url=url,
-                                                 outcome=outcome, detail=detail))
+            db.execute(fetch_log.insert().values(
+                **FetchLogged(at, source_id, kind, url, outcome, detail)._asdict()))
 
     def fetch_outcomes(self, since: datetime) -> Counter[tuple[str, str]]:
         query = (sa.select(fetch_log.c.kind, fetch_log.c.outcome, sa.func.count())
