@@ -244,8 +244,17 @@ def _letters(text: str) -> str | None:
 
 
 DETECTORS = {"py3langid": _py3langid, "bot.extract.language": _letters}
-IMPORTS = {"py3langid": "import py3langid; py3langid.classify('warm up the model')",
-           "bot.extract.language": "import bot.extract.language"}
+# A worker's memory: a fresh process that imports the extractor and extracts one page. Before:
+# trafilatura and py3langid's model (loaded on the first classify). After: bot.extract with
+# py3langid absent, as in a fresh install (trafilatura imports it, and numpy, when present).
+PAGE = "<html><body><article><p>" + "Chips and research. " * 40 + "</p></article></body></html>"
+IMPORTS = {
+    "py3langid": "import trafilatura, py3langid; trafilatura.extract(PAGE); "
+                 "py3langid.classify('warm up the model')",
+    "bot.extract.language": "sys.modules['py3langid'] = None; from datetime import datetime, UTC; "
+                            "from bot.extract import extract_page; "
+                            "extract_page(PAGE.encode(), 'http://x/', now=datetime.now(UTC))",
+}
 COARSE = {"en": "en", "ja": "ja"}  # what search's lang: filter and the classifier tell apart
 
 
@@ -291,7 +300,7 @@ def language_table(quick: bool) -> list[dict]:
     for name in found:
         row: dict = {"detector": name, "ms_per_text": round(timing[name], 3),
                      "ratio_ms": round(timing[name] / timing.get("py3langid", timing[name]), 3),
-                     "rss_mb_after_import": _rss_after(IMPORTS[name])}
+                     "rss_mb_worker": _rss_after(IMPORTS[name])}
         for s, items in sets.items():
             refs = found.get("py3langid", found[name])[s]
             truth = [lang or ref for (_, lang), ref in zip(items, refs, strict=True)]
@@ -303,16 +312,17 @@ def language_table(quick: bool) -> list[dict]:
         rows.append(row)
     base = _rss_after("pass")
     for row in rows:
-        row["rss_mb_added_by_import"] = round(row["rss_mb_after_import"] - base, 1)
+        row["rss_mb_over_bare_python"] = round(row["rss_mb_worker"] - base, 1)
     return rows
 
 
 def _rss_after(statement: str) -> float:
-    """Peak RSS (MB) of a fresh interpreter after one import statement."""
-    code = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); {statement}; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    """Peak RSS (MB) of a fresh interpreter after `statement`: VmHWM, which an exec resets
+    (ru_maxrss would carry the forking parent's size)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); PAGE = {PAGE!r}; {statement}; "
+            "print([line for line in open('/proc/self/status') if line.startswith('VmHWM')][0])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return round(int(out.stdout.split()[-1]) / 1024, 1)
+    return round(int(out.stdout.split()[-2]) / 1024, 1)
 
 
 # ---------------------------------------------------------------- measure
@@ -335,8 +345,8 @@ def _print(figures: dict) -> None:
     print()
     for row in figures["language"]:
         print(f"{row['detector']}: {row['ms_per_text']:.3f} ms/text ({row['ratio_ms']:.3f}x py3langid), "
-              f"RSS after import {row['rss_mb_after_import']} MB (+{row['rss_mb_added_by_import']} MB "
-              "over a bare interpreter)")
+              f"worker RSS after one page {row['rss_mb_worker']} MB "
+              f"(+{row['rss_mb_over_bare_python']} MB over a bare interpreter)")
         for key, value in row.items():
             if isinstance(value, dict):
                 print(f"    {key:50} exact {value['exact']:3}/{value['texts']:<3}  "
