@@ -174,11 +174,11 @@ def _ja_pages() -> list[tuple[str, str, bytes, str]]:
     return pages
 
 
-def options_table(quick: bool) -> list[dict]:
+def options_table(quick: bool, rounds: int | None = None) -> list[dict]:
     pages = _bench_pages(40 if quick else None)
     ja = _ja_pages()
     sets = _sets()
-    rounds = 1 if quick else 2
+    rounds = rounds or (1 if quick else 2)
     warm = pages[0]
     for run in sets.values():  # one-time lazy set-up inside trafilatura stays out of the clock
         run(warm[3], warm[2], warm[0])
@@ -196,6 +196,7 @@ def options_table(quick: bool) -> list[dict]:
             out[name] = (texts, dates)
     reference = out["metadata, date extensive+original"][1]
     truths = [p[1] for p in pages]
+    visible = [_visible_text(p[3]) for p in pages]
     base = statistics.median(cpu["extract() (baseline)"])
     rows = []
     for name, run in sets.items():
@@ -213,8 +214,8 @@ def options_table(quick: bool) -> list[dict]:
             "dated": sum(bool(d) for d in dates),
             "dates_agree_with_old": sum(bool(d) and _same_day(d, r)
                                         for d, r in zip(dates, reference, strict=True)),
-            "statuses": dict(Counter(judge(t, _visible_text(p[3]), 250)[0]
-                                     for t, p in zip(texts, pages, strict=True))),
+            "statuses": dict(Counter(judge(t, v, 250)[0]
+                                     for t, v in zip(texts, visible, strict=True))),
             "ja_dated": ja_dated, "ja_dates_right": ja_right, "ja_pages": len(ja),
             "cpu_ms_per_page": round(ms, 1), "ratio": round(ms / base, 2)})
     return rows
@@ -266,6 +267,7 @@ def _language_sets(quick: bool) -> dict[str, list[tuple[str, str | None]]]:
             (CORPUS / "labeled" / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     sets = {"labeled dev.jsonl (hand labels)": [(f"{r['title']}\n{r['text']}", r["lang"])
                                                 for r in rows],
+            "labeled titles alone (short texts)": [(r["title"], r["lang"]) for r in rows],
             "written here (hand labels)": [(t, k.split("-")[0]) for k, t in WRITTEN.items()]}
     truth = json.loads((CORPUS / "extraction-bench" / "ground-truth.json").read_text())
     sets["extraction-bench bodies (py3langid as reference)"] = [
@@ -307,6 +309,7 @@ def language_table(quick: bool) -> list[dict]:
             got = found[name][s]
             row[s] = {"texts": len(items),
                       "exact": sum(g == t for g, t in zip(got, truth, strict=True)),
+                      "undecided": sum(g is None for g in got),
                       "en/ja/other": sum(COARSE.get(g or "", "other") == COARSE.get(t, "other")
                                          for g, t in zip(got, truth, strict=True))}
         rows.append(row)
@@ -328,8 +331,8 @@ def _rss_after(statement: str) -> float:
 # ---------------------------------------------------------------- measure
 
 
-def measure(quick: bool) -> dict:
-    return {"extraction_options": options_table(quick), "language": language_table(quick)}
+def measure(quick: bool, rounds: int | None = None) -> dict:
+    return {"extraction_options": options_table(quick, rounds), "language": language_table(quick)}
 
 
 def _print(figures: dict) -> None:
@@ -350,13 +353,15 @@ def _print(figures: dict) -> None:
         for key, value in row.items():
             if isinstance(value, dict):
                 print(f"    {key:50} exact {value['exact']:3}/{value['texts']:<3}  "
-                      f"en/ja/other {value['en/ja/other']:3}/{value['texts']}")
+                      f"en/ja/other {value['en/ja/other']:3}/{value['texts']}  "
+                      f"undecided (the page's declared language is used) {value['undecided']}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, help="timed passes over the pages (1 quick, 2 full)")
     args = parser.parse_args()
     if not (CORPUS / "extraction-bench").exists():
         sys.exit(f"corpus not found at {CORPUS} (set TECHWATCH_SHARED)")
-    _print(measure(args.quick))
+    _print(measure(args.quick, args.rounds))
