@@ -220,10 +220,10 @@ def queries() -> list[tuple[str, dict]]:
     return [
         ("Rapidus", {}), ("Japan", {}), ("semiconductor", {}), ("quantum computer", {}),
         ("IBM OR Micron", {}), ("chips -China", {}), ('"export controls"', {}),
-        (names_en[3000], {}), (f"{names_en[300]} Japan", {}), ("zyxqvwkz", {}),
+        (names_en[40], {}), (f"{names_en[400]} Japan", {}), ("zyxqvwkz", {}),
         ("Japan", {"topic": "semiconductors"}), ("AI", {"since": recent}),
         ("量子", {"lang": "ja"}), ("量子", {}), ("半導体", {}), ("日米", {}),
-        ("経済 OR 技術", {}), ("半導体 -中国", {}), (names_ja[2000], {}),
+        ("経済 OR 技術", {}), ("半導体 -中国", {}), (names_ja[200], {}),
         ("United States", {"since": recent, "lang": "en"}),
     ]
 

@@ -1,24 +1,27 @@
 """Archive search that reads what it returns: its cost follows the words, not the archive's size.
 
 Three steps, each served by an index:
-1. candidates: the matches of the words (FTS5, newest first), at most CANDIDATES of them, joined
-   to their articles by primary key for the filters and the narrow columns that rank them (id,
-   story, relevant, has text, BM25); no article text is carried along;
+1. candidates: the matches of the words (FTS5, newest first), joined to their articles by primary
+   key for the filters and the narrow columns that rank them (id, story, relevant, has text, a
+   score); no article text is carried along;
 2. the decision, in Python (`pick`): one result a story, its best report standing for it;
 3. reading: the full rows of the (at most `limit`) results, and their stories' members through
    the story_id index, for the story's size and other outlets.
 
-A word in more than CANDIDATES articles ("Japan", "semiconductor" in this archive) is searched in
-its CANDIDATES most recently archived matches only: BM25 then scores that many rows, not every
-article that mentions Japan. Filters (topic, since, lang) apply within those matches. Words that
-match fewer articles are searched in all of them, as before.
+Words found in at most SCORED articles are ranked by BM25 over all their matches (title matches
+weigh ten body ones), as they always were. FTS5's BM25 costs time in proportion to every article
+holding each word (it counts them) and ~10 µs a scored row, so a word found in more articles
+("Japan", "semiconductor", 半導体 in this archive) is searched in its CANDIDATES most recently
+archived matches, ranked by title match (the words in the headline), then newest first. Filters
+(topic, since, lang) apply within those matches. Either way US–Japan cooperation coverage (the
+relevant) comes first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,12 +30,11 @@ from bot.models import ArticleView
 from bot.store import fts
 from bot.store.schema import articles, sources
 
-# the newest matches a search ranks: a common word's 2,000 newest reports hold its best stories
-# of the last weeks to months, and BM25 over them takes a few milliseconds (benchmarks/search_scale)
-CANDIDATES = 2000
-FTS = sa.table("articles_fts", sa.column("rowid"))
-BM25 = sa.literal_column("bm25(articles_fts, 10.0, 1.0)")  # a title match weighs ten body ones
-MATCH = sa.text("articles_fts MATCH :q")
+# numbers from benchmarks/search_scale.py: BM25 over 300 matches costs a few ms; 1,000 newest
+# matches of a common word hold its best stories of the last weeks to months
+SCORED = 300
+CANDIDATES = 1000
+BM25 = "bm25(articles_fts, 10.0, 1.0)"  # a title match weighs ten body ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class Hit:
     story: int
     relevant: bool | None
     has_text: bool
-    rank: float  # BM25 as FTS5 gives it: lower is better
+    rank: float  # lower is better: BM25 as FTS5 gives it, or -1 (title) / 0 (body) for common words
 
 
 def _relevance(hit: Hit) -> int:  # relevant, then not relevant, then not yet classified
@@ -67,49 +69,77 @@ def _place(hit: Hit) -> tuple:
 
 
 def filters(*, topic: str | None, since: datetime | None,
-            lang: str | None) -> list[sa.ColumnElement[bool]]:
-    from bot.store.archive import any_topic  # the one definition of a topic condition
-
-    where = []
+            lang: str | None) -> tuple[str, tuple[Any, ...]]:
+    """SQL conditions on the article `a` (as bot.store.archive.any_topic and the since and lang
+    options of every listing read them), with their parameters. Plain SQL: this query runs
+    for a thousand rows, which SQLAlchemy's result rows would cost more than SQLite does."""
+    where, params = [], []
     if since is not None:  # published since then: an old page found today is not recent
-        where.append(sa.func.coalesce(articles.c.published, articles.c.first_seen) >= since)
+        where.append("coalesce(a.published, a.first_seen) >= ?")
+        params.append(since.astimezone(UTC).replace(tzinfo=None)  # as UTCDateTime stores it
+                      .isoformat(sep=" ", timespec="microseconds"))
     if topic:
-        where.extend(any_topic((topic,)))
+        where.append("EXISTS (SELECT 1 FROM json_each(a.topics) WHERE value = ?)")
+        params.append(topic)
     if lang:
-        where.append(articles.c.lang == lang)
-    return where
+        where.append("a.lang = ?")
+        params.append(lang)
+    return "".join(f" AND {w}" for w in where), tuple(params)
 
 
-def candidates(db: sa.Connection, expression: str,
-               where: list[sa.ColumnElement[bool]]) -> list[Hit]:
-    """The matches of an FTS5 expression among its CANDIDATES newest, filtered, as narrow hits."""
-    floor = db.execute(sa.select(FTS.c.rowid).select_from(FTS).where(MATCH)
-                       .order_by(FTS.c.rowid.desc()).limit(1).offset(CANDIDATES - 1),
-                       {"q": expression}).scalar()
-    query = (sa.select(articles.c.id, sa.func.coalesce(articles.c.story_id, articles.c.id),
-                       articles.c.relevant, articles.c.text != "", BM25)
-             .select_from(FTS.join(articles, articles.c.id == FTS.c.rowid))
-             .where(MATCH, *([FTS.c.rowid >= floor] if floor is not None else []), *where))
-    return [Hit(i, story, relevant, bool(has_text), rank)
-            for i, story, relevant, has_text, rank in db.execute(query, {"q": expression})]
+def candidates(db: sa.Connection, expression: str, where: tuple[str, tuple[Any, ...]] = ("", ()),
+               *, scored: int = SCORED, newest: int = CANDIDATES) -> list[Hit]:
+    """The matches of an FTS5 expression that pass the filters, as narrow hits: all of them
+    ranked by BM25 when there are at most SCORED, else the CANDIDATES newest ranked by title
+    match (FTS5 index reads, then one read of ix_articles_search an article, never its row)."""
+    common = _newest(db, expression, scored + 1) is not None
+    floor = (_newest(db, expression, newest) or 0) if common else 0
+    conditions, params = where
+    rows = db.exec_driver_sql(candidates_sql(conditions, common=common),
+                              (expression, floor, *params)).all()
+    if common:
+        in_title = {i for (i,) in db.exec_driver_sql(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?",
+            (f"{{title}} : ({expression})", floor))}
+        rows = [(*row[:4], -1.0 if row[0] in in_title else 0.0) for row in rows]
+    return [Hit(i, story, None if relevant is None else bool(relevant), bool(has_text), rank)
+            for i, story, relevant, has_text, rank in rows]
+
+
+def candidates_sql(conditions: str, *, common: bool) -> str:
+    """Matches (MATCH ?, rowid >= ?) as narrow rows, read from the FTS index and
+    ix_articles_search only."""
+    return ("SELECT a.id, coalesce(a.story_id, a.id), a.relevant, NOT EXISTS (SELECT 1 FROM "
+            "articles t INDEXED BY ix_articles_textless WHERE t.id = a.id AND t.text = ''), "
+            f"{'0.0' if common else BM25} FROM articles_fts f "
+            "JOIN articles a INDEXED BY ix_articles_search ON a.id = f.rowid "
+            f"WHERE articles_fts MATCH ? AND f.rowid >= ?{conditions}")
+
+
+def _newest(db: sa.Connection, expression: str, count: int) -> int | None:
+    """The id of the count-th newest match, None when fewer match (a walk of count index rows)."""
+    return db.exec_driver_sql("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+                              "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                              (expression, count - 1)).scalar()
+
+
+def members_query(stories: set[int]) -> sa.Select:
+    """Every report of these stories, with what names its outlet: index reads (the story_id index
+    and the primary key; an article not grouped yet is a story of its own)."""
+    story = sa.func.coalesce(articles.c.story_id, articles.c.id)
+    return (sa.select(story.label("story"), articles.c.publisher, articles.c.site_name,
+                      articles.c.url, articles.c.source_id, sources.c.name.label("source_name"),
+                      sources.c.url.label("source_url"))
+            .select_from(articles.join(sources, sources.c.id == articles.c.source_id,
+                                       isouter=True))
+            .where(sa.or_(articles.c.story_id.in_(stories),
+                          sa.and_(articles.c.id.in_(stories), articles.c.story_id.is_(None))))
+            .order_by(articles.c.id))
 
 
 def members(db: sa.Connection, stories: set[int]) -> dict[int, list[Any]]:
-    """Every report of these stories, with what names its outlet (index reads: the story_id index
-    and the primary key; an article not grouped yet is a story of its own)."""
-    if not stories:
-        return {}
-    story = sa.func.coalesce(articles.c.story_id, articles.c.id)
-    query = (sa.select(story.label("story"), articles.c.publisher, articles.c.site_name,
-                       articles.c.url, articles.c.source_id, sources.c.name.label("source_name"),
-                       sources.c.url.label("source_url"))
-             .select_from(articles.join(sources, sources.c.id == articles.c.source_id,
-                                        isouter=True))
-             .where(sa.or_(articles.c.story_id.in_(stories),
-                           sa.and_(articles.c.id.in_(stories), articles.c.story_id.is_(None))))
-             .order_by(articles.c.id))
     found: dict[int, list[Any]] = {}
-    for row in db.execute(query):
+    for row in db.execute(members_query(stories)) if stories else ():
         found.setdefault(row.story, []).append(row)
     return found
 
