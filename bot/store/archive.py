@@ -8,7 +8,7 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -60,6 +60,7 @@ from bot.store.schema import (
     subscriptions,
     term_documents,
 )
+from bot.store.search import search as search_archive
 from bot.stories import events, minhash
 from bot.stories.events import StoryTerms
 
@@ -1023,48 +1024,10 @@ class Archive:
 
     def search(self, query: str, *, topic: str | None = None, since: datetime | None = None,
                lang: str | None = None, limit: int = 20, offset: int = 0) -> list[ArticleView]:
-        expression = fts.match_query(query)
-        if expression is None:
-            return []
-        fts_hits = (sa.select(sa.column("rowid").label("id"),
-                              sa.literal_column("bm25(articles_fts, 10.0, 1.0)").label("rank"))
-                    .select_from(sa.table("articles_fts"))
-                    .where(sa.text("articles_fts MATCH :q")).subquery())
-        story = sa.func.coalesce(articles.c.story_id, articles.c.id)
-        best = sa.func.row_number().over(  # a story's relevant report with text stands for it
-            partition_by=story, order_by=(articles.c.relevant.desc(), articles.c.text == "",
-                                          fts_hits.c.rank))
-        ranked = (self._view_query().add_columns(fts_hits.c.rank, best.label("place_in_story"))
-                  .join(fts_hits, fts_hits.c.id == articles.c.id))
-        if since is not None:  # published since then: an old page found today is not recent
-            ranked = ranked.where(sa.func.coalesce(articles.c.published, articles.c.first_seen)
-                                  >= since)
-        if topic:
-            ranked = ranked.where(*any_topic((topic,)))
-        if lang:
-            ranked = ranked.where(articles.c.lang == lang)
-        ranked = ranked.subquery()
-        # one result a story: its best-ranked article, with the story's size and other outlets;
-        # US–Japan cooperation first (what the archive is for), then by BM25 rank
-        stmt = (sa.select(ranked).where(ranked.c.place_in_story == 1)
-                .order_by(ranked.c.relevant.desc(), ranked.c.rank).limit(limit).offset(offset))
-        with self.engine.connect() as db:
-            rows = list(db.execute(stmt, {"q": expression}))
-            stories = {r.story_id or r.id for r in rows}
-            outlets: dict[int, list[str]] = {}
-            member_query = (self._view_query().with_only_columns(
-                story.label("story"), articles.c.publisher, articles.c.site_name,
-                articles.c.url, articles.c.source_id, sources.c.name.label("source_name"),
-                sources.c.url.label("source_url")).where(story.in_(stories)))
-            for row in db.execute(member_query):
-                outlets.setdefault(row.story, []).append(outlet(row))
-        views = []
-        for r in rows:
-            view = _view(r, snippet=fts.snippet(r.text or r.summary, query))
-            names = outlets.get(view.story_id, [])
-            views.append(replace(view, members=max(len(names), 1), also=tuple(
-                n for n in dict.fromkeys(names) if n != view.source_name)))
-        return views
+        """Ranked full-text search, one result a story (bot.store.search says how and at what
+        cost)."""
+        return search_archive(self.engine, self._view_query(), query, topic=topic, since=since,
+                             lang=lang, limit=limit, offset=offset)
 
     # --- subscriptions and feedback (the Slack app) ---------------------------------------
 

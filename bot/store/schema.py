@@ -92,6 +92,10 @@ articles = sa.Table(
     sa.Column("story_terms", sa.JSON),  # what event grouping compares (bot.stories.events)
     sa.Column("origin", sa.String),  # None: a feed; "added" (techwatch add), "backfill"
 )
+# what a search ranks and filters by, readable without the article rows (bot.store.search)
+sa.Index("ix_articles_search", articles.c.id, articles.c.story_id, articles.c.relevant,
+         articles.c.lang, articles.c.published, articles.c.first_seen, articles.c.topics)
+sa.Index("ix_articles_textless", articles.c.id, sqlite_where=articles.c.text == "")
 
 item_keys = sa.Table(
     "item_keys", metadata,
