@@ -75,6 +75,8 @@ ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
 # costs no more than one syndicated two hundred times
 COPY_CANDIDATES = 200
 STORY_MEMBERS = 50  # a story's most recent reports that a new one must mostly share names with
+TERMS_HELD = 300_000  # document frequencies held in memory (tens of MB at most)
+COMPARED_HELD = 20_000  # articles' parsed story terms held in memory
 # what readers' queries select: not the grouping's working data (signature, story terms)
 READ_COLUMNS = [c for c in articles.c if c.name not in ("minhash", "story_terms")]
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
@@ -286,6 +288,8 @@ class Archive:
     def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only  # opened by a command that only reads: nothing is written
+        self._terms = TermCounts()
+        self._compared: dict[int, StoryTerms] = {}  # articles' story terms as last compared
 
     def close(self) -> None:
         self.engine.dispose()
@@ -669,7 +673,7 @@ class Archive:
             db.execute(articles.update().where(articles.c.id == article_id).values(
                 state="done", text=text, extraction_status="full", published=now,
                 date_source="first_seen", **_classification_values(classification)))
-            _count_documents(db, events.story_terms(title, text, None))
+            self._terms.count(db, events.story_terms(title, text, None).document_terms)
             _index(db, article_id, body=text)
 
     def assign_story(self, article_id: int, sig: tuple[int, ...], terms: StoryTerms, *,
@@ -688,8 +692,8 @@ class Archive:
         bands = minhash.band_keys(sig)
         first_seen = db.execute(sa.select(articles.c.first_seen)
                                 .where(articles.c.id == article_id)).scalar_one()
-        _count_documents(db, terms)
-        idf = _idf(db, terms.document_terms)
+        self._terms.count(db, terms.document_terms)
+        idf = self._terms.idf(db, terms.document_terms)
         keys = events.index_terms(terms, idf)
         story = self._copy_story(db, article_id, sig, bands, rules, window_start, terms.day) or \
             self._event_story(db, article_id, terms, keys, idf, rules, window_start)
@@ -742,10 +746,9 @@ class Archive:
                 best, best_score = row.story_id or row.id, score
         return best
 
-    @staticmethod
-    def _event_story(db: sa.Connection, article_id: int, terms: StoryTerms, keys: list[str],
-                     idf: events.Idf, rules: StorySettings, window_start: datetime,
-                     ) -> int | None:
+    def _event_story(self, db: sa.Connection, article_id: int, terms: StoryTerms,
+                     keys: list[str], idf: events.Idf, rules: StorySettings,
+                     window_start: datetime) -> int | None:
         """The story of the window's article most like this one, looked up by its index terms;
         only the `events.EVENT_CANDIDATES` sharing most of them are compared."""
         if not keys:
@@ -758,12 +761,12 @@ class Archive:
                       .group_by(event_terms.c.article_id)
                       .order_by(shared.desc(), event_terms.c.article_id.desc())
                       .limit(events.EVENT_CANDIDATES))
-        rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.story_terms)
+        rows = db.execute(sa.select(articles.c.id, articles.c.story_id)
                           .where(articles.c.id.in_(candidates))).all()
-        others = [(r.story_id or r.id, events.StoryTerms.from_json(r.story_terms))
-                  for r in rows if r.story_terms]
+        compared = self._story_terms(db, [r.id for r in rows])
+        others = [(r.story_id or r.id, compared[r.id]) for r in rows if r.id in compared]
         more = set().union(*(o.document_terms for _, o in others)) - idf.frequency.keys()
-        idf = events.Idf(idf.documents, {**_frequencies(db, more), **idf.frequency})
+        idf = events.Idf(idf.documents, {**self._terms.frequencies(db, more), **idf.frequency})
         scored = [(events.similarity(terms, other, idf, rules.window_days), story, other)
                   for story, other in others]
         alike = sorted(((score, story) for score, story, other in scored
@@ -772,10 +775,24 @@ class Archive:
         for story in dict.fromkeys(story for _, story in alike):
             members = _members(db, story, window_start)
             more = set().union(*(m.names for m in members)) - idf.frequency.keys()
-            idf = events.Idf(idf.documents, {**_frequencies(db, more), **idf.frequency})
+            idf = events.Idf(idf.documents, {**self._terms.frequencies(db, more),
+                                             **idf.frequency})
             if events.fits(terms, members, idf):
                 return story
         return None
+
+    def _story_terms(self, db: sa.Connection, ids: list[int]) -> dict[int, StoryTerms]:
+        """Articles' story terms, each parsed once a process (an article of the window is
+        compared with many that follow it; its terms never change)."""
+        missing = [i for i in ids if i not in self._compared]
+        if missing:
+            if len(self._compared) > COMPARED_HELD:
+                self._compared.clear()
+            rows = db.execute(sa.select(articles.c.id, articles.c.story_terms)
+                              .where(articles.c.id.in_(missing),
+                                     articles.c.story_terms.is_not(None)))
+            self._compared.update((r.id, StoryTerms.from_json(r.story_terms)) for r in rows)
+        return {i: self._compared[i] for i in ids if i in self._compared}
 
     def count_seed_documents(self) -> int:
         """An archive made before document frequencies were kept: count its seed documents, the
@@ -787,7 +804,8 @@ class Archive:
             seeds = db.execute(sa.select(articles.c.title, articles.c.text)
                                .where(articles.c.source_id == SEED_SOURCE)).all()
             for seed in seeds:
-                _count_documents(db, events.story_terms(seed.title, seed.text or "", None))
+                self._terms.count(db, events.story_terms(seed.title, seed.text or "",
+                                                         None).document_terms)
             return len(seeds)
 
     def seed_count(self) -> int:
@@ -1245,18 +1263,43 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         text_length=len(row.text or row.summary or ""), story_id=row.story_id or row.id)
 
 
-def _count_documents(db: sa.Connection, terms: StoryTerms) -> None:
-    """Count an article in the archive's document frequencies."""
-    upsert = sqlite_insert(term_documents)
-    db.execute(upsert.on_conflict_do_update(
-        index_elements=[term_documents.c.term],
-        set_={"documents": term_documents.c.documents + 1}),
-        [{"term": t, "documents": 1} for t in sorted(terms.document_terms | {ALL_DOCUMENTS})])
+class TermCounts:
+    """The archive's document frequencies as this process last read or counted them. Grouping
+    one article weighs the terms of the articles it is compared with, thousands of terms, most
+    of them shared by every article of the day: each is read once, not once an article. IDF is
+    a statistic; a count that misses another process's latest articles weighs the same."""
 
+    def __init__(self) -> None:
+        self._known: dict[str, int] = {}  # 0: not in the archive when read
 
-def _idf(db: sa.Connection, wanted: set[str]) -> events.Idf:
-    frequency = _frequencies(db, wanted | {ALL_DOCUMENTS})
-    return events.Idf(frequency.pop(ALL_DOCUMENTS, 0), frequency)
+    def frequencies(self, db: sa.Connection, terms: Iterable[str]) -> dict[str, int]:
+        known = self._known
+        terms = set(terms)
+        found = {}
+        missing = [t for t in terms if t not in known]
+        if missing:
+            if len(known) + len(missing) > TERMS_HELD:
+                known.clear()
+            found = _frequencies(db, missing)
+            known.update(dict.fromkeys(missing, 0))
+            known.update(found)
+        return {t: n for t in terms if (n := known.get(t, 0))} | found
+
+    def idf(self, db: sa.Connection, wanted: set[str]) -> events.Idf:
+        frequency = self.frequencies(db, wanted | {ALL_DOCUMENTS})
+        return events.Idf(frequency.pop(ALL_DOCUMENTS, 0), frequency)
+
+    def count(self, db: sa.Connection, terms: set[str]) -> None:
+        """Count an article in the archive's document frequencies."""
+        counted = sorted(terms | {ALL_DOCUMENTS})
+        upsert = sqlite_insert(term_documents)
+        db.execute(upsert.on_conflict_do_update(
+            index_elements=[term_documents.c.term],
+            set_={"documents": term_documents.c.documents + 1}),
+            [{"term": t, "documents": 1} for t in counted])
+        for term in counted:
+            if term in self._known:
+                self._known[term] += 1
 
 
 def _frequencies(db: sa.Connection, terms: Iterable[str]) -> dict[str, int]:
