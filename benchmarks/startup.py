@@ -103,15 +103,11 @@ def build_archive(directory: Path, articles: int) -> tuple[Path, float]:
         site.stop()
 
 
-def timed(command: list[str], runs: int, env: dict[str, str],
-          stdin: bytes | None = None) -> list[float]:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, input=stdin, env=env, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - started)
-    return times
+def seconds(command: list[str], env: dict[str, str], stdin: bytes | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, input=stdin, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -126,9 +122,11 @@ def measure(quick: bool, keep: Path | None = None) -> dict:
         raise SystemExit(f"corpus not found at {CORPUS} (set TECHWATCH_SHARED)")
     runs = 10 if quick else 20
     articles = 1000 if quick else 3000
+    # bytecode cached, as `pip install .` leaves it (with PYTHONDONTWRITEBYTECODE, an editable
+    # install compiles every module of the project at every start)
     env = {k: v for k, v in os.environ.items()
            if k not in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN",
-                        "SLACK_APP_TOKEN", "PYTHONPROFILEIMPORTTIME")}
+                        "SLACK_APP_TOKEN", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE")}
     with tempfile.TemporaryDirectory() as tmp:
         if keep is not None and (keep / "techwatch.db").exists():
             config, build_seconds = keep / "techwatch.toml", 0.0
@@ -141,24 +139,27 @@ def measure(quick: bool, keep: Path | None = None) -> dict:
         one_text = json.dumps({"id": "1", "title": "Japan and US deepen chip cooperation",
                                "text": "Rapidus and IBM will co-develop 2nm semiconductors.",
                                "lang": "en"}).encode() + b"\n"
-        search_times: list[float] = []
-        for i in range(runs):  # varied queries, one run each
-            search_times += timed([str(TECHWATCH), "--config", str(config), "search", "--",
-                                   *QUERIES[i % len(QUERIES)].split()], 1, env)
-        commands = {
-            "baseline python -c pass": timed([sys.executable, "-c", "pass"], runs, env),
-            "python -c 'import sqlalchemy' (information)": timed(
-                [sys.executable, "-c", "import sqlalchemy"], runs, env),
-            "techwatch --help": timed([str(TECHWATCH), "--help"], runs, env),
-            "techwatch search WORDS": search_times,
-            "techwatch classify (one text)": timed(
-                [str(TECHWATCH), "--config", str(config), "classify"], runs, env, one_text),
+        techwatch = [str(TECHWATCH), "--config", str(config)]
+        commands = {  # name: (arguments of run i, standard input)
+            "baseline python -c pass": (lambda i: [sys.executable, "-c", "pass"], None),
+            "python -c 'import sqlalchemy' (information)": (
+                lambda i: [sys.executable, "-c", "import sqlalchemy"], None),
+            "techwatch --help": (lambda i: [str(TECHWATCH), "--help"], None),
+            "techwatch search WORDS": (  # varied queries
+                lambda i: [*techwatch, "search", "--", *QUERIES[i % len(QUERIES)].split()], None),
+            "techwatch classify (one text)": (lambda i: [*techwatch, "classify"], one_text),
         }
-    base = statistics.median(commands["baseline python -c pass"])
-    figures: dict = {"runs": runs, "archived_articles": int(archived.stdout),
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for i in range(-1, runs):  # interleaved (the machine's load varies); run -1 not counted:
+            for name, (arguments, stdin) in commands.items():  # it writes the bytecode cache
+                took = seconds(arguments(i), env, stdin)
+                if i >= 0:
+                    times[name].append(took)
+    base = statistics.median(times["baseline python -c pass"])
+    figures: dict = {"runs": runs, "bytecode": "cached", "archived_articles": int(archived.stdout),
                      "archive_build_seconds": round(build_seconds, 1), "commands": {}}
-    for name, times in commands.items():
-        p50, p95 = statistics.median(times), _percentile(times, 0.95)
+    for name, runs_seconds in times.items():
+        p50, p95 = statistics.median(runs_seconds), _percentile(runs_seconds, 0.95)
         figures["commands"][name] = {"p50_seconds": round(p50, 4), "p95_seconds": round(p95, 4),
                                      "p50_ratio": round(p50 / base, 1),
                                      "p95_ratio": round(p95 / base, 1)}
