@@ -12,21 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.classify import Classifier, Taxonomy
-from bot.config import ENV_SLACK_TOKEN, Settings, config_path, load_settings
 from bot.errors import ConfigError, TechwatchError
-from bot.feeds.fetch import Fetcher, build_client
-from bot.feeds.identity import canonical_url
-from bot.models import Source
-from bot.pipeline import Pipeline
-from bot.seeds import read_seeds
-from bot.store import Archive, open_archive
-from bot.store.archive import archive_file, check_location
-from bot.stories.glossary import Glossary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # each loaded where it is used: a command imports only what it needs
+    from bot.classify import Classifier
+    from bot.config import Settings
     from bot.extract.pool import ExtractionPool
     from bot.feeds.discover import FoundFeed  # loads trafilatura: imported when used
+    from bot.feeds.fetch import Fetcher
+    from bot.models import Source
+    from bot.pipeline import Pipeline
+    from bot.store import Archive
+    from bot.stories.glossary import Glossary
 
 log = logging.getLogger("techwatch")
 
@@ -52,6 +49,8 @@ class App:
 
     @property
     def slack_token(self) -> str | None:
+        from bot.config import ENV_SLACK_TOKEN
+
         return self.env.get(ENV_SLACK_TOKEN) or None
 
     def extraction_pool(self) -> ExtractionPool:
@@ -76,11 +75,15 @@ class App:
 
 
 def load_classifier(settings: Settings) -> Classifier:
+    from bot.classify import Classifier, Taxonomy
+
     taxonomy = Taxonomy.from_dict(settings.topics, str(settings.topics_file))
     return Classifier(taxonomy, settings.classify.relevance_threshold)
 
 
 def load_glossary(settings: Settings) -> Glossary:
+    from bot.stories.glossary import Glossary
+
     return Glossary.from_dict(settings.glossary, str(settings.glossary_file))
 
 
@@ -102,6 +105,9 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
     with the seed documents only. An existing one is opened read-only and nothing is written
     (the config's sources and the seeds are synced by the next writing command), so another
     user's archive or a backup can be read, and a reader never waits for the daemon's writes."""
+    from bot.config import config_path, load_settings
+    from bot.store.archive import archive_file, check_location, open_archive
+
     settings = load_settings(config_path(cli_config, env), env)
     classifier = load_classifier(settings)
     check_subscribed_topics(settings, classifier)
@@ -124,6 +130,8 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
 def load_seeds(app: App) -> int:
     """Archive the seed documents on first run, so a new install has searchable content; a
     first run stopped halfway is completed by the next (each seed is added once)."""
+    from bot.seeds import read_seeds
+
     directory = next((d for d in (app.settings.seeds_dir, Path("seeds")) if d.is_dir()), None)
     archived = app.archive.seed_count()
     if directory is None:
@@ -145,6 +153,8 @@ def load_seeds(app: App) -> int:
 @asynccontextmanager
 async def open_fetcher(app: App) -> AsyncIterator[Fetcher]:
     """The HTTP side alone (checking or finding feeds needs no extraction pool)."""
+    from bot.feeds.fetch import Fetcher, build_client
+
     client = build_client(app.settings.fetch)
     try:
         yield Fetcher(client, app.settings.fetch, now=app.now)
@@ -155,6 +165,8 @@ async def open_fetcher(app: App) -> AsyncIterator[Fetcher]:
 @asynccontextmanager
 async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     """One HTTP client for the life of a run, and the process's extraction pool."""
+    from bot.pipeline import Pipeline
+
     async with open_fetcher(app) as fetcher:
         pipeline = Pipeline(app.settings, app.archive, app.classifier, fetcher,
                             app.extraction_pool(), app.now, app.glossary)
@@ -171,6 +183,7 @@ async def add_feed_source(app: App, url: str, *, from_slack: bool = False,
     site announces), fetched once, becomes a source polled from the next cycle. One added from
     Slack reaches private addresses only if `[slack] allow_private_sources`, now and later."""
     from bot.feeds.discover import find_feed, new_source
+    from bot.feeds.identity import canonical_url
 
     private_ok = app.settings.slack.allow_private_sources if from_slack else True
     async with open_fetcher(app) as fetcher:

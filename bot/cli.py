@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
 import json
@@ -15,38 +14,18 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
-
-import httpx
-from rich.console import Console
-from rich.progress import Progress as RichProgress
-from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
-from bot.app import (
-    App,
-    add_feed_source,
-    load_app,
-    load_classifier,
-    load_glossary,
-    open_fetcher,
-    open_pipeline,
-)
-from bot.classify import Classifier
-from bot.classify.evaluate import evaluate, render_report
-from bot.classify.jsonl import check_labeled, classify_line, dumps_line, read_jsonl
-from bot.config import ENV_DATABASE_URL, LOG_FORMATS, Settings, config_path, load_settings
+from bot.app import App, load_app, load_classifier, load_glossary
 from bot.errors import ArchiveDamaged, SettingError, SourceError, TechwatchError
-from bot.lock import exclusive
-from bot.logs import JsonLines, redact, scrub, setup_logging
-from bot.notify.service import TERMINAL_CHANNEL, deliver, digest_content
-from bot.notify.slack import RATE_LIMITED, DeliveryReport
-from bot.notify.terminal import console, escape, print_digest, print_search
-from bot.pipeline import AddOutcome, CycleReport, Progress, check_source, polled_sources
-from bot.since import parse_since
-from bot.store.archive import ADDED_SOURCE, archive_file, source_health
-from bot.stories.evaluate import evaluate_stories
+from bot.logs import LOG_FORMATS, JsonLines, redact, scrub, setup_logging
+
+if TYPE_CHECKING:  # the rest loads inside the commands that use it: start-up stays short
+    from bot.classify import Classifier
+    from bot.config import Settings
+    from bot.notify.slack import DeliveryReport
+    from bot.pipeline import AddOutcome, CycleReport, Progress
 
 log = logging.getLogger("techwatch")
 
@@ -101,6 +80,8 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     setup_logging(level, args.log_format or "text")  # the secrets: the environment's
+    from bot.config import ENV_DATABASE_URL, config_path, load_settings
+
     if getattr(args, "settings_only", False):  # no database: e.g. a container's health check
         try:
             settings = load_settings(config_path(args.config, os.environ), os.environ)
@@ -127,12 +108,14 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     except TechwatchError as e:
         _say(str(e))
         return 2
-    except SQLAlchemyError as e:
+    except _database_errors() as e:
         _say(f"database error: {_one_line(e)}")
         return 2
     if args.log_format is None and app.settings.logging.format != "text":
         setup_logging(level, app.settings.logging.format)
     if app.new_archive:  # a first run, or a mistyped path: say which, where it is seen
+        from bot.store.archive import archive_file
+
         where = archive_file(app.settings.storage.database)
         if getattr(args, "reads", False):
             log.warning("there is no archive at %s yet: this reads the seed documents only "
@@ -142,6 +125,8 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             log.debug("new archive at %s", where)
     try:
         if getattr(args, "writer", False):
+            from bot.lock import exclusive
+
             with exclusive(app.settings.storage.database):
                 return args.handler(app, args) or 0
         return args.handler(app, args) or 0
@@ -151,7 +136,7 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     except TechwatchError as e:
         _say(str(e))
         return 1
-    except SQLAlchemyError as e:  # e.g. another process holds the database locked too long
+    except _database_errors() as e:  # e.g. another process holds the database locked too long
         _say(f"database error: {_one_line(e)}")
         return 1
     except BrokenPipeError:
@@ -295,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
 # --- run / poll -------------------------------------------------------------------------
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
+    import asyncio
+
     if not args.once:
         from bot.scheduler import run_forever
 
@@ -308,6 +295,8 @@ def deliver_due(app: App, *, alerts: bool = True, digests: bool = True,
                 channels: tuple[str, ...] = ()) -> DeliveryReport | None:
     """The cycle's alerts and ops notices and every due digest to Slack (or the terminal
     without a token); without Slack channels configured, the terminal digest."""
+    from bot.notify.service import deliver
+
     slack = app.settings.slack
     if not (slack.digests or slack.alerts or app.archive.subscriptions()):
         if digests:
@@ -326,6 +315,8 @@ def deliver_due(app: App, *, alerts: bool = True, digests: bool = True,
 
 
 def cmd_digest(app: App, args: argparse.Namespace) -> int:
+    from bot.notify.service import TERMINAL_CHANNEL, deliver
+
     if not app.settings.slack.digests:
         if args.channel and args.channel != TERMINAL_CHANNEL:
             raise TechwatchError(f"no [[slack.digests]] table for channel {args.channel!r} "
@@ -356,6 +347,8 @@ def cmd_poll(app: App, args: argparse.Namespace) -> int:
 
 
 async def run_cycle(app: App, progress: Progress | None = None) -> CycleReport:
+    from bot.app import open_pipeline
+
     async with open_pipeline(app) as pipeline:
         if not pipeline.sources():
             log.warning("no source to poll: add [[sources]] to %s, or `techwatch sources add "
@@ -367,6 +360,9 @@ async def run_cycle(app: App, progress: Progress | None = None) -> CycleReport:
 
 def send_digest(app: App, *, record: bool = True) -> int:
     """Print the relevant stories not yet in the terminal's digest, and remember them."""
+    from bot.notify.service import TERMINAL_CHANNEL, digest_content
+    from bot.notify.terminal import console, print_digest
+
     if app.slack_token:
         log.warning("SLACK_BOT_TOKEN is set but no [[slack.digests]] table names a channel: "
                     "the digest is printed here")
@@ -381,6 +377,12 @@ def send_digest(app: App, *, record: bool = True) -> int:
 
 
 def cmd_add(app: App, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.app import open_pipeline
+    from bot.pipeline import CycleReport
+    from bot.store.archive import ADDED_SOURCE
+
     async def add_all() -> list[AddOutcome]:
         app.archive.ensure_source(ADDED_SOURCE, "Added by hand")
         async with open_pipeline(app) as pipeline:
@@ -402,7 +404,10 @@ def cmd_add(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(app: App, args: argparse.Namespace) -> int:
+    from bot.app import open_pipeline
     from bot.backfill import backfill_source
+    from bot.pipeline import CycleReport
+    from bot.since import parse_since
 
     since = parse_since(args.since, app.now()) if args.since else None
     chosen = [s for s in app.settings.sources if args.source in (None, s.id)]
@@ -433,8 +438,13 @@ def cmd_backfill(app: App, args: argparse.Namespace) -> int:
 
 def _with_progress(run: Callable[[Progress | None], Any]) -> Any:
     """Run a coroutine function with a progress bar on a terminal (none when piped)."""
+    import asyncio
+
     if not sys.stderr.isatty():
         return asyncio.run(run(None))
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+
     with RichProgress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("starting", total=None)
 
@@ -447,6 +457,8 @@ def _with_progress(run: Callable[[Progress | None], Any]) -> Any:
 # --- search -----------------------------------------------------------------------------
 
 def cmd_search(app: App, args: argparse.Namespace) -> int:
+    from bot.since import parse_since
+
     since = parse_since(args.since, app.now()) if args.since else None
     if args.topic and args.topic not in app.classifier.taxonomy.ids:
         raise TechwatchError(f"unknown topic {args.topic!r}; topics: "
@@ -462,6 +474,8 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
                 "topics": list(a.topics), "snippet": a.snippet, "story_id": a.story_id,
                 "story_size": a.members, "also": list(a.also)}, ensure_ascii=False))
     else:
+        from bot.notify.terminal import console, print_search
+
         print_search(results, console())
     return 0
 
@@ -469,6 +483,8 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
 # --- status / sources -------------------------------------------------------------------
 
 def cmd_status(app: App, args: argparse.Namespace) -> int:
+    from bot.store.archive import source_health
+
     now = app.now()
     rows = app.archive.source_rows()
     outcomes = app.archive.fetch_outcomes(now - timedelta(hours=24))
@@ -495,6 +511,10 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
                               for h in holds.values()],
             "feedback_votes": app.archive.feedback_count()}, ensure_ascii=False, indent=2))
         return 0
+    from rich.table import Table
+
+    from bot.notify.terminal import console, escape
+
     out = console()
     table = Table(title="Sources", expand=True)
     for column in ("id", "status", "errors", "last poll", "last new item", "next poll",
@@ -522,6 +542,8 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     out.print(f"Slack: {pending} message{'' if pending == 1 else 's'} pending; "
               f"{votes} feedback vote{'' if votes == 1 else 's'}")
     for h in holds.values():
+        from bot.notify.slack import RATE_LIMITED  # loads Slack's SDK: only for a held channel
+
         next_try = _short(h.retry_at) if h.retry_at > app.now() else "on the next run"
         if h.error == RATE_LIMITED:
             out.print(f"Slack asked to wait before posting to {escape(h.channel)} again; its "
@@ -572,6 +594,8 @@ def cmd_feedback_export(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    import httpx
+
     health = settings.health
     if not health.port:
         _say("health: not served ([health] port is 0)")
@@ -588,6 +612,14 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rich.table import Table
+
+    from bot.app import open_fetcher
+    from bot.notify.terminal import console, escape
+    from bot.pipeline import check_source, polled_sources
+
     async def check_all():
         async with open_fetcher(app) as fetcher:
             allow = app.settings.slack.allow_private_sources
@@ -608,9 +640,13 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
+    import asyncio
+
     if not re.fullmatch(r"\S+", args.url.strip()):
         raise TechwatchError(f"sources add: not a URL: {args.url!r} (a feed's or a site's "
                              "address, e.g. https://www.example.com/feed)")
+    from bot.app import add_feed_source
+
     url = args.url if re.match(r"^https?://", args.url) else f"https://{args.url}"
     try:
         source, found = asyncio.run(add_feed_source(
@@ -623,7 +659,14 @@ def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_sources_suggest(app: App, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rich.table import Table
+
+    from bot.app import open_fetcher
     from bot.feeds.discover import domain, find_feed, outbound_domains, rank_suggestions
+    from bot.notify.terminal import console, escape
+    from bot.store.archive import ADDED_SOURCE
 
     rows = app.archive.source_rows()
     aggregators = {r.id for r in rows if domain(r.url) == "news.google.com"} | {ADDED_SOURCE}
@@ -681,6 +724,8 @@ def _set_disabled(app: App, source_id: str, when: datetime | None) -> int:
 # --- classify / eval ----------------------------------------------------------------------
 
 def cmd_classify(classifier: Classifier, args: argparse.Namespace) -> int:
+    from bot.classify.jsonl import classify_line, dumps_line, read_jsonl
+
     def results() -> Iterator[str]:
         for number, item, error in read_jsonl(_read_lines(args.input, "classify")):
             output = classify_line(number, item, error, classifier)
@@ -695,6 +740,8 @@ MAX_SKIP_WARNINGS = 10  # a file that is not JSON Lines at all says so in a few 
 
 
 def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
+    from bot.classify.jsonl import check_labeled, read_jsonl
+
     rows, skipped, ids = [], 0, set()
     for number, item, error in read_jsonl(_read_lines(args.file, "eval")):
         error = error or check_labeled(number, item, stories=args.stories)
@@ -717,10 +764,15 @@ def cmd_eval(classifier: Classifier, args: argparse.Namespace) -> int:
     if args.stories and not any(row.get("event") for row in rows):
         raise TechwatchError(f"eval --stories: no 'event' labels in {where}")
     if args.stories:
+        from bot.config import config_path, load_settings
+        from bot.stories.evaluate import evaluate_stories
+
         settings = load_settings(config_path(args.config, os.environ), os.environ)
         story_report = evaluate_stories(rows, settings.stories, load_glossary(settings))
         output = json.dumps(story_report.as_dict()) if args.json else story_report.render()
     else:
+        from bot.classify.evaluate import evaluate, render_report
+
         report = evaluate(rows, classifier)
         for topic in sorted(report.unknown_topics):
             log.warning("eval: topic %r is not in the taxonomy: its labels count as missed",
@@ -782,7 +834,14 @@ def _lazy(module: str, name: str) -> Callable[[App, argparse.Namespace], int]:
     return getattr(importlib.import_module(module), name)
 
 
-def _one_line(error: SQLAlchemyError) -> str:
+def _database_errors() -> type[Exception] | tuple[()]:
+    """What to catch as a database error: SQLAlchemy's, once it is loaded (before, none can have
+    been raised), so that a command that never opens the archive does not load it."""
+    loaded = sys.modules.get("sqlalchemy.exc")
+    return loaded.SQLAlchemyError if loaded else ()
+
+
+def _one_line(error: Exception) -> str:
     return " ".join(str(getattr(error, "orig", None) or error).split())[:300]
 
 

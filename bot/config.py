@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import __version__
 from bot.errors import ConfigError
-from bot.logs import redact
+from bot.logs import LOG_FORMATS, redact
 from bot.models import Source
 
 DEFAULT_CONFIG = "config/techwatch.toml"
@@ -200,7 +200,6 @@ SECTIONS = {
 }
 TOP_LEVEL_KEYS = {"sources", "topics", "glossary", "seeds", "slack", *SECTIONS}
 ENV_SLACK_API_URL = "SLACK_API_URL"
-LOG_FORMATS = ("text", "json")
 CHANNEL = re.compile(r"^[#@]?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",

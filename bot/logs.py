@@ -29,6 +29,7 @@ SECRET_PARAMS = re.compile(r"(?i)([?&#;][\w.-]*(?:token|key|secret|passw(?:or)?d
                            r"|credentials?|auth|session(?:id)?|jwt)=)[^&#;\s\"'<>|]*")
 UNSAFE = re.compile(f"[\r\n]|{CONTROL.pattern}")
 CONTEXT = ("source", "channel")
+LOG_FORMATS = ("text", "json")  # [logging] format, --log-format
 NOISY = ("trafilatura", "htmldate", "charset_normalizer", "courlan", "apscheduler",
          "slack_sdk.web.base_client")  # its failed request is an exception we report
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
-from alembic.util.exc import CommandError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.analysis import ArticleResult, RawPage, StoryInput
@@ -63,6 +59,9 @@ from bot.store.schema import (
 from bot.store.search import search as search_archive
 from bot.stories import events, minhash
 from bot.stories.events import StoryTerms
+
+if TYPE_CHECKING:
+    from alembic.config import Config  # Alembic loads only to migrate
 
 log = logging.getLogger("techwatch")
 SEED_SOURCE = "seed"
@@ -135,11 +134,10 @@ def open_archive(url: str, *, read_only: bool = False) -> Archive:
         raise StorageError(f"database {url}: {e}") from None
     engine = _engine(url, file or url, pragmas=("journal_mode=WAL", "synchronous=NORMAL"))
     try:
-        migrate(engine, "head")
-    except CommandError as e:  # e.g. a revision from a newer techwatch
-        engine.dispose()
-        raise StorageError(f"database {url}: its schema is not one this version knows ({e}); "
-                           "use the techwatch that wrote it, or another database") from None
+        with engine.connect() as db:
+            current = _schema_state(db) == "current"
+        if not current:  # Alembic's own checks and messages for anything else
+            _upgrade(engine, url)
     except sa.exc.SQLAlchemyError as e:
         engine.dispose()
         problem = str(e.orig if hasattr(e, "orig") else e)
@@ -193,18 +191,53 @@ def _open_reading(url: str, file: Path, *, upgraded: bool = False) -> Archive:
     raise StorageError(f"database {url}: {problem} (it must be a readable database file)")
 
 
+def _upgrade(engine: sa.Engine, url: str) -> None:
+    """Migrate to the head revision; one Alembic does not know (a newer techwatch's) is said."""
+    from alembic.util.exc import CommandError
+
+    try:
+        migrate(engine, "head")
+    except CommandError as e:  # e.g. a revision from a newer techwatch
+        engine.dispose()
+        raise StorageError(f"database {url}: its schema is not one this version knows ({e}); "
+                           "use the techwatch that wrote it, or another database") from None
+
+
 def _schema_state(db: sa.Connection) -> str:
-    """current, older (or empty: migrations to run) or newer (a revision this version lacks)."""
-    script = ScriptDirectory.from_config(_alembic_config())
-    current = set(MigrationContext.configure(db).get_current_heads())
-    if current == set(script.get_heads()):
+    """current, older (or empty: migrations to run) or newer (a revision this version lacks).
+    Read without Alembic (a command that finds its schema current never loads it)."""
+    if not db.execute(sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                              "name = 'alembic_version'")).first():
+        return "older"
+    current = set(db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+    revisions, heads = migration_revisions()
+    if current == heads:
         return "current"
-    for revision in current:
-        try:
-            script.get_revision(revision)
-        except (CommandError, RevisionError):
-            return "newer"
-    return "older"
+    return "newer" if current - revisions else "older"
+
+
+_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(.*?)\s*$""", re.M)
+
+
+@cache
+def migration_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """Every revision of the migrations folder, and the heads (those no other revision follows),
+    read from the scripts' `revision = ...` and `down_revision = ...` lines, not by Alembic
+    (tests/test_startup.py checks that they are Alembic's)."""
+    revisions: set[str] = set()
+    follows: set[str] = set()
+    for script in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(_literal(found["revision"]))
+        down = found.get("down_revision", "None")
+        follows.update(re.findall(r"""["']([^"']+)["']""", down))
+    return frozenset(revisions), frozenset(revisions - follows)
+
+
+def _literal(value: str) -> str:
+    return value.strip().strip("\"'")
 
 
 def _engine(url: str, name: Path | str, pragmas: tuple[str, ...]) -> sa.Engine:
@@ -257,6 +290,8 @@ def _damage_message(name: Path | str, error: BaseException | None) -> str:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     return Config(str(Path(__file__).with_name("alembic.ini")))
 
 
@@ -264,6 +299,8 @@ def migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
     """Run the Alembic migrations to `revision`. Foreign keys are off meanwhile: SQLite alters a
     table by copying it, which a referenced table would refuse (the pragma only takes effect
     outside a transaction, hence the commit before it)."""
+    from alembic import command
+
     config = _alembic_config()
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
