@@ -122,7 +122,10 @@ def ingest_rows(f: dict) -> list[Row]:
             f"{first['seconds']:.1f} s; bare single-process extract {base:.1f} s"),
         Row("ingest", "peak RSS of the process tree, that poll",
             f"{first['peak_rss_mb']:.0f} MB", "<= 300 MB", first["peak_rss_mb"] <= 300, "",
-            f"{first['processes']} processes, {first['cpu_seconds']:.1f} s CPU"),
+            f"{first['processes']} processes, {first['cpu_seconds']:.1f} s CPU"
+            + (f"; PSS {first['peak_pss_mb']:.0f} MB" if "peak_pss_mb" in first else "")
+            + (f"; by role {first['peak_rss_mb_by_role']}" if "peak_rss_mb_by_role" in first
+               else "")),
         Row("ingest", "longest event-loop stall, that poll",
             f"{first['longest_stall_ms']:.0f} ms", "<= 50 ms", first["longest_stall_ms"] <= 50,
             "", f"{first['stalls_over_50ms']} over 50 ms, {first['stalled_seconds']:.2f} s in all"
