@@ -169,7 +169,7 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
 
     async with open_fetcher(app) as fetcher:
         pipeline = Pipeline(app.settings, app.archive, app.classifier, fetcher,
-                            app.extraction_pool(), app.now, app.glossary)
+                            app.extraction_pool, app.now, app.glossary)
         try:
             yield pipeline
         finally:

@@ -727,8 +727,6 @@ class Archive:
         window_start = now - timedelta(days=rules.window_days)
         sig, terms = item.signature, item.terms
         bands = minhash.band_keys(sig)
-        first_seen = db.execute(sa.select(articles.c.first_seen)
-                                .where(articles.c.id == article_id)).scalar_one()
         self._terms.count(db, terms.document_terms)
         idf = self._terms.idf(db, terms.document_terms)
         keys = events.index_terms(terms, idf)
@@ -738,11 +736,9 @@ class Archive:
         db.execute(articles.update().where(articles.c.id == article_id).values(
             story_id=story, minhash=minhash.pack(sig) if sig else None,
             story_terms=terms.as_json()))
-        for table, column, values in ((story_bands, "band", bands), (event_terms, "term", keys)):
-            if values:
-                db.execute(table.insert().prefix_with("OR IGNORE"), [
-                    {column: v, "article_id": article_id, "first_seen": first_seen}
-                    for v in values])
+        for statement, values in ((_BAND_ROWS, bands), (_TERM_ROWS, keys)):
+            if values:  # one statement each, not a row of parameters a value
+                db.execute(statement, {"values": json.dumps(values), "id": article_id})
         return story
 
     @staticmethod
@@ -1300,6 +1296,16 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         text_length=len(row.text or row.summary or ""), story_id=row.story_id or row.id)
 
 
+# a JSON array of values in one parameter: a statement an article, not a parameter row a value
+_COUNT_TERMS = sa.text(
+    "INSERT INTO term_documents (term, documents) SELECT value, 1 FROM json_each(:terms) "
+    "WHERE true ON CONFLICT (term) DO UPDATE SET documents = documents + 1")
+_INDEX_ROWS = ("INSERT OR IGNORE INTO {} ({}, article_id, first_seen) SELECT j.value, a.id, "
+               "a.first_seen FROM json_each(:values) AS j, articles AS a WHERE a.id = :id")
+_BAND_ROWS = sa.text(_INDEX_ROWS.format("story_bands", "band"))
+_TERM_ROWS = sa.text(_INDEX_ROWS.format("event_terms", "term"))
+
+
 class TermCounts:
     """The archive's document frequencies as this process last read or counted them. Grouping
     one article weighs the terms of the articles it is compared with, thousands of terms, most
@@ -1329,11 +1335,7 @@ class TermCounts:
     def count(self, db: sa.Connection, terms: set[str]) -> None:
         """Count an article in the archive's document frequencies."""
         counted = sorted(terms | {ALL_DOCUMENTS})
-        upsert = sqlite_insert(term_documents)
-        db.execute(upsert.on_conflict_do_update(
-            index_elements=[term_documents.c.term],
-            set_={"documents": term_documents.c.documents + 1}),
-            [{"term": t, "documents": 1} for t in counted])
+        db.execute(_COUNT_TERMS, {"terms": json.dumps(counted)})
         for term in counted:
             if term in self._known:
                 self._known[term] += 1
