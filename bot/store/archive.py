@@ -651,8 +651,7 @@ class Archive:
                   date_source: str, text: str, now: datetime, raw: RawPage | None,
                   extractor_version: str | None, title: str | None, story: StoryInput | None,
                   rules: StorySettings | None) -> int | None:
-        if db.execute(sa.select(articles.c.state).where(articles.c.id == article.id)
-                      ).scalar_one_or_none() != "pending":
+        if db.execute(_STATE, {"id": article.id}).scalar_one_or_none() != "pending":
             return article.id
         same_page = self._same_page(db, article.id, story.exact_keys) if story else None
         if same_page is not None:
@@ -733,9 +732,9 @@ class Archive:
         story = self._copy_story(db, article_id, sig, bands, rules, window_start, terms.day) or \
             self._event_story(db, article_id, terms, keys, idf, rules, window_start)
         story = story or article_id
-        db.execute(articles.update().where(articles.c.id == article_id).values(
-            story_id=story, minhash=minhash.pack(sig) if sig else None,
-            story_terms=terms.as_json()))
+        db.execute(_SET_STORY, {"article": article_id, "story": story,
+                                "signature": minhash.pack(sig) if sig else None,
+                                "terms": terms.as_json()})
         for statement, values in ((_BAND_ROWS, bands), (_TERM_ROWS, keys)):
             if values:  # one statement each, not a row of parameters a value
                 db.execute(statement, {"values": json.dumps(values), "id": article_id})
@@ -760,15 +759,8 @@ class Archive:
         apart (last month's release, republished) is another story, as for any report."""
         if not bands:
             return None
-        candidates = (sa.select(story_bands.c.article_id).distinct()
-                      .where(story_bands.c.band.in_(bands),
-                             story_bands.c.first_seen >= window_start,
-                             story_bands.c.article_id != article_id)
-                      .order_by(story_bands.c.article_id.desc()).limit(COPY_CANDIDATES))
-        rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.minhash,
-                                    sa.func.json_extract(articles.c.story_terms, "$.day")
-                                    .label("day"))
-                          .where(articles.c.id.in_(candidates)))
+        rows = db.execute(_COPY_CANDIDATES, {"bands": json.dumps(bands), "since": window_start,
+                                             "id": article_id})
         best, best_score = None, rules.near_duplicate
         for row in rows:
             if not events.days_apart_within(day, row.day and date.fromisoformat(row.day),
@@ -786,16 +778,8 @@ class Archive:
         only the `events.EVENT_CANDIDATES` sharing most of them are compared."""
         if not keys:
             return None
-        shared = sa.func.count().label("shared")
-        candidates = (sa.select(event_terms.c.article_id)
-                      .where(event_terms.c.term.in_(keys),
-                             event_terms.c.first_seen >= window_start,
-                             event_terms.c.article_id != article_id)
-                      .group_by(event_terms.c.article_id)
-                      .order_by(shared.desc(), event_terms.c.article_id.desc())
-                      .limit(events.EVENT_CANDIDATES))
-        rows = db.execute(sa.select(articles.c.id, articles.c.story_id)
-                          .where(articles.c.id.in_(candidates))).all()
+        rows = db.execute(_EVENT_CANDIDATES, {"terms": json.dumps(keys), "since": window_start,
+                                              "id": article_id}).all()
         compared = self._story_terms(db, [r.id for r in rows])
         others = [(r.story_id or r.id, compared[r.id]) for r in rows if r.id in compared]
         more = set().union(*(o.document_terms for _, o in others)) - idf.frequency.keys()
@@ -1342,10 +1326,36 @@ class TermCounts:
 
 
 def _frequencies(db: sa.Connection, terms: Iterable[str]) -> dict[str, int]:
-    """Document frequencies of many terms in one statement (a JSON array, not thousands of
-    bound parameters)."""
-    wanted = sa.select(sa.func.json_each(sa.bindparam("terms")).table_valued("value").c.value)
-    rows = db.execute(sa.select(term_documents.c.term, term_documents.c.documents)
-                      .where(term_documents.c.term.in_(wanted)),
-                      {"terms": json.dumps(list(terms))})
-    return dict(rows.all())
+    """Document frequencies of many terms in one statement."""
+    return dict(db.execute(_FREQUENCIES, {"terms": json.dumps(list(terms))}).all())
+
+
+# Grouping's statements, built once (each article runs a dozen: building them cost more than
+# running them). Many values go in one parameter, a JSON array.
+def _json_values(name: str) -> sa.Select:
+    return sa.select(sa.func.json_each(sa.bindparam(name)).table_valued("value").c.value)
+
+
+_STATE = sa.select(articles.c.state).where(articles.c.id == sa.bindparam("id"))
+_SET_STORY = articles.update().where(articles.c.id == sa.bindparam("article")).values(
+    story_id=sa.bindparam("story"), minhash=sa.bindparam("signature"),
+    story_terms=sa.bindparam("terms", type_=articles.c.story_terms.type))
+_FREQUENCIES = sa.select(term_documents.c.term, term_documents.c.documents).where(
+    term_documents.c.term.in_(_json_values("terms")))
+_COPY_CANDIDATES = sa.select(
+    articles.c.id, articles.c.story_id, articles.c.minhash,
+    sa.func.json_extract(articles.c.story_terms, "$.day").label("day"),
+).where(articles.c.id.in_(
+    sa.select(story_bands.c.article_id).distinct()
+    .where(story_bands.c.band.in_(_json_values("bands")),
+           story_bands.c.first_seen >= sa.bindparam("since"),
+           story_bands.c.article_id != sa.bindparam("id"))
+    .order_by(story_bands.c.article_id.desc()).limit(COPY_CANDIDATES)))
+_EVENT_CANDIDATES = sa.select(articles.c.id, articles.c.story_id).where(articles.c.id.in_(
+    sa.select(event_terms.c.article_id)
+    .where(event_terms.c.term.in_(_json_values("terms")),
+           event_terms.c.first_seen >= sa.bindparam("since"),
+           event_terms.c.article_id != sa.bindparam("id"))
+    .group_by(event_terms.c.article_id)
+    .order_by(sa.func.count().desc(), event_terms.c.article_id.desc())
+    .limit(events.EVENT_CANDIDATES)))
