@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -74,8 +74,8 @@ ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
 # costs no more than one syndicated two hundred times
 COPY_CANDIDATES = 200
 STORY_MEMBERS = 50  # a story's most recent reports that a new one must mostly share names with
-TERMS_HELD = 300_000  # document frequencies held in memory (tens of MB at most)
-COMPARED_HELD = 20_000  # articles' parsed story terms held in memory
+TERMS_HELD = 100_000  # document frequencies held in memory (about 13 MB)
+COMPARED_HELD = 1_000  # recently compared articles' parsed story terms (about 15 KB each)
 # what readers' queries select: not the grouping's working data (signature, story terms)
 READ_COLUMNS = [c for c in articles.c if c.name not in ("minhash", "story_terms")]
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
@@ -326,7 +326,7 @@ class Archive:
         self.engine = engine
         self.read_only = read_only  # opened by a command that only reads: nothing is written
         self._terms = TermCounts()
-        self._compared: dict[int, StoryTerms] = {}  # articles' story terms as last compared
+        self._compared: OrderedDict[int, StoryTerms] = OrderedDict()  # least recent first
 
     def close(self) -> None:
         self.engine.dispose()
@@ -801,15 +801,21 @@ class Archive:
     def _story_terms(self, db: sa.Connection, ids: list[int]) -> dict[int, StoryTerms]:
         """Articles' story terms, each parsed once a process (an article of the window is
         compared with many that follow it; its terms never change)."""
-        missing = [i for i in ids if i not in self._compared]
+        held = self._compared
+        missing = [i for i in ids if i not in held]
         if missing:
-            if len(self._compared) > COMPARED_HELD:
-                self._compared.clear()
             rows = db.execute(sa.select(articles.c.id, articles.c.story_terms)
                               .where(articles.c.id.in_(missing),
                                      articles.c.story_terms.is_not(None)))
-            self._compared.update((r.id, StoryTerms.from_json(r.story_terms)) for r in rows)
-        return {i: self._compared[i] for i in ids if i in self._compared}
+            held.update((r.id, StoryTerms.from_json(r.story_terms)) for r in rows)
+        found = {}
+        for i in ids:
+            if i in held:
+                held.move_to_end(i)
+                found[i] = held[i]
+        while len(held) > COMPARED_HELD:
+            held.popitem(last=False)
+        return found
 
     def count_seed_documents(self) -> int:
         """An archive made before document frequencies were kept: count its seed documents, the
