@@ -50,6 +50,7 @@ from bot.store.schema import (
     feedback,
     fetch_log,
     item_keys,
+    metadata,
     raw_pages,
     sources,
     story_bands,
@@ -135,8 +136,10 @@ def open_archive(url: str, *, read_only: bool = False) -> Archive:
     engine = _engine(url, file or url, pragmas=("journal_mode=WAL", "synchronous=NORMAL"))
     try:
         with engine.connect() as db:
-            current = _schema_state(db) == "current"
-        if not current:  # Alembic's own checks and messages for anything else
+            state = _schema_state(db)
+        if state == "empty":
+            _create(engine)
+        elif state != "current":  # Alembic's own checks and messages for anything else
             _upgrade(engine, url)
     except sa.exc.SQLAlchemyError as e:
         engine.dispose()
@@ -191,6 +194,24 @@ def _open_reading(url: str, file: Path, *, upgraded: bool = False) -> Archive:
     raise StorageError(f"database {url}: {problem} (it must be a readable database file)")
 
 
+FTS_TABLE = ("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, "
+             "tokenize = 'porter unicode61 remove_diacritics 2')")  # as migration 0001 makes it
+
+
+def _create(engine: sa.Engine) -> None:
+    """A new archive: the schema the migrations build (tests/test_store.py compares the two),
+    made at once from the table definitions and stamped with the head revision, without
+    running every migration since the first (or loading Alembic)."""
+    (head,) = migration_revisions()[1]
+    with engine.begin() as db:
+        metadata.create_all(db)
+        db.exec_driver_sql(FTS_TABLE)
+        db.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                           "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+        db.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                   {"head": head})
+
+
 def _upgrade(engine: sa.Engine, url: str) -> None:
     """Migrate to the head revision; one Alembic does not know (a newer techwatch's) is said."""
     from alembic.util.exc import CommandError
@@ -204,10 +225,14 @@ def _upgrade(engine: sa.Engine, url: str) -> None:
 
 
 def _schema_state(db: sa.Connection) -> str:
-    """current, older (or empty: migrations to run) or newer (a revision this version lacks).
-    Read without Alembic (a command that finds its schema current never loads it)."""
-    if not db.execute(sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                              "name = 'alembic_version'")).first():
+    """current, empty (a new file), older (migrations to run) or newer (a revision this
+    version lacks). Read without Alembic (a command that finds its schema current never loads
+    it)."""
+    tables = set(db.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+                 .scalars())
+    if not tables:
+        return "empty"
+    if "alembic_version" not in tables:
         return "older"
     current = set(db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
     revisions, heads = migration_revisions()
