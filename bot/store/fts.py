@@ -62,14 +62,21 @@ def _phrase(word: str) -> str | None:
 
 def snippet(text: str, query: str, width: int = 200) -> str:
     """The passage of `text` around the first word of `query` it contains (readable, unlike
-    FTS5's snippet of the bigram index)."""
-    flat = " ".join(text.split())
+    FTS5's snippet of the bigram index). Only the text around that word is read again: an
+    article is kilobytes, a snippet two hundred characters."""
+    words = WORD.findall(query)
+    found = (re.search("|".join(map(re.escape, words)), text, re.IGNORECASE)
+             if words else None)
+    at = found.start() if found else 0
+    head, tail = max(0, at - 2 * width), at + 2 * width
+    flat = " ".join(text[head:tail].split())
     lowered = flat.lower()
-    positions = [lowered.find(w.lower()) for w in WORD.findall(query)]
+    positions = [lowered.find(w.lower()) for w in words]
     start = min((p for p in positions if p >= 0), default=0)
     begin = max(0, start - width // 3)
     piece = flat[begin:begin + width]
-    return ("…" if begin else "") + piece + ("…" if begin + width < len(flat) else "")
+    more = begin + width < len(flat) or (tail < len(text) and text[tail:].strip())
+    return ("…" if begin or (head and text[:head].strip()) else "") + piece + ("…" if more else "")
 
 
 def optimize(db: sa.Connection) -> None:
