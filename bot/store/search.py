@@ -72,8 +72,11 @@ def ranked(db: sa.Connection, expression: str, where: tuple[str, tuple[Any, ...]
     ranked by title match. One statement: FTS5 index reads, one read of ix_articles_search an
     article (never its row), the choice of each story's report and the order in SQLite, so
     Python sees `limit` rows, not a thousand."""
-    common = _newest(db, expression, scored + 1) is not None
-    floor = (_newest(db, expression, newest) or 0) if common else 0
+    found = [i for (i,) in db.exec_driver_sql(  # newest first: a walk of the index's rows
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        (expression, max(scored + 1, newest)))]
+    common = len(found) > scored
+    floor = found[newest - 1] if common and len(found) >= newest else 0
     conditions, params = where
     title = (f"{{title}} : ({expression})",) if common else ()
     return db.exec_driver_sql(ranked_sql(conditions, common=common, limit=limit, offset=offset),
@@ -102,13 +105,6 @@ def candidates_sql(conditions: str, *, common: bool) -> str:
             f"{TEXTLESS_ABOVE if common else TEXTLESS} AS textless FROM articles_fts f "
             "JOIN articles a INDEXED BY ix_articles_search ON a.id = f.rowid "
             f"WHERE articles_fts MATCH ?1 AND f.rowid >= ?2{conditions}")
-
-
-def _newest(db: sa.Connection, expression: str, count: int) -> int | None:
-    """The id of the count-th newest match, None when fewer match (a walk of count index rows)."""
-    return db.exec_driver_sql("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
-                              "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                              (expression, count - 1)).scalar()
 
 
 def members_sql(count: int) -> str:
