@@ -59,8 +59,9 @@ def test_stories_and_candidates_are_read_through_indexes_not_the_articles_table(
         plans = [" ".join(r[3] for r in db.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
                  for sql, params in (
                      (members_sql(3), (1, 2, 3, 1, 2, 3)),
-                     (ranked_sql(conditions, common=True), ('"chips"', 0, "x", *params)),
-                     (ranked_sql(conditions, common=False), ('"chips"', 0, *params)))]
+                     (ranked_sql(conditions, rank="title"), ('"chips"', 0, "x", *params)),
+                     (ranked_sql(conditions, rank="bm25"), ('"chips"', 0, *params)),
+                     (ranked_sql(conditions, rank="weighed"), ('"chips"', 0, "x", *params)))]
     for plan in plans:
         assert not re.search(r"SCAN (articles|a|t)( |$)", plan)  # FTS5's index is read
     assert "ix_articles_story_id" in plans[0]
@@ -84,6 +85,27 @@ def test_a_common_word_is_ranked_in_its_newest_matches_title_first(tmp_path):
         assert [i for i, _ in ranked(db, '"Japan"', limit=1, offset=1, scored=2, newest=3)] \
             == [ids[4]]
         assert ranked(db, '"Zorvex"', limit=10, scored=2, newest=3) == [(ids[4], ids[4])]
+
+
+def test_common_words_select_but_only_rare_ones_weigh(tmp_path):
+    """FTS5's BM25 counts every article holding each word it weighs: in a query of a rare and a
+    common word, the common one (in more than `scored` articles) selects but does not weigh."""
+    archive, ids = archive_of(tmp_path, [
+        ("wire", "Japan news", "Japan and a Zorvex in passing, Japan.", "en", False, 0),
+        ("wire", "Zorvex Zorvex", "Zorvex in Japan.", "en", False, 1),
+        ("wire", "Japan", "Japan only.", "en", False, 2),
+        ("wire", "Japan chips", "Japan and chips.", "en", False, 3),
+        ("wire", "Chips", "Chips and Japan.", "en", False, 4),
+        ("wire", "More chips", "Chips, no country named.", "en", False, 5),
+    ])
+    with archive.engine.connect() as db:
+        for words in ("Zorvex Japan", "Japan Zorvex", "Zorvex -chips"):
+            found = ranked(db, fts.match_query(words), limit=10, scored=2,
+                           groups=fts.match_groups(words))
+            assert [i for i, _ in found] == [ids[1], ids[0]]  # Zorvex in the title weighs most
+        both = ranked(db, '"japan" AND "chips"', limit=10, scored=2,  # each common, both few:
+                      groups=['"japan"', '"chips"'])  # title matches first, then newest
+        assert [i for i, _ in both] == [ids[3], ids[4]]
 
 
 def test_the_best_report_stands_for_its_story_relevant_and_with_text_first(tmp_path):

@@ -10,16 +10,20 @@ Two steps, each served by indexes:
 
 Words found in at most SCORED articles are ranked by BM25 over all their matches (title matches
 weigh ten body ones), as they always were. FTS5's BM25 costs time in proportion to every article
-holding each word (it counts them) and ~10 µs a scored row, so a word found in more articles
-("Japan", "semiconductor", 半導体 in this archive) is searched in its CANDIDATES most recently
-archived matches, ranked by title match (the words in the headline), then newest first. Filters
-(topic, since, lang) apply within those matches. Either way US–Japan cooperation coverage (the
-relevant) comes first.
+holding each word it weighs (it counts them) and ~10 µs a scored row, so:
+- a word found in more articles ("Japan", "semiconductor", 半導体 in this archive) is searched in
+  its CANDIDATES most recently archived matches, ranked by title match (the words in the
+  headline), then newest first;
+- in a query of few matches, the words found in more than SCORED articles ("Japan" in "Rapidus
+  Japan") and excluded words select but do not weigh: BM25 of the rarer words ranks (a common
+  word's weight is small anyway); when every word is that common, title match, then newest.
+Filters (topic, since, lang) apply within those matches. Either way US–Japan cooperation coverage
+(the relevant) comes first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
@@ -65,45 +69,69 @@ def filters(*, topic: str | None, since: datetime | None,
 
 
 def ranked(db: sa.Connection, expression: str, where: tuple[str, tuple[Any, ...]] = ("", ()),
-           *, limit: int, offset: int = 0, scored: int = SCORED,
-           newest: int = CANDIDATES) -> list[tuple[int, int]]:
-    """(id, story) of the best matches of an FTS5 expression that pass the filters, one a story:
-    all of them ranked by BM25 when there are at most `scored`, else the `newest` most recent
-    ranked by title match. One statement: FTS5 index reads, one read of ix_articles_search an
-    article (never its row), the choice of each story's report and the order in SQLite, so
-    Python sees `limit` rows, not a thousand."""
+           *, limit: int, offset: int = 0, scored: int = SCORED, newest: int = CANDIDATES,
+           groups: Sequence[str] = ()) -> list[tuple[int, int]]:
+    """(id, story) of the best matches of an FTS5 expression that pass the filters, one a story,
+    ranked as the module's docstring says (`groups`: the expression's required parts, as
+    fts.match_groups gives them; none: BM25 of the whole expression). One statement: FTS5 index
+    reads, one read of ix_articles_search an article (never its row), the choice of each
+    story's report and the order in SQLite, so Python sees `limit` rows, not a thousand."""
     found = [i for (i,) in db.exec_driver_sql(  # newest first: a walk of the index's rows
         "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
         (expression, max(scored + 1, newest)))]
-    common = len(found) > scored
-    floor = found[newest - 1] if common and len(found) >= newest else 0
     conditions, params = where
-    title = (f"{{title}} : ({expression})",) if common else ()
-    return db.exec_driver_sql(ranked_sql(conditions, common=common, limit=limit, offset=offset),
-                              (expression, floor, *title, *params)).all()
+    title = f"{{title}} : ({expression})"
+    if len(found) > scored:  # a common word: its newest matches
+        floor = found[newest - 1] if len(found) >= newest else 0
+        rank, third = "title", (title,)
+    else:
+        floor = found[-1] if found else 0
+        rank, third = "bm25", ()
+        alone = len(groups) == 1 and groups[0] == expression  # found says: few
+        if groups and not alone:
+            weighed = [g for g in groups if _few(db, g, scored)]
+            if weighed != list(groups) or " AND ".join(groups) != expression:
+                rank, third = (("weighed", (" AND ".join(weighed),)) if weighed
+                               else ("title", (title,)))
+    return db.exec_driver_sql(ranked_sql(conditions, rank=rank, limit=limit, offset=offset),
+                              (expression, floor, *third, *params)).all()
 
 
-def ranked_sql(conditions: str, *, common: bool, limit: int = 20, offset: int = 0) -> str:
+def _few(db: sa.Connection, expression: str, most: int) -> bool:
+    """Whether at most `most` articles match (a walk of at most most + 1 index rows)."""
+    return db.exec_driver_sql("SELECT count(*) FROM (SELECT 1 FROM articles_fts WHERE "
+                              "articles_fts MATCH ? LIMIT ?)", (expression, most + 1)
+                              ).scalar() <= most
+
+
+def ranked_sql(conditions: str, *, rank: str, limit: int = 20, offset: int = 0) -> str:
     """The ranking statement: for each story its report that is relevant (else not relevant,
     else not yet classified), with text, best ranked, newest; then the stories by relevance,
     rank, newest. Parameters: as candidates_sql's."""
     return ("SELECT id, story FROM (SELECT id, story, relevance, rank, row_number() OVER ("
             "PARTITION BY story ORDER BY relevance DESC, textless, rank, id DESC) AS nth FROM ("
-            f"{candidates_sql(conditions, common=common)})) WHERE nth = 1 "
+            f"{candidates_sql(conditions, rank=rank)})) WHERE nth = 1 "
             f"ORDER BY relevance DESC, rank, id DESC LIMIT {int(limit)} OFFSET {int(offset)}")
 
 
-def candidates_sql(conditions: str, *, common: bool) -> str:
+def candidates_sql(conditions: str, *, rank: str) -> str:
     """Matches as narrow rows, read from the FTS index and ix_articles_search only. Parameters:
-    ?1 the expression, ?2 the floor (rowid >= it), ?3 for a common word the title expression,
-    then the conditions'. A common word's rank is -1 for a title match (the title expression's
-    matches above the floor, read once), else 0."""
-    rank = ("CASE WHEN a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?3 "
-            "AND rowid >= ?2) THEN -1.0 ELSE 0.0 END" if common else BM25)
-    return (f"SELECT a.id AS id, coalesce(a.story_id, a.id) AS story, {rank} AS rank, "
+    ?1 the expression, ?2 the floor (rowid >= it), ?3 the title expression (rank "title") or
+    the weighed words' (rank "weighed"), then the conditions'. Ranks: "bm25" of the expression;
+    "weighed", BM25 of the weighed words alone; "title": -1 for a title match (the title
+    expression's matches above the floor, read once), else 0."""
+    score, weights = {
+        "bm25": (BM25, ""),
+        "weighed": ("coalesce(w.weight, 0.0)", " LEFT JOIN (SELECT rowid AS wid, "
+                    f"{BM25} AS weight FROM articles_fts WHERE articles_fts MATCH ?3) w "
+                    "ON w.wid = a.id"),
+        "title": ("CASE WHEN a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH "
+                  "?3 AND rowid >= ?2) THEN -1.0 ELSE 0.0 END", "")}[rank]
+    textless = TEXTLESS_ABOVE if rank == "title" else TEXTLESS
+    return (f"SELECT a.id AS id, coalesce(a.story_id, a.id) AS story, {score} AS rank, "
             "CASE a.relevant WHEN 1 THEN 2 WHEN 0 THEN 1 ELSE 0 END AS relevance, "
-            f"{TEXTLESS_ABOVE if common else TEXTLESS} AS textless FROM articles_fts f "
-            "JOIN articles a INDEXED BY ix_articles_search ON a.id = f.rowid "
+            f"{textless} AS textless FROM articles_fts f "
+            f"JOIN articles a INDEXED BY ix_articles_search ON a.id = f.rowid{weights} "
             f"WHERE articles_fts MATCH ?1 AND f.rowid >= ?2{conditions}")
 
 
@@ -144,7 +172,7 @@ def search(engine: sa.Engine, view_query: Callable[[], sa.Select], query: str, *
         return []
     with engine.connect() as db:
         hits = ranked(db, expression, filters(topic=topic, since=since, lang=lang), limit=limit,
-                      offset=offset)
+                      offset=offset, groups=fts.match_groups(query))
         if not hits:
             return []
         rows = {r.id: r for r in db.execute(_reading(view_query), {"ids": [i for i, _ in hits]})}
