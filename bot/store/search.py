@@ -79,13 +79,15 @@ def ranked(db: sa.Connection, expression: str, where: tuple[str, tuple[Any, ...]
     found = [i for (i,) in db.exec_driver_sql(  # newest first: a walk of the index's rows
         "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
         (expression, max(scored + 1, newest)))]
+    if not found:
+        return []
     conditions, params = where
     title = f"{{title}} : ({expression})"
     if len(found) > scored:  # a common word: its newest matches
         floor = found[newest - 1] if len(found) >= newest else 0
         rank, third = "title", (title,)
     else:
-        floor = found[-1] if found else 0
+        floor = found[-1]
         rank, third = "bm25", ()
         alone = len(groups) == 1 and groups[0] == expression  # found says: few
         if groups and not alone:
