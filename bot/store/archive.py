@@ -1092,7 +1092,7 @@ class Archive:
                lang: str | None = None, limit: int = 20, offset: int = 0) -> list[ArticleView]:
         """Ranked full-text search, one result a story (bot.store.search says how and at what
         cost)."""
-        return search_archive(self.engine, self._view_query(), query, topic=topic, since=since,
+        return search_archive(self.engine, self._view_query, query, topic=topic, since=since,
                              lang=lang, limit=limit, offset=offset)
 
     # --- subscriptions and feedback (the Slack app) ---------------------------------------
