@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-out, args = sys.argv[1], sys.argv[3:]
 figures = {"longest": 0.0, "over_50ms": 0, "stalled": 0.0, "where": ""}
 _run = asyncio.events.Handle._run
 
@@ -33,9 +32,11 @@ def timed(self: asyncio.events.Handle) -> None:
             figures["where"] = repr(self)[:200]
 
 
-asyncio.events.Handle._run = timed
-atexit.register(lambda: Path(out).write_text(json.dumps(figures)))
+if __name__ == "__main__":  # not in the workers, which import this file as their __main__
+    out, args = sys.argv[1], sys.argv[3:]
+    asyncio.events.Handle._run = timed
+    atexit.register(lambda: Path(out).write_text(json.dumps(figures)))
 
-from bot.cli import main  # noqa: E402
+    from bot.cli import main
 
-sys.exit(main(args))
+    sys.exit(main(args))

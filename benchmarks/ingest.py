@@ -53,11 +53,13 @@ def baseline_seconds(pages: list[bytes]) -> float:
 
 
 class TreeWatch:
-    """Samples the RSS and CPU of a process and all its descendants until it ends."""
+    """Samples the RSS (and PSS: shared pages split between their processes) and CPU of a
+    process and all its descendants until it ends; keeps each process's peak RSS by role."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak_rss, self.cpu = pid, 0, {}
+        self.pid, self.peak_rss, self.peak_pss, self.cpu = pid, 0, 0, {}
         self.processes = 0
+        self.roles: dict[str, float] = {}
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
@@ -65,17 +67,34 @@ class TreeWatch:
         while Path(f"/proc/{self.pid}").exists():
             tree = _descendants(self.pid)
             self.processes = max(self.processes, len(tree))
-            rss = 0
+            rss = pss = 0
             for pid in tree:
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    rss += int(stat[21]) * PAGE_SIZE
+                    own = int(stat[21]) * PAGE_SIZE
+                    rss += own
                     self.cpu[pid] = (int(stat[11]) + int(stat[12])) / TICKS
+                    role = _role(pid, self.pid, int(stat[1]))
+                    self.roles[role] = max(self.roles.get(role, 0), own / 2**20)
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                    pss += int(next(line.split()[1] for line in rollup.splitlines()
+                                    if line.startswith("Pss:"))) * 1024
             self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
             time.sleep(0.02)
 
     def join(self) -> None:
         self._thread.join()
+
+
+def _role(pid: int, main: int, parent: int) -> str:
+    """main, forkserver, resource tracker, or worker (forked by the forkserver)."""
+    if pid == main:
+        return "main"
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    if "resource_tracker" in command:
+        return "resource tracker"
+    return "forkserver" if parent == main else "worker"
 
 
 def _descendants(pid: int) -> list[int]:
@@ -106,7 +125,9 @@ def run_once(config: Path, site: Site, probe_file: Path) -> dict:
     stalls = json.loads(probe_file.read_text())
     return {"seconds": seconds, "requests": len(new), "not_modified": sum(r.status == 304
                                                                          for r in new),
-            "peak_rss_mb": watch.peak_rss / 2**20, "processes": watch.processes,
+            "peak_rss_mb": watch.peak_rss / 2**20, "peak_pss_mb": watch.peak_pss / 2**20,
+            "peak_rss_mb_by_role": {k: round(v, 1) for k, v in watch.roles.items()},
+            "processes": watch.processes,
             "cpu_seconds": sum(watch.cpu.values()), "longest_stall_ms": stalls["longest"] * 1000,
             "stalls_over_50ms": stalls["over_50ms"], "stalled_seconds": stalls["stalled"],
             "longest_stall_at": stalls["where"]}

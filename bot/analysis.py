@@ -20,7 +20,7 @@ from bot.stories.minhash import signature
 
 USABLE = {"full", "teaser"}
 EARLIEST_NEWS = datetime(1995, 1, 1, tzinfo=UTC)  # before, a date is a CMS's placeholder
-RAW_LEVEL = 6  # gzip level of the archived raw page
+RAW_LEVEL = 3  # gzip level of archived pages: on the bench 2.2x faster than 6, 12 % larger
 
 
 @dataclass(frozen=True, slots=True)

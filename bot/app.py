@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -153,9 +154,12 @@ def load_seeds(app: App) -> int:
 @asynccontextmanager
 async def open_fetcher(app: App) -> AsyncIterator[Fetcher]:
     """The HTTP side alone (checking or finding feeds needs no extraction pool)."""
+    import asyncio
+
     from bot.feeds.fetch import Fetcher, build_client
 
-    client = build_client(app.settings.fetch)
+    # loading the CA certificates takes a while: not on the loop, which may serve Slack
+    client = await asyncio.to_thread(build_client, app.settings.fetch)
     try:
         yield Fetcher(client, app.settings.fetch, now=app.now)
     finally:
@@ -167,9 +171,13 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     """One HTTP client for the life of a run, and the process's extraction pool."""
     from bot.pipeline import Pipeline
 
+    # the loop shares the GIL with the archive's thread and the pool's: each waiting callback
+    # gets it back within 1 ms, not Python's default 5 (each wait of a callback adds up)
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+
     async with open_fetcher(app) as fetcher:
         pipeline = Pipeline(app.settings, app.archive, app.classifier, fetcher,
-                            app.extraction_pool(), app.now, app.glossary)
+                            app.extraction_pool, app.now, app.glossary)
         try:
             yield pipeline
         finally:

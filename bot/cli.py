@@ -440,6 +440,8 @@ def _with_progress(run: Callable[[Progress | None], Any]) -> Any:
     """Run a coroutine function with a progress bar on a terminal (none when piped)."""
     import asyncio
 
+    import bot.pipeline  # noqa: F401 -- imported before the loop runs, not stalling it
+
     if not sys.stderr.isatty():
         return asyncio.run(run(None))
     from rich.console import Console

@@ -120,14 +120,15 @@ class Pipeline:
     its own, the articles completed meanwhile written together (one transaction a batch)."""
 
     def __init__(self, settings: Settings, archive: Archive, classifier: Classifier,
-                 fetcher: Fetcher, pool: ExtractionPool, now: Callable[[], datetime],
+                 fetcher: Fetcher, pool: Callable[[], ExtractionPool],
+                 now: Callable[[], datetime],
                  glossary: Glossary | None = None) -> None:
         self.settings = settings
         self.archive = archive
         self.classifier = classifier
         self.analyst = analyst_for(settings, classifier, glossary)
         self.fetcher = fetcher
-        self.pool = pool
+        self._pool = pool  # started when the first page is due: an all-304 cycle starts none
         self.now = now
         self._article_slots = asyncio.Semaphore(settings.fetch.concurrency)
         self.closing = False  # shutdown: failures from here on are the shutdown's, not recorded
@@ -247,6 +248,8 @@ class Pipeline:
                                 backlog=backlog)
         report.new_items += written.new
         report.updated_items += written.updated
+        if written.new and source.fetch_fulltext:
+            self._pool()  # its workers start while the other feeds are fetched
         if feed.warning:
             log.warning("source %s: parse: %s", source.id, feed.warning,
                         extra={"source": source.id})
@@ -355,6 +358,8 @@ class Pipeline:
         pending = await self.db(self.archive.pending_articles, due_by=self.now())
         share = fair_share(pending, self.settings.poll.max_items_per_poll)
         report.waiting_articles = len(pending) - len(share)
+        if any(a.fetch_fulltext for a in share):
+            self._pool()
         await self._all([self._process(a, report) for a in share], progress,
                         "fetching articles")
 
@@ -454,7 +459,7 @@ class Pipeline:
         from bot.extract.pool import ExtractionTimeout
 
         try:
-            return await self.pool.run(PageJob(article, page, self.now()))
+            return await self._pool().run(PageJob(article, page, self.now()))
         except ExtractionTimeout as e:
             return await self._analyse(article, ExtractedText("too_large", note=str(e)), page)
         except Exception as e:  # noqa: BLE001 -- a hostile page must not stop the cycle
@@ -466,7 +471,7 @@ class Pipeline:
                        page: FetchedPage | None = None) -> ArticleResult:
         """An article judged here, not in a worker (its feed summary, a page that could not be
         extracted): on a thread, so that the loop is not held."""
-        return analyse(self.analyst, article, extracted, page)
+        return await asyncio.to_thread(analyse, self.analyst, article, extracted, page)
 
     async def _complete(self, result: ArticleResult, report: CycleReport,
                         fetched: FetchLogged | None = None) -> int:

@@ -4,6 +4,7 @@ bounded memory and time and cannot lock out Slack's own requests."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import resource
 import threading
@@ -71,9 +72,14 @@ class Serving:
         self._thread.start()
 
     def shutdown(self) -> None:
-        # closed on the loop's own thread, between two polls
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map, ignore_all=True))
-        self._thread.join(5)
+        """Idempotent: a second call (or one after the loop ended) finds nothing to close."""
+        if self._thread.is_alive():
+            # closed on the loop's own thread, between two polls; a trigger already closed
+            # means the loop has closed everything itself
+            with contextlib.suppress(OSError):
+                self._server.trigger.pull_trigger(
+                    lambda: wasyncore.close_all(self._map, ignore_all=True))
+            self._thread.join(5)
         self._server.task_dispatcher.shutdown(timeout=2)
 
 

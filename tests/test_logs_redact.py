@@ -142,16 +142,16 @@ def test_a_hostile_line_costs_time_in_proportion_to_its_length():
     quadratic (8 times the text: about 8 times the time, where a backtracking pattern took 64)."""
     import time
 
-    def cost(text: str) -> float:
+    def cost(text: str) -> float:  # the best of several: a busy machine only adds time
         best = float("inf")
-        for _ in range(3):
+        for _ in range(7):
             started = time.perf_counter()
             redact(text, ())
             best = min(best, time.perf_counter() - started)
         return best
 
     for unit in ("a.", "ab+", "&a.", "//a", "?token", "bearer ", "x@"):
-        ratio = cost(unit * 32000) / max(cost(unit * 4000), 1e-6)
+        ratio = min(cost(unit * 32000) / max(cost(unit * 4000), 1e-6) for _ in range(3))
         assert ratio < 25, (unit, ratio)
 
 

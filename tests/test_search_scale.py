@@ -1,13 +1,14 @@
 """Search that reads what it returns: stories and outlets through indexes, common words bounded,
 Japanese found; on real SQLite archives."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from bot.models import ArticleDraft, Classification, ExtractedText, PollOutcome, Source
 from bot.store import fts, open_archive, search
-from bot.store.search import Hit, candidates, candidates_sql, filters, members_query, pick
+from bot.store.search import filters, members_sql, ranked, ranked_sql
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
@@ -53,18 +54,18 @@ def test_a_story_is_found_once_with_its_members_and_other_outlets(tmp_path):
 
 def test_stories_and_candidates_are_read_through_indexes_not_the_articles_table(tmp_path):
     archive, _ = archive_of(tmp_path, [("wire", "Chips", "Chips.", "en", True, 0)])
+    conditions, params = filters(topic="ai", since=NOW, lang="en")
     with archive.engine.connect() as db:
-        member_sql = str(members_query({1, 2, 3}).compile(
-            archive.engine, compile_kwargs={"literal_binds": True}))
         plans = [" ".join(r[3] for r in db.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
                  for sql, params in (
-                     (member_sql, ()),
-                     (candidates_sql(filters(topic="ai", since=NOW, lang="en")[0], common=True),
-                      ('"chips"', 0, "x", "ai", "en")))]
+                     (members_sql(3), (1, 2, 3, 1, 2, 3)),
+                     (ranked_sql(conditions, rank="title"), ('"chips"', 0, "x", *params)),
+                     (ranked_sql(conditions, rank="bm25"), ('"chips"', 0, *params)),
+                     (ranked_sql(conditions, rank="weighed"), ('"chips"', 0, "x", *params)))]
     for plan in plans:
-        assert "SCAN articles" not in plan and "SCAN a " not in plan and not plan.endswith("SCAN a")
+        assert not re.search(r"SCAN (articles|a|t)( |$)", plan)  # FTS5's index is read
     assert "ix_articles_story_id" in plans[0]
-    assert "COVERING INDEX ix_articles_search" in plans[1]
+    assert all("COVERING INDEX ix_articles_search" in plan for plan in plans[1:])
 
 
 def test_a_common_word_is_ranked_in_its_newest_matches_title_first(tmp_path):
@@ -76,18 +77,54 @@ def test_a_common_word_is_ranked_in_its_newest_matches_title_first(tmp_path):
         ("wire", "Rare Zorvex", "Zorvex and Japan.", "en", False, 4),
     ])
     with archive.engine.connect() as db:
-        every = candidates(db, '"Japan"', scored=10)  # few matches: BM25 over all of them
-        assert {h.id for h in every} == set(ids) and all(h.rank != 0.0 for h in every)
-        bounded = candidates(db, '"Japan"', scored=2, newest=3)
-        assert [h.id for h in pick(bounded, limit=10)] == [ids[2], ids[4], ids[3]]
-        assert len(candidates(db, '"Zorvex"', scored=2, newest=3)) == 1
+        every = ranked(db, '"Japan"', limit=10, scored=10)  # few matches: BM25 over all of them
+        assert {i for i, _ in every} == set(ids)
+        assert {i for i, _ in every[:2]} == {ids[0], ids[2]}  # the title matches weigh most
+        bounded = ranked(db, '"Japan"', limit=10, scored=2, newest=3)
+        assert [i for i, _ in bounded] == [ids[2], ids[4], ids[3]]
+        assert [i for i, _ in ranked(db, '"Japan"', limit=1, offset=1, scored=2, newest=3)] \
+            == [ids[4]]
+        assert ranked(db, '"Zorvex"', limit=10, scored=2, newest=3) == [(ids[4], ids[4])]
 
 
-def test_the_best_report_stands_for_its_story_relevant_and_with_text_first():
-    hits = [Hit(1, 1, False, True, -9.0), Hit(2, 1, True, False, -5.0), Hit(3, 1, True, True, -1.0),
-            Hit(4, 4, None, True, -20.0), Hit(5, 5, False, True, -2.0)]
-    assert [h.id for h in pick(hits, limit=10)] == [3, 5, 4]
-    assert [h.id for h in pick(hits, limit=1, offset=1)] == [5]
+def test_common_words_select_but_only_rare_ones_weigh(tmp_path):
+    """FTS5's BM25 counts every article holding each word it weighs: in a query of a rare and a
+    common word, the common one (in more than `scored` articles) selects but does not weigh."""
+    archive, ids = archive_of(tmp_path, [
+        ("wire", "Japan news", "Japan and a Zorvex in passing, Japan.", "en", False, 0),
+        ("wire", "Zorvex Zorvex", "Zorvex in Japan.", "en", False, 1),
+        ("wire", "Japan", "Japan only.", "en", False, 2),
+        ("wire", "Japan chips", "Japan and chips.", "en", False, 3),
+        ("wire", "Chips", "Chips and Japan.", "en", False, 4),
+        ("wire", "More chips", "Chips, no country named.", "en", False, 5),
+    ])
+    with archive.engine.connect() as db:
+        for words in ("Zorvex Japan", "Japan Zorvex", "Zorvex -chips"):
+            found = ranked(db, fts.match_query(words), limit=10, scored=2,
+                           groups=fts.match_groups(words))
+            assert [i for i, _ in found] == [ids[1], ids[0]]  # Zorvex in the title weighs most
+        both = ranked(db, '"japan" AND "chips"', limit=10, scored=2,  # each common, both few:
+                      groups=['"japan"', '"chips"'])  # title matches first, then newest
+        assert [i for i, _ in both] == [ids[3], ids[4]]
+
+
+def test_the_best_report_stands_for_its_story_relevant_and_with_text_first(tmp_path):
+    archive, ids = archive_of(tmp_path, [
+        ("wire", "Quantum pact", "A quantum pact, quantum quantum.", "en", False, 0),
+        ("daily", "Quantum pact", "", "en", True, 0),  # no text: a summary only
+        ("blog", "Quantum pact", "The quantum pact.", "en", True, 0),
+        ("wire", "Quantum", "Quantum quantum quantum news.", "en", False, 3),
+        ("daily", "Quantum", "Quantum weather.", "en", False, 4),
+    ])
+    with archive.engine.begin() as db:
+        db.exec_driver_sql("UPDATE articles SET relevant = NULL WHERE id = ?", (ids[3],))
+    with archive.engine.connect() as db:
+        for scored in (10, 1):  # ranked by BM25; a common word, by title match
+            found = ranked(db, '"quantum"', limit=10, scored=scored)
+            assert found == [(ids[2], ids[0]), (ids[4], ids[4]), (ids[3], ids[3])]
+            assert ranked(db, '"quantum"', limit=1, offset=1, scored=scored) == [(ids[4], ids[4])]
+        (textless,) = ranked(db, '"quantum"', limit=10, scored=1, newest=4)[:1]
+        assert textless == (ids[2], ids[0])
 
 
 def test_japanese_two_character_words_and_filters(tmp_path):
@@ -104,4 +141,4 @@ def test_japanese_two_character_words_and_filters(tmp_path):
     assert archive.search("量子", lang="en") == []
     assert {r.id for r in archive.search("量子 OR quantum", topic="quantum")} == {ids[0], ids[3]}
     assert archive.search("量子", since=NOW + timedelta(days=1)) == []
-    assert fts.match_query("量子") and search.SCORED < search.CANDIDATES
+    assert fts.match_query("量子") and search.SCORED <= search.CANDIDATES

@@ -117,3 +117,18 @@ def archive_connection(directory: Path):
     from contextlib import closing
 
     return closing(sqlite3.connect(directory / "techwatch.db"))
+
+
+def test_the_taxonomy_is_compiled_on_its_first_scan_not_when_read(tmp_path):
+    """A search or status start-up reads the topics (a broken file still stops it: test_config)
+    but compiles none of their regular expressions."""
+    from bot.app import load_classifier
+    from bot.config import load_settings
+
+    classifier = load_classifier(load_settings(write_config(tmp_path, []), {}))
+    assert "_scans" not in vars(classifier.taxonomy.lexicon)
+    found = classifier.classify("Japan and the US deepen semiconductor cooperation",
+                                "Rapidus and IBM of the United States will co-develop 2nm "
+                                "semiconductors in Japan under a bilateral agreement.")
+    assert "_scans" in vars(classifier.taxonomy.lexicon)
+    assert "semiconductors" in found.topics

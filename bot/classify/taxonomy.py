@@ -8,6 +8,7 @@ written without spaces.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -45,7 +46,14 @@ class Lexicon:
                 owners = index[kind].setdefault(key, [])
                 if not any(o.list == name and o.is_prefix == is_prefix for o in owners):
                     owners.append(Owner(name, term, is_prefix or kind == "cjk"))
-        self._scans = [_compile_scan(kind, owners) for kind, owners in index.items() if owners]
+        self._index = {kind: owners for kind, owners in index.items() if owners}
+
+    @functools.cached_property
+    def _scans(self) -> list[_Scan]:
+        """Compiled on first use, not when the taxonomy is read: a command that only checks a
+        topic id (`search --topic`, `status`) never scans a text. The terms were validated
+        when read; their keys are escaped, so compiling cannot fail."""
+        return [_compile_scan(kind, owners) for kind, owners in self._index.items()]
 
     def count(self, text: str) -> dict[str, Counter[str]]:
         return self.count_prepared(*prepare(text))

@@ -19,7 +19,6 @@ from urllib.parse import urljoin, urlsplit
 import charset_normalizer
 import feedparser
 from lxml import etree
-from trafilatura.feeds import FeedParameters, determine_feed
 
 from bot.errors import ParseError
 from bot.models import FeedEntry, ParsedFeed
@@ -340,6 +339,8 @@ def _one_line(value) -> str:
 
 def feed_links(page: str, url: str) -> list[str]:
     """Feed URLs a page announces (pure: no fetching)."""
+    from trafilatura.feeds import FeedParameters, determine_feed  # only to find a feed
+
     start = 0
     while (doctype := DOCTYPE.match(page, start)) and doctype.end() > start:
         start = doctype.end()

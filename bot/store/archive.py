@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -50,6 +50,7 @@ from bot.store.schema import (
     feedback,
     fetch_log,
     item_keys,
+    metadata,
     raw_pages,
     sources,
     story_bands,
@@ -74,8 +75,8 @@ ALL_DOCUMENTS = ""  # the term_documents row that counts the articles
 # costs no more than one syndicated two hundred times
 COPY_CANDIDATES = 200
 STORY_MEMBERS = 50  # a story's most recent reports that a new one must mostly share names with
-TERMS_HELD = 300_000  # document frequencies held in memory (tens of MB at most)
-COMPARED_HELD = 20_000  # articles' parsed story terms held in memory
+TERMS_HELD = 100_000  # document frequencies held in memory (about 13 MB)
+COMPARED_HELD = 1_000  # recently compared articles' parsed story terms (about 15 KB each)
 # what readers' queries select: not the grouping's working data (signature, story terms)
 READ_COLUMNS = [c for c in articles.c if c.name not in ("minhash", "story_terms")]
 ALERT_KINDS = ("alert", "rolled", "alert_reply", "alert_member")  # an article's alert is settled
@@ -135,8 +136,10 @@ def open_archive(url: str, *, read_only: bool = False) -> Archive:
     engine = _engine(url, file or url, pragmas=("journal_mode=WAL", "synchronous=NORMAL"))
     try:
         with engine.connect() as db:
-            current = _schema_state(db) == "current"
-        if not current:  # Alembic's own checks and messages for anything else
+            state = _schema_state(db)
+        if state == "empty":
+            _create(engine)
+        elif state != "current":  # Alembic's own checks and messages for anything else
             _upgrade(engine, url)
     except sa.exc.SQLAlchemyError as e:
         engine.dispose()
@@ -191,6 +194,24 @@ def _open_reading(url: str, file: Path, *, upgraded: bool = False) -> Archive:
     raise StorageError(f"database {url}: {problem} (it must be a readable database file)")
 
 
+FTS_TABLE = ("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, "
+             "tokenize = 'porter unicode61 remove_diacritics 2')")  # as migration 0001 makes it
+
+
+def _create(engine: sa.Engine) -> None:
+    """A new archive: the schema the migrations build (tests/test_store.py compares the two),
+    made at once from the table definitions and stamped with the head revision, without
+    running every migration since the first (or loading Alembic)."""
+    (head,) = migration_revisions()[1]
+    with engine.begin() as db:
+        metadata.create_all(db)
+        db.exec_driver_sql(FTS_TABLE)
+        db.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                           "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+        db.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                   {"head": head})
+
+
 def _upgrade(engine: sa.Engine, url: str) -> None:
     """Migrate to the head revision; one Alembic does not know (a newer techwatch's) is said."""
     from alembic.util.exc import CommandError
@@ -204,10 +225,14 @@ def _upgrade(engine: sa.Engine, url: str) -> None:
 
 
 def _schema_state(db: sa.Connection) -> str:
-    """current, older (or empty: migrations to run) or newer (a revision this version lacks).
-    Read without Alembic (a command that finds its schema current never loads it)."""
-    if not db.execute(sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                              "name = 'alembic_version'")).first():
+    """current, empty (a new file), older (migrations to run) or newer (a revision this
+    version lacks). Read without Alembic (a command that finds its schema current never loads
+    it)."""
+    tables = set(db.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+                 .scalars())
+    if not tables:
+        return "empty"
+    if "alembic_version" not in tables:
         return "older"
     current = set(db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
     revisions, heads = migration_revisions()
@@ -326,7 +351,7 @@ class Archive:
         self.engine = engine
         self.read_only = read_only  # opened by a command that only reads: nothing is written
         self._terms = TermCounts()
-        self._compared: dict[int, StoryTerms] = {}  # articles' story terms as last compared
+        self._compared: OrderedDict[int, StoryTerms] = OrderedDict()  # least recent first
 
     def close(self) -> None:
         self.engine.dispose()
@@ -651,8 +676,7 @@ class Archive:
                   date_source: str, text: str, now: datetime, raw: RawPage | None,
                   extractor_version: str | None, title: str | None, story: StoryInput | None,
                   rules: StorySettings | None) -> int | None:
-        if db.execute(sa.select(articles.c.state).where(articles.c.id == article.id)
-                      ).scalar_one_or_none() != "pending":
+        if db.execute(_STATE, {"id": article.id}).scalar_one_or_none() != "pending":
             return article.id
         same_page = self._same_page(db, article.id, story.exact_keys) if story else None
         if same_page is not None:
@@ -727,22 +751,18 @@ class Archive:
         window_start = now - timedelta(days=rules.window_days)
         sig, terms = item.signature, item.terms
         bands = minhash.band_keys(sig)
-        first_seen = db.execute(sa.select(articles.c.first_seen)
-                                .where(articles.c.id == article_id)).scalar_one()
         self._terms.count(db, terms.document_terms)
         idf = self._terms.idf(db, terms.document_terms)
         keys = events.index_terms(terms, idf)
         story = self._copy_story(db, article_id, sig, bands, rules, window_start, terms.day) or \
             self._event_story(db, article_id, terms, keys, idf, rules, window_start)
         story = story or article_id
-        db.execute(articles.update().where(articles.c.id == article_id).values(
-            story_id=story, minhash=minhash.pack(sig) if sig else None,
-            story_terms=terms.as_json()))
-        for table, column, values in ((story_bands, "band", bands), (event_terms, "term", keys)):
-            if values:
-                db.execute(table.insert().prefix_with("OR IGNORE"), [
-                    {column: v, "article_id": article_id, "first_seen": first_seen}
-                    for v in values])
+        db.execute(_SET_STORY, {"article": article_id, "story": story,
+                                "signature": minhash.pack(sig) if sig else None,
+                                "terms": terms.as_json()})
+        for statement, values in ((_BAND_ROWS, bands), (_TERM_ROWS, keys)):
+            if values:  # one statement each, not a row of parameters a value
+                db.execute(statement, {"values": json.dumps(values), "id": article_id})
         return story
 
     @staticmethod
@@ -764,15 +784,8 @@ class Archive:
         apart (last month's release, republished) is another story, as for any report."""
         if not bands:
             return None
-        candidates = (sa.select(story_bands.c.article_id).distinct()
-                      .where(story_bands.c.band.in_(bands),
-                             story_bands.c.first_seen >= window_start,
-                             story_bands.c.article_id != article_id)
-                      .order_by(story_bands.c.article_id.desc()).limit(COPY_CANDIDATES))
-        rows = db.execute(sa.select(articles.c.id, articles.c.story_id, articles.c.minhash,
-                                    sa.func.json_extract(articles.c.story_terms, "$.day")
-                                    .label("day"))
-                          .where(articles.c.id.in_(candidates)))
+        rows = db.execute(_COPY_CANDIDATES, {"bands": json.dumps(bands), "since": window_start,
+                                             "id": article_id})
         best, best_score = None, rules.near_duplicate
         for row in rows:
             if not events.days_apart_within(day, row.day and date.fromisoformat(row.day),
@@ -790,16 +803,8 @@ class Archive:
         only the `events.EVENT_CANDIDATES` sharing most of them are compared."""
         if not keys:
             return None
-        shared = sa.func.count().label("shared")
-        candidates = (sa.select(event_terms.c.article_id)
-                      .where(event_terms.c.term.in_(keys),
-                             event_terms.c.first_seen >= window_start,
-                             event_terms.c.article_id != article_id)
-                      .group_by(event_terms.c.article_id)
-                      .order_by(shared.desc(), event_terms.c.article_id.desc())
-                      .limit(events.EVENT_CANDIDATES))
-        rows = db.execute(sa.select(articles.c.id, articles.c.story_id)
-                          .where(articles.c.id.in_(candidates))).all()
+        rows = db.execute(_EVENT_CANDIDATES, {"terms": json.dumps(keys), "since": window_start,
+                                              "id": article_id}).all()
         compared = self._story_terms(db, [r.id for r in rows])
         others = [(r.story_id or r.id, compared[r.id]) for r in rows if r.id in compared]
         more = set().union(*(o.document_terms for _, o in others)) - idf.frequency.keys()
@@ -821,15 +826,21 @@ class Archive:
     def _story_terms(self, db: sa.Connection, ids: list[int]) -> dict[int, StoryTerms]:
         """Articles' story terms, each parsed once a process (an article of the window is
         compared with many that follow it; its terms never change)."""
-        missing = [i for i in ids if i not in self._compared]
+        held = self._compared
+        missing = [i for i in ids if i not in held]
         if missing:
-            if len(self._compared) > COMPARED_HELD:
-                self._compared.clear()
             rows = db.execute(sa.select(articles.c.id, articles.c.story_terms)
                               .where(articles.c.id.in_(missing),
                                      articles.c.story_terms.is_not(None)))
-            self._compared.update((r.id, StoryTerms.from_json(r.story_terms)) for r in rows)
-        return {i: self._compared[i] for i in ids if i in self._compared}
+            held.update((r.id, StoryTerms.from_json(r.story_terms)) for r in rows)
+        found = {}
+        for i in ids:
+            if i in held:
+                held.move_to_end(i)
+                found[i] = held[i]
+        while len(held) > COMPARED_HELD:
+            held.popitem(last=False)
+        return found
 
     def count_seed_documents(self) -> int:
         """An archive made before document frequencies were kept: count its seed documents, the
@@ -1081,7 +1092,7 @@ class Archive:
                lang: str | None = None, limit: int = 20, offset: int = 0) -> list[ArticleView]:
         """Ranked full-text search, one result a story (bot.store.search says how and at what
         cost)."""
-        return search_archive(self.engine, self._view_query(), query, topic=topic, since=since,
+        return search_archive(self.engine, self._view_query, query, topic=topic, since=since,
                              lang=lang, limit=limit, offset=offset)
 
     # --- subscriptions and feedback (the Slack app) ---------------------------------------
@@ -1300,6 +1311,16 @@ def _view(row: Any, snippet: str = "") -> ArticleView:
         text_length=len(row.text or row.summary or ""), story_id=row.story_id or row.id)
 
 
+# a JSON array of values in one parameter: a statement an article, not a parameter row a value
+_COUNT_TERMS = sa.text(
+    "INSERT INTO term_documents (term, documents) SELECT value, 1 FROM json_each(:terms) "
+    "WHERE true ON CONFLICT (term) DO UPDATE SET documents = documents + 1")
+_INDEX_ROWS = ("INSERT OR IGNORE INTO {} ({}, article_id, first_seen) SELECT j.value, a.id, "
+               "a.first_seen FROM json_each(:values) AS j, articles AS a WHERE a.id = :id")
+_BAND_ROWS = sa.text(_INDEX_ROWS.format("story_bands", "band"))
+_TERM_ROWS = sa.text(_INDEX_ROWS.format("event_terms", "term"))
+
+
 class TermCounts:
     """The archive's document frequencies as this process last read or counted them. Grouping
     one article weighs the terms of the articles it is compared with, thousands of terms, most
@@ -1329,21 +1350,43 @@ class TermCounts:
     def count(self, db: sa.Connection, terms: set[str]) -> None:
         """Count an article in the archive's document frequencies."""
         counted = sorted(terms | {ALL_DOCUMENTS})
-        upsert = sqlite_insert(term_documents)
-        db.execute(upsert.on_conflict_do_update(
-            index_elements=[term_documents.c.term],
-            set_={"documents": term_documents.c.documents + 1}),
-            [{"term": t, "documents": 1} for t in counted])
+        db.execute(_COUNT_TERMS, {"terms": json.dumps(counted)})
         for term in counted:
             if term in self._known:
                 self._known[term] += 1
 
 
 def _frequencies(db: sa.Connection, terms: Iterable[str]) -> dict[str, int]:
-    """Document frequencies of many terms in one statement (a JSON array, not thousands of
-    bound parameters)."""
-    wanted = sa.select(sa.func.json_each(sa.bindparam("terms")).table_valued("value").c.value)
-    rows = db.execute(sa.select(term_documents.c.term, term_documents.c.documents)
-                      .where(term_documents.c.term.in_(wanted)),
-                      {"terms": json.dumps(list(terms))})
-    return dict(rows.all())
+    """Document frequencies of many terms in one statement."""
+    return dict(db.execute(_FREQUENCIES, {"terms": json.dumps(list(terms))}).all())
+
+
+# Grouping's statements, built once (each article runs a dozen: building them cost more than
+# running them). Many values go in one parameter, a JSON array.
+def _json_values(name: str) -> sa.Select:
+    return sa.select(sa.func.json_each(sa.bindparam(name)).table_valued("value").c.value)
+
+
+_STATE = sa.select(articles.c.state).where(articles.c.id == sa.bindparam("id"))
+_SET_STORY = articles.update().where(articles.c.id == sa.bindparam("article")).values(
+    story_id=sa.bindparam("story"), minhash=sa.bindparam("signature"),
+    story_terms=sa.bindparam("terms", type_=articles.c.story_terms.type))
+_FREQUENCIES = sa.select(term_documents.c.term, term_documents.c.documents).where(
+    term_documents.c.term.in_(_json_values("terms")))
+_COPY_CANDIDATES = sa.select(
+    articles.c.id, articles.c.story_id, articles.c.minhash,
+    sa.func.json_extract(articles.c.story_terms, "$.day").label("day"),
+).where(articles.c.id.in_(
+    sa.select(story_bands.c.article_id).distinct()
+    .where(story_bands.c.band.in_(_json_values("bands")),
+           story_bands.c.first_seen >= sa.bindparam("since"),
+           story_bands.c.article_id != sa.bindparam("id"))
+    .order_by(story_bands.c.article_id.desc()).limit(COPY_CANDIDATES)))
+_EVENT_CANDIDATES = sa.select(articles.c.id, articles.c.story_id).where(articles.c.id.in_(
+    sa.select(event_terms.c.article_id)
+    .where(event_terms.c.term.in_(_json_values("terms")),
+           event_terms.c.first_seen >= sa.bindparam("since"),
+           event_terms.c.article_id != sa.bindparam("id"))
+    .group_by(event_terms.c.article_id)
+    .order_by(sa.func.count().desc(), event_terms.c.article_id.desc())
+    .limit(events.EVENT_CANDIDATES)))

@@ -27,6 +27,20 @@ def match_query(query: str) -> str | None:
     """A user's words -> an FTS5 MATCH expression: every word required, except that `a OR b`
     needs either and `-word` excludes; each word (or hyphenated, dotted compound) is a quoted
     phrase, so no operator of FTS5's own can be injected."""
+    groups, excluded = _parse(query)
+    if not groups:
+        return None
+    wanted = " AND ".join(groups)
+    return f"{wanted} NOT ({' OR '.join(excluded)})" if excluded else wanted
+
+
+def match_groups(query: str) -> list[str]:
+    """The required parts of `match_query(query)`, each an expression of its own (a phrase, or
+    phrases joined by OR): the expression is their AND, less the excluded words."""
+    return _parse(query)[0]
+
+
+def _parse(query: str) -> tuple[list[str], list[str]]:
     groups: list[list[str]] = []  # all of these groups, each met by any of its phrases
     excluded: list[str] = []
     either = False  # the last word was OR
@@ -47,10 +61,7 @@ def match_query(query: str) -> str | None:
         either = False
         if len(groups) + len(excluded) == MAX_TERMS:  # a pasted page is not a query: its
             break  # first words are
-    if not groups:
-        return None
-    wanted = " AND ".join(g[0] if len(g) == 1 else f"({' OR '.join(g)})" for g in groups)
-    return f"{wanted} NOT ({' OR '.join(excluded)})" if excluded else wanted
+    return [g[0] if len(g) == 1 else f"({' OR '.join(g)})" for g in groups], excluded
 
 
 def _phrase(word: str) -> str | None:
@@ -62,14 +73,21 @@ def _phrase(word: str) -> str | None:
 
 def snippet(text: str, query: str, width: int = 200) -> str:
     """The passage of `text` around the first word of `query` it contains (readable, unlike
-    FTS5's snippet of the bigram index)."""
-    flat = " ".join(text.split())
+    FTS5's snippet of the bigram index). Only the text around that word is read again: an
+    article is kilobytes, a snippet two hundred characters."""
+    words = WORD.findall(query)
+    found = (re.search("|".join(map(re.escape, words)), text, re.IGNORECASE)
+             if words else None)
+    at = found.start() if found else 0
+    head, tail = max(0, at - 2 * width), at + 2 * width
+    flat = " ".join(text[head:tail].split())
     lowered = flat.lower()
-    positions = [lowered.find(w.lower()) for w in WORD.findall(query)]
+    positions = [lowered.find(w.lower()) for w in words]
     start = min((p for p in positions if p >= 0), default=0)
     begin = max(0, start - width // 3)
     piece = flat[begin:begin + width]
-    return ("…" if begin else "") + piece + ("…" if begin + width < len(flat) else "")
+    more = begin + width < len(flat) or (tail < len(text) and text[tail:].strip())
+    return ("…" if begin or (head and text[:head].strip()) else "") + piece + ("…" if more else "")
 
 
 def optimize(db: sa.Connection) -> None:

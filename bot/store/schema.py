@@ -77,7 +77,6 @@ articles = sa.Table(
     sa.Column("state", sa.String, nullable=False, default="pending", index=True),
     sa.Column("fetch_fulltext", sa.Boolean, nullable=False, default=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("retry_at", UTCDateTime),  # a page that failed for a passing reason waits till
     sa.Column("extraction_status", sa.String),
     sa.Column("extraction_note", sa.String),
     sa.Column("extractor_version", sa.String),
@@ -89,8 +88,9 @@ articles = sa.Table(
     sa.Column("signals", sa.JSON),  # {"actors": {"us": [...], "japan": [...]}, "cues": [...]}
     sa.Column("story_id", sa.Integer, index=True),  # the first article of its story; None: its own
     sa.Column("minhash", sa.LargeBinary),
-    sa.Column("story_terms", sa.JSON),  # what event grouping compares (bot.stories.events)
     sa.Column("origin", sa.String),  # None: a feed; "added" (techwatch add), "backfill"
+    sa.Column("story_terms", sa.JSON),  # what event grouping compares (bot.stories.events)
+    sa.Column("retry_at", UTCDateTime),  # a page that failed for a passing reason waits till
 )
 # what a search ranks and filters by, readable without the article rows (bot.store.search)
 sa.Index("ix_articles_search", articles.c.id, articles.c.story_id, articles.c.relevant,

@@ -1,71 +1,52 @@
 """Archive search that reads what it returns: its cost follows the words, not the archive's size.
 
-Three steps, each served by an index:
-1. candidates: the matches of the words (FTS5, newest first), joined to their articles by primary
-   key for the filters and the narrow columns that rank them (id, story, relevant, has text, a
-   score); no article text is carried along;
-2. the decision, in Python (`pick`): one result a story, its best report standing for it;
-3. reading: the full rows of the (at most `limit`) results, and their stories' members through
+Two steps, each served by indexes:
+1. ranking, in one SQLite statement (`ranked_sql`): the matches of the words (FTS5), joined to
+   their articles by primary key for the filters and the narrow columns that rank them (id,
+   story, relevant, has text, a score; no article text is carried along), one result a story
+   (its best report standing for it), ordered; only the page asked for reaches Python;
+2. reading: the full rows of the (at most `limit`) results, and their stories' members through
    the story_id index, for the story's size and other outlets.
 
 Words found in at most SCORED articles are ranked by BM25 over all their matches (title matches
 weigh ten body ones), as they always were. FTS5's BM25 costs time in proportion to every article
-holding each word (it counts them) and ~10 µs a scored row, so a word found in more articles
-("Japan", "semiconductor", 半導体 in this archive) is searched in its CANDIDATES most recently
-archived matches, ranked by title match (the words in the headline), then newest first. Filters
-(topic, since, lang) apply within those matches. Either way US–Japan cooperation coverage (the
-relevant) comes first.
+holding each word it weighs (it counts them) and ~10 µs a scored row, so:
+- a word found in more articles ("Japan", "semiconductor", 半導体 in this archive) is searched in
+  its CANDIDATES most recently archived matches, ranked by title match (the words in the
+  headline), then newest first;
+- in a query of few matches, the words found in more than SCORED articles ("Japan" in "Rapidus
+  Japan") and excluded words select but do not weigh: BM25 of the rarer words ranks (a common
+  word's weight is small anyway); when every word is that common, title match, then newest.
+Filters (topic, since, lang) apply within those matches. Either way US–Japan cooperation coverage
+(the relevant) comes first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot.models import ArticleView
 from bot.store import fts
-from bot.store.schema import articles, sources
+from bot.store.schema import articles
 
-# numbers from benchmarks/search_scale.py: BM25 over 300 matches costs a few ms; 1,000 newest
-# matches of a common word hold its best stories of the last weeks to months
+# numbers from benchmarks/search_scale.py: BM25 over 300 matches costs a few ms, and so does
+# ranking a common word's 300 newest matches (about a hundred stories, which hold its best of the
+# last days to weeks); 1,000 cost three times as much
 SCORED = 300
-CANDIDATES = 1000
+CANDIDATES = 300
 BM25 = "bm25(articles_fts, 10.0, 1.0)"  # a title match weighs ten body ones
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A matching article as ranked: narrow, no text."""
-
-    id: int
-    story: int
-    relevant: bool | None
-    has_text: bool
-    rank: float  # lower is better: BM25 as FTS5 gives it, or -1 (title) / 0 (body) for common words
-
-
-def _relevance(hit: Hit) -> int:  # relevant, then not relevant, then not yet classified
-    return 2 if hit.relevant else 0 if hit.relevant is None else 1
-
-
-def pick(hits: Iterable[Hit], *, limit: int, offset: int = 0) -> list[Hit]:
-    """One hit a story: its relevant report with text, best ranked, stands for it. Stories with
-    US–Japan cooperation coverage come first (what the archive is for), then by BM25."""
-    best: dict[int, Hit] = {}
-    for hit in hits:
-        held = best.get(hit.story)
-        if held is None or _place(hit) < _place(held):
-            best[hit.story] = hit
-    ordered = sorted(best.values(), key=lambda h: (-_relevance(h), h.rank, -h.id))
-    return ordered[offset:offset + limit]
-
-
-def _place(hit: Hit) -> tuple:
-    return (-_relevance(hit), not hit.has_text, hit.rank, -hit.id)
+# an article without text (a feed's summary only): a read of the small partial index an article,
+# or, above a common word's floor, that index's few entries there read once
+TEXTLESS = ("EXISTS (SELECT 1 FROM articles t INDEXED BY ix_articles_textless "
+            "WHERE t.id = a.id AND t.text = '')")
+TEXTLESS_ABOVE = ("a.id IN (SELECT t.id FROM articles t INDEXED BY ix_articles_textless "
+                  "WHERE t.text = '' AND t.id >= ?2)")
 
 
 def filters(*, topic: str | None, since: datetime | None,
@@ -87,64 +68,102 @@ def filters(*, topic: str | None, since: datetime | None,
     return "".join(f" AND {w}" for w in where), tuple(params)
 
 
-def candidates(db: sa.Connection, expression: str, where: tuple[str, tuple[Any, ...]] = ("", ()),
-               *, scored: int = SCORED, newest: int = CANDIDATES) -> list[Hit]:
-    """The matches of an FTS5 expression that pass the filters, as narrow hits: all of them
-    ranked by BM25 when there are at most SCORED, else the CANDIDATES newest ranked by title
-    match (FTS5 index reads, then one read of ix_articles_search an article, never its row)."""
-    common = _newest(db, expression, scored + 1) is not None
-    floor = (_newest(db, expression, newest) or 0) if common else 0
+def ranked(db: sa.Connection, expression: str, where: tuple[str, tuple[Any, ...]] = ("", ()),
+           *, limit: int, offset: int = 0, scored: int = SCORED, newest: int = CANDIDATES,
+           groups: Sequence[str] = ()) -> list[tuple[int, int]]:
+    """(id, story) of the best matches of an FTS5 expression that pass the filters, one a story,
+    ranked as the module's docstring says (`groups`: the expression's required parts, as
+    fts.match_groups gives them; none: BM25 of the whole expression). One statement: FTS5 index
+    reads, one read of ix_articles_search an article (never its row), the choice of each
+    story's report and the order in SQLite, so Python sees `limit` rows, not a thousand."""
+    found = [i for (i,) in db.exec_driver_sql(  # newest first: a walk of the index's rows
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        (expression, max(scored + 1, newest)))]
+    if not found:
+        return []
     conditions, params = where
-    rows = db.exec_driver_sql(candidates_sql(conditions, common=common),
-                              (expression, floor, *params)).all()
-    if common:
-        in_title = {i for (i,) in db.exec_driver_sql(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?",
-            (f"{{title}} : ({expression})", floor))}
-        rows = [(*row[:4], -1.0 if row[0] in in_title else 0.0) for row in rows]
-    return [Hit(i, story, None if relevant is None else bool(relevant), bool(has_text), rank)
-            for i, story, relevant, has_text, rank in rows]
+    title = f"{{title}} : ({expression})"
+    if len(found) > scored:  # a common word: its newest matches
+        floor = found[newest - 1] if len(found) >= newest else 0
+        rank, third = "title", (title,)
+    else:
+        floor = found[-1]
+        rank, third = "bm25", ()
+        alone = len(groups) == 1 and groups[0] == expression  # found says: few
+        if groups and not alone:
+            weighed = [g for g in groups if _few(db, g, scored)]
+            if weighed != list(groups) or " AND ".join(groups) != expression:
+                rank, third = (("weighed", (" AND ".join(weighed),)) if weighed
+                               else ("title", (title,)))
+    return db.exec_driver_sql(ranked_sql(conditions, rank=rank, limit=limit, offset=offset),
+                              (expression, floor, *third, *params)).all()
 
 
-def candidates_sql(conditions: str, *, common: bool) -> str:
-    """Matches (MATCH ?, rowid >= ?) as narrow rows, read from the FTS index and
-    ix_articles_search only."""
-    return ("SELECT a.id, coalesce(a.story_id, a.id), a.relevant, NOT EXISTS (SELECT 1 FROM "
-            "articles t INDEXED BY ix_articles_textless WHERE t.id = a.id AND t.text = ''), "
-            f"{'0.0' if common else BM25} FROM articles_fts f "
-            "JOIN articles a INDEXED BY ix_articles_search ON a.id = f.rowid "
-            f"WHERE articles_fts MATCH ? AND f.rowid >= ?{conditions}")
+def _few(db: sa.Connection, expression: str, most: int) -> bool:
+    """Whether at most `most` articles match (a walk of at most most + 1 index rows)."""
+    return db.exec_driver_sql("SELECT count(*) FROM (SELECT 1 FROM articles_fts WHERE "
+                              "articles_fts MATCH ? LIMIT ?)", (expression, most + 1)
+                              ).scalar() <= most
 
 
-def _newest(db: sa.Connection, expression: str, count: int) -> int | None:
-    """The id of the count-th newest match, None when fewer match (a walk of count index rows)."""
-    return db.exec_driver_sql("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
-                              "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                              (expression, count - 1)).scalar()
+def ranked_sql(conditions: str, *, rank: str, limit: int = 20, offset: int = 0) -> str:
+    """The ranking statement: for each story its report that is relevant (else not relevant,
+    else not yet classified), with text, best ranked, newest; then the stories by relevance,
+    rank, newest. Parameters: as candidates_sql's."""
+    return ("SELECT id, story FROM (SELECT id, story, relevance, rank, row_number() OVER ("
+            "PARTITION BY story ORDER BY relevance DESC, textless, rank, id DESC) AS nth FROM ("
+            f"{candidates_sql(conditions, rank=rank)})) WHERE nth = 1 "
+            f"ORDER BY relevance DESC, rank, id DESC LIMIT {int(limit)} OFFSET {int(offset)}")
 
 
-def members_query(stories: set[int]) -> sa.Select:
-    """Every report of these stories, with what names its outlet: index reads (the story_id index
-    and the primary key; an article not grouped yet is a story of its own)."""
-    story = sa.func.coalesce(articles.c.story_id, articles.c.id)
-    return (sa.select(story.label("story"), articles.c.publisher, articles.c.site_name,
-                      articles.c.url, articles.c.source_id, sources.c.name.label("source_name"),
-                      sources.c.url.label("source_url"))
-            .select_from(articles.join(sources, sources.c.id == articles.c.source_id,
-                                       isouter=True))
-            .where(sa.or_(articles.c.story_id.in_(stories),
-                          sa.and_(articles.c.id.in_(stories), articles.c.story_id.is_(None))))
-            .order_by(articles.c.id))
+def candidates_sql(conditions: str, *, rank: str) -> str:
+    """Matches as narrow rows, read from the FTS index and ix_articles_search only. Parameters:
+    ?1 the expression, ?2 the floor (rowid >= it), ?3 the title expression (rank "title") or
+    the weighed words' (rank "weighed"), then the conditions'. Ranks: "bm25" of the expression;
+    "weighed", BM25 of the weighed words alone; "title": -1 for a title match (the title
+    expression's matches above the floor, read once), else 0."""
+    score, weights = {
+        "bm25": (BM25, ""),
+        "weighed": ("coalesce(w.weight, 0.0)", " LEFT JOIN (SELECT rowid AS wid, "
+                    f"{BM25} AS weight FROM articles_fts WHERE articles_fts MATCH ?3) w "
+                    "ON w.wid = a.id"),
+        "title": ("CASE WHEN a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH "
+                  "?3 AND rowid >= ?2) THEN -1.0 ELSE 0.0 END", "")}[rank]
+    textless = TEXTLESS_ABOVE if rank == "title" else TEXTLESS
+    return (f"SELECT a.id AS id, coalesce(a.story_id, a.id) AS story, {score} AS rank, "
+            "CASE a.relevant WHEN 1 THEN 2 WHEN 0 THEN 1 ELSE 0 END AS relevance, "
+            f"{textless} AS textless FROM articles_fts f "
+            f"JOIN articles a INDEXED BY ix_articles_search ON a.id = f.rowid{weights} "
+            f"WHERE articles_fts MATCH ?1 AND f.rowid >= ?2{conditions}")
+
+
+def members_sql(count: int) -> str:
+    """Every report of `count` stories, with what names its outlet: index reads (the story_id
+    index and the primary key; an article not grouped yet is a story of its own)."""
+    marks = ", ".join("?" * count)
+    return ("SELECT coalesce(a.story_id, a.id) AS story, a.publisher, a.site_name, a.url, "
+            "a.source_id, s.name AS source_name, s.url AS source_url FROM articles a "
+            "LEFT JOIN sources s ON s.id = a.source_id "
+            f"WHERE a.story_id IN ({marks}) OR (a.id IN ({marks}) AND a.story_id IS NULL) "
+            "ORDER BY a.id")
 
 
 def members(db: sa.Connection, stories: set[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
-    for row in db.execute(members_query(stories)) if stories else ():
-        found.setdefault(row.story, []).append(row)
+    if stories:
+        listed = tuple(stories)
+        for row in db.exec_driver_sql(members_sql(len(listed)), listed + listed):
+            found.setdefault(row.story, []).append(row)
     return found
 
 
-def search(engine: sa.Engine, view_query: sa.Select, query: str, *, topic: str | None = None,
+@cache
+def _reading(view_query: Callable[[], sa.Select]) -> sa.Select:
+    """The full rows of some articles (built once: SQLAlchemy then reuses its compiled form)."""
+    return view_query().where(articles.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def search(engine: sa.Engine, view_query: Callable[[], sa.Select], query: str, *, topic: str | None = None,
            since: datetime | None = None, lang: str | None = None, limit: int = 20,
            offset: int = 0) -> list[ArticleView]:
     """The archive's best matches for a user's words (see the module's docstring)."""
@@ -154,17 +173,16 @@ def search(engine: sa.Engine, view_query: sa.Select, query: str, *, topic: str |
     if expression is None:
         return []
     with engine.connect() as db:
-        hits = pick(candidates(db, expression, filters(topic=topic, since=since, lang=lang)),
-                    limit=limit, offset=offset)
+        hits = ranked(db, expression, filters(topic=topic, since=since, lang=lang), limit=limit,
+                      offset=offset, groups=fts.match_groups(query))
         if not hits:
             return []
-        rows = {r.id: r for r in db.execute(view_query.where(
-            articles.c.id.in_([h.id for h in hits])))}
+        rows = {r.id: r for r in db.execute(_reading(view_query), {"ids": [i for i, _ in hits]})}
         outlets = {story: [outlet(r) for r in reports]
-                   for story, reports in members(db, {h.story for h in hits}).items()}
+                   for story, reports in members(db, {story for _, story in hits}).items()}
     views = []
-    for hit in hits:
-        row = rows[hit.id]
+    for article_id, _ in hits:
+        row = rows[article_id]
         view = _view(row, snippet=fts.snippet(row.text or row.summary, query))
         names = outlets.get(view.story_id, [])
         views.append(replace(view, members=max(len(names), 1), also=tuple(

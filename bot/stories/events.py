@@ -55,6 +55,7 @@ _TOKEN = re.compile(rf"{_NUMBER}{_UNITS}?|[A-Za-z][A-Za-z'’\-]*[A-Za-z]|{CJK_R
 # An amount as written in either language: "$110M", "$110 million", "US$110mn", "110 million
 # dollars", "1億1000万ドル" are one figure; so are "2nm" and "2-nanometer", "15%" and "15 percent".
 _FIGURE = re.compile(r"""
+    (?=(?:US\$|\$|¥|€|£|JPY|USD|EUR)?\s?\d)  # a figure has a digit: nowhere else is tried
     (?P<pre>US\$|\$|¥|€|£|JPY|USD|EUR)?\s?
     (?P<ja>(?:\d+(?:\.\d+)?兆)?(?:\d+(?:\.\d+)?億)?(?:\d+(?:\.\d+)?万)?)
     (?P<num>\d(?:[\d,]*\d)?(?:\.\d+)?)?

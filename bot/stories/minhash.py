@@ -8,6 +8,7 @@ With 16 bands of 4, two texts of Jaccard 0.5 share a band with probability 1 - (
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import struct
@@ -40,7 +41,39 @@ def signature(text: str) -> tuple[int, ...]:
               & MASK for s in shingles(text) if s]
     if not hashes:
         return ()
-    return tuple(min((a * h + b) % PRIME for h in hashes) & MASK for a, b in _PERMS)
+    if len(hashes) >= VECTORISED:
+        return _vectorised(hashes)
+    return tuple(min([(a * h + b) % PRIME for h in hashes]) & MASK for a, b in _PERMS)
+
+
+VECTORISED = 64  # shingles from which numpy's arithmetic pays for its arrays (a headline's not)
+
+
+def _vectorised(hashes: list[int]) -> tuple[int, ...]:
+    """The same values as the plain loop, in 64-bit integer arithmetic: a < 2^61 and h < 2^32,
+    so a*h is split as (a_hi*h)*2^32 + a_lo*h, each part folded mod 2^61-1 (2^61 = 1 there)."""
+    import numpy as np  # loaded by the extraction workers, whose texts are long
+
+    a_hi, a_lo, b = _perm_arrays()
+    h = np.asarray(hashes, dtype=np.uint64)[None, :]
+    high = a_hi * h  # < 2^61: times 2^32 is (high >> 29) * 2^61 + (high & 2^29-1) * 2^32
+    low = a_lo * h  # < 2^64
+    x = (high >> 29) + ((high & LOW_29) << 32) + (low >> 61) + (low & PRIME) + b  # < 2^63
+    x = (x & PRIME) + (x >> 61)
+    x = np.where(x >= PRIME, x - PRIME, x)
+    return tuple(int(v) & MASK for v in x.min(axis=1))
+
+
+LOW_29 = (1 << 29) - 1
+
+
+@functools.cache
+def _perm_arrays():
+    import numpy as np
+
+    column = lambda values: np.array(values, dtype=np.uint64)[:, None]  # noqa: E731
+    return (column([a >> 32 for a, _ in _PERMS]), column([a & MASK for a, _ in _PERMS]),
+            column([b for _, b in _PERMS]))
 
 
 def band_keys(sig: tuple[int, ...]) -> list[str]:
