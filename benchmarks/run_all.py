@@ -7,9 +7,11 @@ all the figures as JSON.
 Each benchmark's `measure(quick)` runs in a process of its own (a crash or a leak of one does not
 touch the others, and no benchmark's imports warm another's start-up); a failing one prints one
 line naming it and its error, and the others still run. Their progress goes to stderr; the table
-to stdout. Durations on this 2-core machine: --quick about 10 minutes (the first run also builds
-the cached 100k search archive, a few minutes more); the full run an hour or more (the 1M search
-archive, cached in ~/.cache/techwatch-bench/, takes about half an hour to build the first time).
+to stdout. Durations on this 2-core machine: --quick 2.5 minutes when the machine is quiet, 15
+under the load of three other developers (plus, the first time, the cached 100k search archive:
+a few minutes); the full run about half an hour, plus the first builds of the cached archives
+in ~/.cache/techwatch-bench/ (1M search articles: the better part of an hour; 100k story
+grouping background: about 15 minutes). Each run prints its own duration.
 """
 
 from __future__ import annotations

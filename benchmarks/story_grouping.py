@@ -98,16 +98,16 @@ def fill(archive, size: int, rng: random.Random) -> None:
                                                [("", size), *frequency.items()]])
 
 
-COMPLEXITY = (
-    "per article (Archive._assign_story): 1 primary-key read; 1 upsert of its document terms; "
-    "<=1 document-frequency query for terms this process has not read yet (TermCounts, one "
-    "json_each statement); 1 copy-candidate query (its 16 LSH bands, within the window, <=200 "
-    "candidates, MinHash compared in Python); 1 event-candidate query (its <=32 rarest index "
-    "terms, within the window, grouped, <=30 candidates); <=1 read of candidates' story terms "
-    "not parsed yet and <=1 frequency query for their new terms; per story scoring above the "
-    "bar 1 read of its <=50 members; then 1 update and 2 index inserts. Work is O(index rows "
-    "under its bands and terms within the window + candidates), not O(archive); the index "
-    "look-ups are B-tree seeks, O(log archive)")
+COMPLEXITY = (  # read from Archive._assign_story; keep in step with it
+    "per article (Archive._assign_story): 1 upsert of its document terms; <=1 "
+    "document-frequency query for terms this process does not hold (TermCounts, one json_each "
+    "statement); 1 copy-candidate query (its 16 LSH bands within the window, <=200 candidates, "
+    "MinHash compared in Python); 1 event-candidate query (its <=32 rarest index terms within "
+    "the window, grouped, <=30 candidates); <=1 read of candidates' story terms not held and "
+    "<=1 frequency query for their new terms; per story scoring above the bar 1 read of its "
+    "<=50 members; then 1 update and 2 index inserts (one statement each). Work is O(index rows "
+    "under its bands and terms within the window + candidates), not O(archive); each look-up "
+    "is a B-tree seek, O(log archive)")
 
 
 def real_texts(count: int) -> list[tuple[str, str]]:
