@@ -100,7 +100,9 @@ def _sets() -> dict[str, Callable[[str, bytes, str], tuple[str, str | None]]]:
         "metadata, both, precision+fast": meta(True, True, favor_precision=True, fast=True),
         "metadata, both, recall+fast": meta(True, True, favor_recall=True, fast=True),
         "recall+fast, parse once (tree copied)": parse_once,
-        "extract_page before (balanced, 2nd parse, py3langid)": old_page,
+        # py3langid is no longer a dependency: `pip install py3langid` to compare with it
+        **({"extract_page before (balanced, 2nd parse, py3langid)": old_page}
+           if importlib.util.find_spec("py3langid") else {}),
         "extract_page now": page,
     }
 

@@ -60,6 +60,7 @@ class TreeWatch:
         self.pid, self.peak_rss, self.peak_pss, self.cpu = pid, 0, 0, {}
         self.processes = 0
         self.roles: dict[str, float] = {}
+        self.role_of: dict[int, str] = {}
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
@@ -74,7 +75,7 @@ class TreeWatch:
                     own = int(stat[21]) * PAGE_SIZE
                     rss += own
                     self.cpu[pid] = (int(stat[11]) + int(stat[12])) / TICKS
-                    role = _role(pid, self.pid, int(stat[1]))
+                    role = self.role_of.setdefault(pid, _role(pid, self.pid, int(stat[1])))
                     self.roles[role] = max(self.roles.get(role, 0), own / 2**20)
                     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
                     pss += int(next(line.split()[1] for line in rollup.splitlines()
@@ -85,6 +86,14 @@ class TreeWatch:
 
     def join(self) -> None:
         self._thread.join()
+
+
+def _by_role(watch: TreeWatch) -> dict[str, float]:
+    spent: dict[str, float] = {}
+    for pid, seconds in watch.cpu.items():
+        role = watch.role_of.get(pid, "?")
+        spent[role] = round(spent.get(role, 0) + seconds, 2)
+    return spent
 
 
 def _role(pid: int, main: int, parent: int) -> str:
@@ -128,6 +137,7 @@ def run_once(config: Path, site: Site, probe_file: Path) -> dict:
             "peak_rss_mb": watch.peak_rss / 2**20, "peak_pss_mb": watch.peak_pss / 2**20,
             "peak_rss_mb_by_role": {k: round(v, 1) for k, v in watch.roles.items()},
             "processes": watch.processes,
+            "cpu_seconds_by_role": _by_role(watch),
             "cpu_seconds": sum(watch.cpu.values()), "longest_stall_ms": stalls["longest"] * 1000,
             "stalls_over_50ms": stalls["over_50ms"], "stalled_seconds": stalls["stalled"],
             "longest_stall_at": stalls["where"]}

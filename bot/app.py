@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -170,10 +169,6 @@ async def open_fetcher(app: App) -> AsyncIterator[Fetcher]:
 async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
     """One HTTP client for the life of a run, and the process's extraction pool."""
     from bot.pipeline import Pipeline
-
-    # the loop shares the GIL with the archive's thread and the pool's: each waiting callback
-    # gets it back within 1 ms, not Python's default 5 (each wait of a callback adds up)
-    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
 
     async with open_fetcher(app) as fetcher:
         pipeline = Pipeline(app.settings, app.archive, app.classifier, fetcher,
