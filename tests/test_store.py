@@ -233,8 +233,8 @@ def test_seeding_stopped_halfway_is_completed_by_the_next_start(tmp_path, cli):
 def test_a_digest_takes_max_stories_stories_not_articles(tmp_path):
     """A story carried by three outlets is one entry of the digest ("also: ..."), so it uses
     one of max_stories, not three; the story that does not fit waits for the next digest."""
+    from bot.analysis import StoryInput
     from bot.config import StorySettings
-    from bot.store.archive import StoryInput
     from bot.stories.events import story_terms
     from bot.stories.minhash import signature
 

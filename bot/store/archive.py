@@ -19,7 +19,6 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.analysis import ArticleResult, RawPage, StoryInput
 from bot.config import StorySettings
 from bot.errors import ArchiveDamaged, StorageError
 from bot.feeds.identity import same_site
@@ -63,6 +62,8 @@ from bot.stories.events import StoryTerms
 
 if TYPE_CHECKING:
     from alembic.config import Config  # Alembic loads only to migrate
+
+    from bot.analysis import ArticleResult, RawPage, StoryInput  # the classifier: not to read
 
 log = logging.getLogger("techwatch")
 SEED_SOURCE = "seed"
@@ -744,6 +745,8 @@ class Archive:
         same_event_undated if either has no publication date), else in a story of its own;
         index it. Reads a few index rows and candidates of the window, never the archive."""
         with self.engine.begin() as db:
+            from bot.analysis import StoryInput
+
             return self._assign_story(db, article_id, StoryInput(sig, terms), rules, now)
 
     def _assign_story(self, db: sa.Connection, article_id: int, item: StoryInput,
