@@ -440,7 +440,8 @@ def _with_progress(run: Callable[[Progress | None], Any]) -> Any:
     """Run a coroutine function with a progress bar on a terminal (none when piped)."""
     import asyncio
 
-    import bot.pipeline  # noqa: F401 -- imported before the loop runs, not stalling it
+    import bot.extract.pool  # noqa: F401 -- imported before the loop runs, not stalling it
+    import bot.pipeline  # noqa: F401
 
     if not sys.stderr.isatty():
         return asyncio.run(run(None))
