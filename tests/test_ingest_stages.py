@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import FIXED_NOW, ROOT, write_config
@@ -138,3 +139,45 @@ def test_document_frequencies_held_in_memory_are_the_archives(site, tmp_path):
             assert held == fresh._terms.frequencies(db, terms)
     finally:
         fresh.close()
+
+
+def test_an_article_that_cannot_be_written_costs_its_batch_nothing(tmp_path):
+    """A batch that fails is rolled back and written again article by article: the one whose
+    write fails gets the error (its own task handles it) and stays pending; the others are
+    archived with their stories."""
+    config = write_config(tmp_path, [])
+    app = load_app(str(config), {}, now=lambda: FIXED_NOW)
+    drafts = [ArticleDraft(source_id="seed", url=f"https://example.com/{i}",
+                           canonical_url=f"https://example.com/{i}",
+                           keys=(f"https://example.com/{i}",),
+                           title=f"Japan and US sign accord number {i} on chips", summary=SUMMARY,
+                           guid=None, feed_published=None, lang="en", publisher=None,
+                           fetch_fulltext=False) for i in range(3)]
+    busy = threading.Event()
+
+    async def complete_three():
+        async with open_pipeline(app) as pipeline:
+            app.archive.add_drafts(drafts, FIXED_NOW, origin=None)
+            pending = app.archive.pending_articles()
+            hold = pipeline.db(busy.wait)
+            judged = [await pipeline._analyse(a, ExtractedText("feed_only")) for a in pending]
+            broken = judged[1].story.terms
+            judged[1] = replace(judged[1], story=replace(
+                judged[1].story, terms=replace(broken, lead={"x": object()})))  # unwritable
+            report = CycleReport()
+            writes = [asyncio.ensure_future(pipeline._complete(r, report)) for r in judged]
+            await asyncio.sleep(0.05)
+            busy.set()
+            await hold
+            return await asyncio.gather(*writes, return_exceptions=True), pending
+
+    try:
+        outcomes, pending = asyncio.run(complete_three())
+    finally:
+        app.close()
+    assert isinstance(outcomes[1], Exception)
+    assert outcomes[0] == pending[0].id and outcomes[2] == pending[2].id
+    states = dict(query(config, "SELECT url, state || (story_id IS NOT NULL) FROM articles "
+                                "WHERE url LIKE 'https://example.com/%'"))
+    assert states == {"https://example.com/0": "done1", "https://example.com/1": "pending0",
+                      "https://example.com/2": "done1"}
