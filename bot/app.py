@@ -106,7 +106,7 @@ def load_app(cli_config: str | None, env: Mapping[str, str],
     (the config's sources and the seeds are synced by the next writing command), so another
     user's archive or a backup can be read, and a reader never waits for the daemon's writes."""
     from bot.config import config_path, load_settings
-    from bot.store.archive import archive_file, check_location, open_archive
+    from bot.store.database import archive_file, check_location, open_archive
 
     settings = load_settings(config_path(cli_config, env), env)
     classifier = load_classifier(settings)

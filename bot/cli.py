@@ -114,7 +114,7 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
     if args.log_format is None and app.settings.logging.format != "text":
         setup_logging(level, app.settings.logging.format)
     if app.new_archive:  # a first run, or a mistyped path: say which, where it is seen
-        from bot.store.archive import archive_file
+        from bot.store.database import archive_file
 
         where = archive_file(app.settings.storage.database)
         if getattr(args, "reads", False):
@@ -381,7 +381,7 @@ def cmd_add(app: App, args: argparse.Namespace) -> int:
 
     from bot.app import open_pipeline
     from bot.pipeline import CycleReport
-    from bot.store.archive import ADDED_SOURCE
+    from bot.store.rows import ADDED_SOURCE
 
     async def add_all() -> list[AddOutcome]:
         app.archive.ensure_source(ADDED_SOURCE, "Added by hand")
@@ -486,7 +486,7 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
 # --- status / sources -------------------------------------------------------------------
 
 def cmd_status(app: App, args: argparse.Namespace) -> int:
-    from bot.store.archive import source_health
+    from bot.store.sources import source_health
 
     now = app.now()
     rows = app.archive.source_rows()
@@ -669,7 +669,7 @@ def cmd_sources_suggest(app: App, args: argparse.Namespace) -> int:
     from bot.app import open_fetcher
     from bot.feeds.discover import domain, find_feed, outbound_domains, rank_suggestions
     from bot.notify.terminal import console, escape
-    from bot.store.archive import ADDED_SOURCE
+    from bot.store.rows import ADDED_SOURCE
 
     rows = app.archive.source_rows()
     aggregators = {r.id for r in rows if domain(r.url) == "news.google.com"} | {ADDED_SOURCE}

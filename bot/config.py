@@ -243,9 +243,12 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
     storage = sections["storage"]
     database = env.get(ENV_DATABASE_URL) or storage.database
     where = ENV_DATABASE_URL if env.get(ENV_DATABASE_URL) else "storage.database"
-    if not database.startswith("sqlite://"):
+    if database.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's
+        database = "postgresql+psycopg://" + database.split("://", 1)[1]  # default psycopg2
+    if not database.startswith(("sqlite://", "postgresql+psycopg://")):
         raise ConfigError(str(path), where, f"unsupported database URL {redact(database)!r} "
-                          "(this version stores into SQLite: sqlite:///path/to/file.db)")
+                          "(SQLite: sqlite:///path/to/file.db; PostgreSQL: "
+                          "postgresql+psycopg://user@host:5432/database)")
     sections["storage"] = replace(storage, database=database)
     _check_time(sections["digest"].time, sections["digest"].timezone, str(path), "digest")
     _check_time(sections["storage"].housekeeping_time, "UTC", str(path), "storage")

@@ -27,8 +27,8 @@ from bot.digest import why
 from bot.errors import TechwatchError
 from bot.models import ArticleView
 from bot.since import parse_since
-from bot.store.archive import outlet
 from bot.store.reports import export_rows
+from bot.store.rows import outlet
 
 if TYPE_CHECKING:
     from warcio.statusandheaders import StatusAndHeaders

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 
 from bot.notify.slack import DeliveryReport
 from bot.pipeline import CycleReport
-from bot.store.archive import source_health
+from bot.store.sources import source_health
 from bot.wsgiserver import Serving, serve_wsgi
 
 HEARTBEAT_SECONDS = 5.0  # how often the loop says it is alive

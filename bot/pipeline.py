@@ -44,7 +44,7 @@ from bot.models import (
     SourceState,
 )
 from bot.store import Archive
-from bot.store.archive import ADDED_SOURCE, FetchLogged, PollWrite
+from bot.store.rows import ADDED_SOURCE, FetchLogged, PollWrite
 from bot.stories.glossary import Glossary
 
 if TYPE_CHECKING:

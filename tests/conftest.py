@@ -25,6 +25,18 @@ def need_corpus(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """An empty archive's URL on each backend: an SQLite file, a throwaway PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'techwatch.db'}"
+        return
+    from pgdb import throwaway_database
+
+    with throwaway_database() as url:
+        yield url
+
+
 @pytest.fixture
 def site() -> Iterator[Site]:
     server = Site().start()
@@ -32,9 +44,10 @@ def site() -> Iterator[Site]:
     server.stop()
 
 
-def write_config(directory: Path, sources: list[dict], extra: str = "") -> Path:
+def write_config(directory: Path, sources: list[dict], extra: str = "",
+                 database: str | None = None) -> Path:
     """A techwatch.toml + sources.toml in `directory`, with the shipped taxonomy and seeds and
-    no politeness delay (the server is local)."""
+    no politeness delay (the server is local); the archive at `database`, else a file there."""
     directory.mkdir(parents=True, exist_ok=True)
     lines = []
     for source in sources:
@@ -45,7 +58,7 @@ def write_config(directory: Path, sources: list[dict], extra: str = "") -> Path:
     config = directory / "techwatch.toml"
     config.write_text(
         f'topics = "{ROOT / "config" / "topics.toml"}"\nseeds = "{ROOT / "seeds"}"\n'
-        f'[storage]\ndatabase = "sqlite:///{directory / "techwatch.db"}"\n'
+        f'[storage]\ndatabase = "{database or "sqlite:///" + str(directory / "techwatch.db")}"\n'
         "[fetch]\nper_host_delay_seconds = 0\nper_host_concurrency = 4\ntimeout_seconds = 3\n"
         "[extract]\nworkers = 2\n" + extra, encoding="utf-8")
     return config

@@ -8,7 +8,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from bot.store.archive import _engine, migrate, open_archive
+from bot.store.database import _engine, migrate, open_archive
 
 
 def describe(path: Path) -> dict:

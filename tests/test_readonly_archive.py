@@ -23,7 +23,7 @@ from sitesrv import Reply, Site
 
 from bot.cli import main
 from bot.store import open_archive
-from bot.store.archive import migrate
+from bot.store.database import migrate
 
 READING = (["status"], ["search", "Japan", "--json"], ["export"], ["stats", "--json"])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import write_config
 
-from bot.store.archive import migrate, migration_revisions, open_archive
+from bot.store.database import migrate, migration_revisions, open_archive
 
 HEAVY = ("slack_sdk", "slack_bolt", "alembic", "matplotlib", "trafilatura", "numpy",
          "py3langid", "httpx")
@@ -81,7 +81,7 @@ def test_search_of_a_current_archive_loads_no_alembic(tmp_path):
 def test_a_writing_command_on_a_current_archive_loads_no_alembic(tmp_path):
     url = f"sqlite:///{tmp_path / 'techwatch.db'}"
     open_archive(url).close()
-    probe = ("import sys; from bot.store.archive import open_archive; "
+    probe = ("import sys; from bot.store.database import open_archive; "
              f"open_archive({url!r}).close(); print('alembic' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, timeout=120)
@@ -104,7 +104,7 @@ def test_an_older_archive_is_still_upgraded_by_a_search(tmp_path):
 def test_the_cheap_head_is_alembics_head():
     from alembic.script import ScriptDirectory
 
-    from bot.store.archive import _alembic_config
+    from bot.store.database import _alembic_config
 
     script = ScriptDirectory.from_config(_alembic_config())
     revisions, heads = migration_revisions()

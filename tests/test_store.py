@@ -143,7 +143,7 @@ def test_unusable_database_location_is_a_clear_error(tmp_path, cli):
 
 
 def test_migrations_go_down_and_up_again_and_upgrade_keeps_data(tmp_path):
-    from bot.store.archive import migrate
+    from bot.store.database import migrate
 
     url = f"sqlite:///{tmp_path / 'm.db'}"
     archive = open_archive(url)

@@ -511,7 +511,7 @@ def test_a_canonical_naming_another_sites_page_is_only_a_claim(site, tmp_path, c
 def test_an_outlet_is_the_pages_publisher_when_a_feed_links_to_another_site():
     from types import SimpleNamespace
 
-    from bot.store.archive import outlet
+    from bot.store.rows import outlet
 
     row = dict(publisher=None, site_name="Pacific Business Journal", source_id="ttd",
                url="https://pbj.example/news/a.html?utm_source=twitter",

@@ -28,7 +28,7 @@ from bot.since import parse_since
 from bot.slackapp import replies
 from bot.slackapp.commands import CommandError, Request, help_text, parse, url_of
 from bot.slackapp.limits import FetchQueue, RateLimit
-from bot.store.archive import ADDED_SOURCE
+from bot.store.rows import ADDED_SOURCE
 
 log = logging.getLogger("techwatch")
 SLOW = {"digest", "add-source", "add"}  # answered through response_url

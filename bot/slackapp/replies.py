@@ -14,7 +14,7 @@ from bot.config import AlertChannel, DigestChannel
 from bot.logs import redact
 from bot.models import ArticleView
 from bot.notify.blocks import MAX_BLOCKS, context, cut, escape, link, section
-from bot.store.archive import source_health
+from bot.store.sources import source_health
 
 MORE_ACTION = "tw_search_more"
 PAGE = 10

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
-
 from bot.cjk import CJK_RUN, bigrams
 
 WORD = re.compile(r"\w+")
@@ -89,7 +87,3 @@ def snippet(text: str, query: str, width: int = 200) -> str:
     more = begin + width < len(flat) or (tail < len(text) and text[tail:].strip())
     return ("…" if begin or (head and text[:head].strip()) else "") + piece + ("…" if more else "")
 
-
-def optimize(db: sa.Connection) -> None:
-    """FTS5's 'optimize' command: merges the index's b-trees into one (faster queries)."""
-    db.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")

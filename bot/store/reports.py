@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store.archive import SEED_SOURCE, any_topic
+from bot.store.rows import SEED_SOURCE, any_topic
 from bot.store.schema import articles, raw_pages, sources
 
 YIELD_PER = 500  # rows fetched at a time: memory stays flat however large the archive

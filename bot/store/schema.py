@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -22,6 +23,8 @@ class UTCDateTime(sa.TypeDecorator):
         return value.replace(tzinfo=UTC) if isinstance(value, datetime) else value
 
 
+# JSON; in PostgreSQL jsonb (comparable, so an index may hold it: ix_articles_search's topics)
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
 metadata = sa.MetaData()
 
 sources = sa.Table(
@@ -44,8 +47,8 @@ sources = sa.Table(
     sa.Column("last_new_item_at", UTCDateTime),
     sa.Column("next_poll_at", UTCDateTime),
     sa.Column("interval_minutes", sa.Float),  # the adaptive interval of the last poll with items
-    sa.Column("skip_hours", sa.JSON),  # RSS <skipHours>: UTC hours (0-23) not to poll in
-    sa.Column("skip_days", sa.JSON),  # RSS <skipDays>: weekday names not to poll on
+    sa.Column("skip_hours", Json),  # RSS <skipHours>: UTC hours (0-23) not to poll in
+    sa.Column("skip_days", Json),  # RSS <skipDays>: weekday names not to poll on
     sa.Column("disabled_at", UTCDateTime),  # `techwatch sources disable`: not polled until enabled
     sa.Column("failing_since", UTCDateTime),  # the first failure of the current run of failures
     sa.Column("recovered_from", UTCDateTime),  # failing_since of the run that the last success ended
@@ -53,6 +56,8 @@ sources = sa.Table(
     # "slack": `/techwatch add-source`
     sa.Column("backlog", sa.Boolean),  # first seen with more new items than a poll takes: the
     # items still being taken are a backlog (archived, not alerted)
+    sa.Column("claimed_by", sa.String),  # the worker polling it now (bot.store.cluster)
+    sa.Column("claimed_until", UTCDateTime),  # its lease: a dead worker's claim lapses then
 )
 
 articles = sa.Table(
@@ -82,20 +87,23 @@ articles = sa.Table(
     sa.Column("extractor_version", sa.String),
     sa.Column("relevant", sa.Boolean),
     sa.Column("score", sa.Float),
-    sa.Column("topics", sa.JSON),
-    sa.Column("evidence", sa.JSON),
+    sa.Column("topics", Json),
+    sa.Column("evidence", Json),
     sa.Column("updated_at", UTCDateTime),
-    sa.Column("signals", sa.JSON),  # {"actors": {"us": [...], "japan": [...]}, "cues": [...]}
+    sa.Column("signals", Json),  # {"actors": {"us": [...], "japan": [...]}, "cues": [...]}
     sa.Column("story_id", sa.Integer, index=True),  # the first article of its story; None: its own
     sa.Column("minhash", sa.LargeBinary),
     sa.Column("origin", sa.String),  # None: a feed; "added" (techwatch add), "backfill"
-    sa.Column("story_terms", sa.JSON),  # what event grouping compares (bot.stories.events)
+    sa.Column("story_terms", Json),  # what event grouping compares (bot.stories.events)
     sa.Column("retry_at", UTCDateTime),  # a page that failed for a passing reason waits till
+    sa.Column("claimed_by", sa.String),  # the worker fetching its page now (bot.store.cluster)
+    sa.Column("claimed_until", UTCDateTime),  # its lease: a dead worker's claim lapses then
 )
 # what a search ranks and filters by, readable without the article rows (bot.store.search)
 sa.Index("ix_articles_search", articles.c.id, articles.c.story_id, articles.c.relevant,
          articles.c.lang, articles.c.published, articles.c.first_seen, articles.c.topics)
-sa.Index("ix_articles_textless", articles.c.id, sqlite_where=articles.c.text == "")
+sa.Index("ix_articles_textless", articles.c.id, sqlite_where=articles.c.text == "",
+         postgresql_where=articles.c.text == "")
 
 item_keys = sa.Table(
     "item_keys", metadata,
@@ -149,7 +157,7 @@ deliveries = sa.Table(
     sa.Column("kind", sa.String, nullable=False),  # digest, alert, alert_note
     sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id")),
     sa.Column("parent_key", sa.String),  # a thread reply: the key of the message it answers
-    sa.Column("payload", sa.JSON, nullable=False),  # {"text": ..., "blocks": [...]}
+    sa.Column("payload", Json, nullable=False),  # {"text": ..., "blocks": [...]}
     sa.Column("status", sa.String, nullable=False, index=True),  # pending, sent, failed, rolled
     sa.Column("ts", sa.String),  # Slack's id of the posted message
     sa.Column("attempts", sa.Integer, nullable=False),
@@ -184,7 +192,7 @@ feedback = sa.Table(
     sa.Column("topic", sa.String),  # the topic a not_topic vote is about
     sa.Column("predicted_relevant", sa.Boolean),
     sa.Column("predicted_score", sa.Float),
-    sa.Column("predicted_topics", sa.JSON),
+    sa.Column("predicted_topics", Json),
     sa.Column("channel", sa.String),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("article_id", "user", "vote", "topic", name="uq_feedback_vote"),
@@ -220,7 +228,19 @@ term_documents = sa.Table(
 )
 
 
+workers = sa.Table(
+    "workers", metadata,  # the `techwatch run` processes sharing the archive, by heartbeat
+    sa.Column("id", sa.String, primary_key=True),  # host:pid:random
+    sa.Column("host", sa.String, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("stopped_at", UTCDateTime),  # a clean stop; a killed worker's heartbeat just ages
+)
+
+
 def managed_by_alembic(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Autogenerate compares the tables above; the FTS5 index and its shadow tables are created
-    by raw SQL in the migrations and are left out of the comparison."""
-    return not (type_ == "table" and name is not None and name.startswith("articles_fts"))
+    """Autogenerate compares the tables above; the full-text index (FTS5 and its shadow tables,
+    or PostgreSQL's tsvector table) is created by raw SQL and left out of the comparison."""
+    return not (type_ in ("table", "index") and name is not None
+                and name.startswith(("articles_fts", "ix_articles_fts")))

@@ -167,7 +167,7 @@ def search(engine: sa.Engine, view_query: Callable[[], sa.Select], query: str, *
            since: datetime | None = None, lang: str | None = None, limit: int = 20,
            offset: int = 0) -> list[ArticleView]:
     """The archive's best matches for a user's words (see the module's docstring)."""
-    from bot.store.archive import _view, outlet
+    from bot.store.rows import article_view, outlet
 
     expression = fts.match_query(query)
     if expression is None:
@@ -183,7 +183,7 @@ def search(engine: sa.Engine, view_query: Callable[[], sa.Select], query: str, *
     views = []
     for article_id, _ in hits:
         row = rows[article_id]
-        view = _view(row, snippet=fts.snippet(row.text or row.summary, query))
+        view = article_view(row, snippet=fts.snippet(row.text or row.summary, query))
         names = outlets.get(view.story_id, [])
         views.append(replace(view, members=max(len(names), 1), also=tuple(
             n for n in dict.fromkeys(names) if n != view.source_name)))

@@ -7,6 +7,9 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from bot.store.dialect import create_fts
+from bot.store.schema import Json
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -61,8 +64,8 @@ def upgrade() -> None:
         sa.Column("extractor_version", sa.String),
         sa.Column("relevant", sa.Boolean),
         sa.Column("score", sa.Float),
-        sa.Column("topics", sa.JSON),
-        sa.Column("evidence", sa.JSON),
+        sa.Column("topics", Json),
+        sa.Column("evidence", Json),
         sa.Column("updated_at", sa.DateTime),
     )
     op.create_table(
@@ -100,8 +103,7 @@ def upgrade() -> None:
         sa.Column("items", sa.Integer, nullable=False),
     )
     # Title and text, with CJK runs written as overlapping bigrams (see bot.store.fts).
-    op.execute("CREATE VIRTUAL TABLE articles_fts USING fts5("
-               "title, body, tokenize = 'porter unicode61 remove_diacritics 2')")
+    create_fts(op.get_bind())  # SQLite: FTS5; PostgreSQL: tsvector columns, GIN-indexed
 
 
 def downgrade() -> None:

@@ -8,6 +8,8 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from bot.store.schema import Json
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -16,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("signals", sa.JSON))
+        batch.add_column(sa.Column("signals", Json))
     op.create_table(
         "digest_items",
         sa.Column("channel", sa.String, primary_key=True),

@@ -7,6 +7,8 @@ Revises: 0002
 import sqlalchemy as sa
 from alembic import op
 
+from bot.store.schema import Json
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -22,7 +24,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String, nullable=False),
         sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id")),
         sa.Column("parent_key", sa.String),
-        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("payload", Json, nullable=False),
         sa.Column("status", sa.String, nullable=False, index=True),
         sa.Column("ts", sa.String),
         sa.Column("attempts", sa.Integer, nullable=False),

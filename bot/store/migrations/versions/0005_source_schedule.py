@@ -8,6 +8,8 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
+from bot.store.schema import Json
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -20,8 +22,8 @@ COLUMNS = ("interval_minutes", "skip_hours", "skip_days", "disabled_at", "failin
 def upgrade() -> None:
     with op.batch_alter_table("sources") as batch:
         batch.add_column(sa.Column("interval_minutes", sa.Float))
-        batch.add_column(sa.Column("skip_hours", sa.JSON))
-        batch.add_column(sa.Column("skip_days", sa.JSON))
+        batch.add_column(sa.Column("skip_hours", Json))
+        batch.add_column(sa.Column("skip_days", Json))
         batch.add_column(sa.Column("disabled_at", sa.DateTime))
         batch.add_column(sa.Column("failing_since", sa.DateTime))
         batch.add_column(sa.Column("recovered_from", sa.DateTime))

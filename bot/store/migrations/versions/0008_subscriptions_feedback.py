@@ -7,6 +7,8 @@ Revises: 0007
 import sqlalchemy as sa
 from alembic import op
 
+from bot.store.schema import Json
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -32,7 +34,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String),
         sa.Column("predicted_relevant", sa.Boolean),
         sa.Column("predicted_score", sa.Float),
-        sa.Column("predicted_topics", sa.JSON),
+        sa.Column("predicted_topics", Json),
         sa.Column("channel", sa.String),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("article_id", "user", "vote", "topic", name="uq_feedback_vote"),

@@ -8,6 +8,8 @@ Revises: 0008
 import sqlalchemy as sa
 from alembic import op
 
+from bot.store.schema import Json
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -16,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("story_terms", sa.JSON))
+        batch.add_column(sa.Column("story_terms", Json))
     op.create_table(
         "event_terms",
         sa.Column("term", sa.String, primary_key=True),

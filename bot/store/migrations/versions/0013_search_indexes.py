@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_index("ix_articles_search", "articles",
                     ["id", "story_id", "relevant", "lang", "published", "first_seen", "topics"])
     op.create_index("ix_articles_textless", "articles", ["id"],
-                    sqlite_where=sa.text("text = ''"))
+                    sqlite_where=sa.text("text = ''"), postgresql_where=sa.text("text = ''"))
 
 
 def downgrade() -> None:

@@ -1,0 +1,119 @@
+"""Several `techwatch run` workers on one archive: who is alive (heartbeats), and leases on the
+sources and pending articles each is working on. A claim is taken with `SELECT … FOR UPDATE SKIP
+LOCKED` (PostgreSQL; SQLite has one writer and ignores it) and lapses at `claimed_until`, or as
+soon as its worker's heartbeat is older than DEAD_AFTER, so a killed worker's work returns to the
+others. The claim is also released by the write that finishes the work (a poll recorded, a page
+archived or put off), in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from bot.store.schema import articles, sources, workers
+
+SOURCE_LEASE = timedelta(minutes=5)  # longer than a feed's fetch with every retry
+ARTICLE_LEASE = timedelta(minutes=15)  # longer than a cycle's share of pages takes
+DEAD_AFTER = timedelta(seconds=60)  # a worker silent this long is gone (heartbeat: 5 s)
+RELEASED = {"claimed_by": None, "claimed_until": None}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    alive: bool
+    sources: int  # sources it has claimed now
+    articles: int  # pending articles it has claimed now
+
+
+class ClusterStore:
+    engine: sa.Engine
+
+    def register_worker(self, worker: str, host: str, pid: int, now: datetime) -> None:
+        with self.engine.begin() as db:
+            db.execute(workers.insert().values(id=worker, host=host, pid=pid, started_at=now,
+                                               heartbeat_at=now))
+
+    def heartbeat(self, worker: str, now: datetime) -> None:
+        """Say this worker is alive; release the claims of workers that are not."""
+        with self.engine.begin() as db:
+            db.execute(workers.update().where(workers.c.id == worker)
+                       .values(heartbeat_at=now, stopped_at=None))
+            gone = sa.select(workers.c.id).where(sa.or_(
+                workers.c.heartbeat_at < now - DEAD_AFTER, workers.c.stopped_at.is_not(None)))
+            for table in (sources, articles):
+                db.execute(table.update().where(table.c.claimed_by.in_(gone)).values(RELEASED))
+
+    def worker_stopped(self, worker: str, now: datetime) -> None:
+        """A clean stop: its claims go back at once."""
+        with self.engine.begin() as db:
+            db.execute(workers.update().where(workers.c.id == worker).values(stopped_at=now))
+            for table in (sources, articles):
+                db.execute(table.update().where(table.c.claimed_by == worker).values(RELEASED))
+
+    def release_all_claims(self) -> None:
+        """The one writer of an SQLite archive starts: claims left by a killed run are void."""
+        with self.engine.begin() as db:
+            for table in (sources, articles):
+                db.execute(table.update().where(table.c.claimed_by.is_not(None)).values(RELEASED))
+
+    def workers(self, now: datetime) -> list[WorkerRow]:
+        """Every worker not stopped, alive or not, with its claims."""
+        def claims(table: sa.Table) -> sa.ScalarSelect:
+            return (sa.select(sa.func.count()).where(table.c.claimed_by == workers.c.id,
+                                                     table.c.claimed_until >= now)
+                    .scalar_subquery())
+
+        query = (sa.select(workers, claims(sources).label("sources"),
+                           claims(articles).label("articles"))
+                 .where(workers.c.stopped_at.is_(None)).order_by(workers.c.started_at))
+        with self.engine.connect() as db:
+            return [WorkerRow(r.id, r.host, r.pid, r.started_at, r.heartbeat_at,
+                              r.heartbeat_at >= now - DEAD_AFTER, r.sources, r.articles)
+                    for r in db.execute(query)]
+
+    def claim_sources(self, worker: str, ids: Iterable[str], now: datetime) -> set[str]:
+        """Those of `ids` no other worker is polling, now this one's for SOURCE_LEASE."""
+        return set(self._claim(sources, worker, list(ids), now, SOURCE_LEASE))
+
+    def release_sources(self, worker: str, ids: Iterable[str]) -> None:
+        self._release(sources, worker, list(ids))
+
+    def claim_articles(self, worker: str, ids: Iterable[int], now: datetime) -> set[int]:
+        """Those of `ids` still pending that no other worker is fetching, now this one's."""
+        return set(self._claim(articles, worker, list(ids), now, ARTICLE_LEASE,
+                               articles.c.state == "pending"))
+
+    def release_articles(self, worker: str, ids: Iterable[int]) -> None:
+        self._release(articles, worker, list(ids))
+
+    def _claim(self, table: sa.Table, worker: str, ids: list, now: datetime,
+               lease: timedelta, *where: sa.ColumnElement[bool]) -> list:
+        if not ids:
+            return []
+        free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now,
+                      table.c.claimed_by == worker)
+        claimed = []
+        with self.engine.begin() as db:
+            for start in range(0, len(ids), 500):
+                free_rows = (sa.select(table.c.id)
+                             .where(table.c.id.in_(ids[start:start + 500]), free, *where)
+                             .with_for_update(skip_locked=True))
+                claimed += db.execute(
+                    table.update().where(table.c.id.in_(free_rows))
+                    .values(claimed_by=worker, claimed_until=now + lease)
+                    .returning(table.c.id)).scalars()
+        return claimed
+
+    def _release(self, table: sa.Table, worker: str, ids: list) -> None:
+        with self.engine.begin() as db:
+            for start in range(0, len(ids), 500):
+                db.execute(table.update().where(table.c.id.in_(ids[start:start + 500]),
+                                                table.c.claimed_by == worker).values(RELEASED))

@@ -1,0 +1,232 @@
+"""The delivery ledger (a message is recorded before it is posted: exactly once), digests and
+the articles each took, alerts already sent, and the channels Slack refused for a while."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.models import ArticleView, ChannelHold, Delivery
+from bot.store import dialect
+from bot.store.rows import (
+    ALERT_KINDS,
+    SEED_SOURCE,
+    any_topic,
+    article_view,
+    delivery_of,
+    is_news,
+    view_query,
+)
+from bot.store.schema import articles, channel_holds, deliveries, digest_items, digests
+
+
+class DeliveryStore:
+    engine: sa.Engine
+
+    def last_digest(self, channel: str) -> datetime | None:
+        query = sa.select(sa.func.max(digests.c.sent_at)).where(digests.c.channel == channel)
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
+
+    def first_digest(self, channel: str) -> datetime | None:
+        query = sa.select(sa.func.min(digests.c.sent_at)).where(digests.c.channel == channel)
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
+
+    def record_digest(self, channel: str, sent_at: datetime, article_ids: list[int]) -> None:
+        """A digest shown outside Slack (the terminal): its articles are taken, once."""
+        self.plan([], sent_at, digest=(channel, article_ids))
+
+    def digest_articles(self, channel: str, *, first_seen_after: datetime, min_score: float,
+                        published_after: datetime, limit: int, topics: tuple[str, ...] = (),
+                        ) -> list[ArticleView]:
+        """Relevant news not yet in this channel's digest, best first, from at most `limit`
+        stories (a story's every outlet: one entry, "also: ..."); never seed documents. An
+        article finished late (a retry) still gets its turn."""
+        earlier = articles.alias("earlier")
+        story = sa.func.coalesce(articles.c.story_id, articles.c.id)
+        in_digest = sa.exists().where(  # this article, or another of its story, went out
+            digest_items.c.channel == channel, digest_items.c.article_id == earlier.c.id,
+            sa.func.coalesce(earlier.c.story_id, earlier.c.id) == story)
+        due = (articles.c.state == "done", articles.c.relevant.is_(True),
+               articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
+               articles.c.first_seen > first_seen_after, ~in_digest,
+               sa.or_(articles.c.published.is_(None), articles.c.published >= published_after),
+               *any_topic(topics), is_news())
+        best_stories = (sa.select(story).where(*due).group_by(story)
+                        .order_by(sa.func.max(articles.c.score).desc(),
+                                  sa.func.max(articles.c.first_seen).desc()).limit(limit))
+        query = (view_query().where(*due, story.in_(best_stories))
+                 .order_by(articles.c.score.desc(), articles.c.first_seen.desc()))
+        with self.engine.connect() as db:
+            return [article_view(r) for r in db.execute(query)]
+
+    def plan(self, planned: list[Delivery], now: datetime,
+             digest: tuple[str, list[int]] | None = None) -> int:
+        """Record deliveries (and a digest's articles) before anything is posted; a key already
+        in the ledger is skipped, so planning twice delivers once. Returns how many were new."""
+        new = 0
+        with self.engine.begin() as db:
+            new += self._insert_deliveries(db, planned, now)
+            if digest is not None and (new or not planned):  # a digest planned twice: once
+                channel, article_ids = digest
+                digest_id = db.execute(digests.insert().values(
+                    channel=channel, sent_at=now, covered_until=now,
+                    items=len(article_ids))).inserted_primary_key[0]
+                if article_ids:
+                    db.execute(dialect.insert(db, digest_items).on_conflict_do_nothing(), [
+                        {"channel": channel, "article_id": a, "digest_id": digest_id}
+                        for a in article_ids])
+        return new
+
+    @staticmethod
+    def _insert_deliveries(db: sa.Connection, planned: list[Delivery], now: datetime) -> int:
+        new = 0
+        for d in planned:
+            result = db.execute(dialect.insert(db, deliveries).values(
+                key=d.key, channel=d.channel, kind=d.kind, article_id=d.article_id,
+                parent_key=d.parent_key, status=d.status, attempts=0, created_at=now,
+                payload={"text": d.message.text, "blocks": list(d.message.blocks),
+                         "articles": list(d.article_ids)}).on_conflict_do_nothing())
+            new += result.rowcount
+        return new
+
+    def pending_deliveries(self) -> list[Delivery]:
+        query = (sa.select(deliveries).where(deliveries.c.status == "pending")
+                 .order_by(deliveries.c.id))
+        with self.engine.connect() as db:
+            return [delivery_of(r) for r in db.execute(query)]
+
+    def channel_holds(self) -> dict[str, ChannelHold]:
+        with self.engine.connect() as db:
+            return {r.channel: ChannelHold(r.channel, r.error, r.since, r.tries, r.retry_at)
+                    for r in db.execute(sa.select(channel_holds))}
+
+    def hold_channel(self, channel: str, error: str, now: datetime,
+                     backoff: Callable[[int], timedelta]) -> ChannelHold:
+        """Slack refused a channel (again): its next try after `backoff(tries)`."""
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(channel_holds).where(channel_holds.c.channel == channel)
+                             ).one_or_none()
+            tries = row.tries + 1 if row else 1
+            hold = ChannelHold(channel, error, row.since if row else now, tries,
+                               now + backoff(tries))
+            db.execute(dialect.insert(db, channel_holds).values(**asdict(hold)).on_conflict_do_update(
+                index_elements=[channel_holds.c.channel],
+                set_={"error": error, "tries": tries, "retry_at": hold.retry_at}))
+            return hold
+
+    def release_channel(self, channel: str) -> ChannelHold | None:
+        """Slack took a message for a held channel: the hold it had, now lifted."""
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(channel_holds).where(channel_holds.c.channel == channel)
+                             ).one_or_none()
+            if row is None:
+                return None
+            db.execute(channel_holds.delete().where(channel_holds.c.channel == channel))
+            return ChannelHold(row.channel, row.error, row.since, row.tries, row.retry_at)
+
+    def delivery_record(self, key: str) -> tuple[str, str] | None:
+        """(kind, status) of a delivery, None when there is none."""
+        query = sa.select(deliveries.c.kind, deliveries.c.status).where(deliveries.c.key == key)
+        with self.engine.connect() as db:
+            row = db.execute(query).first()
+        return (row.kind, row.status) if row else None
+
+    def delivery_state(self, key: str) -> tuple[str | None, str | None]:
+        """(status, ts if sent) of a delivery, (None, None) when there is none."""
+        query = sa.select(deliveries.c.status, deliveries.c.ts).where(deliveries.c.key == key)
+        with self.engine.connect() as db:
+            row = db.execute(query).first()
+        if row is None:
+            return None, None
+        return row.status, row.ts if row.status == "sent" else None
+
+    def delivery_attempt(self, delivery_id: int) -> None:
+        """Counted before the post: an attempt > 0 means the message may already be in Slack."""
+        self._update_delivery(delivery_id, attempts=deliveries.c.attempts + 1)
+
+    def delivery_not_posted(self, delivery_id: int, error: str) -> None:
+        """Slack answered that it did not take the message (429): nothing to look for later."""
+        self._update_delivery(delivery_id, last_error=error,
+                              attempts=dialect.greatest(deliveries.c.attempts - 1, 0))
+
+    def delivery_sent(self, delivery_id: int, ts: str, now: datetime) -> None:
+        self._update_delivery(delivery_id, status="sent", ts=ts, sent_at=now, last_error=None)
+
+    def delivery_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
+        """Note a failure; a refused digest gives its articles back to the next digest (a
+        refused thread part, the stories it carried)."""
+        if not permanent:
+            self._update_delivery(delivery_id, last_error=error)
+            return
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one()
+            db.execute(deliveries.update().where(deliveries.c.id == delivery_id)
+                       .values(status="failed", last_error=error))
+            if row.kind != "digest":
+                return
+            taken = digest_items.c.digest_id.in_(sa.select(digests.c.id).where(
+                digests.c.channel == row.channel, digests.c.sent_at == row.created_at))
+            if row.parent_key is None:
+                db.execute(digest_items.delete().where(taken))
+            elif stories := delivery_of(row).article_ids:
+                db.execute(digest_items.delete().where(
+                    taken, digest_items.c.article_id.in_(stories)))
+
+    def forget_digest(self, channel: str, planned_at: datetime) -> None:
+        """A digest that was never posted (asked for now, and refused): it does not count as
+        the channel's last digest, so a scheduled one is still owed."""
+        with self.engine.begin() as db:
+            taken = sa.select(digests.c.id).where(digests.c.channel == channel,
+                                                  digests.c.sent_at == planned_at)
+            db.execute(digest_items.delete().where(digest_items.c.digest_id.in_(taken)))
+            db.execute(digests.delete().where(digests.c.channel == channel,
+                                              digests.c.sent_at == planned_at))
+
+    def _update_delivery(self, delivery_id: int, **values: Any) -> None:
+        with self.engine.begin() as db:
+            db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(**values))
+
+    def alert_candidates(self, channel: str, *, min_score: float, published_after: datetime,
+                         topics: tuple[str, ...] = (), first_seen_from: datetime | None = None,
+                         limit: int = 200) -> list[ArticleView]:
+        """Relevant recent news this channel has had no alert (or roll-over) for."""
+        done = sa.exists().where(deliveries.c.channel == channel,
+                                 deliveries.c.kind.in_(ALERT_KINDS),
+                                 deliveries.c.article_id == articles.c.id)
+        date = sa.func.coalesce(articles.c.published, articles.c.first_seen)
+        query = (view_query()
+                 .where(articles.c.state == "done", articles.c.relevant.is_(True),
+                        articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
+                        date >= published_after, ~done, *any_topic(topics), is_news(),
+                        *([articles.c.first_seen >= first_seen_from] if first_seen_from else []))
+                 .order_by(articles.c.first_seen, articles.c.id).limit(limit))
+        with self.engine.connect() as db:
+            return [article_view(r) for r in db.execute(query)]
+
+    def alerted_outlets(self, channel: str, story_id: int) -> set[str]:
+        """The outlets a channel's alert of this story and its thread have named."""
+        alerted = sa.select(deliveries.c.article_id).where(deliveries.c.channel == channel,
+                                                           deliveries.c.kind.in_(ALERT_KINDS))
+        query = view_query().where(
+            sa.func.coalesce(articles.c.story_id, articles.c.id) == story_id,
+            articles.c.id.in_(alerted))
+        with self.engine.connect() as db:
+            return {article_view(r).source_name for r in db.execute(query)}
+
+    def alerts_since(self, channel: str, since: datetime) -> int:
+        query = (sa.select(sa.func.count()).select_from(deliveries)
+                 .where(deliveries.c.channel == channel, deliveries.c.kind == "alert",
+                        deliveries.c.created_at >= since))
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
+
+    def pending_delivery_count(self) -> int:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                deliveries.c.status == "pending")).scalar_one()

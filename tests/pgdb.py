@@ -1,0 +1,44 @@
+"""A throwaway PostgreSQL database a test: made on the server at $TECHWATCH_TEST_POSTGRES_URL
+(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) and dropped after it. Without the
+variable, PostgreSQL tests skip with that reason; with it, a server that cannot be reached is a
+failure (CI sets it: CI never passes without PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+ENV = "TECHWATCH_TEST_POSTGRES_URL"
+
+
+def server_url() -> str:
+    url = os.environ.get(ENV)
+    if not url:
+        pytest.skip(f"no PostgreSQL server for tests: set {ENV} "
+                    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    return url
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped afterwards."""
+    base = sa.engine.make_url(server_url())
+    name = f"techwatch_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as db:
+            db.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as e:
+        pytest.fail(f"{ENV} is set but the PostgreSQL server cannot be reached: "
+                    f"{str(e.orig).strip().splitlines()[0]}")
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as db:
+            db.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
