@@ -80,10 +80,18 @@ def test_malformed_main_config_names_file_key_and_problem(tmp_path, extra, key, 
 def test_unsupported_database_url_is_refused_naming_where_it_came_from(tmp_path):
     config = write_config(tmp_path, [])
     with pytest.raises(ConfigError, match="TECHWATCH_DATABASE_URL: unsupported database URL"):
-        load_settings(config, {"TECHWATCH_DATABASE_URL": "postgresql://db/x"})
+        load_settings(config, {"TECHWATCH_DATABASE_URL": "mysql://db/x"})
     with pytest.raises(ConfigError) as error:  # its password is not repeated
-        load_settings(config, {"TECHWATCH_DATABASE_URL": "postgresql://tw:hunter2@db:5432/x"})
-    assert "hunter2" not in str(error.value) and "postgresql://***@db:5432/x" in str(error.value)
+        load_settings(config, {"TECHWATCH_DATABASE_URL": "mysql://tw:hunter2@db:5432/x"})
+    assert "hunter2" not in str(error.value) and "mysql://***@db:5432/x" in str(error.value)
+
+
+def test_postgresql_urls_are_taken_with_psycopg_3(tmp_path):
+    config = write_config(tmp_path, [])
+    for given in ("postgresql://tw@db:5432/x", "postgres://tw@db:5432/x",
+                  "postgresql+psycopg://tw@db:5432/x"):
+        settings = load_settings(config, {"TECHWATCH_DATABASE_URL": given})
+        assert settings.storage.database == "postgresql+psycopg://tw@db:5432/x"
 
 
 @pytest.mark.parametrize(("source", "key", "problem"), [
