@@ -42,6 +42,7 @@ BENCHMARKS = {
     "ingest5k": "ingest_5k",
     "stories": "story_grouping",
     "extraction": "extraction_options",
+    "ingest_workers": "ingest_workers",
 }
 DEFAULT_JSON = "benchmark-results.json"  # in the working directory, never the repository's
 
@@ -261,9 +262,28 @@ def extraction_rows(f: dict) -> list[Row]:
     return rows
 
 
+def ingest_workers_rows(f: dict) -> list[Row]:
+    rows, n = [], f["articles"]
+    for name, r in f["runs"].items():
+        label = (f"{r['workers']} worker{'s' * (r['workers'] > 1)} on "
+                 f"{'SQLite' if name.startswith('sqlite') else 'PostgreSQL'}")
+        if "error" in r:
+            rows.append(Row("ingest_workers", f"ingest of {n} articles, {label}", "error",
+                            met=False, info=r["error"][:300]))
+            continue
+        rows.append(Row("ingest_workers", f"ingest of {n} articles, {label} (run --once each)",
+                        f"{r['seconds']:.1f} s", "-", None,
+                        f"{r['ratio_to_sqlite_1']:.2f}x one worker on SQLite",
+                        f"{r['articles_per_second']} articles/s; {r['done']}/{n} done; "
+                        f"{r['pages_fetched_twice_or_more']} pages fetched more than once; "
+                        f"{f['cores']} cores"))
+    return rows
+
+
 ROWS = {"ingest": ingest_rows, "search": search_rows, "startup": startup_rows,
         "classify": classify_rows, "stories": stories_rows, "feeds500": feeds_rows,
-        "ingest5k": ingest5k_rows, "extraction": extraction_rows}
+        "ingest5k": ingest5k_rows, "extraction": extraction_rows,
+        "ingest_workers": ingest_workers_rows}
 
 
 def table_rows(results: dict) -> list[Row]:
