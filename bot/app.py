@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def worker_name() -> str:
+    """This process's name among the archive's workers: host, pid and a random part (a pid is
+    reused after a restart, in a container always)."""
+    import secrets
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+
+
 @dataclass
 class App:
     settings: Settings
@@ -44,6 +53,7 @@ class App:
     # token comes with a restart; `run --once` from cron tries each run)
     token_refused: dict[str, str] = field(default_factory=dict, repr=False)
     new_archive: bool = False  # no database file was there: this run made it
+    worker: str = field(default_factory=worker_name)  # its name in the archive's workers table
     _extraction: ExtractionPool | None = field(default=None, repr=False)
     _extraction_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -172,11 +182,40 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
 
     async with open_fetcher(app) as fetcher:
         pipeline = Pipeline(app.settings, app.archive, app.classifier, fetcher,
-                            app.extraction_pool, app.now, app.glossary)
+                            app.extraction_pool, app.now, app.glossary, worker=app.worker)
         try:
             yield pipeline
         finally:
             await pipeline.close()
+
+
+@contextmanager
+def as_worker(app: App) -> Iterator[None]:
+    """`techwatch run`: this process among the archive's workers while it runs (its claims go
+    back when it stops)."""
+    join_workers(app)
+    try:
+        yield
+    finally:
+        app.archive.worker_stopped(app.worker, app.now())
+
+
+def join_workers(app: App) -> None:
+    """Register this process among the archive's workers, and say in one line how it runs: on
+    PostgreSQL beside how many peers, or alone on its SQLite file (its lock file keeps any other
+    writer out)."""
+    from bot.store.cluster import DEAD_AFTER
+
+    archive, now = app.archive, app.now()
+    archive.register_worker(app.worker, *app.worker.split(":")[:2], now)
+    if archive.shared:
+        peers = [w for w in archive.workers(now) if w.alive and w.id != app.worker]
+        log.info("worker %s: PostgreSQL archive %s shared with %d other worker%s alive "
+                 "(heartbeat in the last %d s)", app.worker, archive.engine.url.render_as_string(),
+                 len(peers), "" if len(peers) == 1 else "s", DEAD_AFTER.total_seconds())
+    else:
+        log.info("worker %s: SQLite archive %s, this process alone (lock file)", app.worker,
+                 archive.engine.url.database)
 
 
 async def add_feed_source(app: App, url: str, *, from_slack: bool = False,

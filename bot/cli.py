@@ -128,6 +128,8 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             from bot.lock import exclusive
 
             with exclusive(app.settings.storage.database):
+                if not app.archive.shared:  # the one writer: claims a killed run left are void
+                    app.archive.release_all_claims()
                 return args.handler(app, args) or 0
         return args.handler(app, args) or 0
     except (SettingError, ArchiveDamaged) as e:
@@ -282,12 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(app: App, args: argparse.Namespace) -> int:
     import asyncio
 
-    if not args.once:
-        from bot.scheduler import run_forever
+    from bot.app import as_worker
 
-        return asyncio.run(run_forever(app, deliver_due))
-    _with_progress(lambda progress: run_cycle(app, progress))
-    deliver_due(app)
+    with as_worker(app):
+        if not args.once:
+            from bot.scheduler import run_forever
+
+            return asyncio.run(run_forever(app, deliver_due))
+        _with_progress(lambda progress: run_cycle(app, progress))
+        deliver_due(app)
     return 0  # failing sources are reported, and stay visible in `techwatch status`
 
 
@@ -494,6 +499,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     counts = app.archive.counts()
     extraction = app.archive.extraction_counts()
     holds = app.archive.channel_holds()
+    workers = app.archive.workers(now)
     if args.json:
         print(json.dumps({
             "sources": [{"id": r.id, "name": r.name, "enabled": r.enabled,
@@ -512,7 +518,11 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
             "held_channels": [{"channel": h.channel, "error": _clean(h.error), "since": _iso(h.since),
                                "tries": h.tries, "next_try": _iso(h.retry_at)}
                               for h in holds.values()],
-            "feedback_votes": app.archive.feedback_count()}, ensure_ascii=False, indent=2))
+            "feedback_votes": app.archive.feedback_count(),
+            "workers": [{"id": w.id, "host": w.host, "pid": w.pid, "alive": w.alive,
+                         "started_at": _iso(w.started_at), "heartbeat_at": _iso(w.heartbeat_at),
+                         "claimed_sources": w.sources, "claimed_articles": w.articles}
+                        for w in workers]}, ensure_ascii=False, indent=2))
         return 0
     from rich.table import Table
 
@@ -544,6 +554,7 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     pending, votes = app.archive.pending_delivery_count(), app.archive.feedback_count()
     out.print(f"Slack: {pending} message{'' if pending == 1 else 's'} pending; "
               f"{votes} feedback vote{'' if votes == 1 else 's'}")
+    _print_workers(out, workers, app.archive.shared)
     for h in holds.values():
         from bot.notify.slack import RATE_LIMITED  # loads Slack's SDK: only for a held channel
 
@@ -555,6 +566,26 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
             out.print(f"Slack refuses {escape(h.channel)}: {escape(scrub(h.error))} since "
                       f"{_short(h.since)}; its messages wait, next try {next_try}")
     return 0
+
+
+def _print_workers(out: Any, workers: list, shared: bool) -> None:
+    """The cluster: each `techwatch run` worker not stopped, alive or silent, with its claims."""
+    from rich.table import Table
+
+    from bot.notify.terminal import escape
+
+    alive = sum(w.alive for w in workers)
+    if not shared and not workers:
+        return
+    table = Table(title=f"Workers ({alive} alive" + (", PostgreSQL)" if shared else ")"),
+                  expand=True)
+    for column in ("worker", "state", "started", "last heartbeat", "claims"):
+        table.add_column(column, overflow="fold")
+    for w in workers:
+        table.add_row(escape(w.id), "alive" if w.alive else "silent (its claims lapse)",
+                      _short(w.started_at), _short(w.heartbeat_at),
+                      f"{w.sources} sources, {w.articles} articles")
+    out.print(table)
 
 
 def cmd_serve(app: App, args: argparse.Namespace) -> int:

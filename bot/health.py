@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
+from prometheus_client.metrics_core import Metric
 
 from bot.notify.slack import DeliveryReport
 from bot.pipeline import CycleReport
@@ -21,9 +22,11 @@ STUCK_CYCLE_SECONDS = 3600.0  # a poll cycle running this long is stuck
 
 
 class Metrics:
-    """The daemon's counters and gauges, in a registry of their own (one per run)."""
+    """The daemon's counters and gauges, in a registry of their own (one per run); served with
+    a `worker` label on every sample, so the workers of one archive can be told apart."""
 
-    def __init__(self) -> None:
+    def __init__(self, worker: str = "") -> None:
+        self.worker = worker
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter("techwatch_polls", "Feed polls by outcome", ["outcome"], registry=r)
@@ -132,18 +135,36 @@ class Health:
 def serve(health: Health, metrics: Metrics, host: str, port: int) -> Serving:
     """/healthz and /metrics on a daemon thread, behind the same bounded server as the Slack
     app (an idle connection cannot keep a scrape out); the caller shuts the server down."""
-    metrics_app = make_wsgi_app(metrics.registry)
+    labelled = CollectorRegistry(auto_describe=False)
+    labelled.register(_WorkerLabel(metrics.registry, metrics.worker))
+    metrics_app = make_wsgi_app(labelled)
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/metrics":
             return metrics_app(environ, start_response)
-        if path == "/healthz":
+        if path == "/healthz":  # this worker's own health, not its peers'
             ok, reason = health.verdict()
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "text/plain; charset=utf-8")])
-            return [f"{reason}\n".encode()]
+            worker = f"worker {metrics.worker}\n" if metrics.worker else ""
+            return [f"{reason}\n{worker}".encode()]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found: try /healthz or /metrics\n"]
 
     return serve_wsgi(app, host, port, name="health")
+
+
+class _WorkerLabel:
+    """Every metric of `registry`, its samples labelled with the worker's name."""
+
+    def __init__(self, registry: CollectorRegistry, worker: str) -> None:
+        self.registry, self.worker = registry, worker
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.registry.collect():
+            labelled = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+            for sample in metric.samples:
+                labelled.add_sample(sample.name, {**sample.labels, "worker": self.worker},
+                                    sample.value, sample.timestamp, sample.exemplar)
+            yield labelled

@@ -1,7 +1,8 @@
-"""One writer per archive: `run`, `poll` and `digest` hold an exclusive lock on a file beside
-the database, so two processes never fetch, classify or post the same items. Posting to Slack
-has a lock of its own, taken by whoever posts (the daemon, a /techwatch command in `serve`):
-an OS file lock, so a process that dies lets go of it."""
+"""One writer per SQLite archive: `run`, `poll` and `digest` hold an exclusive lock on a file
+beside the database, so two processes never fetch, classify or post the same items. Posting to
+Slack has a lock of its own, taken by whoever posts (the daemon, a /techwatch command in
+`serve`): an OS file lock, so a process that dies lets go of it. A PostgreSQL archive has
+neither: its workers share the work by claims and advisory locks (bot.store.cluster)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from bot.errors import TechwatchError
 def lock_path(database_url: str) -> Path | None:
     """The lock file beside the database's real file: a symlink or another spelling of the
     path must meet the same lock."""
+    if not database_url.startswith("sqlite"):  # a server: its workers coordinate in it
+        return None
     path = sa.engine.make_url(database_url).database
     return None if not path or path == ":memory:" else Path(f"{Path(path).resolve()}.lock")
 

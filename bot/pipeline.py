@@ -122,8 +122,9 @@ class Pipeline:
     def __init__(self, settings: Settings, archive: Archive, classifier: Classifier,
                  fetcher: Fetcher, pool: Callable[[], ExtractionPool],
                  now: Callable[[], datetime],
-                 glossary: Glossary | None = None) -> None:
+                 glossary: Glossary | None = None, *, worker: str = "") -> None:
         self.settings = settings
+        self.worker = worker  # its name on the claims it takes (bot.store.cluster)
         self.archive = archive
         self.classifier = classifier
         self.analyst = analyst_for(settings, classifier, glossary)
@@ -162,20 +163,32 @@ class Pipeline:
     async def poll(self, report: CycleReport, *, one_shot: bool,
                    progress: Progress | None = None) -> None:
         now = self.now()
-        due = []
-        for source, state in await self.db(self._source_states):
-            if source.enabled and not state.disabled and should_poll(
+        due = self._due(await self.db(self._source_states), now, one_shot)
+        # claimed, then read again: a worker that polled one meanwhile has moved it on
+        claimed = await self.db(self.archive.claim_sources, self.worker, [s.id for s in due], now)
+        try:
+            due = self._due(await self.db(self._source_states, [s for s in due if s.id in claimed]),
+                            now, one_shot)
+            await self._all([self._poll_source(s, st, report) for s, st in due.items()],
+                            progress, "polling sources")
+        finally:
+            await self.db(self.archive.release_sources, self.worker, claimed)
+
+    @staticmethod
+    def _due(states: list[tuple[Source, SourceState]], now: datetime, one_shot: bool,
+             ) -> dict[Source, SourceState]:
+        return {source: state for source, state in states
+                if source.enabled and not state.disabled and should_poll(
                     state.next_poll_at, state.consecutive_errors, now, one_shot=one_shot,
-                    gone=state.gone):
-                due.append((source, state))
-        await self._all([self._poll_source(s, st, report) for s, st in due], progress,
-                        "polling sources")
+                    gone=state.gone)}
 
     def sources(self) -> tuple[Source, ...]:
         return polled_sources(self.settings, self.archive)
 
-    def _source_states(self) -> list[tuple[Source, SourceState]]:
-        return [(source, self.archive.source_state(source.id)) for source in self.sources()]
+    def _source_states(self, sources: list[Source] | None = None,
+                       ) -> list[tuple[Source, SourceState]]:
+        return [(source, self.archive.source_state(source.id))
+                for source in (self.sources() if sources is None else sources)]
 
     async def _poll_source(self, source: Source, state: SourceState, report: CycleReport) -> None:
         report.polled += 1
@@ -355,13 +368,20 @@ class Pipeline:
                               ) -> None:
         """Finish every archived item waiting for its page (a killed run's too) whose back-off, if
         an earlier fetch failed, has passed."""
-        pending = await self.db(self.archive.pending_articles, due_by=self.now())
+        now = self.now()
+        pending = await self.db(self.archive.pending_articles, due_by=now, free_for=self.worker)
         share = fair_share(pending, self.settings.poll.max_items_per_poll)
         report.waiting_articles = len(pending) - len(share)
+        claimed = await self.db(self.archive.claim_articles, self.worker,
+                                [a.id for a in share], now)
+        share = [a for a in share if a.id in claimed]  # another worker took the rest first
         if any(a.fetch_fulltext for a in share):
             self._pool()
-        await self._all([self._process(a, report) for a in share], progress,
-                        "fetching articles")
+        try:
+            await self._all([self._process(a, report) for a in share], progress,
+                            "fetching articles")
+        finally:
+            await self.db(self.archive.release_articles, self.worker, claimed)
 
     async def _all(self, coroutines: list, progress: Progress | None, stage: str) -> None:
         """Run them concurrently; if this is cancelled (shutdown), so are they: none is left

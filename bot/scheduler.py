@@ -23,6 +23,7 @@ from bot.notify.plan import clock
 from bot.notify.service import terminal_digest_owed
 from bot.pipeline import Pipeline
 from bot.slackapp.serve import start_slack_app
+from bot.store.dialect import HOUSEKEEPING_LOCK
 
 log = logging.getLogger("techwatch")
 SHUTDOWN_GRACE = 7.0  # seconds a job in flight may take to finish after SIGTERM (exit within 10)
@@ -177,6 +178,15 @@ class Daemon:
         return True
 
     def _housekeep(self) -> dict[str, int]:
+        """Once in the cluster: a worker that finds another at it leaves it (it is idempotent
+        anyway: a second run finds nothing past retention)."""
+        with self.app.archive.exclusively(HOUSEKEEPING_LOCK) as mine:
+            if not mine:
+                log.info("housekeeping: another worker is at it")
+                return {"raw_pages": 0, "fetch_log": 0, "event_terms": 0}
+            return self._prune_and_optimize()
+
+    def _prune_and_optimize(self) -> dict[str, int]:
         storage, now = self.app.settings.storage, self.app.now()
         removed = self.app.archive.prune(
             raw_before=now - timedelta(days=storage.raw_html_days) if storage.raw_html_days
@@ -190,6 +200,7 @@ class Daemon:
     async def heartbeat(self) -> None:
         self.health.beat()
         try:
+            await in_thread(lambda: self.app.archive.heartbeat(self.app.worker, self.app.now()))
             rows = await in_thread(self.app.archive.source_rows)
             pending = await in_thread(self.app.archive.pending_delivery_count)
             self.metrics.observe_sources(rows, pending)
@@ -251,7 +262,7 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # HUP: as a supervisor's stop
         loop.add_signal_handler(sig, stop.set)
     settings = app.settings
-    health, metrics = Health(settings.poll.tick_seconds), Metrics()
+    health, metrics = Health(settings.poll.tick_seconds), Metrics(app.worker)
     server = None
     if settings.health.port:
         try:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.app import App
 from bot.config import AlertChannel, DigestChannel
 from bot.digest import Digest, build_digest, stories
+from bot.errors import TechwatchError
 from bot.lock import posting
 from bot.models import ArticleView, Delivery
 from bot.notify.blocks import digest_messages, plain_text
@@ -28,9 +29,11 @@ from bot.notify.plan import (
     settled,
 )
 from bot.notify.slack import DeliveryReport, SlackPoster, build_client
+from bot.store.dialect import POSTING_LOCK
 
 log = logging.getLogger("techwatch")
 TERMINAL_CHANNEL = "terminal"  # the digest ledger's name for the terminal
+POSTING_WAIT = 120.0  # s a worker waits for another to finish posting (one message a second)
 
 
 @dataclass
@@ -49,7 +52,11 @@ def deliver(app: App, *, alerts: bool = True, digests: bool = True, scheduled: b
     those named) when there is anything new; `extra` digests are for channels the config does
     not name (`/techwatch digest` there). Planning and posting hold the posting lock together:
     two requests at once never plan the same digest twice."""
-    with posting(app.settings.storage.database):  # never two posters on one ledger
+    with posting(app.settings.storage.database), \
+            app.archive.exclusively(POSTING_LOCK, wait=POSTING_WAIT) as mine:
+        if not mine:  # never two posters on one ledger, of any worker
+            raise TechwatchError("another techwatch worker is posting to Slack; the next round "
+                                 "sends what is left")
         return _plan_and_post(app, alerts=alerts, digests=digests, scheduled=scheduled,
                               channels=channels, always=always, dry_run=dry_run, extra=extra)
 

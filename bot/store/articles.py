@@ -49,6 +49,7 @@ class ArticleStore:
         each; one already known (by any of its keys) is left as it is."""
         added = []
         with self.engine.begin() as db:
+            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)
             for draft in drafts:
                 article_id = find_article(db, draft.keys)
                 if article_id is not None:
@@ -96,15 +97,20 @@ class ArticleStore:
                                               set_=values))
 
     def pending_articles(self, ids: Iterable[int] | None = None, *,
-                         due_by: datetime | None = None) -> list[PendingArticle]:
+                         due_by: datetime | None = None, free_for: str | None = None,
+                         ) -> list[PendingArticle]:
         """Articles still to fetch (those `ids`; or those due by `due_by`: a page that failed
-        waits out its back-off)."""
+        waits out its back-off), none that a worker other than `free_for` has claimed."""
         query = sa.select(articles).where(articles.c.state == "pending").order_by(articles.c.id)
         if ids is not None:
             query = query.where(articles.c.id.in_(list(ids)))
         if due_by is not None:
             query = query.where(sa.or_(articles.c.retry_at.is_(None),
                                        articles.c.retry_at <= due_by))
+        if free_for is not None and due_by is not None:
+            query = query.where(sa.or_(articles.c.claimed_until.is_(None),
+                                       articles.c.claimed_until < due_by,
+                                       articles.c.claimed_by == free_for))
         with self.engine.connect() as db:
             return [PendingArticle(id=r.id, source_id=r.source_id, url=r.url, title=r.title,
                                    summary=r.summary, lang=r.lang,
@@ -136,6 +142,7 @@ class ArticleStore:
         this page completes it next (`pending_articles`). An article no longer pending (an
         earlier link's page completed it) is left as it is, and its id returned."""
         with self.engine.begin() as db:
+            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)
             return self._complete(db, article, extracted, classification, published=published,
                                   date_source=date_source, text=text, now=now, raw=raw,
                                   extractor_version=extractor_version, title=title, story=story,
@@ -148,6 +155,7 @@ class ArticleStore:
         transaction (one commit a batch; a kill leaves each article either done with its story
         or still pending)."""
         with self.engine.begin() as db:
+            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)
             if fetches:
                 db.execute(fetch_log.insert(), [f._asdict() for f in fetches])
             return [self._complete(db, r.article, r.extracted, r.classification,
@@ -212,6 +220,7 @@ class ArticleStore:
                              title=title, summary=text[:400], guid=None, feed_published=None,
                              lang="en", publisher=None, fetch_fulltext=False)
         with self.engine.begin() as db:
+            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)
             if find_article(db, draft.keys) is not None:
                 return
             article_id = insert_article(db, draft, now, None)

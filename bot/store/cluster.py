@@ -7,17 +7,21 @@ archived or put off), in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.store import dialect
 from bot.store.schema import articles, sources, workers
 
 SOURCE_LEASE = timedelta(minutes=5)  # longer than a feed's fetch with every retry
 ARTICLE_LEASE = timedelta(minutes=15)  # longer than a cycle's share of pages takes
 DEAD_AFTER = timedelta(seconds=60)  # a worker silent this long is gone (heartbeat: 5 s)
+FORGOTTEN_AFTER = timedelta(days=1)  # a stopped or dead worker's row is kept this long
 RELEASED = {"claimed_by": None, "claimed_until": None}
 
 
@@ -37,7 +41,9 @@ class ClusterStore:
     engine: sa.Engine
 
     def register_worker(self, worker: str, host: str, pid: int, now: datetime) -> None:
+        """A worker starts; those stopped or silent for a day are forgotten."""
         with self.engine.begin() as db:
+            db.execute(workers.delete().where(workers.c.heartbeat_at < now - FORGOTTEN_AFTER))
             db.execute(workers.insert().values(id=worker, host=host, pid=pid, started_at=now,
                                                heartbeat_at=now))
 
@@ -63,6 +69,25 @@ class ClusterStore:
         with self.engine.begin() as db:
             for table in (sources, articles):
                 db.execute(table.update().where(table.c.claimed_by.is_not(None)).values(RELEASED))
+
+    @contextmanager
+    def exclusively(self, key: int, wait: float = 0.0) -> Iterator[bool]:
+        """Whether this process, alone in the cluster, holds `key` (a PostgreSQL advisory lock,
+        waited for up to `wait` s) for the block; an SQLite archive has one writer: always."""
+        if not dialect.is_postgresql(self.engine):
+            yield True
+            return
+        with self.engine.connect() as db:
+            deadline = time.monotonic() + wait
+            while not (held := dialect.try_session_lock(db, key)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            db.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    dialect.release_session_lock(db, key)
+                    db.commit()
 
     def workers(self, now: datetime) -> list[WorkerRow]:
         """Every worker not stopped, alive or not, with its claims."""

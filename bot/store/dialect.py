@@ -17,7 +17,9 @@ from bot.store import fts
 
 POSTGRESQL = "postgresql"
 # advisory lock keys: one number per thing done once in the cluster
-STORY_LOCK = 0x7465_6368_0001  # story assignment: one article at a time, whichever worker
+# articles written (found or added by their keys, completed, grouped in a story): by one worker
+# at a time, so two workers never add one item twice or start two stories for one event
+ARTICLE_WRITES = 0x7465_6368_0001
 POSTING_LOCK = 0x7465_6368_0002  # planning and posting to Slack
 HOUSEKEEPING_LOCK = 0x7465_6368_0003
 

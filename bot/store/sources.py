@@ -33,6 +33,7 @@ class SourceStore:
         """Make the sources table follow the config; polling state of known sources is kept."""
         configured = list(configured)
         with self.engine.begin() as db:
+            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)  # workers starting at once
             known = {r.id for r in db.execute(sa.select(sources.c.id))}
             for s in configured:
                 values = {"url": s.url, "name": s.name, "lang": s.lang, "enabled": s.enabled,
@@ -125,6 +126,7 @@ class SourceStore:
         new = updated = 0
         written: set[int] = set()
         with self.engine.begin() as db:
+            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)  # found or added: by one worker
             for draft in drafts:
                 article_id = find_article(db, draft.keys)
                 if article_id in written:  # two items with one link (a diary's #p01, #p02):
@@ -180,6 +182,7 @@ class SourceStore:
 
     def ensure_seed_source(self) -> None:
         with self.engine.begin() as db:
+            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)
             if db.execute(sa.select(sources.c.id).where(sources.c.id == SEED_SOURCE)).first():
                 return
             db.execute(sources.insert().values(

@@ -1,7 +1,7 @@
 """Stories: what grouping reads (bot.stories.assign decides), the decision written back with
 the article's index rows, and the archive's document frequencies. With several workers, one
-article at a time is grouped in the cluster (an advisory lock held to its transaction's end), so
-two reports of one event completed at once by two workers end in one story."""
+worker at a time writes articles (dialect.ARTICLE_WRITES, held to the transaction's end), so two
+reports of one event completed at once by two workers end in one story."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class StoryStore:
 
     def _assign_story(self, db: sa.Connection, article_id: int, item: StoryInput,
                       rules: StorySettings, now: datetime) -> int:
-        dialect.transaction_lock(db, dialect.STORY_LOCK)
+        dialect.transaction_lock(db, dialect.ARTICLE_WRITES)  # held already by a completion
         self._terms.count(db, item.terms.document_terms)
         decision = decide(article_id, item.signature, item.terms, _Reads(self, db), rules, now)
         story = decision.story or article_id
