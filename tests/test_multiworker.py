@@ -169,8 +169,8 @@ def _path(url: str) -> str:
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
 
 
-def status_text(config: Path, database: str) -> str:
-    done = subprocess.run([*techwatch(), "--config", str(config), "status"],
+def status(config: Path, database: str, *args: str) -> str:
+    done = subprocess.run([*techwatch(), "--config", str(config), "status", *args],
                           env={**os.environ, "PYTHONPATH": str(ROOT),
                                "TECHWATCH_DATABASE_URL": database, "COLUMNS": "200"},
                           capture_output=True, text=True, timeout=60, cwd=config.parent)
@@ -188,7 +188,7 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
     site = Site().start()
     slack = SlackStub(channels=("C0ALERTS", *DIGESTS))
     wire = WireSite(site, feeds=6, per_feed=40, published=time.time(),
-                    reports=FUSION_DEAL + TEMPLATE_DEALS[:22], page_delay=0.3)
+                    reports=FUSION_DEAL + TEMPLATE_DEALS[:22], page_delay=0.1)
     workers: list[Worker] = []
     try:
         with throwaway_database() as database:
@@ -203,15 +203,14 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
                 assert w.running(), w.output()[-3000:]
             wait_for(lambda: all(cluster.worker_id(w.pid) for w in workers), 30,
                      "every worker registered")
-            listed = status_text(config, database)
-            for w in workers:
-                assert re.search(rf"\b{w.pid}\b", listed), (w.pid, listed)
             first, second, last = workers
             in_flight = kill_with_claims(first, cluster, wire, 30)
-            time.sleep(2)
+            time.sleep(1)
             in_flight |= kill_with_claims(second, cluster, wire, 20)
-            listed = status_text(config, database)
-            assert re.search(rf"\b{last.pid}\b", listed), listed
+            listed = status(config, database)
+            assert "Workers" in listed
+            for w in workers:  # the killed ones too, until their heartbeat is a minute old
+                assert re.search(rf":{w.pid}:", listed), (w.pid, listed)
             pages = len(wire.page_paths())
             # the killed workers' claims lapse a minute after their last heartbeat
             wait_for(lambda: cluster.done() >= pages, 150, "every page archived")
@@ -219,6 +218,10 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
             wait_for(lambda: {cluster.story_of().get(u) for u in alert_roots(slack)}
                      >= cluster.relevant_stories(), 90, "every story's alert")
             time.sleep(2)  # a second alert of a story would have come by now
+            listed = json.loads(status(config, database, "--json"))["workers"]
+            alive = {w["pid"]: w["alive"] for w in listed}
+            assert alive == {first.pid: False, second.pid: False, last.pid: True}, listed
+            assert all(not w["claimed_articles"] for w in listed), listed
             assert last.process.poll() is None, last.output()[-3000:]
             last.process.send_signal(signal.SIGTERM)
             assert last.process.wait(timeout=20) == 0, last.output()[-3000:]
@@ -234,8 +237,10 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
                 w.process.wait(timeout=10)
         slack.stop()
         site.stop()
-    for w in workers:
+    for w in workers:  # each said how it runs, and none failed
         assert "Traceback" not in w.output(), w.output()[-3000:]
+        assert re.search(r"worker \S+:\d+:\w+: PostgreSQL archive .* shared with \d+ other",
+                         w.output()), w.output()[:3000]
     # every feed item archived once, done
     urls = {wire.url(p) for p in wire.page_paths()}
     assert sorted(u for _, u, _, _ in articles) == sorted(urls)
@@ -376,3 +381,35 @@ def test_reports_of_one_event_completed_at_once_by_four_archives_are_one_story(b
         expected.update(result.story.terms.document_terms)
     expected[""] = seeds + len(reports)  # the row that counts the documents
     assert counts == dict(expected)
+
+
+def test_two_digest_commands_at_once_post_one_digest_a_channel(tmp_path):
+    """`techwatch digest` run twice at the same moment on one PostgreSQL archive (two hosts'
+    cron, or a cron beside a worker): each channel gets one digest, not two."""
+    site = Site().start()
+    slack = SlackStub(channels=("C0ALERTS", *DIGESTS))
+    wire = WireSite(site, feeds=2, per_feed=6, published=time.time(),
+                    reports=FUSION_DEAL + TEMPLATE_DEALS[:3])
+    try:
+        with throwaway_database() as database:
+            config = cluster_config(tmp_path, wire, database,
+                                    datetime.now(UTC) + timedelta(hours=6))
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
+                   "SLACK_API_URL": slack.url, "TECHWATCH_DATABASE_URL": database}
+            polled = subprocess.run([*techwatch(), "--config", str(config), "poll"], env=env,
+                                    capture_output=True, text=True, timeout=120,
+                                    cwd=config.parent)
+            assert polled.returncode == 0, polled.stderr
+            digests = [subprocess.Popen([*techwatch(), "--config", str(config), "digest"],
+                                        env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, cwd=config.parent)
+                       for _ in range(2)]
+            outcomes = [(*p.communicate(timeout=120), p.returncode) for p in digests]
+    finally:
+        slack.stop()
+        site.stop()
+    assert all("Traceback" not in err for _, err, _ in outcomes), outcomes
+    assert any(code == 0 for _, _, code in outcomes), outcomes
+    for channel in DIGESTS:
+        parents = [p for p in slack.posts(channel) if not p.get("thread_ts")]
+        assert len(parents) == 1, (channel, outcomes)
