@@ -1,13 +1,18 @@
 """Several workers on one PostgreSQL archive: the first ingest of a loopback site's N articles
 (behind 8 feeds; the extraction bench's real pages, read in place, repeated as needed) by 1, 2
-and 4 `techwatch run --once` processes started together on one PostgreSQL database, and by one
-on an SQLite file, the baseline measured in the same run. Each archive is made (schema and seed
-documents) before the clock starts; each run's clock runs from the start of its workers to the
-exit of the last, start-up included, and the archive is checked afterwards: every article done,
-and how many pages were fetched more than once.
+and 4 workers started together on one PostgreSQL database, and by one on an SQLite file, the
+baseline measured in the same run. Two ways to run them: `techwatch run --once` each (the clock
+stops when the last exits) and `techwatch run` daemons with a 1 s tick (the clock stops when the
+archive has every page done). Each archive is made (schema and seed documents) before the clock
+starts; start-up is on the clock. Reported besides: the articles each worker processed (from its
+"cycle done" lines) and the pages fetched more than once.
 
-This machine has 2 cores: past two workers, more processes share them (each worker's main
-process and one extraction process), so four workers measure contention as much as scaling.
+With --once, the first worker to look claims every due source and then every page they bring:
+the others find nothing and exit (the claims keep them off the same work, they do not share it).
+Daemons share it across their ticks: a page a polling worker has archived as pending is claimed
+by whichever worker ticks next. This machine has 2 cores: past two workers, more processes
+share them (each worker's main process and one extraction process), so four workers measure
+contention as much as scaling.
 
     python benchmarks/ingest_workers.py [--quick]     # --quick: 150 articles, else 600
 """
@@ -17,6 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +42,8 @@ from wiresite import WireSite, bench_bodies  # noqa: E402
 
 FEEDS = 8
 WORKERS = (1, 2, 4)  # on PostgreSQL; the baseline is one on SQLite
+# "once": `techwatch run --once` each (cron's way); "daemon": `techwatch run` with a 1 s tick
+MODES = ("once", "daemon")
 PG_ENV = ("TECHWATCH_BENCH_POSTGRES_URL", "TECHWATCH_TEST_POSTGRES_URL")
 
 
@@ -56,24 +66,47 @@ def _env(database: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT), "TECHWATCH_DATABASE_URL": database}
 
 
-def ingest(config: Path, database: str, workers: int) -> dict:
-    """`workers` processes of `techwatch run --once` started together; the time to the last
-    one's exit."""
+def ingest(config: Path, database: str, workers: int, mode: str, pages: int) -> dict:
+    """`workers` processes started together: `techwatch run --once` each (the time to the last
+    one's exit), or `techwatch run` daemons (the time until the archive has every page done;
+    then they are stopped)."""
     logs = [config.parent / f"worker{n}.log" for n in range(workers)]
+    command = [*techwatch(), "--config", str(config), "run", *(["--once"] if mode == "once" else [])]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     processes = []
     for log in logs:
         with log.open("wb") as out:
-            processes.append(subprocess.Popen(
-                [*techwatch(), "--config", str(config), "-q", "run", "--once"],
-                env=_env(database), stdout=subprocess.DEVNULL, stderr=out, cwd=config.parent))
-    codes = [p.wait() for p in processes]
-    seconds = time.perf_counter() - started
+            processes.append(subprocess.Popen(command, env=_env(database),
+                                              stdout=subprocess.DEVNULL, stderr=out,
+                                              cwd=config.parent))
+    if mode == "once":
+        codes = [p.wait() for p in processes]
+        seconds = time.perf_counter() - started
+    else:
+        deadline = time.monotonic() + 600
+        while archived(database).get("done", 0) < pages and time.monotonic() < deadline and \
+                all(p.poll() is None for p in processes):
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        for p in processes:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(timeout=30) for p in processes]
     failed = [(c, log.read_text(errors="replace")[-1500:]) for c, log in zip(codes, logs,
                                                                               strict=True) if c]
     if failed:
-        raise SystemExit(f"techwatch run --once failed with {workers} workers: {failed[0]}")
-    return {"seconds": round(seconds, 2)}
+        raise SystemExit(f"techwatch run ({mode}) failed with {workers} workers: {failed[0]}")
+    shares = [sum(int(n) for n in re.findall(r"(\d+) articles processed",
+                                             log.read_text(errors="replace"))) for log in logs]
+    return {"seconds": round(seconds, 2), "articles_by_worker": shares,
+            "cpu_seconds": round(_children_cpu() - cpu_before, 1)}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children and theirs (each worker waits for its
+    extraction processes): start-up, fetching, extraction, writes, all of it."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def archived(database: str) -> dict:
@@ -95,21 +128,21 @@ def pg_database(url: str | None):
     return throwaway_database()
 
 
-def one_run(site: Site, wire: WireSite, tmp: Path, name: str, workers: int,
-            server: str | None) -> dict:
+def one_run(wire: WireSite, directory: Path, workers: int, server: str | None, mode: str,
+            ) -> dict:
+    pages = len(wire.page_paths())
     with pg_database(server) as pg:
-        directory = tmp / name
         database = pg or f"sqlite:///{directory / 'techwatch.db'}"
-        config = write_config(directory, wire.sources(), database=database)
+        config = write_config(directory, wire.sources(), database=database, extra=(
+            "[poll]\ndefault_poll_minutes = 60\nmin_minutes = 60\ntick_seconds = 1\n"))
         config.write_text(config.read_text()
                           .replace("per_host_concurrency = 4", "per_host_concurrency = 16")
                           .replace("[extract]\nworkers = 2", "[extract]\nworkers = 1"))
         prepare(config, database)
         before = wire.hits()
-        figures = ingest(config, database, workers)
+        figures = ingest(config, database, workers, mode, pages)
         hits = wire.hits() - before
         states = archived(database)
-    pages = len(wire.page_paths())
     figures.update({"workers": workers, "done": states.get("done", 0),
                     "not_done": sum(n for s, n in states.items() if s != "done"),
                     "pages_fetched": sum(hits.values()),
@@ -128,27 +161,30 @@ def measure(quick: bool = False) -> dict:
     bench = CORPUS / "extraction-bench"
     bodies = bench_bodies(bench, 181) if bench.exists() else None
     site = Site().start()
-    runs = {}
+    runs: dict[str, dict[str, dict]] = {mode: {} for mode in MODES}
     try:
         wire = WireSite(site, FEEDS, -(-count // FEEDS), published=time.time(),
                         reports=FUSION_DEAL + TEMPLATE_DEALS[:5], bodies=bodies)
         with tempfile.TemporaryDirectory() as tmp:
-            runs["sqlite_1"] = one_run(site, wire, Path(tmp), "sqlite_1", 1, None)
-            for n in WORKERS:
-                try:
-                    runs[f"postgresql_{n}"] = one_run(site, wire, Path(tmp), f"postgresql_{n}",
-                                                      n, server)
-                except SystemExit as e:  # the other configurations are still measured
-                    runs[f"postgresql_{n}"] = {"workers": n, "error": str(e)[:1500]}
+            for mode in MODES:
+                for name, workers, pg in [("sqlite_1", 1, None)] + [
+                        (f"postgresql_{n}", n, server) for n in WORKERS]:
+                    print(f"ingest_workers: {mode} {name}", file=sys.stderr, flush=True)
+                    try:
+                        runs[mode][name] = one_run(wire, Path(tmp) / f"{mode}_{name}", workers,
+                                                   pg, mode)
+                    except SystemExit as e:  # the other configurations are still measured
+                        runs[mode][name] = {"workers": workers, "error": str(e)[:1500]}
     finally:
         site.stop()
-    base = runs["sqlite_1"]["seconds"]
-    for run in runs.values():
-        if "seconds" in run:
-            run["ratio_to_sqlite_1"] = round(run["seconds"] / base, 2)
+    for mode_runs in runs.values():
+        base = mode_runs["sqlite_1"].get("seconds")
+        for run in mode_runs.values():
+            if "seconds" in run and base:
+                run["ratio_to_sqlite_1"] = round(run["seconds"] / base, 2)
     return {"articles": len(wire.page_paths()), "feeds": FEEDS, "cores": os.cpu_count(),
             "pages": "extraction bench (repeated)" if bodies else "generated",
-            "baseline": "one `techwatch run --once` on SQLite, same run", "runs": runs}
+            "baseline": "one worker on SQLite in the same mode, same run", "runs": runs}
 
 
 def main() -> None:
@@ -156,14 +192,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     figures = measure(parser.parse_args().quick)
     print(json.dumps(figures, indent=2))
-    for name, run in figures.get("runs", {}).items():
-        if "error" in run:
-            print(f"{name:14} FAILED: {run['error'][:300]}", file=sys.stderr)
-            continue
-        print(f"{name:14} {run['seconds']:7.2f} s  {run['ratio_to_sqlite_1']:5.2f}x sqlite_1  "
-              f"{run['articles_per_second']:6.1f} articles/s  done {run['done']}"
-              f"{'' if run['complete'] else ' (INCOMPLETE)'}  fetched twice "
-              f"{run['pages_fetched_twice_or_more']}", file=sys.stderr)
+    for mode, runs in figures.get("runs", {}).items():
+        for name, run in runs.items():
+            if "error" in run:
+                print(f"{mode:6} {name:14} FAILED: {run['error'][:300]}", file=sys.stderr)
+                continue
+            print(f"{mode:6} {name:14} {run['seconds']:7.2f} s  {run['ratio_to_sqlite_1']:5.2f}x "
+                  f"sqlite_1  {run['articles_per_second']:6.1f} articles/s  done {run['done']}"
+                  f"{'' if run['complete'] else ' (INCOMPLETE)'}  by worker "
+                  f"{run['articles_by_worker']}  CPU {run['cpu_seconds']} s  fetched twice "
+                  f"{run['pages_fetched_twice_or_more']}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -264,19 +264,22 @@ def extraction_rows(f: dict) -> list[Row]:
 
 def ingest_workers_rows(f: dict) -> list[Row]:
     rows, n = [], f["articles"]
-    for name, r in f["runs"].items():
-        label = (f"{r['workers']} worker{'s' * (r['workers'] > 1)} on "
-                 f"{'SQLite' if name.startswith('sqlite') else 'PostgreSQL'}")
-        if "error" in r:
-            rows.append(Row("ingest_workers", f"ingest of {n} articles, {label}", "error",
-                            met=False, info=r["error"][:300]))
-            continue
-        rows.append(Row("ingest_workers", f"ingest of {n} articles, {label} (run --once each)",
-                        f"{r['seconds']:.1f} s", "-", None,
-                        f"{r['ratio_to_sqlite_1']:.2f}x one worker on SQLite",
-                        f"{r['articles_per_second']} articles/s; {r['done']}/{n} done; "
-                        f"{r['pages_fetched_twice_or_more']} pages fetched more than once; "
-                        f"{f['cores']} cores"))
+    for mode, runs in f["runs"].items():
+        how = "run --once each" if mode == "once" else "run daemons, 1 s tick"
+        for name, r in runs.items():
+            label = (f"{r['workers']} worker{'s' * (r['workers'] > 1)} on "
+                     f"{'SQLite' if name.startswith('sqlite') else 'PostgreSQL'} ({how})")
+            if "error" in r:
+                rows.append(Row("ingest_workers", f"ingest of {n} articles, {label}", "error",
+                                met=False, info=r["error"][:300]))
+                continue
+            rows.append(Row("ingest_workers", f"ingest of {n} articles, {label}",
+                            f"{r['seconds']:.1f} s", "-", None,
+                            f"{r['ratio_to_sqlite_1']:.2f}x one worker on SQLite",
+                            f"{r['articles_per_second']} articles/s; {r['done']}/{n} done; "
+                            f"articles by worker {r['articles_by_worker']}; CPU "
+                            f"{r['cpu_seconds']} s; {r['pages_fetched_twice_or_more']} pages "
+                            f"fetched more than once; {f['cores']} cores"))
     return rows
 
 
