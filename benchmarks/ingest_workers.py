@@ -23,19 +23,21 @@ import argparse
 import json
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing, nullcontext
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from conftest import CORPUS, write_config  # noqa: E402
+from ingest import TreeWatch  # noqa: E402
 from sitesrv import Site  # noqa: E402
 from storytexts import FUSION_DEAL, TEMPLATE_DEALS  # noqa: E402
 from wiresite import WireSite, bench_bodies  # noqa: E402
@@ -72,14 +74,14 @@ def ingest(config: Path, database: str, workers: int, mode: str, pages: int) -> 
     then they are stopped)."""
     logs = [config.parent / f"worker{n}.log" for n in range(workers)]
     command = [*techwatch(), "--config", str(config), "run", *(["--once"] if mode == "once" else [])]
-    cpu_before = _children_cpu()
     started = time.perf_counter()
-    processes = []
+    processes, watches = [], []
     for log in logs:
         with log.open("wb") as out:
             processes.append(subprocess.Popen(command, env=_env(database),
                                               stdout=subprocess.DEVNULL, stderr=out,
                                               cwd=config.parent))
+        watches.append(TreeWatch(processes[-1].pid))
     if mode == "once":
         codes = [p.wait() for p in processes]
         seconds = time.perf_counter() - started
@@ -92,21 +94,20 @@ def ingest(config: Path, database: str, workers: int, mode: str, pages: int) -> 
         for p in processes:
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(timeout=30) for p in processes]
+    for watch in watches:
+        watch.join()
     failed = [(c, log.read_text(errors="replace")[-1500:]) for c, log in zip(codes, logs,
                                                                               strict=True) if c]
     if failed:
         raise SystemExit(f"techwatch run ({mode}) failed with {workers} workers: {failed[0]}")
     shares = [sum(int(n) for n in re.findall(r"(\d+) articles processed",
                                              log.read_text(errors="replace"))) for log in logs]
+    # CPU of each worker's process tree (main, forkserver, extraction processes), sampled from
+    # /proc as benchmarks/ingest.py does: start-up, fetching, extraction and writes
     return {"seconds": round(seconds, 2), "articles_by_worker": shares,
-            "cpu_seconds": round(_children_cpu() - cpu_before, 1)}
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process's ended children and theirs (each worker waits for its
-    extraction processes): start-up, fetching, extraction, writes, all of it."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+            "cpu_seconds": round(sum(sum(w.cpu.values()) for w in watches), 1),
+            "cpu_seconds_by_worker": [round(sum(w.cpu.values()), 1) for w in watches],
+            "peak_rss_mb_by_worker": [round(w.peak_rss / 2**20) for w in watches]}
 
 
 def archived(database: str) -> dict:
@@ -120,12 +121,25 @@ def archived(database: str) -> dict:
     return states
 
 
-def pg_database(url: str | None):
-    if url is None:
-        return nullcontext(None)
-    from pgdb import throwaway_database
+@contextmanager
+def pg_database(server: str | None) -> Iterator[str | None]:
+    """A new database on the server (dropped afterwards), or None: SQLite."""
+    if server is None:
+        yield None
+        return
+    import sqlalchemy as sa
 
-    return throwaway_database()
+    base = sa.engine.make_url(server)
+    name = f"techwatch_bench_workers_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as db:
+        db.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as db:
+            db.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def one_run(wire: WireSite, directory: Path, workers: int, server: str | None, mode: str,
@@ -200,7 +214,7 @@ def main() -> None:
             print(f"{mode:6} {name:14} {run['seconds']:7.2f} s  {run['ratio_to_sqlite_1']:5.2f}x "
                   f"sqlite_1  {run['articles_per_second']:6.1f} articles/s  done {run['done']}"
                   f"{'' if run['complete'] else ' (INCOMPLETE)'}  by worker "
-                  f"{run['articles_by_worker']}  CPU {run['cpu_seconds']} s  fetched twice "
+                  f"{run['articles_by_worker']}  CPU {run['cpu_seconds_by_worker']} s  fetched twice "
                   f"{run['pages_fetched_twice_or_more']}", file=sys.stderr)
 
 

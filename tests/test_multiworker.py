@@ -8,6 +8,7 @@ PostgreSQL only: without $TECHWATCH_TEST_POSTGRES_URL these skip (tests/pgdb.py)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -86,8 +87,15 @@ class Worker:
         with log.open("wb") as out:
             self.process = subprocess.Popen([*techwatch(), "--config", str(config), "run"],
                                             env=env, stdout=out, stderr=subprocess.STDOUT,
-                                            cwd=config.parent)
+                                            cwd=config.parent, start_new_session=True)
         self.pid = self.process.pid
+
+    def end(self) -> None:
+        """Its processes gone (a killed worker's extraction processes end by themselves)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.wait(timeout=10)
 
     def healthy(self) -> bool:
         try:
@@ -128,6 +136,15 @@ class Cluster:
         """The pages a worker has claimed and not finished: fetching, or about to."""
         return {r[0] for r in self.rows(
             "SELECT url FROM articles WHERE claimed_by = :w AND state = 'pending'", w=worker)}
+
+    def silent(self, pids: set[int], longer_than: timedelta) -> int:
+        """How many of these workers have been silent longer than that."""
+        from bot.store.schema import workers
+
+        query = sa.select(sa.func.count()).where(
+            workers.c.pid.in_(pids), workers.c.heartbeat_at < datetime.now(UTC) - longer_than)
+        with self.engine.connect() as db:
+            return db.execute(query).scalar_one()
 
     def done(self) -> int:
         return self.rows("SELECT count(*) FROM articles WHERE state = 'done' "
@@ -193,7 +210,7 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
     try:
         with throwaway_database() as database:
             cluster = Cluster(database)
-            digest_at = datetime.now(UTC) + timedelta(seconds=35)
+            digest_at = datetime.now(UTC) + timedelta(seconds=45)
             config = cluster_config(tmp_path, wire, database, digest_at)
             workers = [Worker(config, slack, database, tmp_path / f"worker{n}.log")
                        for n in range(3)]
@@ -218,6 +235,8 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
             wait_for(lambda: {cluster.story_of().get(u) for u in alert_roots(slack)}
                      >= cluster.relevant_stories(), 90, "every story's alert")
             time.sleep(2)  # a second alert of a story would have come by now
+            wait_for(lambda: cluster.silent({first.pid, second.pid}, timedelta(seconds=61)) == 2,
+                     90, "the killed workers' heartbeats to be a minute old")
             listed = json.loads(status(config, database, "--json"))["workers"]
             alive = {w["pid"]: w["alive"] for w in listed}
             assert alive == {first.pid: False, second.pid: False, last.pid: True}, listed
@@ -232,9 +251,7 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
             cluster.engine.dispose()
     finally:
         for w in workers:
-            if w.process.poll() is None:
-                w.process.kill()
-                w.process.wait(timeout=10)
+            w.end()
         slack.stop()
         site.stop()
     for w in workers:  # each said how it runs, and none failed
@@ -382,6 +399,8 @@ def test_reports_of_one_event_completed_at_once_by_four_archives_are_one_story(b
     expected[""] = seeds + len(reports)  # the row that counts the documents
     assert counts == dict(expected)
 
+
+# --- digests ------------------------------------------------------------------------------------
 
 def test_two_digest_commands_at_once_post_one_digest_a_channel(tmp_path):
     """`techwatch digest` run twice at the same moment on one PostgreSQL archive (two hosts'
