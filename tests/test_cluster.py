@@ -137,3 +137,17 @@ def test_metrics_carry_the_worker_label_and_healthz_names_the_worker():
         server.shutdown()
     assert 'techwatch_polls_total{outcome="ok",worker="vm:42:beef"} 1.0' in body
     assert health.status_code == 200 and "worker vm:42:beef" in health.text
+
+
+def test_a_reading_command_cannot_write_to_a_postgresql_archive():
+    from pgdb import throwaway_database
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with throwaway_database() as url:
+        reader = open_archive(url, read_only=True)  # an empty database: made current first
+        try:
+            assert reader.counts()["articles"] == 0
+            with pytest.raises(SQLAlchemyError, match="read-only transaction"):
+                reader.ensure_source("x", "X")
+        finally:
+            reader.close()
