@@ -151,3 +151,13 @@ def test_a_reading_command_cannot_write_to_a_postgresql_archive():
                 reader.ensure_source("x", "X")
         finally:
             reader.close()
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_one_line_without_the_password(
+        cli, tmp_path):
+    config = write_config(tmp_path, [], database="postgresql+psycopg://tw:hunter2@127.0.0.1:1/x")
+    for command in (("status",), ("run", "--once")):
+        code, out, err = cli("--config", str(config), *command)
+        assert code == 2 and "Traceback" not in err and "hunter2" not in err + out
+        (line,) = err.strip().splitlines()
+        assert "127.0.0.1:1/x" in line and "connection" in line.lower()
