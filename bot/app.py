@@ -204,10 +204,12 @@ def join_workers(app: App) -> None:
     """Register this process among the archive's workers, and say in one line how it runs: on
     PostgreSQL beside how many peers, or alone on its SQLite file (its lock file keeps any other
     writer out)."""
+    import socket
+
     from bot.store.cluster import DEAD_AFTER
 
     archive, now = app.archive, app.now()
-    archive.register_worker(app.worker, *app.worker.split(":")[:2], now)
+    archive.register_worker(app.worker, socket.gethostname(), os.getpid(), now)
     if archive.shared:
         peers = [w for w in archive.workers(now) if w.alive and w.id != app.worker]
         log.info("worker %s: PostgreSQL archive %s shared with %d other worker%s alive "
