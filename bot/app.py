@@ -197,7 +197,10 @@ def as_worker(app: App) -> Iterator[None]:
     try:
         yield
     finally:
-        app.archive.worker_stopped(app.worker, app.now())
+        try:
+            app.archive.worker_stopped(app.worker, app.now())
+        except Exception:  # noqa: BLE001 -- a damaged or lost archive was said already; the
+            log.debug("worker %s: not marked stopped", app.worker, exc_info=True)  # claims lapse
 
 
 def join_workers(app: App) -> None:
