@@ -244,7 +244,8 @@ def check_target(src: sa.Connection, tgt: sa.Connection, totals: Mapping[str, in
 
 def _foreign(table: str, why: str) -> StorageError:
     return StorageError(f"archive copy: the target already holds another archive's data "
-                        f"({table}: {why}); copy into an empty database")
+                        f"({table}: {why}), or this archive changed since a copy into it was "
+                        "interrupted; copy into an empty database")
 
 
 def _count(db: sa.Connection, table: str) -> int:
