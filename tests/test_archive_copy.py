@@ -256,8 +256,9 @@ def query_rows(url: str, sql: str, **params) -> list[tuple]:
 
 
 def test_a_target_holding_another_archive_is_refused_and_left_as_it_was(
-        archive, target, cli, tmp_path):
+        archive, target, cli, tmp_path, monkeypatch):
     # a PostgreSQL archive techwatch already ran on: its own seeds under the same ids
+    monkeypatch.chdir(tmp_path)  # bot.lock puts a server database's lock file in the cwd
     other = write_config(tmp_path / "other", [], database=target)
     assert cli("--config", str(other), "run", "--once")[0] == 0
     before = {t.name: scalar(target, f"SELECT count(*) FROM {t.name}") for t in copy.TABLES}
