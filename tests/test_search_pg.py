@@ -76,6 +76,7 @@ def test_or_excluded_and_one_kanji_prefix(news):
     assert found(archive, "Hiroshima OR Tokyo") == [ids[0], ids[2]]
     assert found(archive, "chips -China") == [ids[2], ids[3]]
     assert found(archive, "chips -China -rain") == [ids[2]]
+    assert found(archive, "Hiroshima OR Tokyo -IBM") == [ids[2]]  # (either) and not IBM
     assert found(archive, "量子 OR 半導体") == [ids[5], ids[6]]
     assert found(archive, "米") == [ids[5], ids[7], ids[6]]  # 日米, 米価 and 米の, 米国
     assert found(archive, "米 -価格") == [ids[5], ids[6]]
@@ -180,10 +181,10 @@ def test_the_newest_matches_are_the_same_read_any_way(tmp_path):
             (japan,) = search_pg.words(db, "Japan").groups
             (chips,) = search_pg.words(db, "chips").groups
             for tsquery, every in ((japan, ids[::-1]), (chips, [ids[i] for i in range(11, -1, -1) if i % 3])):
-                assert search_pg._matches(db, tsquery, 20) == every
-                assert search_pg._matches(db, tsquery, 5, walk=True) == every[:5]
-                assert search_pg._matches(db, tsquery, 3, above=ids[-6]) == every[:3]
-                assert search_pg.newest_matches(db, tsquery, 4) == every[:4]
+                assert search_pg.Index(db)._matches(tsquery, 20) == every
+                assert search_pg.Index(db)._matches(tsquery, 5, walk=True) == every[:5]
+                assert search_pg.Index(db)._matches(tsquery, 3, above=ids[-6]) == every[:3]
+                assert search_pg.Index(db).newest(tsquery, 4) == every[:4]
             # the planner's settings are this transaction's and restored after each read
             assert db.exec_driver_sql("SHOW enable_bitmapscan").scalar() == "on"
             assert db.exec_driver_sql("SHOW enable_indexscan").scalar() == "on"

@@ -2,15 +2,16 @@
 title, body and their weighted union doc, GIN-indexed).
 
 The same steps and the same order as SQLite's (see bot.store.search): a query's newest matches are
-read first (`found`, the primary key walked newest first or the GIN index, as the planner
-judges), and only those articles are ranked:
+read first (`newest_matches`: the primary key walked newest first, or the GIN index, whichever
+the planner's estimate of the matches says is cheaper), and only those articles are ranked:
 - a word in more than SCORED articles: its CANDIDATES newest matches, title match first, newest;
 - otherwise BM25 as FTS5 computes it (k1 1.2, b 0.75, a title match weighs ten body ones; a word
   in more than SCORED articles selects but does not weigh), computed here in Python over the at
   most SCORED matches: PostgreSQL has no BM25. Its inputs, read from the tsvectors: a phrase's
   count in a column is its rarest word's (positions are there, phrase matches are not counted);
-  a row's length is its words less stopwords; the average length is the matches' (the archive's
-  would cost a read of every row); IDF counts matches up to IDF_COUNT.
+  a row's length is its distinct words (a tsvector's length: its positions are not read); the
+  average length is the matches' (the archive's would cost a read of every row); IDF counts
+  matches up to IDF_COUNT.
 Then each story's best report (relevant, with text, best ranked, newest), relevant stories first.
 
 The user's words go through `to_tsquery('english', ...)`, quoted word by word (bot.store.fts):
@@ -83,9 +84,9 @@ def words(db: sa.Connection, query: str) -> Words | None:
     kept = [(q, tuple(p for p in ps if p)) for q, ps in zip(normal, phrases, strict=True) if q]
     if not kept:  # only stopwords: nothing to find (never a query of the excluded alone)
         return None
-    expression = " & ".join(f"({q})" for q, _ in kept)
+    expression = " & ".join(f"({q})" if len(kept) > 1 else q for q, _ in kept)
     if excluded and (without := next(rest)):
-        expression += f" & !({without})"
+        expression = f"({expression}) & !({without})"
     return Words(expression, tuple(q for q, _ in kept), tuple(p for _, p in kept))
 
 
@@ -97,66 +98,87 @@ def ranked(db: sa.Connection, query: str, where: tuple[str, dict[str, Any]] = ("
     if found_words is None:
         return []
     expression = found_words.expression
-    found = newest_matches(db, expression, max(scored + 1, newest))
+    index = Index(db)
+    found = index.newest(expression, max(scored + 1, newest))
     if not found:
         return []
     if len(found) > scored:  # a common word: its newest matches, title matches first
         return _by_title(db, found[:newest], expression, where, limit=limit, offset=offset)
-    counts: dict[str, tuple[int, int]] = {expression: (len(found), len(found))}
+    index.counts[expression] = (len(found), len(found))
     weighed = [p for g, ps in zip(found_words.groups, found_words.phrases, strict=True)
-               if _count(db, g, scored, counts) <= scored for p in ps]
+               if index.count(g, scored) <= scored for p in ps]
     if not weighed:  # every word common, the whole few: title match, then newest
         return _by_title(db, found, expression, where, limit=limit, offset=offset)
-    return _by_bm25(db, found, weighed, where, limit=limit, offset=offset, counts=counts)
+    return _by_bm25(index, found, weighed, where, limit=limit, offset=offset)
 
 
-def newest_matches(db: sa.Connection, tsquery: str, most: int) -> list[int]:
-    """The ids of the `most` newest matches, newest first, read the cheaper of two ways (by the
-    planner's estimate of the matches): a common word walks the primary key newest first,
-    testing each row (a read of its tsvector, ~5-10 µs: a few thousand rows); a rarer one reads
-    its matches from the GIN index, intersected with the newest ids that should hold them
-    (WINDOW times as many), and only those rows; all of them when that window comes short."""
-    estimate = db.execute(sa.text("EXPLAIN (FORMAT JSON) SELECT rowid FROM articles_fts WHERE "
-                                  "doc @@ CAST(:q AS tsquery)"), {"q": tsquery}).scalar()
-    estimate = float(estimate[0]["Plan"]["Plan Rows"])
-    total, last = db.execute(sa.text(
-        "SELECT reltuples, (SELECT max(rowid) FROM articles_fts) FROM pg_class "
-        "WHERE oid = 'articles_fts'::regclass")).one()
-    walk = most * max(total, 1.0) / max(estimate, 1.0)  # rows the walk tests
-    if walk * WALK_US < estimate * GIN_US:
-        return _matches(db, tsquery, most, walk=True)
-    window = int(walk * WINDOW)
-    if window < total // 4 and estimate > most and last:
-        found = _matches(db, tsquery, most, above=last - window)
-        if len(found) == most:
-            return found
-    return _matches(db, tsquery, most)
+class Index:
+    """One search's reads of the full-text index, and what they learn (its size, counts)."""
 
+    def __init__(self, db: sa.Connection) -> None:
+        self.db = db
+        self.counts: dict[str, tuple[int, int]] = {}  # tsquery: (matches, counted up to)
+        self._size: tuple[float, int] | None = None
 
-def _matches(db: sa.Connection, tsquery: str, most: int, *, walk: bool = False,
-             above: int | None = None) -> list[int]:
-    """The newest matches: walking the primary key, else through the GIN index (above an id)."""
-    setting = "enable_bitmapscan" if walk else "enable_indexscan"
-    db.exec_driver_sql(f"SET LOCAL {setting} = off")  # this transaction's (a failure ends it)
-    found = list(db.execute(sa.text(
-        "SELECT rowid FROM articles_fts WHERE doc @@ CAST(:q AS tsquery)"
-        + (" AND rowid > :above" if above is not None else "")
-        + " ORDER BY rowid DESC LIMIT :n"), {"q": tsquery, "n": most, "above": above}).scalars())
-    db.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
-    return found
+    def size(self) -> tuple[float, int]:
+        """The planner's estimate of the articles indexed, and the newest id."""
+        if self._size is None:
+            total, last = self.db.execute(sa.text(
+                "SELECT reltuples, (SELECT max(rowid) FROM articles_fts) FROM pg_class "
+                "WHERE oid = 'articles_fts'::regclass")).one()
+            self._size = max(float(total), 1.0), last or 0
+        return self._size
 
+    def articles(self) -> int:
+        """How many articles the index holds: the estimate when large (exact enough for a
+        logarithm), else counted."""
+        total, _ = self.size()
+        if total >= 100_000:
+            return int(total)
+        return self.db.execute(sa.text("SELECT count(*) FROM articles_fts")).scalar_one()
 
-def _count(db: sa.Connection, tsquery: str, most: int,
-           counts: dict[str, tuple[int, int]]) -> int:
-    """How many articles match, counted up to most + 1 (`counts`: those counted already, each
-    with the most it was counted to)."""
-    known, upto = counts.get(tsquery, (1, 0))
-    if known > upto and upto < most:  # unknown (or known to exceed fewer than asked)
-        known = db.execute(sa.text(
-            "SELECT count(*) FROM (SELECT 1 FROM articles_fts WHERE doc @@ CAST(:q AS tsquery) "
-            "LIMIT :n) m"), {"q": tsquery, "n": most + 1}).scalar_one()
-        counts[tsquery] = (known, most)
-    return known
+    def newest(self, tsquery: str, most: int) -> list[int]:
+        """The ids of the `most` newest matches, newest first, read the cheaper of two ways (by
+        the planner's estimate of the matches): a common word walks the primary key newest
+        first, testing each row (a read of its tsvector from TOAST, ~5-10 µs: a few thousand
+        rows); a rarer one reads its matches from the GIN index, intersected with the newest
+        ids that should hold them (WINDOW times as many), and only those rows; all of them when
+        that window comes short."""
+        plan = self.db.execute(sa.text("EXPLAIN (FORMAT JSON) SELECT rowid FROM articles_fts "
+                                       "WHERE doc @@ CAST(:q AS tsquery)"), {"q": tsquery}).scalar()
+        estimate = max(float(plan[0]["Plan"]["Plan Rows"]), 1.0)
+        total, last = self.size()
+        walk = most * total / estimate  # rows the walk tests
+        if walk * WALK_US < estimate * GIN_US:
+            return self._matches(tsquery, most, walk=True)
+        window = int(walk * WINDOW)
+        if window < total // 4 and estimate > most and last:
+            found = self._matches(tsquery, most, above=last - window)
+            if len(found) == most:
+                return found
+        return self._matches(tsquery, most)
+
+    def _matches(self, tsquery: str, most: int, *, walk: bool = False,
+                 above: int | None = None) -> list[int]:
+        """The newest matches: walking the primary key, else through GIN (above an id)."""
+        setting = "enable_bitmapscan" if walk else "enable_indexscan"
+        self.db.exec_driver_sql(f"SET LOCAL {setting} = off")  # this transaction's
+        found = list(self.db.execute(sa.text(
+            "SELECT rowid FROM articles_fts WHERE doc @@ CAST(:q AS tsquery)"
+            + (" AND rowid > :above" if above is not None else "")
+            + " ORDER BY rowid DESC LIMIT :n"), {"q": tsquery, "n": most, "above": above}
+        ).scalars())
+        self.db.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+        return found
+
+    def count(self, tsquery: str, most: int) -> int:
+        """How many articles match, counted up to most + 1 (each count remembered with the most
+        it went to; a plain count with a LIMIT may scan the table, so the newest are read)."""
+        known, upto = self.counts.get(tsquery, (1, 0))
+        if known > upto and upto < most:  # unknown (or known to exceed fewer than asked)
+            known = len(self.newest(tsquery, most + 1))
+            self.counts[tsquery] = (known, most)
+        return known
 
 
 def _by_title(db: sa.Connection, ids: list[int], expression: str, where: tuple[str, dict],
@@ -176,25 +198,26 @@ def _by_title(db: sa.Connection, ids: list[int], expression: str, where: tuple[s
         {"q": expression, "ids": list(ids), "limit": limit, "offset": offset, **params})]
 
 
-def _by_bm25(db: sa.Connection, ids: list[int], weighed: list[str], where: tuple[str, dict], *,
-             limit: int, offset: int, counts: dict[str, tuple[int, int]]) -> list[tuple[int, int]]:
+def _by_bm25(index: Index, ids: list[int], weighed: list[str], where: tuple[str, dict], *,
+             limit: int, offset: int) -> list[tuple[int, int]]:
     """Rank `ids` (at most SCORED) by BM25 of the weighed phrases (module docstring)."""
     conditions, params = where
     terms = [[(m.group(1).replace("''", "'"), bool(m.group(2))) for m in LEXEME.finditer(p)]
              for p in weighed]
-    patterns = sorted({_like(lexeme) + ("%" if prefix else "")
-                       for phrase in terms for lexeme, prefix in phrase})
-    rows = db.execute(sa.text(
+    exact = sorted({lexeme for phrase in terms for lexeme, prefix in phrase if not prefix})
+    prefixes = sorted({_like(lexeme) + "%" for phrase in terms for lexeme, prefix in phrase
+                       if prefix})
+    rows = index.db.execute(sa.text(
         f"SELECT a.id, coalesce(a.story_id, a.id) AS story, {RELEVANCE} AS relevance, "
-        "a.text = '' AS textless, t.n + b.n AS length, t.hits AS title, b.hits AS body "
+        "a.text = '' AS textless, length(f.title) + length(f.body) AS length, "
+        f"({_hits('f.title', prefixes)}) AS title, ({_hits('f.body', prefixes)}) AS body "
         "FROM articles_fts f JOIN articles a ON a.id = f.rowid "
-        f"CROSS JOIN LATERAL ({_hits('f.title')}) t CROSS JOIN LATERAL ({_hits('f.body')}) b "
         f"WHERE f.rowid = ANY(:ids){conditions}"),
-        {"ids": list(ids), "patterns": patterns, **params}).all()
+        {"ids": list(ids), "exact": exact, "prefixes": prefixes, **params}).all()
     if not rows:
         return []
-    total = _articles(db)
-    idf = [_idf(total, _count(db, p, IDF_COUNT - 1, counts)) for p in weighed]
+    total = index.articles()
+    idf = [_idf(total, index.count(p, IDF_COUNT - 1)) for p in weighed]
     average = sum(r.length for r in rows) / len(rows) or 1.0
     best: dict[int, tuple] = {}
     for r in rows:
@@ -209,11 +232,16 @@ def _by_bm25(db: sa.Connection, ids: list[int], weighed: list[str], where: tuple
     return [(i, story) for _, i, story in order[offset:offset + limit]]
 
 
-def _hits(column: str) -> str:
-    """A tsvector's number of words and the count of each wanted lexeme's positions in it."""
-    return (f"SELECT coalesce(sum(cardinality(u.positions)), 0) AS n, coalesce(jsonb_object_agg("
-            "u.lexeme, cardinality(u.positions)) FILTER (WHERE u.lexeme LIKE ANY(:patterns)), "
-            f"'{{}}') AS hits FROM unnest({column}) u")
+def _hits(column: str, prefixes: list[str]) -> str:
+    """The count of each wanted lexeme's positions in a tsvector, as JSON: the exact ones picked
+    out in C (setweight marks them, ts_filter keeps them: no row a lexeme), prefixes matched
+    against every lexeme."""
+    picked = (f"SELECT u.lexeme, cardinality(u.positions) AS n FROM unnest(ts_filter(setweight("
+              f"{column}, 'A', CAST(:exact AS text[])), '{{a}}')) u")
+    if prefixes:
+        picked += (f" UNION ALL SELECT u.lexeme, cardinality(u.positions) FROM unnest({column}) u "
+                   "WHERE u.lexeme LIKE ANY(CAST(:prefixes AS text[]))")
+    return f"SELECT coalesce(jsonb_object_agg(h.lexeme, h.n), '{{}}') FROM ({picked}) h"
 
 
 def _like(text: str) -> str:
@@ -230,16 +258,6 @@ def _idf(total: int, hits: int) -> float:
     """FTS5's: log((N - n + 0.5) / (n + 0.5)), at least 1e-6."""
     value = math.log((total - hits + 0.5) / (hits + 0.5)) if total > hits else 0.0
     return value if value > 0 else 1e-6
-
-
-def _articles(db: sa.Connection) -> int:
-    """How many articles the index holds: the planner's estimate when it is large (exact enough
-    for a logarithm), else counted."""
-    estimate = db.execute(sa.text(
-        "SELECT reltuples FROM pg_class WHERE oid = 'articles_fts'::regclass")).scalar() or 0
-    if estimate >= 100_000:
-        return int(estimate)
-    return db.execute(sa.text("SELECT count(*) FROM articles_fts")).scalar_one()
 
 
 def members(db: sa.Connection, stories: set[int]) -> dict[int, list[Any]]:
