@@ -95,7 +95,7 @@ def test_topic_since_and_lang_filter_within_the_matches(news):
     "& | ! <-> ( )", "chips & !china", "chips ! china", "(chips) | !(x)", "!chips", "chips<->china", "<2>",
     "chips <-> | &", '"export controls"', '"', "OR", "-", "- -chips", "OR chips OR", "米:*",
     "'米'", "chips OR OR -", "NEAR(chips china)", "chips*", "*", "a & b", "$$", "--chips",
-    "chips -'", "量子'&'", "\x00chips", "chips\x00",
+    "chips -'", "量子'&'", "\x00chips", "chips\x00", "x" * 3000, "chips " + "y" * 3000,
 ])
 def test_hostile_words_give_results_or_none_never_an_error(news, words):
     archive, ids = news

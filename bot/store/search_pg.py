@@ -37,6 +37,8 @@ TITLE_WEIGHT = 10.0  # a title match weighs ten body ones
 # read from TOAST), a GIN posting read ~GIN_US (benchmarks/search_pg.py); WINDOW: how many times
 # more of the newest ids than the estimate says hold the matches are intersected with them
 WALK_US, GIN_US, WINDOW = 8.0, 0.3, 3
+PROBE = 600  # rows a query of several words is first tested on: how often they go together
+LONE = re.compile(r"'(?:[^']|'')*'(?::\*)?")  # one lexeme: the planner's estimate holds
 IDF_COUNT = 3_000  # a word's matches are counted up to this many (its IDF changes little above)
 LEXEME = re.compile(r"'((?:[^']|'')*)'(:\*)?")
 RELEVANCE = "CASE WHEN a.relevant THEN 2 WHEN NOT a.relevant THEN 1 ELSE 0 END"
@@ -148,6 +150,11 @@ class Index:
                                        "WHERE doc @@ CAST(:q AS tsquery)"), {"q": tsquery}).scalar()
         estimate = max(float(plan[0]["Plan"]["Plan Rows"]), 1.0)
         total, last = self.size()
+        if not LONE.fullmatch(tsquery):  # words of a phrase or of a topic go together far more
+            probe = self._probe(tsquery, most)  # often than the planner's product says
+            if len(probe) == most or last <= PROBE:
+                return probe  # (the newest PROBE rows hold them, or are all there is)
+            estimate = max(estimate, len(probe) / PROBE * total)
         walk = most * total / estimate  # rows the walk tests
         if walk * WALK_US < estimate * GIN_US:
             return self._matches(tsquery, most, walk=True)
@@ -157,6 +164,13 @@ class Index:
             if len(found) == most:
                 return found
         return self._matches(tsquery, most)
+
+    def _probe(self, tsquery: str, most: int) -> list[int]:
+        """The matches among the newest PROBE rows (a walk of the primary key)."""
+        return list(self.db.execute(sa.text(
+            "SELECT rowid FROM (SELECT rowid, doc FROM articles_fts ORDER BY rowid DESC "
+            "LIMIT :probe) s WHERE doc @@ CAST(:q AS tsquery) ORDER BY rowid DESC LIMIT :n"),
+            {"q": tsquery, "n": most, "probe": PROBE}).scalars())
 
     def _matches(self, tsquery: str, most: int, *, walk: bool = False,
                  above: int | None = None) -> list[int]:
