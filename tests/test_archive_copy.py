@@ -141,7 +141,16 @@ def test_every_row_is_copied_with_its_id_search_works_and_new_rows_get_new_ids(
         assert found and found == {r for (r,) in query_rows(source, (
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"),
             q=fts.match_query(word))}, word
-    moved = open_archive(target)
+    moved, before = open_archive(target), open_archive(source, read_only=True)
+    try:
+        for words in ("semiconductor", "quantum computer", "半導体", "JAXA OR rover"):
+            # the archive's own search finds the same stories (ranked alike: BM25 there is
+            # computed from PostgreSQL's counts, not FTS5's)
+            found, was = [v.id for v in moved.search(words)], [v.id for v in before.search(words)]
+            assert set(found) == set(was) and found[:1] == was[:1], words
+        assert moved.search("semiconductor")
+    finally:
+        before.close()
     try:
         # new rows after the copy: ids past the copied ones, nothing collides
         ids = {t: scalar(target, f"SELECT max(id) FROM {t}")
