@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "ingest": "ingest",
     "search": "search_scale",
+    "search_pg": "search_pg",
     "startup": "startup",
     "classify": "classify_speed",
     "feeds500": "feeds_500",
@@ -171,6 +172,24 @@ def search_rows(f: dict) -> list[Row]:
     return rows
 
 
+def search_pg_rows(f: dict) -> list[Row]:
+    rows = []
+    for size, s in f.items():
+        target = 50 if int(size) >= 1_000_000 else None
+        lite = s.get("sqlite")
+        rows.append(Row(
+            "search_pg", f"PostgreSQL search at {int(size):,} archived, 20 queries: p50 / p95",
+            f"{s['search']['p50_ms']:.1f} / {s['search']['p95_ms']:.1f} ms",
+            f"p95 <= {target} ms" if target else "-",
+            s["search"]["p95_ms"] <= target if target else None,
+            f"{s['ratio_p50']}x / {s['ratio_p95']}x bare @@",
+            f"bare doc @@ query LIMIT 20 {s['baseline']['p50_ms']} / {s['baseline']['p95_ms']} ms"
+            + (f"; SQLite search {lite['search']['p50_ms']} / {lite['search']['p95_ms']} ms"
+               if lite else "; SQLite: not measured at this size")
+            + f"; slowest {s['slowest']}"))
+    return rows
+
+
 def startup_rows(f: dict) -> list[Row]:
     commands = f["commands"]
     base = commands["baseline python -c pass"]["p50_seconds"]
@@ -283,7 +302,7 @@ def ingest_workers_rows(f: dict) -> list[Row]:
     return rows
 
 
-ROWS = {"ingest": ingest_rows, "search": search_rows, "startup": startup_rows,
+ROWS = {"ingest": ingest_rows, "search": search_rows, "search_pg": search_pg_rows, "startup": startup_rows,
         "classify": classify_rows, "stories": stories_rows, "feeds500": feeds_rows,
         "ingest5k": ingest5k_rows, "extraction": extraction_rows,
         "ingest_workers": ingest_workers_rows}

@@ -197,17 +197,22 @@ def as_worker(app: App) -> Iterator[None]:
     try:
         yield
     finally:
-        app.archive.worker_stopped(app.worker, app.now())
+        try:
+            app.archive.worker_stopped(app.worker, app.now())
+        except Exception:  # noqa: BLE001 -- a damaged or lost archive was said already; the
+            log.debug("worker %s: not marked stopped", app.worker, exc_info=True)  # claims lapse
 
 
 def join_workers(app: App) -> None:
     """Register this process among the archive's workers, and say in one line how it runs: on
     PostgreSQL beside how many peers, or alone on its SQLite file (its lock file keeps any other
     writer out)."""
+    import socket
+
     from bot.store.cluster import DEAD_AFTER
 
     archive, now = app.archive, app.now()
-    archive.register_worker(app.worker, *app.worker.split(":")[:2], now)
+    archive.register_worker(app.worker, socket.gethostname(), os.getpid(), now)
     if archive.shared:
         peers = [w for w in archive.workers(now) if w.alive and w.id != app.worker]
         log.info("worker %s: PostgreSQL archive %s shared with %d other worker%s alive "

@@ -265,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=lambda app, args: _lazy("bot.stats", "cmd_stats")(app, args),
                        reads=True)
 
+    archive = commands.add_parser("archive", help="work with the archive as a whole")
+    archive_commands = archive.add_subparsers(dest="archive_command", required=True,
+                                              metavar="SUBCOMMAND")
+    archive_copy = archive_commands.add_parser(
+        "copy", help="copy the SQLite archive into an empty PostgreSQL database (resumable)")
+    archive_copy.add_argument("--to", required=True, metavar="URL",
+                              help="postgresql+psycopg://user@host:5432/database")
+    archive_copy.add_argument("--from", dest="source", metavar="URL",
+                              help="the SQLite archive (default: storage.database)")
+    archive_copy.add_argument("--chunk-rows", type=int, default=1000, metavar="N",
+                              help="rows written per transaction (default 1000)")
+    archive_copy.set_defaults(handler=cmd_archive_copy, settings_only=True)
+
     classify = commands.add_parser(
         "classify", help="classify JSON Lines (id, title, text, lang) into JSON Lines")
     classify.add_argument("--input", metavar="FILE", help="read FILE instead of standard input")
@@ -753,6 +766,75 @@ def _set_disabled(app: App, source_id: str, when: datetime | None) -> int:
     print(f"source {source_id}: " + ("disabled: not polled until `techwatch sources enable "
                                      f"{source_id}`" if when else "enabled: polled again"))
     return 0
+
+
+# --- archive copy -----------------------------------------------------------------------
+
+def cmd_archive_copy(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the SQLite archive into an empty PostgreSQL database (bot.store.copy): run again
+    after an interruption, it goes on where it stopped. It opens no App (no seeds, no sources
+    synced: the copy is the archive as it is), so it says its own errors."""
+    from bot.errors import StorageError
+    from bot.store import copy
+
+    source = args.source or settings.storage.database
+    try:
+        with copy.opened(source, args.to) as (source_engine, target_engine), \
+                copy.writers_stopped(source), _copy_progress() as progress:
+            counts = copy.copy_archive(source_engine, target_engine,
+                                       chunk_rows=max(args.chunk_rows, 1), progress=progress)
+    except (StorageError, SettingError) as e:
+        _say(str(e))
+        return 2
+    except TechwatchError as e:
+        _say(str(e))
+        return 1
+    except _database_errors() as e:
+        _say(f"archive copy: database error: {_one_line(e)}")
+        return 1
+    except KeyboardInterrupt as e:
+        _say("archive copy: interrupted; the same command again goes on where it stopped")
+        return 143 if isinstance(e, Terminated) else 130
+    from rich.table import Table
+
+    from bot.notify.terminal import console
+
+    table = Table(title="Rows copied")
+    for column in ("table", "source", "target", ""):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for c in counts:
+        table.add_row(c.table, str(c.source), str(c.target),
+                      "ok" if c.source == c.target else "[red]differs[/]")
+    console().print(table)
+    problems = copy.mismatches(counts)
+    if problems:
+        _say(f"archive copy: the counts differ: {'; '.join(problems)}")
+        return 1
+    print(f"Copied. To use it, set storage.database (or $TECHWATCH_DATABASE_URL) to "
+          f"{copy.shown(copy.target_url(args.to))}")
+    return 0
+
+
+@contextlib.contextmanager
+def _copy_progress() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A bar a table on a terminal (none when piped): rows there of rows to copy."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as RichProgress
+
+    with RichProgress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done)
+
+        yield progress
 
 
 # --- classify / eval ----------------------------------------------------------------------

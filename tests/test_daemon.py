@@ -155,11 +155,13 @@ def get(port: int, path: str) -> tuple[int, str]:
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:
-    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
-                     if labels else "")
+    """The sample of `name` with these labels (and any others: every sample has `worker`)."""
+    wanted = [f'{k}="{v}"' for k, v in labels.items()]
     for line in text.splitlines():
-        if line.startswith(wanted + " "):
-            return float(line.split()[-1])
+        sample, _, value = line.rpartition(" ")
+        found, _, rest = sample.partition("{")
+        if found == name and all(w in rest.rstrip("}").split(",") for w in wanted):
+            return float(value)
     return None
 
 
@@ -181,6 +183,7 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
         wait_for(lambda: live.feeds["flaky"].polls >= 3, 30, "the failing source to recover")
         code, metrics = get(port, "/metrics")
         assert code == 200 and metric(metrics, "techwatch_polls_total", outcome="ok") >= 3
+        assert re.search(r'techwatch_polls_total\{[^}]*worker="[^"]+:\d+:[0-9a-f]+"', metrics)
         assert metric(metrics, "techwatch_source_next_poll_timestamp_seconds", source="fast")
         # a cycle in flight (a page that takes 30 s) is interrupted by SIGTERM
         live.page_delay = 30

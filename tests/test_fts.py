@@ -1,4 +1,6 @@
-from bot.store.fts import index_text, match_query, snippet
+import re
+
+from bot.store.fts import index_text, match_query, snippet, tsquery_words
 
 
 def test_cjk_runs_become_bigrams_and_latin_stays():
@@ -31,3 +33,16 @@ def test_snippets_are_readable_text_around_the_match():
 def test_a_pasted_page_is_not_a_thousand_term_query():
     query = match_query(" ".join(["Rapidus"] * 30000 + [f"w{i}" for i in range(500)]))
     assert query.count(" AND ") == 31 and query.startswith('"Rapidus" AND "w0"')
+
+
+def test_postgresql_queries_are_quoted_words_from_the_same_parse():
+    assert tsquery_words("量子") == ([["'量子'"]], [])
+    assert tsquery_words("半導体") == ([["'半導' <-> '導体'"]], [])
+    assert tsquery_words("米") == ([["'米':*"]], [])  # one kanji: a prefix
+    assert tsquery_words("US-Japan chips OR quantum -korea") == (
+        [["'US' <-> 'Japan'"], ["'chips'", "'quantum'"]], ["'korea'"])
+    assert tsquery_words("-y") is None and tsquery_words("OR OR") is None
+    hostile = "a':* & !b | (c <-> d) \\' e\\ f:A 'g'"
+    groups, excluded = tsquery_words(hostile)
+    for phrase in [p for g in groups for p in g] + excluded:  # only quoted \w+ words, <->, :*
+        assert re.fullmatch(r"'\w+'( <-> '\w+')*(:\*)?", phrase), phrase

@@ -13,10 +13,11 @@ from bot.store.search import filters, members_sql, ranked, ranked_sql
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
-def archive_of(tmp_path, items):
+def archive_of(tmp_path, items, url=None):
     """An archive of (source, title, text, lang, relevant, story index) items, completed and
-    grouped as the pipeline would leave them; their ids in order."""
-    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    grouped as the pipeline would leave them (an SQLite file in tmp_path, or the archive at
+    `url`); their ids in order."""
+    archive = open_archive(url or f"sqlite:///{tmp_path / 'a.db'}")
     names = sorted({item[0] for item in items})
     archive.sync_sources([Source(n, f"https://{n}.example/feed", n.upper()) for n in names])
     ids = []

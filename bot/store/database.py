@@ -64,7 +64,11 @@ def open_archive(url: str, *, read_only: bool = False) -> Archive:
     from bot.store.archive import Archive
 
     if is_postgresql_url(url):
-        return Archive(_open_server(url), read_only=read_only)
+        engine = _open_server(url)
+        if read_only:  # a reading command: the server refuses any write it might attempt
+            engine.dispose()
+            engine = _server_engine(url, {"options": "-c default_transaction_read_only=on"})
+        return Archive(engine, read_only=read_only)
     file = archive_file(url)
     if read_only and file is not None:
         return _open_reading(url, file)
@@ -135,8 +139,7 @@ def _open_reading(url: str, file: Path, *, upgraded: bool = False) -> Archive:
 def _open_server(url: str) -> sa.Engine:
     """A PostgreSQL archive: its schema made or migrated by the first worker to get there (the
     others wait for it), connections checked before use (a server restarted meanwhile)."""
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4,
-                              json_serializer=_json)
+    engine = _server_engine(url)
     try:
         with engine.connect() as db:
             db.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
@@ -156,6 +159,11 @@ def _open_server(url: str) -> sa.Engine:
         raise StorageError(f"database {sa.engine.make_url(url).render_as_string()}: "
                            f"{problem}") from None
     return engine
+
+
+def _server_engine(url: str, connect_args: dict | None = None) -> sa.Engine:
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4,
+                            json_serializer=_json, connect_args=connect_args or {})
 
 
 def _json(value: object) -> str:

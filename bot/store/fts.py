@@ -38,9 +38,20 @@ def match_groups(query: str) -> list[str]:
     return _parse(query)[0]
 
 
+Phrase = tuple[tuple[str, ...], bool]  # its tokens (\w+ only), and whether the last is a prefix
+
+
 def _parse(query: str) -> tuple[list[str], list[str]]:
-    groups: list[list[str]] = []  # all of these groups, each met by any of its phrases
-    excluded: list[str] = []
+    groups, excluded = _words(query)
+    return ([_fts5(g[0]) if len(g) == 1 else f"({' OR '.join(map(_fts5, g))})" for g in groups],
+            [_fts5(p) for p in excluded])
+
+
+def _words(query: str) -> tuple[list[list[Phrase]], list[Phrase]]:
+    """The required groups of phrases (each group met by any of its phrases) and the excluded
+    phrases of a user's words: what both backends' queries are written from."""
+    groups: list[list[Phrase]] = []
+    excluded: list[Phrase] = []
     either = False  # the last word was OR
     for piece in query.split():
         if piece == "OR":
@@ -59,14 +70,36 @@ def _parse(query: str) -> tuple[list[str], list[str]]:
         either = False
         if len(groups) + len(excluded) == MAX_TERMS:  # a pasted page is not a query: its
             break  # first words are
-    return [g[0] if len(g) == 1 else f"({' OR '.join(g)})" for g in groups], excluded
+    return groups, excluded
 
 
-def _phrase(word: str) -> str | None:
+def _phrase(word: str) -> Phrase | None:
     tokens = WORD.findall(index_text(word))
     if len(tokens) == 1 and len(tokens[0]) == 1 and CJK_RUN.fullmatch(tokens[0]):
-        return f'"{tokens[0]}"*'  # one kanji: any bigram that starts with it
-    return '"' + " ".join(tokens[:MAX_TERMS]) + '"' if tokens else None
+        return (tokens[0],), True  # one kanji: any bigram that starts with it
+    return (tuple(tokens[:MAX_TERMS]), False) if tokens else None
+
+
+def _fts5(phrase: Phrase) -> str:
+    tokens, prefix = phrase
+    return f'"{tokens[0]}"*' if prefix else '"' + " ".join(tokens) + '"'
+
+
+def tsquery_words(query: str) -> tuple[list[list[str]], list[str]] | None:
+    """A user's words as PostgreSQL tsquery sources, for `to_tsquery('english', ...)` (which
+    stems them as the index was, and drops stopwords): the required groups, each a list of
+    phrases (one of which a match holds), and the excluded phrases; None for no words. Each
+    token is \\w+ and single-quoted: no operator of tsquery's own can be injected. A phrase is
+    its tokens in a row ("US-Japan": 'us' <-> 'japan'); one kanji, a prefix ('米':*)."""
+    groups, excluded = _words(query)
+    if not groups:
+        return None
+    return [[_tsquery(p) for p in g] for g in groups], [_tsquery(p) for p in excluded]
+
+
+def _tsquery(phrase: Phrase) -> str:
+    tokens, prefix = phrase
+    return " <-> ".join(f"'{t}'" for t in tokens) + (":*" if prefix else "")
 
 
 def snippet(text: str, query: str, width: int = 200) -> str:

@@ -19,6 +19,8 @@ holding each word it weighs (it counts them) and ~10 µs a scored row, so:
   word's weight is small anyway); when every word is that common, title match, then newest.
 Filters (topic, since, lang) apply within those matches. Either way US–Japan cooperation coverage
 (the relevant) comes first.
+
+On PostgreSQL (engine.dialect.name), bot.store.search_pg ranks the same way on the tsvector index.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.models import ArticleView
-from bot.store import fts
+from bot.store import fts, search_pg
+from bot.store.dialect import is_postgresql
 from bot.store.schema import articles
 
 # numbers from benchmarks/search_scale.py: BM25 over 300 matches costs a few ms, and so does
@@ -173,13 +176,19 @@ def search(engine: sa.Engine, view_query: Callable[[], sa.Select], query: str, *
     if expression is None:
         return []
     with engine.connect() as db:
-        hits = ranked(db, expression, filters(topic=topic, since=since, lang=lang), limit=limit,
-                      offset=offset, groups=fts.match_groups(query))
+        if is_postgresql(db):
+            hits = search_pg.ranked(db, query, search_pg.filters(topic=topic, since=since, lang=lang),
+                                    limit=limit, offset=offset, scored=SCORED, newest=CANDIDATES)
+            reports_of = search_pg.members
+        else:
+            hits = ranked(db, expression, filters(topic=topic, since=since, lang=lang), limit=limit,
+                          offset=offset, groups=fts.match_groups(query))
+            reports_of = members
         if not hits:
             return []
         rows = {r.id: r for r in db.execute(_reading(view_query), {"ids": [i for i, _ in hits]})}
         outlets = {story: [outlet(r) for r in reports]
-                   for story, reports in members(db, {story for _, story in hits}).items()}
+                   for story, reports in reports_of(db, {story for _, story in hits}).items()}
     views = []
     for article_id, _ in hits:
         row = rows[article_id]
