@@ -27,7 +27,8 @@ def need_corpus(*parts: str) -> Path:
 
 
 DIALECTS = ["sqlite", "postgresql"]
-# a test of the store or of the flow through it whose subject is not the dialect: on SQLite only
+# a test that needs an archive but whose subject is not the store (signatures, transports): on
+# SQLite only, where a fixture it uses takes database_url
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # a test that searches: PostgreSQL's search is not there yet
 PG_SEARCH = pytest.mark.xfail(strict=False, reason="PostgreSQL search: branch pgsearch")
