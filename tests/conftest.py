@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,16 +26,44 @@ def need_corpus(*parts: str) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> Iterator[str]:
-    """An empty archive's URL on each backend: an SQLite file, a throwaway PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'techwatch.db'}"
+DIALECTS = ["sqlite", "postgresql"]
+# a test that needs an archive but whose subject is not the store (signatures, transports): on
+# SQLite only, where a fixture it uses takes database_url
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# a test that searches: PostgreSQL's search is not there yet
+PG_SEARCH = pytest.mark.xfail(strict=False, reason="PostgreSQL search: branch pgsearch")
+searches = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=PG_SEARCH)], indirect=True)
+
+
+@contextmanager
+def empty_database(dialect: str, directory: Path, name: str = "techwatch.db") -> Iterator[str]:
+    """An empty archive's URL: an SQLite file in `directory`, or a throwaway PostgreSQL database."""
+    if dialect == "sqlite":
+        yield f"sqlite:///{directory / name}"
         return
     from pgdb import throwaway_database
 
     with throwaway_database() as url:
         yield url
+
+
+@pytest.fixture(params=DIALECTS)
+def database_url(request, tmp_path) -> Iterator[str]:
+    """An empty archive's URL on each backend: an SQLite file, a throwaway PostgreSQL database."""
+    with empty_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def more_databases(database_url, tmp_path) -> Iterator:
+    """Another empty archive of database_url's dialect each call (a test of two archives)."""
+    from contextlib import ExitStack
+
+    dialect = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    with ExitStack() as stack:
+        made = iter(range(1, 1000))
+        yield lambda: stack.enter_context(empty_database(dialect, tmp_path, f"more-{next(made)}.db"))
 
 
 @pytest.fixture

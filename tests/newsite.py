@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
+import json
+import re
 import tomllib
-from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from sitesrv import FIXTURES, Reply, Site
 
 MANIFEST = tomllib.loads((FIXTURES / "MANIFEST.toml").read_text(encoding="utf-8"))
@@ -38,12 +41,51 @@ def news_sources(site: Site, names=GOOD_FEEDS) -> list[dict]:
              "lang": "ja" if n.startswith("ja") else "en"} for n in names]
 
 
+def database(config: Path) -> str:
+    """The archive's URL a config names."""
+    return tomllib.loads(config.read_text(encoding="utf-8"))["storage"]["database"]
+
+
+def engine_of(config: Path) -> sa.Engine:
+    """An engine on a config's archive (no pool: nothing stays connected after a query)."""
+    from bot.store.database import archive_file
+
+    url = database(config)
+    file = archive_file(url)
+    if file is not None and not file.exists():
+        raise FileNotFoundError(file)  # SQLite would create an empty file under the bot
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def statement(sql: str, *args) -> sa.TextClause:
+    """SQL with `?` placeholders as a statement of either dialect: each argument a typed bound
+    value (a naive UTC datetime compares as the archive stores one), colons literal."""
+    names = iter(range(len(args)))
+    text = re.sub(r"\?", lambda _: f":p{next(names)}", sql.replace(":", "\\:"))
+    return sa.text(text).bindparams(*(sa.bindparam(f"p{i}", v) for i, v in enumerate(args)))
+
+
 def query(config: Path, sql: str, *args) -> list[tuple]:
-    path = config.parent / "techwatch.db"
-    if not path.exists():
-        raise FileNotFoundError(path)  # sqlite3 would create an empty file under the bot
-    with closing(sqlite3.connect(path)) as db:
-        return db.execute(sql, args).fetchall()
+    """Rows of the config's archive as its driver returns them (SQLite: dates and JSON as text,
+    booleans as 0/1; PostgreSQL: datetimes, parsed JSON, booleans): `when` and `parsed` read
+    either."""
+    engine = engine_of(config)
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(statement(sql, *args))]
+    finally:
+        engine.dispose()
+
+
+def when(value: str | datetime) -> datetime:
+    """A stored datetime, aware UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC)
+
+
+def parsed(value: Any) -> Any:
+    """A stored JSON value, parsed."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def article_paths() -> list[str]:

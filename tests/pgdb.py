@@ -25,14 +25,16 @@ def server_url() -> str:
 
 
 @contextmanager
-def throwaway_database() -> Iterator[str]:
-    """The URL of a new, empty database on the test server, dropped afterwards."""
+def throwaway_database(template: str | None = None) -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped afterwards; with
+    `template` (another database's URL, which no one may be connected to), a copy of that one."""
     base = sa.engine.make_url(server_url())
     name = f"techwatch_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with admin.connect() as db:
-            db.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            copy = f' TEMPLATE "{sa.engine.make_url(template).database}"' if template else ""
+            db.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     except sa.exc.OperationalError as e:
         pytest.fail(f"{ENV} is set but the PostgreSQL server cannot be reached: "
                     f"{str(e.orig).strip().splitlines()[0]}")

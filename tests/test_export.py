@@ -10,14 +10,15 @@ import re
 import sqlite3
 import subprocess
 import sys
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import FIXED_NOW, ROOT, write_config
-from newsite import news_sources, query, serve_news_site
+from conftest import DIALECTS, FIXED_NOW, ROOT, empty_database, write_config
+from newsite import database, engine_of, news_sources, parsed, query, serve_news_site, statement
 from sitesrv import Site
 from warcio.archiveiterator import ArchiveIterator
 
@@ -29,36 +30,48 @@ CORPUS_FIELDS = ["id", "url", "title", "text", "lang", "published", "relevant", 
 NEWS = "source_id != 'seed'"
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> tuple[Path, Site]:
+@pytest.fixture(scope="module", params=DIALECTS)
+def archive(request, tmp_path_factory) -> Iterator[tuple[Path, Site]]:
     """Two `techwatch run --once`, a day apart: one feed first, then all four (so first-seen
-    times differ). Built once for the module; tests that change an archive copy it."""
-    site = Site().start()
-    try:
-        serve_news_site(site)
-        directory = tmp_path_factory.mktemp("archive")
-        with pytest.MonkeyPatch.context() as env:
-            for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
-                env.delenv(name, raising=False)
-            config = write_config(directory, news_sources(site, ["en-rss2.xml"]))
-            assert main(["--config", str(config), "-q", "run", "--once"],
-                        now=lambda: FIXED_NOW - timedelta(days=1)) == 0
-            config = write_config(directory, news_sources(site))
-            assert main(["--config", str(config), "-q", "run", "--once"],
-                        now=lambda: FIXED_NOW) == 0
-    finally:
-        site.stop()
-    return config, site
+    times differ). Built once for the module, in each dialect's archive; tests that change an
+    archive copy it."""
+    directory = tmp_path_factory.mktemp("archive")
+    with empty_database(request.param, directory) as url:
+        site = Site().start()
+        try:
+            serve_news_site(site)
+            with pytest.MonkeyPatch.context() as env:
+                for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
+                    env.delenv(name, raising=False)
+                config = write_config(directory, news_sources(site, ["en-rss2.xml"]),
+                                      database=url)
+                assert main(["--config", str(config), "-q", "run", "--once"],
+                            now=lambda: FIXED_NOW - timedelta(days=1)) == 0
+                config = write_config(directory, news_sources(site), database=url)
+                assert main(["--config", str(config), "-q", "run", "--once"],
+                            now=lambda: FIXED_NOW) == 0
+            yield config, site
+        finally:
+            site.stop()
 
 
-def copy_archive(archive: tuple[Path, Site], directory: Path) -> Path:
-    """A config over a copy of the module's archive (sqlite3's backup: the WAL comes along)."""
+@contextmanager
+def copy_archive(archive: tuple[Path, Site], directory: Path) -> Iterator[Path]:
+    """A config over a copy of the module's archive (SQLite: sqlite3's backup, so the WAL comes
+    along; PostgreSQL: a database made from it as a template)."""
     config, site = archive
+    url = database(config)
+    if url.startswith("postgresql"):
+        from pgdb import throwaway_database
+
+        with throwaway_database(template=url) as copy:
+            yield write_config(directory, news_sources(site), database=copy)
+        return
     copy = write_config(directory, news_sources(site))
     with closing(sqlite3.connect(config.parent / "techwatch.db")) as source, \
             closing(sqlite3.connect(directory / "techwatch.db")) as target:
         source.backup(target)
-    return copy
+    yield copy
 
 
 def records(out: str) -> list[dict]:
@@ -79,7 +92,7 @@ def test_jsonl_has_the_corpus_fields_one_line_per_article_oldest_first(archive, 
         assert list(r)[:len(CORPUS_FIELDS)] == CORPUS_FIELDS and list(r) == list(FIELDS)
         _, title, relevant, topics, story, lang = stored[r["id"]]
         assert (r["title"], r["relevant"], r["topics"], r["lang"]) == \
-            (title, bool(relevant), json.loads(topics), lang)
+            (title, bool(relevant), parsed(topics), lang)
         assert r["event"] == f"story-{story}" and r["story_id"] == story
         assert r["borderline"] is False and r["text"] and r["source"] != "seed"
         assert r["published"] is None or re.fullmatch(r"\d{4}-\d\d-\d\d", r["published"])
@@ -91,11 +104,13 @@ def test_jsonl_has_the_corpus_fields_one_line_per_article_oldest_first(archive, 
 
 def test_relevant_only_and_topic_filter(archive, cli):
     config, _ = archive
-    relevant = query(config, f"SELECT count(*) FROM articles WHERE {NEWS} AND relevant = 1")[0][0]
+    topics = ("jsonb_array_elements_text(topics) AS j(value)" if
+              database(config).startswith("postgresql") else "json_each(topics)")
+    relevant = query(config, f"SELECT count(*) FROM articles WHERE {NEWS} AND relevant")[0][0]
     research = query(config, f"SELECT count(*) FROM articles WHERE {NEWS} AND EXISTS "
-                             "(SELECT 1 FROM json_each(topics) WHERE value = 'research')")[0][0]
-    both = query(config, f"SELECT count(*) FROM articles WHERE {NEWS} AND relevant = 1 AND "
-                         "EXISTS (SELECT 1 FROM json_each(topics) WHERE value = 'research')")[0][0]
+                             f"(SELECT 1 FROM {topics} WHERE value = 'research')")[0][0]
+    both = query(config, f"SELECT count(*) FROM articles WHERE {NEWS} AND relevant AND "
+                         f"EXISTS (SELECT 1 FROM {topics} WHERE value = 'research')")[0][0]
     total = query(config, f"SELECT count(*) FROM articles WHERE {NEWS}")[0][0]
     assert 0 < both < research < total and both < relevant < total
 
@@ -114,7 +129,7 @@ def test_relevant_only_and_topic_filter(archive, cli):
 def test_since_filters_on_first_seen(archive, cli):
     config, _ = archive
     later = query(config, f"SELECT count(*) FROM articles WHERE {NEWS} AND first_seen >= ?",
-                  (FIXED_NOW - timedelta(hours=12)).strftime("%Y-%m-%d %H:%M:%S.%f"))[0][0]
+                  (FIXED_NOW - timedelta(hours=12)).replace(tzinfo=None))[0][0]
     total = query(config, f"SELECT count(*) FROM articles WHERE {NEWS}")[0][0]
     assert 0 < later < total
     rows = records(cli("--config", str(config), "export", "--since", "12h")[1])
@@ -189,12 +204,19 @@ def test_warc_has_one_response_per_raw_page_with_the_page_as_served(archive, cli
 
 
 def test_warc_skips_articles_without_a_raw_page_and_needs_a_file(archive, cli, tmp_path):
-    config = copy_archive(archive, tmp_path / "copy")
-    with closing(sqlite3.connect(config.parent / "techwatch.db")) as db, db:
-        first, second = (r[0] for r in db.execute(
-            "SELECT article_id FROM raw_pages ORDER BY article_id LIMIT 2"))
-        db.execute("DELETE FROM raw_pages WHERE article_id = ?", (first,))  # e.g. pruned
-        db.execute("UPDATE raw_pages SET html_gz = x'00ff' WHERE article_id = ?", (second,))
+    with copy_archive(archive, tmp_path / "copy") as config:
+        warc_skips(config, cli, tmp_path)
+
+
+def warc_skips(config: Path, cli, tmp_path: Path) -> None:
+    engine = engine_of(config)
+    with engine.begin() as db:
+        first, second = (r[0] for r in db.execute(statement(
+            "SELECT article_id FROM raw_pages ORDER BY article_id LIMIT 2")))
+        db.execute(statement("DELETE FROM raw_pages WHERE article_id = ?", first))  # e.g. pruned
+        db.execute(statement("UPDATE raw_pages SET html_gz = ? WHERE article_id = ?",
+                             b"\x00\xff", second))
+    engine.dispose()
     total = query(config, f"SELECT count(*) FROM articles WHERE {NEWS}")[0][0]
     target = tmp_path / "pages.warc.gz"
     code, _, err = cli("--config", str(config), "export", "--format", "warc", "-o", str(target))
@@ -221,14 +243,21 @@ def test_unwritable_output_is_one_line(archive, cli, tmp_path):
 def test_broken_pipe_ends_quietly(archive, tmp_path):
     """A reader that stops after one line (`| head -1`) of an export far larger than a pipe's
     buffer: the writer meets a closed pipe mid-stream, and stops without a word."""
-    config = copy_archive(archive, tmp_path / "copy")
-    with closing(sqlite3.connect(config.parent / "techwatch.db")) as db, db:
+    with copy_archive(archive, tmp_path / "copy") as config:
+        broken_pipe(config)
+
+
+def broken_pipe(config: Path) -> None:
+    engine = engine_of(config)
+    with engine.begin() as db:
         for n in range(40):  # ~15 pages of text each time: megabytes of JSON Lines
-            db.execute("INSERT INTO articles (source_id, url, canonical_url, title, summary, text, "
-                       "first_seen, state, fetch_fulltext, attempts, relevant, topics, lang) "
-                       "SELECT source_id, url, canonical_url || '#' || ?, title, summary, text, "
-                       "first_seen, state, fetch_fulltext, attempts, relevant, topics, lang "
-                       f"FROM articles WHERE {NEWS} AND canonical_url NOT LIKE '%#%'", (n,))
+            db.execute(statement(
+                "INSERT INTO articles (source_id, url, canonical_url, title, summary, text, "
+                "first_seen, state, fetch_fulltext, attempts, relevant, topics, lang) "
+                "SELECT source_id, url, canonical_url || '#' || ?, title, summary, text, "
+                "first_seen, state, fetch_fulltext, attempts, relevant, topics, lang "
+                f"FROM articles WHERE {NEWS} AND canonical_url NOT LIKE '%#%'", str(n)))
+    engine.dispose()
     process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "export"],
                                env={**os.environ, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -8,6 +8,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from bot.store.database import _engine, migrate, open_archive
 
 
@@ -52,3 +54,54 @@ def test_a_new_archive_works_and_upgrades_later(tmp_path):
         assert [r.id for r in again.source_rows()] == ["s"]
     finally:
         again.close()
+
+
+PG_COLUMNS = """SELECT table_name, column_name, data_type, is_nullable, column_default,
+    is_generated, generation_expression FROM information_schema.columns
+    WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"""
+PG_CONSTRAINTS = """SELECT c.conrelid::regclass::text, c.conname, c.contype,
+    pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+    WHERE n.nspname = current_schema() ORDER BY 1, 2"""
+PG_INDEXES = """SELECT tablename, indexname, indexdef FROM pg_indexes
+    WHERE schemaname = current_schema() ORDER BY 1, 2"""
+
+
+def describe_postgresql(engine: sa.Engine) -> dict:
+    """Every column (in its table's order), constraint and index, as PostgreSQL's catalogs
+    describe them, and the revision stamped."""
+    with engine.connect() as db:
+        return {name: db.exec_driver_sql(sql).all() for name, sql in (
+            ("columns", PG_COLUMNS), ("constraints", PG_CONSTRAINTS), ("indexes", PG_INDEXES),
+            ("revision", "SELECT version_num FROM alembic_version"))}
+
+
+def test_a_new_postgresql_archive_is_the_schema_the_migrations_build():
+    """On PostgreSQL too: every migration from the first, run on an empty database, builds the
+    schema open_archive makes at once (the tables, the full-text table and its GIN indexes)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from pgdb import throwaway_database
+
+    from bot.store.schema import managed_by_alembic, metadata
+
+    with throwaway_database() as migrated_url, throwaway_database() as created_url:
+        migrated = sa.create_engine(migrated_url)
+        try:
+            migrate(migrated, "head")
+            with migrated.connect() as connection:
+                context = MigrationContext.configure(
+                    connection, opts={"include_name": managed_by_alembic})
+                diff = compare_metadata(context, metadata)
+            built = describe_postgresql(migrated)
+        finally:
+            migrated.dispose()
+        archive = open_archive(created_url)
+        try:
+            made = describe_postgresql(archive.engine)
+        finally:
+            archive.close()
+    assert diff == []
+    assert made == built
+    tables = {table for table, *_ in made["columns"]}
+    assert {"articles", "articles_fts", "sources", "deliveries", "workers"} <= tables
+    assert {"ix_articles_fts_doc", "ix_articles_fts_title"} <= {i for _, i, _ in made["indexes"]}

@@ -6,17 +6,17 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from conftest import FIXED_NOW, write_config
-from newsite import MANIFEST, article_paths, news_sources, query, serve_news_site
+from conftest import FIXED_NOW, searches, write_config
+from newsite import MANIFEST, article_paths, engine_of, news_sources, query, serve_news_site, when
 from sitesrv import Reply
 
 RELEVANT = [a for a in MANIFEST["articles"] if a.get("relevant")]
 IRRELEVANT = [a for a in MANIFEST["articles"] if a.get("relevant") is False]
 
 
-def test_run_once_archives_prints_digest_then_runs_conditionally(site, tmp_path, cli):
+def test_run_once_archives_prints_digest_then_runs_conditionally(site, tmp_path, cli, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site))
+    config = write_config(tmp_path, news_sources(site), database=database_url)
 
     code, out, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
@@ -59,9 +59,10 @@ def test_run_once_archives_prints_digest_then_runs_conditionally(site, tmp_path,
         len(rows)
 
 
-def test_search_status_and_seeds(site, tmp_path, cli):
+@searches
+def test_search_status_and_seeds(site, tmp_path, cli, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site))
+    config = write_config(tmp_path, news_sources(site), database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
 
     en02 = next(a for a in MANIFEST["articles"] if a["name"] == "en-02")
@@ -95,7 +96,7 @@ def test_search_status_and_seeds(site, tmp_path, cli):
     assert code == 0 and "en-rss2" in out and "Archive:" in out
 
 
-def test_bad_sources_each_get_one_line_and_the_cycle_goes_on(site, tmp_path, cli):
+def test_bad_sources_each_get_one_line_and_the_cycle_goes_on(site, tmp_path, cli, database_url):
     serve_news_site(site)
     import gzip
 
@@ -114,7 +115,7 @@ def test_bad_sources_each_get_one_line_and_the_cycle_goes_on(site, tmp_path, cli
     sources = [{"id": k, "name": k, "url": v} for k, v in bad.items()]
     sources += [{"id": "truncated", "name": "t", "url": site.url("/truncated")}]
     sources += news_sources(site, ["en-atom.xml"])
-    config = write_config(tmp_path, sources)
+    config = write_config(tmp_path, sources, database=database_url)
 
     code, out, err = cli("--config", str(config), "run", "--once")
     assert code == 0 and "Traceback" not in err
@@ -129,7 +130,7 @@ def test_bad_sources_each_get_one_line_and_the_cycle_goes_on(site, tmp_path, cli
         assert len(lines) == 1 and message in lines[0], (source_id, lines)
         last_status, last_error, errors, next_poll, _ = status[source_id]
         assert last_status.startswith("error") and message in last_error and errors == 1
-        assert datetime.fromisoformat(next_poll).replace(tzinfo=UTC) > FIXED_NOW
+        assert when(next_poll) > FIXED_NOW
     assert status["truncated"][0] == "ok" and "malformed feed" in status["truncated"][4]
     assert status["en-atom"][0] == "ok"
     titles = {r[0] for r in query(config, "SELECT title FROM articles")}
@@ -141,11 +142,12 @@ def test_bad_sources_each_get_one_line_and_the_cycle_goes_on(site, tmp_path, cli
     assert len(site.hits("/500")) == hits and "source err500" not in err
 
 
-def test_edited_entry_and_flipping_guid_update_instead_of_duplicating(site, tmp_path, cli):
+def test_edited_entry_and_flipping_guid_update_instead_of_duplicating(site, tmp_path, cli, database_url):
     serve_news_site(site)
     feed = site.fixture("feeds/en-rss2.xml")
     site.route("/feed", Reply(body=feed, headers={"Content-Type": "application/rss+xml"}))
-    config = write_config(tmp_path, [{"id": "wire", "name": "Wire", "url": site.url("/feed")}])
+    config = write_config(tmp_path, [{"id": "wire", "name": "Wire", "url": site.url("/feed")}],
+                          database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
     before = query(config, "SELECT id, title FROM articles WHERE source_id = 'wire' ORDER BY id")
 
@@ -165,7 +167,7 @@ def test_edited_entry_and_flipping_guid_update_instead_of_duplicating(site, tmp_
 
 
 def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
-        site, tmp_path, cli, capsys):
+        site, tmp_path, cli, capsys, database_url):
     serve_news_site(site)
     attempts = []
 
@@ -178,7 +180,7 @@ def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
 
     site.route("/articles/en-03.html", flaky)
     site.route("/articles/en-04.html", Reply(404, b"gone"))
-    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), database=database_url)
     en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
     _, first_digest, _ = cli("--config", str(config), "run", "--once")
     rows = dict(query(config, "SELECT url, state FROM articles WHERE source_id != 'seed'"))
@@ -209,7 +211,7 @@ def test_transient_article_failures_are_retried_permanent_ones_keep_the_summary(
     assert en03["title"] not in run_later(3)
 
 
-def test_google_news_items_are_decoded_or_kept_summary_only(site, tmp_path, cli):
+def test_google_news_items_are_decoded_or_kept_summary_only(site, tmp_path, cli, database_url):
     from test_identity import google_link
 
     serve_news_site(site)
@@ -223,7 +225,8 @@ def test_google_news_items_are_decoded_or_kept_summary_only(site, tmp_path, cli)
                   for link, t, pub in items)
     site.route("/gn", Reply(body=f'<rss version="2.0"><channel><title>GN</title>{xml}'
                                  "</channel></rss>".encode()))
-    config = write_config(tmp_path, [{"id": "gn", "name": "Google News", "url": site.url("/gn")}])
+    config = write_config(tmp_path, [{"id": "gn", "name": "Google News", "url": site.url("/gn")}],
+                          database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
     rows = {r[0]: r[1:] for r in query(
         config, "SELECT title, url, publisher, extraction_status FROM articles "
@@ -234,11 +237,11 @@ def test_google_news_items_are_decoded_or_kept_summary_only(site, tmp_path, cli)
     assert len(site.hits(en03["path"])) == 1
 
 
-def test_prefilter_skips_fetching_items_that_cannot_be_relevant(site, tmp_path, cli):
+def test_prefilter_skips_fetching_items_that_cannot_be_relevant(site, tmp_path, cli, database_url):
     serve_news_site(site)
     sources = news_sources(site, ["en-atom.xml"])
     sources[0]["prefilter"] = True
-    config = write_config(tmp_path, sources)
+    config = write_config(tmp_path, sources, database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
     statuses = dict(query(config, "SELECT url, extraction_status FROM articles "
                                   "WHERE source_id != 'seed'"))
@@ -248,13 +251,13 @@ def test_prefilter_skips_fetching_items_that_cannot_be_relevant(site, tmp_path, 
     assert skipped and all(not site.hits(u.replace(site.base, "")) for u in skipped)
 
 
-def test_sources_check_reports_each_source_without_changing_state(site, tmp_path, cli):
+def test_sources_check_reports_each_source_without_changing_state(site, tmp_path, cli, database_url):
     serve_news_site(site)
     site.route("/html", Reply(body=b"<html><body>hi</body></html>",
                               headers={"Content-Type": "text/html"}))
     sources = news_sources(site, ["ja-rss1-sjis.rdf"]) + [
         {"id": "page", "name": "Page", "url": site.url("/html")}]
-    config = write_config(tmp_path, sources)
+    config = write_config(tmp_path, sources, database=database_url)
     code, out, _ = cli("--config", str(config), "sources", "check")
     assert code == 1  # one source is broken
     assert re.search(r"ja-rss1-sjis\s.*HTTP 200\s.*rss10\s.*3", out)
@@ -264,7 +267,7 @@ def test_sources_check_reports_each_source_without_changing_state(site, tmp_path
         == {"never polled"}
 
 
-def test_hostile_headlines_cannot_ping_or_escape(site, tmp_path, cli):
+def test_hostile_headlines_cannot_ping_or_escape(site, tmp_path, cli, database_url):
     serve_news_site(site)
     page = site.fixture("articles/en-03.html")
     hostile = ("US and Japan &lt;!channel&gt; sign lunar rover pact &#27;[2J with JAXA")
@@ -273,7 +276,7 @@ def test_hostile_headlines_cannot_ping_or_escape(site, tmp_path, cli):
            "</item></channel></rss>")
     site.route("/a", Reply(body=page, headers={"Content-Type": "text/html"}))
     site.route("/f", Reply(body=xml.encode()))
-    config = write_config(tmp_path, [{"id": "h", "name": "H", "url": site.url("/f")}])
+    config = write_config(tmp_path, [{"id": "h", "name": "H", "url": site.url("/f")}], database=database_url)
     code, out, _ = cli("--config", str(config), "run", "--once")
     assert code == 0 and "sign lunar rover pact" in out
     assert "\x1b" not in out  # no terminal escape from a headline
@@ -281,10 +284,11 @@ def test_hostile_headlines_cannot_ping_or_escape(site, tmp_path, cli):
     assert "\x1b" not in stored and "<!channel>" not in stored
 
 
-def test_a_gone_feed_is_not_polled_again_until_its_url_changes(site, tmp_path, cli):
+def test_a_gone_feed_is_not_polled_again_until_its_url_changes(site, tmp_path, cli, database_url):
     site.route("/old", Reply(410, b"gone"))
     site.serve_fixture("/new", "feeds/en-atom.xml", "application/atom+xml")
-    config = write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/old")}])
+    config = write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/old")}],
+                          database=database_url)
     code, _, err = cli("--config", str(config), "poll")
     assert code == 0 and "no longer polled" in err
     cli("--config", str(config), "poll")
@@ -300,13 +304,13 @@ def test_a_gone_feed_is_not_polled_again_until_its_url_changes(site, tmp_path, c
     metrics.observe_sources(app.archive.source_rows(), 0)
     app.close()
     assert metrics.next_poll.collect()[0].samples == []  # no overdue alert, ever
-    write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/new")}])
+    write_config(tmp_path, [{"id": "g", "name": "G", "url": site.url("/new")}], database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
     assert len(site.hits("/new")) == 1
 
 
 def test_a_feed_date_in_the_future_or_a_placeholder_is_not_trusted():
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from bot.analysis import choose_date
 
@@ -320,26 +324,31 @@ def test_a_feed_date_in_the_future_or_a_placeholder_is_not_trusted():
     assert choose_date(epoch, epoch, seen) == (seen, "first_seen")
 
 
-def test_no_reader_ever_sees_a_done_article_without_its_story(site, tmp_path, cli):
+def test_no_reader_ever_sees_a_done_article_without_its_story(site, tmp_path, cli, database_url):
     """The daemon delivers while it polls: an article marked done before its story was set
     would be alerted as a story of its own, and a syndicated copy alerted twice."""
-    import sqlite3
     import threading
 
+    import sqlalchemy as sa
+
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site))
+    config = write_config(tmp_path, news_sources(site), database=database_url)
     seen, stop = [], threading.Event()
 
     def watch() -> None:
+        engine = None
         while not stop.is_set():
             try:
-                with sqlite3.connect(tmp_path / "techwatch.db", timeout=5) as db:
-                    seen.extend(db.execute(
+                engine = engine or engine_of(config)
+                with engine.connect() as db:
+                    seen.extend(db.execute(sa.text(
                         "SELECT id FROM articles WHERE state = 'done' AND story_id IS NULL "
-                        "AND source_id != 'seed'").fetchall())
-            except sqlite3.OperationalError:
+                        "AND source_id != 'seed'")).all())
+            except (FileNotFoundError, sa.exc.OperationalError, sa.exc.ProgrammingError):
                 pass  # not created yet
             stop.wait(0.002)
+        if engine is not None:
+            engine.dispose()
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -355,13 +364,13 @@ def test_no_reader_ever_sees_a_done_article_without_its_story(site, tmp_path, cl
 
 
 def test_a_429_to_one_feed_postpones_the_hosts_other_feeds_without_failing_them(site, tmp_path,
-                                                                                cli):
+                                                                                cli, database_url):
     """Retry-After pauses the host; its other feeds are not asked meanwhile, and that is no
     failure of theirs: no error, no "failing since", polled again when the pause ends."""
     serve_news_site(site)
     site.route("/limited", Reply(429, headers={"Retry-After": "600"}))
     sources = [{"id": "limited", "name": "L", "url": site.url("/limited")}]
-    config = write_config(tmp_path, sources + news_sources(site, ["en-atom.xml"]))
+    config = write_config(tmp_path, sources + news_sources(site, ["en-atom.xml"]), database=database_url)
     config.write_text(config.read_text().replace("per_host_concurrency = 4",
                                                  "per_host_concurrency = 1"))
     code, _, err = cli("--config", str(config), "poll")
@@ -373,6 +382,6 @@ def test_a_429_to_one_feed_postpones_the_hosts_other_feeds_without_failing_them(
     assert status["limited"][0] == "error: rate_limited" and status["limited"][1] == 1
     last_status, errors, failing_since, next_poll = status["en-atom"]
     assert last_status == "never polled" and errors == 0 and failing_since is None
-    assert datetime.fromisoformat(next_poll).replace(tzinfo=UTC) >= FIXED_NOW + \
+    assert when(next_poll) >= FIXED_NOW + \
         timedelta(seconds=590)
     assert not [line for line in err.splitlines() if "WARNING" in line and "en-atom" in line]

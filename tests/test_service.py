@@ -10,8 +10,8 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from conftest import FIXED_NOW, write_config
-from newsite import news_sources, query, serve_news_site
+from conftest import FIXED_NOW, searches, write_config
+from newsite import database, news_sources, parsed, query, serve_news_site, when
 from sitesrv import Reply
 
 from bot.app import load_app, open_pipeline
@@ -67,10 +67,12 @@ def test_one_cron_job_per_digest_in_its_time_zone_and_a_config_change_leaves_not
     assert "digest:C0DIGEST" not in jobs_for(without) and "digest:terminal" in jobs_for(without)
 
 
-def test_a_missed_digest_goes_once_within_the_grace_and_never_when_stale(tmp_path, slack, token):
+def test_a_missed_digest_goes_once_within_the_grace_and_never_when_stale(tmp_path, slack, token,
+                                                                         database_url):
     # 08:30 in Tokyo is 23:30 UTC the day before
     config = write_config(tmp_path, [], extra='[[slack.digests]]\nchannel = "C0DIGEST"\n'
-                                              'time = "08:30"\ntimezone = "Asia/Tokyo"\n')
+                                              'time = "08:30"\ntimezone = "Asia/Tokyo"\n',
+                          database=database_url)
 
     def run_at(when: datetime) -> int:
         return main(["--config", str(config), "run", "--once"], now=lambda: when)
@@ -84,14 +86,16 @@ def test_a_missed_digest_goes_once_within_the_grace_and_never_when_stale(tmp_pat
     assert len(slack.posts("C0DIGEST")) == 1
 
 
-def test_a_terminal_digest_missed_while_down_is_printed_by_the_first_cycle_once(site, tmp_path,
-                                                                             capsys):
+def test_a_terminal_digest_missed_while_down_is_printed_by_the_first_cycle_once(
+        site, tmp_path, capsys, database_url, more_databases):
     serve_news_site(site)
+    archive = [database_url]
 
     def first_cycle(digest_time: str, first_delivery_fails: bool = False) -> str:
         """A daemon's start at FIXED_NOW (12:00 UTC): its first tick, then a second one."""
         config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]),
-                              extra=f'[digest]\ntime = "{digest_time}"\ntimezone = "UTC"\n')
+                              extra=f'[digest]\ntime = "{digest_time}"\ntimezone = "UTC"\n',
+                              database=archive[0])
         app = load_app(str(config), {}, now=lambda: FIXED_NOW)
         calls = []
 
@@ -121,19 +125,19 @@ def test_a_terminal_digest_missed_while_down_is_printed_by_the_first_cycle_once(
     assert out.count("techwatch digest") == 1 and "Sendai" in out
     assert "techwatch digest" not in first_cycle("08:00")  # a restart: already printed
     # a first delivery that fails leaves the missed digest owed: the next cycle prints it
-    (tmp_path / "techwatch.db").unlink()
+    archive[0] = more_databases()  # a new archive
     out = first_cycle("08:00", first_delivery_fails=True)
     assert out.count("techwatch digest") == 1
 
 
 def test_ops_channel_hears_when_a_source_starts_failing_and_when_it_recovers(site, tmp_path,
-                                                                            slack, token):
+                                                                            slack, token, database_url):
     serve_news_site(site)
     sources = news_sources(site, ["en-rss2.xml"]) + [
         {"id": "broken", "name": "Broken <!channel>", "url": site.url("/feeds/broken.xml")},
         {"id": "blip", "name": "Blip", "url": site.url("/feeds/blip.xml")}]
     config = write_config(tmp_path, sources, extra='[slack]\nops_channel = "C0OPS"\n'
-                                                   "ops_after_failures = 2\n")
+                                                   "ops_after_failures = 2\n", database=database_url)
     feed = site.fixture("feeds/en-rss2.xml")
     site.route("/feeds/broken.xml", Reply(500, b"oops"))
     site.route("/feeds/blip.xml", Reply(503, b"busy"))
@@ -163,9 +167,9 @@ def test_ops_channel_hears_when_a_source_starts_failing_and_when_it_recovers(sit
     assert slack.refused() == []
 
 
-def test_a_disabled_source_is_not_polled_until_enabled(site, tmp_path, cli):
+def test_a_disabled_source_is_not_polled_until_enabled(site, tmp_path, cli, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml", "en-atom.xml"]))
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml", "en-atom.xml"]), database=database_url)
     code, out, _ = cli("--config", str(config), "sources", "disable", "en-rss2")
     assert code == 0 and "disabled" in out
     assert cli("--config", str(config), "run", "--once")[0] == 0
@@ -182,27 +186,30 @@ def test_a_disabled_source_is_not_polled_until_enabled(site, tmp_path, cli):
     assert len(site.hits("/feeds/en-rss2.xml")) == 1
 
 
-def test_skip_hours_of_a_feed_move_its_next_poll(site, tmp_path, cli):
+def test_skip_hours_of_a_feed_move_its_next_poll(site, tmp_path, cli, database_url):
     body = site.fixture("feeds/en-rss2.xml").replace(
         b"<channel>", b"<channel><skipHours><hour>12</hour><hour>13</hour><hour>14</hour>"
                       b"</skipHours>", 1)
     site.route("/feeds/skip.xml", Reply(body=body, headers={"Content-Type": "application/rss+xml"}))
     config = write_config(tmp_path, [{"id": "skip", "name": "Skip", "url": site.url("/feeds/skip.xml"),
                                       "fetch_fulltext": False,  # this source's own bounds:
-                                      "min_minutes": 60, "max_minutes": 60}])
+                                      "min_minutes": 60, "max_minutes": 60}], database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
     (next_poll, skip), = query(config, "SELECT next_poll_at, skip_hours FROM sources WHERE id='skip'")
-    assert next_poll.startswith("2026-11-22 15:00") and skip == "[12, 13, 14]"
+    assert when(next_poll).isoformat(" ").startswith("2026-11-22 15:00")
+    assert parsed(skip) == [12, 13, 14]
 
 
-def test_housekeeping_drops_old_raw_pages_fetch_logs_and_event_index_keeps_articles(site, tmp_path, cli):
+@searches
+def test_housekeeping_drops_old_raw_pages_fetch_logs_and_event_index_keeps_articles(site, tmp_path,
+                                                                                   cli, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]))
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
-    archive = open_archive(f"sqlite:///{tmp_path / 'techwatch.db'}")
+    archive = open_archive(database(config))
     try:
         texts = query(config, "SELECT count(*) FROM articles WHERE text != ''")[0][0]
-        stories = query(config, "SELECT id, story_id FROM articles")
+        stories = query(config, "SELECT id, story_id FROM articles ORDER BY id")
         assert archive.prune(raw_before=FIXED_NOW - timedelta(days=1), fetch_log_before=None,
                              event_terms_before=FIXED_NOW - timedelta(days=14)) == \
             {"raw_pages": 0, "fetch_log": 0, "event_terms": 0}
@@ -214,7 +221,7 @@ def test_housekeeping_drops_old_raw_pages_fetch_logs_and_event_index_keeps_artic
         assert removed["event_terms"] == indexed >= 3 * 16  # 16 terms an article
         assert query(config, "SELECT count(*) FROM articles WHERE story_terms IS NOT NULL") \
             == [(0,)]  # out of the window: their terms are not kept either
-        assert query(config, "SELECT id, story_id FROM articles") == stories
+        assert query(config, "SELECT id, story_id FROM articles ORDER BY id") == stories
         archive.optimize()
     finally:
         archive.close()

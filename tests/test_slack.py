@@ -10,8 +10,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from conftest import FIXED_NOW, ROOT, write_config
-from newsite import MANIFEST, news_sources, query, serve_news_site
+from conftest import FIXED_NOW, ROOT, searches, write_config
+from newsite import MANIFEST, database, news_sources, parsed, query, serve_news_site
 from sitesrv import Reply
 from slackstub import TOKEN
 
@@ -42,9 +42,9 @@ def titles_in(posts: list[dict]) -> str:
     return "\n".join(json.dumps(p["blocks"], ensure_ascii=False) for p in posts)
 
 
-def test_alerts_and_digest_post_every_story_once(site, tmp_path, cli, slack, token):
+def test_alerts_and_digest_post_every_story_once(site, tmp_path, cli, slack, token, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK, database=database_url)
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
     assert slack.refused() == []  # no rejected call
@@ -53,9 +53,9 @@ def test_alerts_and_digest_post_every_story_once(site, tmp_path, cli, slack, tok
     for a in RELEVANT:
         assert shown.count(a["title"]) == 1, a["name"]
     cutoff = FIXED_NOW - timedelta(hours=120)
-    recent = {r[0] for r in query(config, "SELECT title FROM articles WHERE relevant = 1 AND "
+    recent = {r[0] for r in query(config, "SELECT title FROM articles WHERE relevant = true AND "
                                           "source_id != 'seed' AND published >= ?",
-                                  cutoff.replace(tzinfo=None).isoformat(" "))}
+                                  cutoff.replace(tzinfo=None))}
     alerts = slack.posts("C0ALERTS")
     assert len(alerts) == len(recent) >= 1
     assert all(titles_in(alerts).count(t) == 1 for t in recent)
@@ -74,9 +74,9 @@ def test_alerts_and_digest_post_every_story_once(site, tmp_path, cli, slack, tok
     assert slack.refused() == []
 
 
-def test_dry_run_prints_block_kit_and_records_nothing(site, tmp_path, cli, slack, token):
+def test_dry_run_prints_block_kit_and_records_nothing(site, tmp_path, cli, slack, token, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK, database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
     code, out, _ = cli("--config", str(config), "digest", "--dry-run")
     messages = [json.loads(line) for line in out.splitlines()]
@@ -85,13 +85,13 @@ def test_dry_run_prints_block_kit_and_records_nothing(site, tmp_path, cli, slack
     assert slack.posts() == [] and query(config, "SELECT count(*) FROM deliveries")[0][0] == 0
 
 
-def test_429_on_the_first_post_is_retried_after_retry_after(site, tmp_path, cli, slack, token):
+def test_429_on_the_first_post_is_retried_after_retry_after(site, tmp_path, cli, slack, token, database_url):
     """... and the posts after it keep Slack's pace of one a second a channel, counted from
     the retry Slack took, so they are not limited in turn."""
     serve_news_site(site)
     slack.script["chat.postMessage"].append(("429", 1))
     slack.min_gap = 1.0
-    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK, database=database_url)
     started = time.monotonic()
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert time.monotonic() - started >= 1.0
@@ -103,12 +103,13 @@ def test_429_on_the_first_post_is_retried_after_retry_after(site, tmp_path, cli,
 
 
 def test_a_long_retry_after_holds_the_channel_until_it_has_passed(site, tmp_path, cli, slack,
-                                                                  token):
+                                                                  token, database_url):
     """A 429 asking for more than a post waits (10 s): the channel is not called at all until
     then, not even to look for the message (Slack said it did not take it); then it goes out."""
     serve_news_site(site)
     slack.script["chat.postMessage"] += [("429", "100"), ("429", "2.0")]  # "2.0": read too
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     started = time.monotonic()
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0 and time.monotonic() - started < 60 and "Traceback" not in err
@@ -147,14 +148,15 @@ def test_retry_after_is_read_once_and_bounded():
 
 
 def test_an_absurd_retry_after_holds_the_channel_an_hour_at_most_and_never_crashes(
-        site, tmp_path, slack, token, capsys, caplog):
+        site, tmp_path, slack, token, capsys, caplog, database_url):
     """Retry-After "1e9" once held a channel until 2058, "inf" and "nan" ended the run with a
     traceback: the first is held an hour (the date and time said), the other read as 1 s."""
     from bot.cli import main
 
     serve_news_site(site)
     slack.script["chat.postMessage"] += [("429", "1e9"), ("429", "nan")]
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     assert main(["--config", str(config), "run", "--once"], now=lambda: FIXED_NOW) == 0
     err = capsys.readouterr().err + caplog.text
     assert "Traceback" not in err and "its messages wait until 2026-11-22 13:00 UTC" in err
@@ -175,7 +177,7 @@ def test_an_absurd_retry_after_holds_the_channel_an_hour_at_most_and_never_crash
 
 
 def test_a_missing_scope_in_one_private_channel_holds_that_channel_only(
-        site, tmp_path, token, monkeypatch, capsys, caplog):
+        site, tmp_path, token, monkeypatch, capsys, caplog, database_url):
     """Looking for an earlier try in a private channel needs groups:history: without it, that
     channel waits (the line names the scope and says to reinstall), the others are posted by the
     same process, and once the scope is added its messages go out, none twice."""
@@ -189,7 +191,8 @@ def test_a_missing_scope_in_one_private_channel_holds_that_channel_only(
     monkeypatch.setenv("SLACK_API_URL", stub.url)
     serve_news_site(site)
     extra = SLACK.replace('channel = "C0ALERTS"', 'channel = "C0PRIV"')
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra,
+                          database=database_url)
     assert main(["--config", str(config), "poll"], now=lambda: FIXED_NOW) == 0
     stub.script["chat.postMessage"].append(("store_then_500",))  # the first alert: unknown
     clock = [FIXED_NOW]
@@ -218,12 +221,13 @@ def test_a_missing_scope_in_one_private_channel_holds_that_channel_only(
 
 
 def test_a_bad_token_is_said_once_and_not_tried_again_by_the_same_process(site, tmp_path,
-                                                                        slack, monkeypatch):
+                                                                        slack, monkeypatch, database_url):
     from bot.app import load_app
     from bot.cli import deliver_due
 
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked-token-5678")
     from bot.cli import main
 
@@ -241,10 +245,11 @@ def test_a_bad_token_is_said_once_and_not_tried_again_by_the_same_process(site, 
     assert query(config, "SELECT count(*) FROM deliveries WHERE status = 'sent'")[0][0] == 0
 
 
-def test_unknown_outcome_is_reconciled_not_posted_twice(site, tmp_path, cli, slack, token):
+def test_unknown_outcome_is_reconciled_not_posted_twice(site, tmp_path, cli, slack, token, database_url):
     serve_news_site(site)
     slack.script["chat.postMessage"].append(("store_then_500",))
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
     assert len(keys) == len(set(keys))
@@ -253,10 +258,11 @@ def test_unknown_outcome_is_reconciled_not_posted_twice(site, tmp_path, cli, sla
 
 
 def test_a_reply_cut_off_after_slack_took_the_post_is_looked_for_not_a_crash(
-        site, tmp_path, cli, slack, token):
+        site, tmp_path, cli, slack, token, database_url):
     serve_news_site(site)
     slack.script["chat.postMessage"].append(("store_then_cut",))  # http.client.IncompleteRead
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0 and "Traceback" not in err
     keys = [p["metadata"]["event_payload"]["delivery"] for p in slack.posts()]
@@ -264,10 +270,11 @@ def test_a_reply_cut_off_after_slack_took_the_post_is_looked_for_not_a_crash(
     assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
 
 
-def test_5xx_is_retried_with_back_off_after_looking_first(site, tmp_path, cli, slack, token):
+def test_5xx_is_retried_with_back_off_after_looking_first(site, tmp_path, cli, slack, token, database_url):
     serve_news_site(site)
     slack.script["chat.postMessage"] += [("500",), ("500",)]
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     started = time.monotonic()
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert time.monotonic() - started >= 3.0  # 1 s, then 2 s
@@ -277,14 +284,15 @@ def test_5xx_is_retried_with_back_off_after_looking_first(site, tmp_path, cli, s
     assert query(config, "SELECT count(*) FROM deliveries WHERE status != 'sent'")[0][0] == 0
 
 
-def test_crash_between_post_and_ledger_then_rerun_posts_nothing_twice(site, tmp_path, slack):
+def test_crash_between_post_and_ledger_then_rerun_posts_nothing_twice(site, tmp_path, slack, database_url):
     serve_news_site(site)
     slack.script["chat.postMessage"].append(("store_then_hang", 30))
     # A separate process runs on the wall clock, not FIXED_NOW: due half an hour ago, any age.
     due = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
     wall_clock = (SLACK.replace('"20:30"', f'"{due}"').replace("Asia/Tokyo", "UTC")
                   .replace("alert_max_age_hours = 120", "alert_max_age_hours = 100000"))
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=wall_clock)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=wall_clock,
+                          database=database_url)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
            "SLACK_API_URL": slack.url}
     command = [sys.executable, "-m", "bot", "--config", str(config), "run", "--once"]
@@ -305,12 +313,13 @@ def test_crash_between_post_and_ledger_then_rerun_posts_nothing_twice(site, tmp_
 
 
 def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
-        site, tmp_path, slack, token, capsys, caplog):
+        site, tmp_path, slack, token, capsys, caplog, database_url):
     from bot.cli import main
 
     serve_news_site(site)
     extra = SLACK + '\n[[slack.digests]]\nchannel = "C0GONE"\ntime = "11:00"\n'
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=extra,
+                          database=database_url)
 
     def run(minutes: float, *args: str, code: int = 0) -> tuple[str, str]:
         caplog.clear()
@@ -357,12 +366,12 @@ def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
 
 
 def test_alerts_over_the_cap_in_a_channel_without_a_digest_come_in_later_hours(site, tmp_path,
-                                                                              slack, token):
+                                                                              slack, token, database_url):
     from bot.cli import main
 
     serve_news_site(site)
     extra = SLACK.replace("[slack]\n", "[slack]\nalert_hourly_cap = 1\n")  # no digest there
-    config = write_config(tmp_path, news_sources(site), extra=extra)
+    config = write_config(tmp_path, news_sources(site), extra=extra, database=database_url)
     roots = []
     for hour in range(8):
         later = FIXED_NOW + timedelta(hours=hour, minutes=1)
@@ -378,34 +387,35 @@ def test_alerts_over_the_cap_in_a_channel_without_a_digest_come_in_later_hours(s
 
 
 def test_alerts_over_the_cap_roll_only_into_a_digest_that_takes_them(site, tmp_path, cli, slack,
-                                                                     token):
+                                                                     token, database_url):
     serve_news_site(site)
     extra = SLACK.replace("[slack]\n", "[slack]\nalert_hourly_cap = 1\n") + (
         '\n[[slack.digests]]\nchannel = "C0ALERTS"\ntime = "06:00"\ntopics = ["space"]\n')
-    config = write_config(tmp_path, news_sources(site), extra=extra)
+    config = write_config(tmp_path, news_sources(site), extra=extra, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     rolled = query(config, "SELECT a.topics FROM deliveries d JOIN articles a ON a.id = "
                            "d.article_id WHERE d.channel = 'C0ALERTS' AND d.kind = 'rolled'")
-    waiting = query(config, "SELECT count(*) FROM articles a WHERE relevant = 1 AND source_id != "
+    waiting = query(config, "SELECT count(*) FROM articles a WHERE relevant = true AND source_id != "
                             "'seed' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.channel ="
                             " 'C0ALERTS' AND d.article_id = a.id)")[0][0]
-    assert rolled and all("space" in json.loads(t) for (t,) in rolled)  # the digest's topic
+    assert rolled and all("space" in parsed(t) for (t,) in rolled)  # the digest's topic
     assert waiting >= 1  # the others wait for a later hour
     note = next(p["text"] for p in slack.posts("C0ALERTS") if "more new" in p["text"])
     assert f"{len(rolled)} will come in the next digest" in note and "hourly limit" in note
 
 
-def test_without_a_token_the_same_messages_go_to_the_terminal(site, tmp_path, cli, slack):
+def test_without_a_token_the_same_messages_go_to_the_terminal(site, tmp_path, cli, slack, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     code, out, _ = cli("--config", str(config), "run", "--once")
     assert code == 0 and "── #C0DIGEST · digest ──" in out and "TECHWATCH DIGEST" in out
     assert any(a["title"] in out for a in RELEVANT if a["lang"] == "ja")
     assert slack.calls == []
 
 
-def archive_60_stories(tmp_path):
-    archive = open_archive(f"sqlite:///{tmp_path / 'techwatch.db'}")
+def archive_60_stories(config):
+    archive = open_archive(database(config))
     archive.sync_sources([Source("wire", "https://wire.example/feed", "Wire")])
     drafts = [ArticleDraft(source_id="wire", url=f"https://wire.example/{i}",
                            canonical_url=f"https://wire.example/{i}",
@@ -428,9 +438,9 @@ HOSTILE_TITLE = "*Breaking* _U.S.-Japan_ ~chip~ `deal` ```x``` AI_Act 5* fo\u200
 INERT_TITLE = "∗Breaking∗ ˍU.S.-Japanˍ ∼chip∼ ˋdealˋ ˋˋˋxˋˋˋ AIˍAct 5∗ foo∗b∗ &amp; &lt;!here&gt;"
 
 
-def archive_hostile_story(tmp_path):
+def archive_hostile_story(config):
     """An article whose headline, outlet and text carry Slack's formatting characters."""
-    archive = open_archive(f"sqlite:///{tmp_path / 'techwatch.db'}")
+    archive = open_archive(database(config))
     archive.sync_sources([Source("wire", "https://wire.example/feed", "*Wire*_Desk")])
     draft = ArticleDraft(source_id="wire", url="https://wire.example/ai_act*5",
                          canonical_url="https://wire.example/ai_act*5",
@@ -447,11 +457,11 @@ def archive_hostile_story(tmp_path):
     archive.close()
 
 
-def test_what_reaches_slack_from_a_headline_cannot_format(tmp_path, cli, slack, token):
+def test_what_reaches_slack_from_a_headline_cannot_format(tmp_path, cli, slack, token, database_url):
     """In the alert and the digest, as Slack receives them: the headline's markers are
     look-alikes, its zero-width characters gone; the link, its URL and the entities work."""
-    config = write_config(tmp_path, [], extra=SLACK)
-    archive_hostile_story(tmp_path)
+    config = write_config(tmp_path, [], extra=SLACK, database=database_url)
+    archive_hostile_story(config)
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
     assert slack.refused() == [] and slack.posts("C0ALERTS") and slack.posts("C0DIGEST")
@@ -467,9 +477,9 @@ def test_what_reaches_slack_from_a_headline_cannot_format(tmp_path, cli, slack, 
     assert alert["text"] == f"techwatch alert: {INERT_TITLE}"
 
 
-def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli, slack, token):
-    config = write_config(tmp_path, [], extra=SLACK)
-    archive_60_stories(tmp_path)
+def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli, slack, token, database_url):
+    config = write_config(tmp_path, [], extra=SLACK, database=database_url)
+    archive_60_stories(config)
     code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
     assert code == 0, err
     posts = slack.posts("C0DIGEST")
@@ -481,9 +491,9 @@ def test_a_60_story_digest_goes_out_in_a_thread_without_rejection(tmp_path, cli,
     assert slack.refused() == []
 
 
-def test_a_refused_message_fails_its_thread_and_blocks_nothing(tmp_path, cli, slack, token):
-    config = write_config(tmp_path, [], extra=SLACK)
-    archive_60_stories(tmp_path)
+def test_a_refused_message_fails_its_thread_and_blocks_nothing(tmp_path, cli, slack, token, database_url):
+    config = write_config(tmp_path, [], extra=SLACK, database=database_url)
+    archive_60_stories(config)
     slack.script["chat.postMessage"].append(("error", "invalid_blocks"))
     code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
     assert "invalid_blocks" in err and "Traceback" not in err
@@ -500,9 +510,10 @@ def test_a_refused_message_fails_its_thread_and_blocks_nothing(tmp_path, cli, sl
     assert all(c.get("channel") == "C0DIGEST" for c in slack.calls_to("chat.postMessage"))
 
 
-def test_a_refused_thread_part_gives_its_stories_to_the_next_digest(tmp_path, cli, slack, token):
-    config = write_config(tmp_path, [], extra=SLACK)
-    archive_60_stories(tmp_path)
+def test_a_refused_thread_part_gives_its_stories_to_the_next_digest(tmp_path, cli, slack, token,
+                                                                    database_url):
+    config = write_config(tmp_path, [], extra=SLACK, database=database_url)
+    archive_60_stories(config)
     slack.script["chat.postMessage"] += [("ok",), ("error", "invalid_blocks")]  # part 1 refused
     code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
     assert "invalid_blocks" in err and "Traceback" not in err
@@ -519,11 +530,12 @@ def test_a_refused_thread_part_gives_its_stories_to_the_next_digest(tmp_path, cl
 
 
 def test_a_digest_asked_for_now_that_slack_refuses_is_never_posted_later_nor_the_days_digest(
-        site, tmp_path, slack, token, monkeypatch, capsys):
+        site, tmp_path, slack, token, monkeypatch, capsys, database_url):
     from bot.cli import main
 
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["ja-rss1-sjis.rdf"]), extra=SLACK,
+                          database=database_url)
     assert main(["--config", str(config), "poll"], now=lambda: FIXED_NOW) == 0
 
     def run(minutes: float, *args: str) -> str:
@@ -549,8 +561,9 @@ def test_a_digest_asked_for_now_that_slack_refuses_is_never_posted_later_nor_the
     assert "No new" not in str(posts[0])
 
 
+@searches
 def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp_path, cli,
-                                                                      slack, token):
+                                                                      slack, token, database_url):
     serve_news_site(site)
     en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
     original = site.fixture("articles/en-03.html").decode()
@@ -561,7 +574,7 @@ def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp
     wire = ('<rss version="2.0"><channel><title>Wire</title><item><title>Japan-built rover gets '
             f'NASA launch date</title><link>{site.url("/wire/rover.html")}</link><pubDate>Wed, '
             '18 Nov 2026 09:00:00 GMT</pubDate></item></channel></rss>')
-    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), extra=SLACK, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     alert = next(p for p in slack.posts("C0ALERTS") if en03["title"] in titles_in([p]))
     digest_posts = len(slack.posts("C0DIGEST"))
@@ -569,7 +582,7 @@ def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp
     site.route("/wire.xml", Reply(body=wire.encode(), headers={"Content-Type": "text/xml"}))
     sources = news_sources(site, ["en-rss2.xml"]) + [
         {"id": "wire", "name": "Pacific Wire", "url": site.url("/wire.xml")}]
-    write_config(tmp_path, sources, extra=SLACK)
+    write_config(tmp_path, sources, extra=SLACK, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     stories = dict(query(config, "SELECT url, story_id FROM articles WHERE source_id != 'seed'"))
     assert stories[site.url("/wire/rover.html")] == stories[site.url("/articles/en-03.html")]
@@ -588,10 +601,10 @@ def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp
     assert "Pacific Wire" in rover[0]["also"] or rover[0]["source"] == "Pacific Wire"
 
 
-def test_the_monday_digest_carries_the_weekly_chart_in_its_thread(site, tmp_path, slack, token):
+def test_the_monday_digest_carries_the_weekly_chart_in_its_thread(site, tmp_path, slack, token, database_url):
     serve_news_site(site)
     extra = SLACK.replace('max_stories = 60', 'max_stories = 60\nmonday_chart = true')
-    config = write_config(tmp_path, news_sources(site), extra=extra)
+    config = write_config(tmp_path, news_sources(site), extra=extra, database=database_url)
     from bot.cli import main
 
     sunday = FIXED_NOW  # 2026-11-22 21:00 in Tokyo is a Sunday: no chart
@@ -610,9 +623,9 @@ def test_the_monday_digest_carries_the_weekly_chart_in_its_thread(site, tmp_path
 
 
 def test_alerts_held_back_by_a_channel_the_bot_could_not_post_to_expire(site, tmp_path, slack,
-                                                                         token, capsys):
+                                                                         token, capsys, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site, ["en-rss2.xml"]), extra=SLACK, database=database_url)
     slack.not_in.add("C0ALERTS")  # the bot was not invited yet
     from bot.cli import main
 
@@ -642,7 +655,7 @@ def test_alerts_held_back_by_a_channel_the_bot_could_not_post_to_expire(site, tm
     sources = news_sources(site, ["en-rss2.xml"]) + [
         {"id": "wire", "name": "Pacific Wire", "url": site.url("/wire.xml")}]
     write_config(tmp_path, sources, extra=SLACK.replace("alert_max_age_hours = 120",
-                                                        "alert_max_age_hours = 1000"))
+                                                        "alert_max_age_hours = 1000"), database=database_url)
     assert main(["--config", str(config), "run", "--once"], now=lambda: later) == 0
     assert "Traceback" not in capsys.readouterr().err
     assert query(config, "SELECT kind, status FROM deliveries d JOIN articles a ON "
@@ -653,7 +666,7 @@ def test_alerts_held_back_by_a_channel_the_bot_could_not_post_to_expire(site, tm
     assert slack.refused() == [("chat.postMessage", "not_in_channel")]  # the first run's only
 
 
-def test_two_posters_at_once_post_each_message_once(site, tmp_path, slack, token, monkeypatch):
+def test_two_posters_at_once_post_each_message_once(site, tmp_path, slack, token, monkeypatch, database_url):
     """The daemon's delivery and a /techwatch digest in another thread (or process) take turns."""
     import threading
 
@@ -661,7 +674,7 @@ def test_two_posters_at_once_post_each_message_once(site, tmp_path, slack, token
     from bot.notify.service import deliver
 
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK, database=database_url)
     assert subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "poll"],
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
                           timeout=120).returncode == 0
@@ -679,14 +692,14 @@ def test_two_posters_at_once_post_each_message_once(site, tmp_path, slack, token
     assert len(keys) >= 5 and len(keys) == len(set(keys))
 
 
-def test_digests_asked_for_at_once_keep_slacks_pace_together(site, tmp_path, cli, slack, token):
+def test_digests_asked_for_at_once_keep_slacks_pace_together(site, tmp_path, cli, slack, token, database_url):
     """Each request posts with a poster of its own; the channel's pace (a message a second) is
     kept across them, so the second digest is not limited for coming right after the first."""
     from bot.app import load_app
     from bot.notify.service import deliver
 
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK, database=database_url)
     assert cli("--config", str(config), "poll")[0] == 0
     slack.min_gap = 1.0
     for minute in (0, 1):  # two requests, a minute apart by the clock (not by the posts)
@@ -698,10 +711,10 @@ def test_digests_asked_for_at_once_keep_slacks_pace_together(site, tmp_path, cli
 
 
 def test_a_long_digest_asked_for_without_a_valid_token_is_dropped_whole(tmp_path, cli, slack,
-                                                                        token, monkeypatch):
+                                                                        token, monkeypatch, database_url):
     """Its thread parts go with its first message: nothing of it is left "pending"."""
-    config = write_config(tmp_path, [], extra=SLACK)
-    archive_60_stories(tmp_path)
+    config = write_config(tmp_path, [], extra=SLACK, database=database_url)
+    archive_60_stories(config)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-the-token-1234")
     code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST")
     assert code == 1 and "invalid_auth" in err
@@ -711,9 +724,9 @@ def test_a_long_digest_asked_for_without_a_valid_token_is_dropped_whole(tmp_path
 
 
 def test_slack_out_of_reach_is_our_one_line_and_its_messages_wait(site, tmp_path, cli, slack,
-                                                                   token, monkeypatch):
+                                                                   token, monkeypatch, database_url):
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site), extra=SLACK)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK, database=database_url)
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")  # nothing listens there
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
@@ -729,8 +742,8 @@ def test_slack_out_of_reach_is_our_one_line_and_its_messages_wait(site, tmp_path
 
 
 def test_a_digest_asked_for_with_a_refused_token_is_one_line_saying_it_is_dropped(
-        tmp_path, cli, slack, monkeypatch):
-    config = write_config(tmp_path, [], extra=SLACK)
+        tmp_path, cli, slack, monkeypatch, database_url):
+    config = write_config(tmp_path, [], extra=SLACK, database=database_url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-the-token-1234")
     code, _, err = cli("--config", str(config), "digest", "--channel", "C0DIGEST", "--always")
     lines = [line for line in err.splitlines() if "invalid_auth" in line]

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from conftest import FIXED_NOW, write_config
-from newsite import MANIFEST, news_sources, query, serve_news_site
+from conftest import FIXED_NOW, searches, sqlite_only, write_config
+from newsite import MANIFEST, database, news_sources, query, serve_news_site
 from slackstub import APP_TOKEN, TOKEN
 
 from bot.app import load_app
@@ -94,10 +94,12 @@ class SlackApp:
 
 
 @pytest.fixture
-def archive(site, tmp_path, slack, token):
-    """The fixture site polled once, its alerts posted."""
+def archive(site, tmp_path, slack, token, database_url):
+    """The fixture site polled once, its alerts posted (in each dialect's archive: a test whose
+    subject is not the store takes SQLite's only)."""
     serve_news_site(site)
-    config = write_config(tmp_path, news_sources(site), extra=SLACK.format(extra=""))
+    config = write_config(tmp_path, news_sources(site), extra=SLACK.format(extra=""),
+                          database=database_url)
     assert main(["--config", str(config), "run", "--once"], now=lambda: FIXED_NOW) == 0
     return config
 
@@ -114,6 +116,7 @@ def text_of(reply: dict) -> str:
     return json.dumps(reply, ensure_ascii=False)
 
 
+@sqlite_only
 def test_requests_without_a_valid_fresh_signature_are_refused(slackapp):
     body = urlencode({"command": "/techwatch", "text": "help", "user_id": "U1",
                       "channel_id": "C1", "response_url": "http://127.0.0.1:1/x"})
@@ -122,6 +125,7 @@ def test_requests_without_a_valid_fresh_signature_are_refused(slackapp):
     assert slackapp.post(body).status_code == 200
 
 
+@sqlite_only
 def test_help_unknown_commands_and_bad_arguments_answer_with_usage(slackapp):
     reply, _ = slackapp.command("")
     assert "/techwatch search" in text_of(reply) and reply["response_type"] == "ephemeral"
@@ -136,6 +140,7 @@ def test_help_unknown_commands_and_bad_arguments_answer_with_usage(slackapp):
     assert "since:yesterday" in text_of(reply)
 
 
+@searches
 def test_search_ranks_pages_ten_at_a_time_with_a_more_button(slackapp, slack):
     reply, _ = slackapp.command("search Japan")
     blocks = reply["blocks"]
@@ -230,7 +235,7 @@ def test_sources_status_and_add_source_rules(slackapp, site, archive):
     reply, _ = slackapp.command("status")
     assert "last poll: 2026-11-22 12:00" in text_of(reply) and "pending messages: 0" in text_of(reply)
     assert "refuses" not in text_of(reply)
-    store = open_archive(f"sqlite:///{archive.parent / 'techwatch.db'}")
+    store = open_archive(database(archive))
     store.hold_channel("C0GONE", "channel_not_found", FIXED_NOW, lambda tries: timedelta(minutes=1))
     store.close()
     reply, _ = slackapp.command("status")
@@ -239,7 +244,8 @@ def test_sources_status_and_add_source_rules(slackapp, site, archive):
 
 def test_add_source_and_add_work_where_private_addresses_are_allowed(archive, slack, site):
     config = write_config(archive.parent, news_sources(site),
-                          extra=SLACK.format(extra="allow_private_sources = true"))
+                          extra=SLACK.format(extra="allow_private_sources = true"),
+                          database=database(archive))
     env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
     client = SlackApp(config, slack, env)
     try:
@@ -275,7 +281,7 @@ def test_a_feedback_click_is_stored_shown_in_place_counted_and_exported(slackapp
     while "👎 1" not in text_of(slack.posts("C0DIGEST")):
         assert time.monotonic() < deadline, "the vote count was not shown in place"
         time.sleep(0.05)
-    rows = query(archive, "SELECT article_id, user, vote, predicted_relevant FROM feedback")
+    rows = query(archive, 'SELECT article_id, "user", vote, predicted_relevant FROM feedback')
     assert rows == [(article_id, "U0READER", "not_relevant", 1)]
     code, out, _ = cli("--config", str(archive), "status", "--json")
     assert json.loads(out)["feedback_votes"] == 1
@@ -303,6 +309,7 @@ def test_forged_buttons_are_ignored_or_answered_in_one_line(slackapp, slack, arc
     assert "Traceback" not in caplog.text
 
 
+@sqlite_only
 def test_socket_mode_answers_a_command_over_a_local_websocket(archive, slack):
     """Socket Mode against a WebSocket stand-in: Slack's hello, a slash-command envelope, and
     the app's acknowledgement carrying the answer."""
@@ -343,6 +350,7 @@ def test_socket_mode_answers_a_command_over_a_local_websocket(archive, slack):
     assert "`semiconductors`" in json.dumps(ack["payload"], ensure_ascii=False)
 
 
+@sqlite_only
 def test_techwatch_serve_answers_over_http_and_stops_on_sigterm(archive, slack):
     import signal
     import socket
@@ -377,6 +385,7 @@ def test_techwatch_serve_answers_over_http_and_stops_on_sigterm(archive, slack):
     assert process.returncode == 0 and "Traceback" not in err and SECRET not in err
 
 
+@sqlite_only
 def test_socket_mode_that_cannot_connect_is_one_line_not_a_crash(archive, slack):
     from bot.errors import TechwatchError
     from bot.slackapp.serve import start_slack_app
@@ -431,6 +440,7 @@ def test_sources_reply_names_each_state_and_escapes_names():
     assert "&lt;!channel&gt; &amp; co" in lines["bad"] and "<!channel>" not in lines["bad"]
 
 
+@sqlite_only
 def test_what_slack_escapes_in_a_command_is_read_as_typed(slackapp):
     from bot.slackapp.commands import parse
 
@@ -451,7 +461,7 @@ def test_a_mistyped_command_gets_the_usage_of_what_was_meant():
 
 def test_a_subscription_alerts_news_first_seen_from_when_it_was_made(archive, slack):
     """"from the next poll", as the reply says: not the stories the archive already had."""
-    store = open_archive(f"sqlite:///{archive.parent / 'techwatch.db'}")
+    store = open_archive(database(archive))
     try:
         store.subscribe("C0OPS", ["*"], 0.0, "U1", FIXED_NOW - timedelta(minutes=1))
         store.subscribe("C0ALERTS", ["*"], 0.0, "U1", FIXED_NOW + timedelta(minutes=1))
@@ -466,6 +476,7 @@ def test_a_subscription_alerts_news_first_seen_from_when_it_was_made(archive, sl
     assert slack.refused() == []
 
 
+@sqlite_only
 def test_unreadable_requests_get_an_error_status_and_one_log_line(slackapp, caplog):
     """No traceback for what anyone who can reach the endpoint can send."""
     response = httpx.post(slackapp.url, content="command=/techwatch", timeout=10, headers={

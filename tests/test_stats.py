@@ -1,18 +1,19 @@
-"""`techwatch stats`: its numbers against a count done with sqlite3 on the same archive, the chart,
-and the pure counting on literal rows."""
+"""`techwatch stats`: its numbers against a count done in SQL on the same archive (each dialect's
+own date and JSON functions), the chart, and the pure counting on literal rows."""
 
 from __future__ import annotations
 
 import json
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FIXED_NOW, write_config
-from newsite import news_sources, query, serve_news_site
+from conftest import DIALECTS, FIXED_NOW, empty_database, write_config
+from newsite import database, news_sources, query, serve_news_site
 from sitesrv import Site
 
 from bot.cli import main
@@ -22,61 +23,69 @@ NEWS = "source_id != 'seed'"
 DATE = "coalesce(published, first_seen)"  # what a week is counted by
 
 
-@pytest.fixture(scope="module")
-def config(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=DIALECTS)
+def config(request, tmp_path_factory) -> Iterator[Path]:
     """An archive built by one `techwatch run --once` from the fixture site (the stories span two
     ISO weeks: one is dated Sunday 2026-11-15 UTC, the rest the week after)."""
-    site = Site().start()
-    try:
-        serve_news_site(site)
-        path = write_config(tmp_path_factory.mktemp("archive"), news_sources(site))
-        with pytest.MonkeyPatch.context() as env:
-            for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
-                env.delenv(name, raising=False)
-            assert main(["--config", str(path), "-q", "run", "--once"], now=lambda: FIXED_NOW) == 0
-    finally:
-        site.stop()
-    return path
+    directory = tmp_path_factory.mktemp("archive")
+    with empty_database(request.param, directory) as url:
+        site = Site().start()
+        try:
+            serve_news_site(site)
+            path = write_config(directory, news_sources(site), database=url)
+            with pytest.MonkeyPatch.context() as env:
+                for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
+                    env.delenv(name, raising=False)
+                assert main(["--config", str(path), "-q", "run", "--once"],
+                            now=lambda: FIXED_NOW) == 0
+        finally:
+            site.stop()
+        yield path
 
 
-def stored(moment: datetime) -> str:
-    """A datetime as SQLAlchemy stores it in SQLite (naive UTC, microseconds): comparable as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+# each dialect's own: the Monday of a date's week, and a JSON array's values as rows `j(value)`
+MONDAY = {"sqlite": f"date({DATE}, 'weekday 0', '-6 days')",
+          "postgresql": f"to_char(date_trunc('week', {DATE}), 'YYYY-MM-DD')"}
+VALUES = {"sqlite": "json_each(a.topics) j", "postgresql": "jsonb_array_elements_text(a.topics) j"}
 
 
-def counted_with_sqlite(config: Path, weeks: int) -> dict:
-    """The report's numbers, counted independently: weeks from SQLite's date functions (the
-    Monday of each date's week), topics from json_each."""
+def counted_in_sql(config: Path, weeks: int) -> dict:
+    """The report's numbers, counted independently: weeks from the database's date functions
+    (the Monday of each date's week), topics from its JSON functions."""
+    dialect = database(config).split(":")[0].split("+")[0]
     start = datetime(2026, 11, 16, tzinfo=UTC) - timedelta(weeks=weeks - 1)  # FIXED_NOW's Monday
     window = f"{NEWS} AND {DATE} >= ? AND {DATE} <= ?"
-    args = (stored(start), stored(FIXED_NOW))
+    args = (start.replace(tzinfo=None), FIXED_NOW.replace(tzinfo=None))  # stored: naive UTC
 
     def iso(monday: str) -> str:
         year, week, _ = date.fromisoformat(monday).isocalendar()
         return f"{year}-W{week:02d}"
 
-    monday = f"date({DATE}, 'weekday 0', '-6 days')"
+    monday = MONDAY[dialect]
+    relevant, a_relevant = ("CASE WHEN a.relevant THEN 1 ELSE 0 END".replace("a.", p)
+                            for p in ("", "a."))
     per_topic = {(t, iso(m)): (n, s) for t, m, n, s in query(
         config, f"SELECT j.value, {monday}, count(*), count(DISTINCT coalesce(story_id, a.id)) "
-                f"FROM articles a, json_each(a.topics) j WHERE relevant = 1 AND {window} "
+                f"FROM articles a, {VALUES[dialect]} WHERE relevant AND {window} "
                 "GROUP BY j.value, 2", *args)}
     weekly = {iso(m): (n, s) for m, n, s in query(
         config, f"SELECT {monday}, count(*), count(DISTINCT coalesce(story_id, id)) FROM articles "
-                f"WHERE relevant = 1 AND {window} GROUP BY 1", *args)}
-    totals = query(config, f"SELECT count(*), sum(relevant = 1), count(DISTINCT CASE WHEN "
-                           f"relevant = 1 THEN coalesce(story_id, id) END) FROM articles "
+                f"WHERE relevant AND {window} GROUP BY 1", *args)}
+    totals = query(config, f"SELECT count(*), sum({relevant}), count(DISTINCT CASE WHEN "
+                           f"relevant THEN coalesce(story_id, id) END) FROM articles "
                            f"WHERE {window}", *args)[0]
-    sources = query(config, f"SELECT s.name, count(*), sum(a.relevant = 1) FROM articles a "
+    sources = query(config, f"SELECT s.name, count(*), sum({a_relevant}) FROM articles a "
                             f"JOIN sources s ON s.id = a.source_id WHERE a.{window} "
-                            "GROUP BY a.source_id ORDER BY 2 DESC, 3 DESC, a.source_id", *args)
+                            "GROUP BY a.source_id, s.name ORDER BY 2 DESC, 3 DESC, a.source_id",
+                    *args)
     return {"per_topic": per_topic, "weekly": weekly, "totals": totals, "sources": sources}
 
 
-def test_json_numbers_match_a_count_with_sqlite(config, cli):
+def test_json_numbers_match_a_count_in_sql(config, cli):
     code, out, err = cli("--config", str(config), "stats", "--weeks", "3", "--json")
     assert code == 0, err
     report = json.loads(out)
-    expected = counted_with_sqlite(config, 3)
+    expected = counted_in_sql(config, 3)
     assert report["weeks"] == ["2026-W45", "2026-W46", "2026-W47"]
     assert report["since"] == "2026-11-02T00:00:00+00:00"
     found = {(t["id"], w["week"]): (w["articles"], w["stories"])
@@ -98,16 +107,16 @@ def test_json_numbers_match_a_count_with_sqlite(config, cli):
 
 def test_one_week_leaves_out_the_week_before(config, cli):
     report = json.loads(cli("--config", str(config), "stats", "--weeks", "1", "--json")[1])
-    expected = counted_with_sqlite(config, 1)
+    expected = counted_in_sql(config, 1)
     assert report["weeks"] == ["2026-W47"]
     assert report["totals"]["relevant"] == expected["totals"][1] < \
-        counted_with_sqlite(config, 3)["totals"][1]
+        counted_in_sql(config, 3)["totals"][1]
 
 
 def test_text_table_shows_the_same_numbers(config, cli):
     code, out, err = cli("--config", str(config), "stats", "--weeks", "3")
     assert code == 0, err
-    expected = counted_with_sqlite(config, 3)
+    expected = counted_in_sql(config, 3)
     articles, relevant, stories = expected["totals"]
     assert f"Totals: {articles} articles, {relevant} relevant, {stories} stories" in out
     header = next(line for line in out.splitlines() if "topic" in line and "total" in line)

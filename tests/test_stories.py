@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, need_corpus, write_config
+from conftest import ROOT, need_corpus, searches, write_config
 from newsite import MANIFEST, news_sources, query, serve_news_site
 from sitesrv import Reply, Site
 from storytexts import (
@@ -323,14 +323,15 @@ def serve_aggregator(site, items: list[tuple[str, str, str]], day: str) -> dict:
     return {"id": "agg", "name": "Aggregator", "url": site.url("/agg.xml")}
 
 
+@searches
 def test_a_story_grows_over_three_polls_and_its_thread_gets_each_new_outlet(site, tmp_path, cli,
-                                                                           slack, token):
+                                                                           slack, token, database_url):
     outlets = [serve_outlet(site, "pacific-wire", [FUSION_DEAL[0], OTHER_FUSION_DEAL], 6),
                serve_outlet(site, "energy-daily", [FUSION_DEAL[1]], 8),
                serve_outlet(site, "tokyo-tech-news", [FUSION_DEAL[2]], 10)]
     config: Path | None = None
     for poll in range(1, 4):
-        config = write_config(tmp_path, outlets[:poll], extra=SLACK)
+        config = write_config(tmp_path, outlets[:poll], extra=SLACK, database=database_url)
         code, _, err = cli("--config", str(config), "run", "--once")
         assert code == 0, err
     stories = dict(query(config, "SELECT title, story_id FROM articles WHERE source_id != 'seed'"))
@@ -357,14 +358,15 @@ def test_a_story_grows_over_three_polls_and_its_thread_gets_each_new_outlet(site
 
 
 def test_a_report_without_a_publication_date_must_agree_more_to_join_a_story(site, tmp_path,
-                                                                            cli):
+                                                                            cli, more_databases):
     """With both dates known the window rules out last year's deal and stories.same_event is
     the bar; without one, only the words tell, and the bar is stories.same_event_undated."""
     rules = "[stories]\nsame_event = 0.2\nsame_event_undated = 0.95\n"
     for dated in (True, False):
         outlets = [serve_outlet(site, f"wire-{dated:d}", [FUSION_DEAL[0]], 6),
                    serve_outlet(site, f"daily-{dated:d}", [FUSION_DEAL[1]], 8, dated=dated)]
-        config = write_config(tmp_path / str(dated), outlets, extra=rules)
+        config = write_config(tmp_path / str(dated), outlets, extra=rules,
+                              database=more_databases())
         code, _, err = cli("--config", str(config), "run", "--once")
         assert code == 0, err
         rows = query(config, "SELECT coalesce(story_id, id), date_source FROM articles "
@@ -374,10 +376,10 @@ def test_a_report_without_a_publication_date_must_agree_more_to_join_a_story(sit
         assert len({story for story, _ in rows}) == (1 if dated else 2), rows
 
 
-def test_a_japanese_outlets_report_joins_the_english_story(site, tmp_path, cli):
+def test_a_japanese_outlets_report_joins_the_english_story(site, tmp_path, cli, database_url):
     outlets = [serve_outlet(site, "pacific-wire", [FUSION_DEAL[0], OTHER_FUSION_DEAL], 6),
                serve_outlet(site, "nihon-tech", [JA_FUSION_DEAL, JA_OTHER], 8)]
-    config = write_config(tmp_path, outlets)
+    config = write_config(tmp_path, outlets, database=database_url)
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
     stories = dict(query(config, "SELECT title, coalesce(story_id, id) FROM articles "
@@ -387,7 +389,7 @@ def test_a_japanese_outlets_report_joins_the_english_story(site, tmp_path, cli):
 
 
 def test_a_redirect_chain_and_a_canonical_link_to_an_archived_page_are_that_page(
-        site, tmp_path, cli, slack, token):
+        site, tmp_path, cli, slack, token, database_url):
     """Stored once: no second article, no "also reported by" the aggregator that linked it."""
     serve_news_site(site)
     en03 = next(a for a in MANIFEST["articles"] if a["name"] == "en-03")
@@ -405,10 +407,10 @@ def test_a_redirect_chain_and_a_canonical_link_to_an_archived_page_are_that_page
                            "Wed, 18 Nov 2026")
     feeds = news_sources(site, ["en-rss2.xml"])
     only_identity = SLACK.replace("[stories]\n", "[stories]\nnear_duplicate = 1\nsame_event = 1\n")
-    config = write_config(tmp_path, feeds, extra=only_identity)
+    config = write_config(tmp_path, feeds, extra=only_identity, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     alerts = len(slack.posts("C0ALERTS"))
-    config = write_config(tmp_path, feeds + [agg], extra=only_identity)
+    config = write_config(tmp_path, feeds + [agg], extra=only_identity, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert query(config, "SELECT id FROM articles WHERE source_id = 'agg'") == []
     archived = query(config, "SELECT id FROM articles WHERE url = ?", original)[0][0]
@@ -423,7 +425,7 @@ def test_a_redirect_chain_and_a_canonical_link_to_an_archived_page_are_that_page
 
 
 @pytest.mark.parametrize("slow", ["the outlet's link", "the aggregator's redirect"])
-def test_a_page_reached_by_two_links_in_one_poll_is_stored_once(site, tmp_path, cli, slow):
+def test_a_page_reached_by_two_links_in_one_poll_is_stored_once(site, tmp_path, cli, slow, database_url):
     """Whichever link's fetch ends first, the page is one article: the outlet's own, found by
     the aggregator's link too, with the page's text."""
     outlet = serve_outlet(site, "pacific-wire", [FUSION_DEAL[0]], 6)
@@ -434,7 +436,7 @@ def test_a_page_reached_by_two_links_in_one_poll_is_stored_once(site, tmp_path, 
         "utm_source" in seen.path) == (slow_query is not None) else 0.0))
     site.route("/go/abc", Reply(302, headers={"Location": path + "?utm_source=agg"}))
     agg = serve_aggregator(site, [("Fusion pact", "/go/abc", "")], "Sun, 22 Nov 2026")
-    config = write_config(tmp_path, [outlet, agg])
+    config = write_config(tmp_path, [outlet, agg], database=database_url)
     code, _, err = cli("--config", str(config), "run", "--once")
     assert code == 0, err
     rows = query(config, "SELECT id, source_id, state, length(text) FROM articles "
@@ -452,7 +454,7 @@ def test_a_page_reached_by_two_links_in_one_poll_is_stored_once(site, tmp_path, 
 
 
 def test_an_aggregators_links_first_then_the_outlets_own_are_the_same_articles(
-        site, tmp_path, cli, slack, token):
+        site, tmp_path, cli, slack, token, database_url):
     """A redirect and an AMP page (its canonical names the outlet's page) are archived under
     their pages' URLs, which the outlet's own feed, added a poll later, links directly."""
     outlet = serve_outlet(site, "pacific-wire", [FUSION_DEAL[0], OTHER_FUSION_DEAL], 6)
@@ -463,19 +465,19 @@ def test_an_aggregators_links_first_then_the_outlets_own_are_the_same_articles(
     site.route("/go/abc", Reply(302, headers={"Location": "/pacific-wire/0.html?utm_source=a"}))
     agg = serve_aggregator(site, [("Fusion pact", "/go/abc", ""),
                                   ("Kyoto fusion (AMP)", "/amp/1.html", "")], "Sun, 22 Nov 2026")
-    config = write_config(tmp_path, [agg], extra=SLACK)
+    config = write_config(tmp_path, [agg], extra=SLACK, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert sorted(u for u, in query(config, "SELECT canonical_url FROM articles "
                                              "WHERE source_id = 'agg'")) == pages
     alerts = [json.dumps(p["blocks"]) for p in slack.posts("C0ALERTS")]
     assert len(alerts) == 2 and all("/go/abc" not in a and "/amp/" not in a for a in alerts)
-    config = write_config(tmp_path, [agg, outlet], extra=SLACK)
+    config = write_config(tmp_path, [agg, outlet], extra=SLACK, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert query(config, "SELECT count(*) FROM articles WHERE source_id != 'seed'") == [(2,)]
     assert len(slack.posts("C0ALERTS")) == 2  # no new alert, no "also reported by" itself
 
 
-def test_a_canonical_naming_another_sites_page_is_only_a_claim(site, tmp_path, cli):
+def test_a_canonical_naming_another_sites_page_is_only_a_claim(site, tmp_path, cli, database_url):
     """A broken template on another site names an archived article as every page's canonical:
     its own story stays its own (its words decide, as for any other outlet)."""
     serve_news_site(site)
@@ -495,10 +497,10 @@ def test_a_canonical_naming_another_sites_page_is_only_a_claim(site, tmp_path, c
                   f"09:00:00 GMT</pubDate></item></channel></rss>").encode(),
             headers={"Content-Type": "text/xml"}))
         feeds = news_sources(site, ["en-rss2.xml"])
-        config = write_config(tmp_path, feeds)
+        config = write_config(tmp_path, feeds, database=database_url)
         assert cli("--config", str(config), "run", "--once")[0] == 0
         config = write_config(tmp_path, feeds + [{"id": "elsewhere", "name": "Elsewhere",
-                                                  "url": elsewhere.url("/feed.xml")}])
+                                                  "url": elsewhere.url("/feed.xml")}], database=database_url)
         assert cli("--config", str(config), "run", "--once")[0] == 0
     finally:
         elsewhere.stop()
@@ -533,7 +535,7 @@ def roundup_and_its_deals() -> list[tuple[str, str]]:
     return [briefing, FUSION_DEAL[0], OTHER_FUSION_DEAL]
 
 
-def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path):
+def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path, database_url):
     """Each deal's report is like the briefing; the second shares no names with the first,
     which the story already holds: a story of its own (in the archive and in `eval`)."""
     from bot.models import Classification
@@ -544,12 +546,13 @@ def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path):
             for k, (t, x) in enumerate(texts)]
     found = group(rows, StorySettings())
     assert found["i0"] == found["i1"] != found["i2"]
-    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive = open_archive(database_url)
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     for seed in sorted((ROOT / "seeds").glob("*.txt")):  # a new archive's first IDF, as in use
         archive.add_seed(seed.stem, seed.stem, seed.read_text(encoding="utf-8"),
                          Classification(True, 1.0, (), {}), now)
     stories = group_in_archive(archive, [(title, text, DAY) for title, text in texts], now)
+    archive.close()
     assert stories[0] == stories[1] != stories[2]
 
 
@@ -573,7 +576,7 @@ def group_in_archive(archive, reports: list[tuple[str, str, date]], now: datetim
     return stories
 
 
-def test_a_copy_published_a_window_apart_is_another_story(tmp_path):
+def test_a_copy_published_a_window_apart_is_another_story(tmp_path, database_url):
     """Last month's press release, republished today (or found late by a backfill): its text
     is the same, its news is not; in the archive as in `eval`."""
     from bot.store import open_archive
@@ -584,14 +587,15 @@ def test_a_copy_published_a_window_apart_is_another_story(tmp_path):
             {"id": "copy", "title": title, "text": text, "published": "2026-11-21"}]
     found = group(rows, StorySettings())
     assert found["old"] != found["new"] == found["copy"]
-    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    archive = open_archive(database_url)
     now = datetime(2026, 11, 21, 12, tzinfo=UTC)  # all first seen within the window
     days = (date(2026, 10, 20), date(2026, 11, 20), date(2026, 11, 21))
     stories = group_in_archive(archive, [(title, text, day) for day in days], now)
+    archive.close()
     assert stories[0] != stories[1] == stories[2]
 
 
-def test_a_thread_never_announces_an_outlet_it_already_named(site, tmp_path, cli, slack, token):
+def test_a_thread_never_announces_an_outlet_it_already_named(site, tmp_path, cli, slack, token, database_url):
     """An aggregator's copy credited to the lead's own outlet (its <source>), and a second
     outlet's two copies: one reply, for the second outlet, once."""
     outlet = serve_outlet(site, "pacific-wire", [FUSION_DEAL[0]], 6)
@@ -605,10 +609,10 @@ def test_a_thread_never_announces_an_outlet_it_already_named(site, tmp_path, cli
         items.append((f"{title} ({k}) - {credit}", f"/agg/{k}.html",  # the aggregator's suffix
                       f'<source url="{site.url(f"/{home}/")}">{credit}</source>'))
     agg = serve_aggregator(site, items, "Sun, 22 Nov 2026")
-    config = write_config(tmp_path, [outlet], extra=SLACK)
+    config = write_config(tmp_path, [outlet], extra=SLACK, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     (alert,) = slack.posts("C0ALERTS")
-    config = write_config(tmp_path, [outlet, agg], extra=SLACK)
+    config = write_config(tmp_path, [outlet, agg], extra=SLACK, database=database_url)
     assert cli("--config", str(config), "run", "--once")[0] == 0
     assert query(config, "SELECT count(DISTINCT coalesce(story_id, id)) FROM articles "
                          "WHERE source_id != 'seed'") == [(1,)]  # all copies: one story
