@@ -128,8 +128,6 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             from bot.lock import exclusive
 
             with exclusive(app.settings.storage.database):
-                if not app.archive.shared:  # the one writer: claims a killed run left are void
-                    app.archive.release_all_claims()
                 return args.handler(app, args) or 0
         return args.handler(app, args) or 0
     except (SettingError, ArchiveDamaged) as e:

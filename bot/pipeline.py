@@ -137,6 +137,7 @@ class Pipeline:
         self._store = ThreadPoolExecutor(1, thread_name_prefix="techwatch-archive")
         self._batch: list[tuple[ArticleResult, FetchLogged | None, asyncio.Future]] = []
         self._writing: asyncio.Future | None = None
+        self._claimed: set[int] = set()  # pages this worker has claimed in this cycle
 
     async def db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`call(*args)` on the archive's thread (SQLite's work never stalls the loop)."""
@@ -164,15 +165,21 @@ class Pipeline:
                    progress: Progress | None = None) -> None:
         now = self.now()
         due = self._due(await self.db(self._source_states), now, one_shot)
-        # claimed, then read again: a worker that polled one meanwhile has moved it on
-        claimed = await self.db(self.archive.claim_sources, self.worker, [s.id for s in due], now)
+        claimed: set[str] = set()
+        if self.archive.shared and due:
+            # a share of the due sources, claimed, then read again: a worker that polled one
+            # meanwhile has moved it on; the rest are the other workers' (or the next tick's)
+            share = -(-len(due) // max(await self.db(self.archive.alive_workers, now), 1))
+            claimed = await self.db(self.archive.claim_sources, self.worker,
+                                    [s.id for s in due], now, share)
+            due = self._due(await self.db(self._source_states,
+                                          [s for s in due if s.id in claimed]), now, one_shot)
         try:
-            due = self._due(await self.db(self._source_states, [s for s in due if s.id in claimed]),
-                            now, one_shot)
             await self._all([self._poll_source(s, st, report) for s, st in due.items()],
                             progress, "polling sources")
         finally:
-            await self.db(self.archive.release_sources, self.worker, claimed)
+            if claimed:
+                await self.db(self.archive.release_sources, self.worker, claimed)
 
     @staticmethod
     def _due(states: list[tuple[Source, SourceState]], now: datetime, one_shot: bool,
@@ -368,20 +375,19 @@ class Pipeline:
                               ) -> None:
         """Finish every archived item waiting for its page (a killed run's too) whose back-off, if
         an earlier fetch failed, has passed."""
-        now = self.now()
-        pending = await self.db(self.archive.pending_articles, due_by=now, free_for=self.worker)
+        pending = await self.db(self.archive.pending_articles, due_by=self.now(),
+                                free_for=self.worker)
         share = fair_share(pending, self.settings.poll.max_items_per_poll)
         report.waiting_articles = len(pending) - len(share)
-        claimed = await self.db(self.archive.claim_articles, self.worker,
-                                [a.id for a in share], now)
-        share = [a for a in share if a.id in claimed]  # another worker took the rest first
         if any(a.fetch_fulltext for a in share):
             self._pool()
         try:
             await self._all([self._process(a, report) for a in share], progress,
                             "fetching articles")
         finally:
-            await self.db(self.archive.release_articles, self.worker, claimed)
+            if self._claimed:
+                await self.db(self.archive.release_articles, self.worker, self._claimed)
+                self._claimed.clear()
 
     async def _all(self, coroutines: list, progress: Progress | None, stage: str) -> None:
         """Run them concurrently; if this is cancelled (shutdown), so are they: none is left
@@ -399,6 +405,8 @@ class Pipeline:
 
     async def _process(self, article: PendingArticle, report: CycleReport) -> None:
         async with self._article_slots:  # bounds the pages held in memory at once
+            if not await self._claim(article):
+                return  # another worker has it (or finished it)
             try:
                 await self._fetch_and_extract(article, report)
             except ArchiveDamaged:
@@ -430,6 +438,17 @@ class Pipeline:
         await self._complete(result, report, FetchLogged(
             self.now(), article.source_id, "article", article.url, extracted.status,
             extracted.note))
+
+    async def _claim(self, article: PendingArticle) -> bool:
+        """Whether this worker takes the article: on a shared archive each page is claimed as
+        its turn comes, so the workers share a cycle's pages as they go (the one writer of an
+        SQLite archive claims nothing)."""
+        if not self.archive.shared:
+            return True
+        if not await self.db(self.archive.claim_articles, self.worker, [article.id], self.now()):
+            return False
+        self._claimed.add(article.id)
+        return True
 
     async def may_reach_private(self, source_id: str) -> bool:
         """Whether a source's requests (its feed's, its articles', every redirect hop) may reach

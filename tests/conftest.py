@@ -30,10 +30,6 @@ DIALECTS = ["sqlite", "postgresql"]
 # a test that needs an archive but whose subject is not the store (signatures, transports): on
 # SQLite only, where a fixture it uses takes database_url
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-# a test that searches: PostgreSQL's search is not there yet
-PG_SEARCH = pytest.mark.xfail(strict=False, reason="PostgreSQL search: branch pgsearch")
-searches = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=PG_SEARCH)], indirect=True)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from conftest import FIXED_NOW, searches, write_config
+from conftest import FIXED_NOW, write_config
 from newsite import MANIFEST, article_paths, engine_of, news_sources, query, serve_news_site, when
 from sitesrv import Reply
 
@@ -59,7 +59,6 @@ def test_run_once_archives_prints_digest_then_runs_conditionally(site, tmp_path,
         len(rows)
 
 
-@searches
 def test_search_status_and_seeds(site, tmp_path, cli, database_url):
     serve_news_site(site)
     config = write_config(tmp_path, news_sources(site), database=database_url)

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from conftest import FIXED_NOW, searches, write_config
+from conftest import FIXED_NOW, write_config
 from newsite import database, news_sources, parsed, query, serve_news_site, when
 from sitesrv import Reply
 
@@ -200,7 +200,6 @@ def test_skip_hours_of_a_feed_move_its_next_poll(site, tmp_path, cli, database_u
     assert parsed(skip) == [12, 13, 14]
 
 
-@searches
 def test_housekeeping_drops_old_raw_pages_fetch_logs_and_event_index_keeps_articles(site, tmp_path,
                                                                                    cli, database_url):
     serve_news_site(site)

@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from conftest import FIXED_NOW, ROOT, searches, write_config
+from conftest import FIXED_NOW, ROOT, write_config
 from newsite import MANIFEST, database, news_sources, parsed, query, serve_news_site
 from sitesrv import Reply
 from slackstub import TOKEN
@@ -561,7 +561,6 @@ def test_a_digest_asked_for_now_that_slack_refuses_is_never_posted_later_nor_the
     assert "No new" not in str(posts[0])
 
 
-@searches
 def test_a_syndicated_copy_joins_its_story_and_threads_under_the_alert(site, tmp_path, cli,
                                                                       slack, token, database_url):
     serve_news_site(site)

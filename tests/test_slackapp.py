@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from conftest import FIXED_NOW, searches, sqlite_only, write_config
+from conftest import FIXED_NOW, sqlite_only, write_config
 from newsite import MANIFEST, database, news_sources, query, serve_news_site
 from slackstub import APP_TOKEN, TOKEN
 
@@ -140,7 +140,6 @@ def test_help_unknown_commands_and_bad_arguments_answer_with_usage(slackapp):
     assert "since:yesterday" in text_of(reply)
 
 
-@searches
 def test_search_ranks_pages_ten_at_a_time_with_a_more_button(slackapp, slack):
     reply, _ = slackapp.command("search Japan")
     blocks = reply["blocks"]

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import searches
 
 from bot.models import ArticleDraft, Classification, ExtractedText, PollOutcome, Source
 from bot.store import open_archive
@@ -69,7 +68,6 @@ def test_of_two_items_with_one_link_in_a_feed_the_first_is_the_article(database_
     assert (article.title, article.summary) == ("PHP conference", "The first section.")
 
 
-@searches
 def test_a_story_found_by_search_stands_as_its_relevant_report_with_text(database_url):
     """Not as an aggregator's summary-only item that happens to match the words better."""
     archive = open_archive(database_url)
@@ -94,7 +92,6 @@ def test_a_story_found_by_search_stands_as_its_relevant_report_with_text(databas
     assert found.id == full.id and found.members == 2
 
 
-@searches
 def test_search_ranks_title_matches_first_and_filters(database_url):
     archive = open_archive(database_url)
     archive.sync_sources([Source("s", "https://news.example.com/feed", "S")])

@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, need_corpus, searches, write_config
+from conftest import ROOT, need_corpus, write_config
 from newsite import MANIFEST, news_sources, query, serve_news_site
 from sitesrv import Reply, Site
 from storytexts import (
@@ -323,7 +323,6 @@ def serve_aggregator(site, items: list[tuple[str, str, str]], day: str) -> dict:
     return {"id": "agg", "name": "Aggregator", "url": site.url("/agg.xml")}
 
 
-@searches
 def test_a_story_grows_over_three_polls_and_its_thread_gets_each_new_outlet(site, tmp_path, cli,
                                                                            slack, token, database_url):
     outlets = [serve_outlet(site, "pacific-wire", [FUSION_DEAL[0], OTHER_FUSION_DEAL], 6),

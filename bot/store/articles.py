@@ -142,11 +142,13 @@ class ArticleStore:
         this page completes it next (`pending_articles`). An article no longer pending (an
         earlier link's page completed it) is left as it is, and its id returned."""
         with self.engine.begin() as db:
-            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)
-            return self._complete(db, article, extracted, classification, published=published,
-                                  date_source=date_source, text=text, now=now, raw=raw,
-                                  extractor_version=extractor_version, title=title, story=story,
-                                  rules=rules)
+            outcome = self._complete(db, article, extracted, classification,
+                                     published=published, date_source=date_source, text=text,
+                                     now=now, raw=raw, extractor_version=extractor_version,
+                                     title=title, story=story)
+            if outcome is None and story is not None:
+                self._group(db, [(article.id, story)], rules, now)
+            return outcome
 
     def complete_articles(self, results: Sequence[ArticleResult], now: datetime,
                           rules: StorySettings, fetches: Sequence[FetchLogged] = (),
@@ -155,20 +157,32 @@ class ArticleStore:
         transaction (one commit a batch; a kill leaves each article either done with its story
         or still pending)."""
         with self.engine.begin() as db:
-            dialect.transaction_lock(db, dialect.ARTICLE_WRITES)
             if fetches:
                 db.execute(fetch_log.insert(), [f._asdict() for f in fetches])
-            return [self._complete(db, r.article, r.extracted, r.classification,
-                                   published=r.published, date_source=r.date_source, text=r.text,
-                                   now=now, raw=r.raw, extractor_version=r.extractor_version,
-                                   title=r.page_title, story=r.story, rules=rules)
-                    for r in results]
+            outcomes = [self._complete(db, r.article, r.extracted, r.classification,
+                                       published=r.published, date_source=r.date_source,
+                                       text=r.text, now=now, raw=r.raw,
+                                       extractor_version=r.extractor_version, title=r.page_title,
+                                       story=r.story) for r in results]
+            done = zip(results, outcomes, strict=True)
+            self._group(db, [(r.article.id, r.story) for r, outcome in done
+                             if outcome is None and r.story is not None], rules, now)
+            return outcomes
+
+    def _group(self, db: sa.Connection, done: list[tuple[int, StoryInput]],
+               rules: StorySettings | None, now: datetime) -> None:
+        """Group the articles just completed, last in their transaction: the lock that makes
+        grouping one worker's at a time (dialect.ARTICLE_WRITES) is held from here to the
+        commit only."""
+        if rules is not None:
+            for article_id, story in done:
+                self._assign_story(db, article_id, story, rules, now)
 
     def _complete(self, db: sa.Connection, article: PendingArticle, extracted: ExtractedText,
                   classification: Classification, *, published: datetime | None,
                   date_source: str, text: str, now: datetime, raw: RawPage | None,
                   extractor_version: str | None, title: str | None, story: StoryInput | None,
-                  rules: StorySettings | None) -> int | None:
+                  ) -> int | None:
         if db.execute(_STATE, {"id": article.id}).scalar_one_or_none() != "pending":
             return article.id
         same_page = self._same_page(db, article.id, story.exact_keys) if story else None
@@ -198,8 +212,6 @@ class ArticleStore:
                 article_id=article.id, fetched_url=raw.url, http_status=raw.status,
                 content_type=raw.content_type, html_gz=raw.html_gz,
                 extractor_version=extractor_version, fetched_at=now))
-        if story is not None and rules is not None:
-            self._assign_story(db, article.id, story, rules, now)
         return None
 
     def forget_article(self, article_id: int) -> None:

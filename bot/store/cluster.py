@@ -64,12 +64,6 @@ class ClusterStore:
             for table in (sources, articles):
                 db.execute(table.update().where(table.c.claimed_by == worker).values(RELEASED))
 
-    def release_all_claims(self) -> None:
-        """The one writer of an SQLite archive starts: claims left by a killed run are void."""
-        with self.engine.begin() as db:
-            for table in (sources, articles):
-                db.execute(table.update().where(table.c.claimed_by.is_not(None)).values(RELEASED))
-
     @contextmanager
     def exclusively(self, key: int, wait: float = 0.0) -> Iterator[bool]:
         """Whether this process, alone in the cluster, holds `key` (a PostgreSQL advisory lock,
@@ -104,9 +98,17 @@ class ClusterStore:
                               r.heartbeat_at >= now - DEAD_AFTER, r.sources, r.articles)
                     for r in db.execute(query)]
 
-    def claim_sources(self, worker: str, ids: Iterable[str], now: datetime) -> set[str]:
-        """Those of `ids` no other worker is polling, now this one's for SOURCE_LEASE."""
-        return set(self._claim(sources, worker, list(ids), now, SOURCE_LEASE))
+    def alive_workers(self, now: datetime) -> int:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).where(
+                workers.c.stopped_at.is_(None),
+                workers.c.heartbeat_at >= now - DEAD_AFTER)).scalar_one()
+
+    def claim_sources(self, worker: str, ids: Iterable[str], now: datetime,
+                      most: int | None = None) -> set[str]:
+        """Those of `ids` no other worker is polling (`most` of them at most), now this one's
+        for SOURCE_LEASE."""
+        return set(self._claim(sources, worker, list(ids), now, SOURCE_LEASE, most=most))
 
     def release_sources(self, worker: str, ids: Iterable[str]) -> None:
         self._release(sources, worker, list(ids))
@@ -120,16 +122,21 @@ class ClusterStore:
         self._release(articles, worker, list(ids))
 
     def _claim(self, table: sa.Table, worker: str, ids: list, now: datetime,
-               lease: timedelta, *where: sa.ColumnElement[bool]) -> list:
+               lease: timedelta, *where: sa.ColumnElement[bool], most: int | None = None,
+               ) -> list:
         if not ids:
             return []
         free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now,
                       table.c.claimed_by == worker)
-        claimed = []
+        claimed: list = []
         with self.engine.begin() as db:
             for start in range(0, len(ids), 500):
+                wanted = None if most is None else most - len(claimed)
+                if wanted is not None and wanted <= 0:
+                    break
                 free_rows = (sa.select(table.c.id)
                              .where(table.c.id.in_(ids[start:start + 500]), free, *where)
+                             .order_by(table.c.id).limit(wanted)
                              .with_for_update(skip_locked=True))
                 claimed += db.execute(
                     table.update().where(table.c.id.in_(free_rows))
