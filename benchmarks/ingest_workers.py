@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -127,19 +126,10 @@ def pg_database(server: str | None) -> Iterator[str | None]:
     if server is None:
         yield None
         return
-    import sqlalchemy as sa
+    from pgdb import throwaway_database
 
-    base = sa.engine.make_url(server)
-    name = f"techwatch_bench_workers_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as db:
-        db.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as db:
-            db.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_database(server=server, prefix="techwatch_bench_workers") as url:
+        yield url
 
 
 def one_run(wire: WireSite, directory: Path, workers: int, server: str | None, mode: str,

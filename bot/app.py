@@ -191,12 +191,28 @@ async def open_pipeline(app: App) -> AsyncIterator[Pipeline]:
 
 @contextmanager
 def as_worker(app: App) -> Iterator[None]:
-    """`techwatch run`: this process among the archive's workers while it runs (its claims go
-    back when it stops)."""
+    """A command that writes (`run`, `poll`, `digest`, `backfill`): one of the archive's
+    workers while it runs, its heartbeat written from a thread every HEARTBEAT_SECONDS (a long
+    one-shot cycle is not taken for dead), its claims given back when it stops."""
+    from bot.health import HEARTBEAT_SECONDS
+
     join_workers(app)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                app.archive.heartbeat(app.worker, app.now())
+            except Exception:  # noqa: BLE001 -- the next beat tries again; claims lapse if not
+                log.debug("worker %s: heartbeat failed", app.worker, exc_info=True)
+
+    beating = threading.Thread(target=beat, name="techwatch-heartbeat", daemon=True)
+    beating.start()
     try:
         yield
     finally:
+        stop.set()
+        beating.join(timeout=5)
         try:
             app.archive.worker_stopped(app.worker, app.now())
         except Exception:  # noqa: BLE001 -- a damaged or lost archive was said already; the
@@ -206,13 +222,17 @@ def as_worker(app: App) -> Iterator[None]:
 def join_workers(app: App) -> None:
     """Register this process among the archive's workers, and say in one line how it runs: on
     PostgreSQL beside how many peers, or alone on its SQLite file (its lock file keeps any other
-    writer out)."""
+    writer out). A worker of this machine whose process is gone (killed) is known dead at once:
+    its claims return now, not when its heartbeat has aged."""
     import socket
 
     from bot.store.cluster import DEAD_AFTER
 
-    archive, now = app.archive, app.now()
-    archive.register_worker(app.worker, socket.gethostname(), os.getpid(), now)
+    archive, now, host = app.archive, app.now(), socket.gethostname()
+    for worker in archive.workers(now):
+        if worker.host == host and not _running(worker.pid):
+            archive.worker_stopped(worker.id, now)
+    archive.register_worker(app.worker, host, os.getpid(), now)
     if archive.shared:
         peers = [w for w in archive.workers(now) if w.alive and w.id != app.worker]
         log.info("worker %s: PostgreSQL archive %s shared with %d other worker%s alive "
@@ -221,6 +241,16 @@ def join_workers(app: App) -> None:
     else:
         log.info("worker %s: SQLite archive %s, this process alone (lock file)", app.worker,
                  archive.engine.url.database)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 async def add_feed_source(app: App, url: str, *, from_slack: bool = False,

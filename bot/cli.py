@@ -125,9 +125,10 @@ def _main(argv: list[str] | None, now: Callable[[], datetime] | None) -> int:
             log.debug("new archive at %s", where)
     try:
         if getattr(args, "writer", False):
+            from bot.app import as_worker
             from bot.lock import exclusive
 
-            with exclusive(app.settings.storage.database):
+            with exclusive(app.settings.storage.database), as_worker(app):
                 return args.handler(app, args) or 0
         return args.handler(app, args) or 0
     except (SettingError, ArchiveDamaged) as e:
@@ -295,15 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(app: App, args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.app import as_worker
+    if not args.once:
+        from bot.scheduler import run_forever
 
-    with as_worker(app):
-        if not args.once:
-            from bot.scheduler import run_forever
-
-            return asyncio.run(run_forever(app, deliver_due))
-        _with_progress(lambda progress: run_cycle(app, progress))
-        deliver_due(app)
+        return asyncio.run(run_forever(app, deliver_due))
+    _with_progress(lambda progress: run_cycle(app, progress))
+    deliver_due(app)
     return 0  # failing sources are reported, and stay visible in `techwatch status`
 
 

@@ -200,7 +200,6 @@ class Daemon:
     async def heartbeat(self) -> None:
         self.health.beat()
         try:
-            await in_thread(lambda: self.app.archive.heartbeat(self.app.worker, self.app.now()))
             rows = await in_thread(self.app.archive.source_rows)
             pending = await in_thread(self.app.archive.pending_delivery_count)
             self.metrics.observe_sources(rows, pending)

@@ -25,11 +25,13 @@ def server_url() -> str:
 
 
 @contextmanager
-def throwaway_database(template: str | None = None) -> Iterator[str]:
-    """The URL of a new, empty database on the test server, dropped afterwards; with
-    `template` (another database's URL, which no one may be connected to), a copy of that one."""
-    base = sa.engine.make_url(server_url())
-    name = f"techwatch_test_{uuid.uuid4().hex[:12]}"
+def throwaway_database(template: str | None = None, server: str | None = None,
+                       prefix: str = "techwatch_test") -> Iterator[str]:
+    """The URL of a new, empty database on the test server (or `server`), dropped afterwards;
+    with `template` (another database's URL, which no one may be connected to), a copy of
+    that one."""
+    base = sa.engine.make_url(server or server_url())
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with admin.connect() as db:

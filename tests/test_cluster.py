@@ -52,15 +52,27 @@ def test_two_workers_claim_disjoint_sources_and_articles(archive):
 
 def test_a_claim_lapses_at_its_lease_and_is_released_by_its_worker(archive):
     archive.claim_sources("w1", ["a"], NOW)
-    assert archive.claim_sources("w2", ["a"], NOW + SOURCE_LEASE / 2) == set()
-    assert archive.claim_sources("w2", ["a"], NOW + SOURCE_LEASE + timedelta(seconds=1)) == {"a"}
+    later = NOW + SOURCE_LEASE / 2
+    archive.heartbeat("w1", later)  # alive, but still polling it
+    assert archive.claim_sources("w2", ["a"], later) == set()
+    over = NOW + SOURCE_LEASE + timedelta(seconds=1)
+    archive.heartbeat("w1", over)  # alive, yet its lease is over
+    assert archive.claim_sources("w2", ["a"], over) == {"a"}
     archive.release_sources("w1", ["a"])  # not w1's any more: nothing happens to it
     assert archive.claim_sources("w1", ["a"], NOW) == set()
     archive.release_sources("w2", ["a"])
     assert archive.claim_sources("w1", ["a"], NOW) == {"a"}
     (article, *_) = archive.pending_articles()
     archive.claim_articles("w1", [article.id], NOW)
+    archive.heartbeat("w1", NOW + ARTICLE_LEASE / 2)
     assert archive.claim_articles("w2", [article.id], NOW + ARTICLE_LEASE / 2) == set()
+
+
+def test_the_claims_of_a_silent_worker_are_free_to_the_others_at_once(archive):
+    """No live worker's heartbeat has released them yet: claiming finds them free itself."""
+    archive.claim_sources("w1", ["a"], NOW)
+    silent = NOW + DEAD_AFTER + timedelta(seconds=1)
+    assert archive.claim_sources("w2", ["a"], silent) == {"a"}
 
 
 def test_a_dead_workers_claims_return_at_a_live_ones_heartbeat(archive):

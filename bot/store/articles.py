@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from bot.config import StorySettings
 from bot.models import ArticleDraft, Classification, ExtractedText, PendingArticle
 from bot.store import dialect
+from bot.store.cluster import claim_free
 from bot.store.rows import SEED_SOURCE, FetchLogged, classification_values
 from bot.store.schema import articles, backfill_sitemaps, fetch_log, item_keys, raw_pages
 from bot.stories import events
@@ -108,9 +109,7 @@ class ArticleStore:
             query = query.where(sa.or_(articles.c.retry_at.is_(None),
                                        articles.c.retry_at <= due_by))
         if free_for is not None and due_by is not None:
-            query = query.where(sa.or_(articles.c.claimed_until.is_(None),
-                                       articles.c.claimed_until < due_by,
-                                       articles.c.claimed_by == free_for))
+            query = query.where(claim_free(articles, free_for, due_by))
         with self.engine.connect() as db:
             return [PendingArticle(id=r.id, source_id=r.source_id, url=r.url, title=r.title,
                                    summary=r.summary, lang=r.lang,

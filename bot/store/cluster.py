@@ -1,9 +1,9 @@
 """Several `techwatch run` workers on one archive: who is alive (heartbeats), and leases on the
-sources and pending articles each is working on. A claim is taken with `SELECT … FOR UPDATE SKIP
-LOCKED` (PostgreSQL; SQLite has one writer and ignores it) and lapses at `claimed_until`, or as
-soon as its worker's heartbeat is older than DEAD_AFTER, so a killed worker's work returns to the
-others. The claim is also released by the write that finishes the work (a poll recorded, a page
-archived or put off), in the same transaction."""
+sources and pending articles each is working on (PostgreSQL only: the one writer of an SQLite
+archive claims nothing). A claim is taken with `SELECT … FOR UPDATE SKIP LOCKED` and lapses at
+`claimed_until`, or as soon as its worker's heartbeat is older than DEAD_AFTER or it stopped, so
+a killed worker's work returns to the others. A worker gives its claims back when its work is
+done (the sources it polled, the pages of its cycle)."""
 
 from __future__ import annotations
 
@@ -52,10 +52,9 @@ class ClusterStore:
         with self.engine.begin() as db:
             db.execute(workers.update().where(workers.c.id == worker)
                        .values(heartbeat_at=now, stopped_at=None))
-            gone = sa.select(workers.c.id).where(sa.or_(
-                workers.c.heartbeat_at < now - DEAD_AFTER, workers.c.stopped_at.is_not(None)))
             for table in (sources, articles):
-                db.execute(table.update().where(table.c.claimed_by.in_(gone)).values(RELEASED))
+                db.execute(table.update().where(table.c.claimed_by.in_(_gone(now)))
+                           .values(RELEASED))
 
     def worker_stopped(self, worker: str, now: datetime) -> None:
         """A clean stop: its claims go back at once."""
@@ -126,8 +125,7 @@ class ClusterStore:
                ) -> list:
         if not ids:
             return []
-        free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now,
-                      table.c.claimed_by == worker)
+        free = claim_free(table, worker, now)
         claimed: list = []
         with self.engine.begin() as db:
             for start in range(0, len(ids), 500):
@@ -149,3 +147,15 @@ class ClusterStore:
             for start in range(0, len(ids), 500):
                 db.execute(table.update().where(table.c.id.in_(ids[start:start + 500]),
                                                 table.c.claimed_by == worker).values(RELEASED))
+
+
+def claim_free(table: sa.Table, worker: str, now: datetime) -> sa.ColumnElement[bool]:
+    """A row `worker` may take: unclaimed, its lease over, its own, or its worker gone."""
+    return sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now,
+                  table.c.claimed_by == worker, table.c.claimed_by.in_(_gone(now)))
+
+
+def _gone(now: datetime) -> sa.Select:
+    """The workers stopped, or silent for DEAD_AFTER."""
+    return sa.select(workers.c.id).where(sa.or_(workers.c.heartbeat_at < now - DEAD_AFTER,
+                                                workers.c.stopped_at.is_not(None)))
