@@ -34,13 +34,14 @@ sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 @contextmanager
 def empty_database(dialect: str, directory: Path, name: str = "techwatch.db") -> Iterator[str]:
-    """An empty archive's URL: an SQLite file in `directory`, or a throwaway PostgreSQL database."""
+    """An empty archive's URL: an SQLite file in `directory` (not made yet), or a throwaway
+    PostgreSQL database holding the current schema (as the first command would leave it)."""
     if dialect == "sqlite":
         yield f"sqlite:///{directory / name}"
         return
-    from pgdb import throwaway_database
+    from pgdb import current_schema, throwaway_database
 
-    with throwaway_database() as url:
+    with throwaway_database(template=current_schema()) as url:
         yield url
 
 
