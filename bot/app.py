@@ -239,8 +239,8 @@ def join_workers(app: App) -> None:
                  "(heartbeat in the last %d s)", app.worker, archive.engine.url.render_as_string(),
                  len(peers), "" if len(peers) == 1 else "s", DEAD_AFTER.total_seconds())
     else:
-        log.info("worker %s: SQLite archive %s, this process alone (lock file)", app.worker,
-                 archive.engine.url.database)
+        log.debug("worker %s: SQLite archive %s, this process alone (lock file)", app.worker,
+                  archive.engine.url.database)
 
 
 def _running(pid: int) -> bool:

@@ -285,8 +285,10 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
                             for d in settings.slack.digests) or \
             ("none" if settings.slack.alerts else
              f"terminal at {settings.digest.time} {settings.digest.timezone}")
-        log.info("techwatch running (config %s): %d sources, tick every %g s, digests: %s%s",
-                 settings.config_file, len(settings.sources), settings.poll.tick_seconds, digests,
+        log.info("techwatch running (config %s, %s archive): %d sources, tick every %g s, "
+                 "digests: %s%s", settings.config_file,
+                 "PostgreSQL" if app.archive.shared else "SQLite", len(settings.sources),
+                 settings.poll.tick_seconds, digests,
                  f", health on http://{settings.health.host}:{settings.health.port}/healthz"
                  if server else "")
         await stop.wait()
