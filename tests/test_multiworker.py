@@ -255,7 +255,7 @@ def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_noth
         slack.stop()
         site.stop()
     for w in workers:  # each said how it runs, and none failed
-        assert "Traceback" not in w.output(), w.output()[-3000:]
+        assert not our_tracebacks(w.output()), w.output()[-3000:]
         assert re.search(r"worker \S+:\d+:\w+: PostgreSQL archive .* shared with \d+ other",
                          w.output()), w.output()[:3000]
     # every feed item archived once, done
@@ -432,3 +432,12 @@ def test_two_digest_commands_at_once_post_one_digest_a_channel(tmp_path):
     for channel in DIGESTS:
         parents = [p for p in slack.posts(channel) if not p.get("thread_ts")]
         assert len(parents) == 1, (channel, outcomes)
+
+
+def our_tracebacks(log: str) -> list[str]:
+    """The tracebacks in a worker's log, less those of Python's own forkserver: a worker killed
+    with -9 while it was starting an extraction process leaves its forkserver reading a truncated
+    request, which it prints (the worker is gone by then; nothing of techwatch failed)."""
+    blocks = re.findall(r"Traceback \(most recent call last\):\n((?:[ \t].*\n)*)", log)
+    return [b for b in blocks
+            if not all("/multiprocessing/" in f for f in re.findall(r'File "([^"]+)"', b))]
