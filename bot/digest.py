@@ -77,13 +77,15 @@ def stories(articles: Sequence[ArticleView], preferred_sources: Sequence[str] = 
 
 
 def why(article: ArticleView, limit: int = 3) -> str:
-    """A short explanation from the classifier's evidence: who (each side's actors), what (the
-    terms of the two strongest topics), and the cooperation cues."""
+    """A short explanation from the classifier's evidence: the labeling guide's category it
+    matched, who (each side's actors), what (the terms of the two strongest topics), and the
+    cooperation cues."""
     def terms(values: tuple[str, ...]) -> str:
         return ", ".join(dict.fromkeys(v.rstrip("*") for v in values[:limit]))
 
     sides = (("us", "US"), ("japan", "Japan"))
-    parts = [f"{label}: {terms(article.actors[side])}"
+    parts = [f"category: {article.category}"] if article.category else []
+    parts += [f"{label}: {terms(article.actors[side])}"
              for side, label in sides if article.actors.get(side)]
     parts += [f"{tid}: {terms(article.evidence[tid])}"
               for tid in article.topics[:2] if article.evidence.get(tid)]

@@ -100,15 +100,16 @@ def evidence_summary(row: Any) -> str:
     signals = row.signals or {}
     actors = {k: tuple(v) for k, v in signals.get("actors", {}).items()}
     cues = tuple(signals.get("cues", ()))
+    category = signals.get("category")
     topics = tuple(row.topics or ())
-    if not (actors.get("us") or actors.get("japan") or cues  # what `why` reads, nothing else
+    if not (actors.get("us") or actors.get("japan") or cues or category  # what `why` reads
             or any(evidence.get(t) for t in topics[:2])):
         return ""
     view = ArticleView(
         id=row.id, source_id=row.source_id, source_name="", url=row.url, title=row.title,
         lang=row.lang, published=row.published, first_seen=row.first_seen, score=row.score or 0.0,
         relevant=bool(row.relevant), topics=topics, evidence=evidence,
-        extraction_status="", actors=actors, cues=cues)
+        extraction_status="", actors=actors, cues=cues, category=category)
     return why(view)
 
 

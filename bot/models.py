@@ -124,6 +124,8 @@ class Classification:
     evidence: dict[str, tuple[str, ...]]  # topic id -> the terms that drove it
     actors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "us"/"japan" -> named
     cues: tuple[str, ...] = ()  # bilateral phrases and cooperation cues found
+    # the labeling guide's category: a TRUE one when relevant ("investment"), else a FALSE one
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,7 @@ class ArticleView:
     extraction_status: str
     actors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cues: tuple[str, ...] = ()
+    category: str | None = None  # the labeling guide's category (Classification.category)
     snippet: str = ""
     text_head: str = ""  # the start of the text (or the feed summary), for a lead
     text_length: int = 0  # characters of text (or summary): how complete a report it is

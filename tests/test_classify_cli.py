@@ -33,7 +33,9 @@ def test_classify_writes_one_line_per_input_in_order(cli, monkeypatch):
     assert "quantum" in first["topics"] and first["evidence"]["quantum"]
     assert set(first["evidence"]) == set(first["topics"])
     assert first["actors"]["us"] and first["actors"]["japan"]
+    assert first["category"] == "agreement"  # the labeling guide's category, a contract
     assert second["relevant"] is False and 0.0 <= second["score"] < 0.5
+    assert second["category"] == "non_tech"
 
 
 def test_bad_lines_get_an_error_in_their_place(cli, monkeypatch):
@@ -99,8 +101,14 @@ def test_eval_scores_relevance_and_topics_and_lists_misses(cli, monkeypatch, tmp
     missed = {m["id"]: m for m in report["misclassified"]}
     for m in missed.values():
         assert m["kind"] in ("false positive", "false negative", "topics") and "evidence" in m
+        assert m["category"]  # the guide's category it was put in
+    categories = report["categories"]  # named by the classifier: items, of which labeled relevant
+    assert sum(c["items"] for c in categories.values()) == 5
+    assert categories["non_tech"] == {"items": 1, "labeled_relevant": 0}  # the tariff text
+    assert categories["customer"] == {"items": 1, "labeled_relevant": 0}  # Sony sells
     code, text, _ = run(cli, monkeypatch, "eval", str(path))
     assert code == 0 and "Relevance (5 items, 1 borderline skipped)" in text
+    assert "Categories of the labeling guide" in text
     assert "micro" in text and "macro F1" in text and "Misclassified" in text
 
 
@@ -112,18 +120,18 @@ def dev_set():
 
 
 def test_quality_targets_hold_on_the_labeled_dev_set(dev_set):
-    """Relevance F1 and precision >= 0.92, topic micro-F1 >= 0.85, no topic with support >= 5
-    below 0.70 F1, Japanese items no worse than 0.85 F1. Fails when a change lowers quality
-    below the targets."""
+    """Not below the figures of issue 20: relevance F1 >= 0.965 and precision >= 0.95, topic
+    micro-F1 >= 0.90, no topic with support >= 5 below 0.70 F1, Japanese items no worse than
+    0.90 F1. Fails when a change lowers quality below them."""
     from test_classify import CLASSIFIER
 
     from bot.classify.evaluate import evaluate
 
     rows = [json.loads(line) for line in dev_set.read_text(encoding="utf-8").splitlines()]
     report = evaluate(rows, CLASSIFIER)
-    assert report.relevance.f1 >= 0.92 and report.relevance.precision >= 0.92, report.relevance
-    assert report.topic_micro.f1 >= 0.85, report.topic_micro
-    assert report.by_language["ja"][1].f1 >= 0.85, report.by_language
+    assert report.relevance.f1 >= 0.965 and report.relevance.precision >= 0.95, report.relevance
+    assert report.topic_micro.f1 >= 0.90, report.topic_micro
+    assert report.by_language["ja"][1].f1 >= 0.90, report.by_language
     weak = {t: s.f1 for t, s in report.topics.items() if s.support >= 5 and s.f1 < 0.70}
     assert not weak, weak
 

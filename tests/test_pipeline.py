@@ -26,7 +26,7 @@ def test_run_once_archives_prints_digest_then_runs_conditionally(site, tmp_path,
         assert out.count(article["title"]) == 1, article["name"]
     for article in IRRELEVANT:
         assert article["title"] not in out
-    assert "why:" in out and f"{len(RELEVANT)} stories" in out
+    assert "why: category: " in out and f"{len(RELEVANT)} stories" in out
     assert "Seed" not in out
 
     rows = query(config, "SELECT canonical_url, state, extraction_status, relevant, date_source "

@@ -4,18 +4,23 @@ Relevance needs both countries acting together on technology. The score is a log
 of a few evidence counts: bilateral phrases ("U.S.-Japan", "日米"), both sides named (countries,
 officials or organisations), cooperation cues, technology terms, against non-tech US–Japan cues
 (tariffs, bases) and third countries taking the partner's place. Counts are log-damped so a
-long text does not win by length, and scaled up for a short one (a feed summary). Every
-decision carries the terms and actors that drove it.
+long text does not win by length, and scaled up for a short one (a feed summary). The labeling
+guide's categories (bot.classify.categories: an investment, a partnership, coordinated export
+controls ...) read who does what with whom in one sentence; a matched one raises the score, a
+sale or a side named only in passing lowers it. Every decision carries the terms, actors and
+category that drove it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
 from bot.cjk import written_in_japanese
-from bot.classify.taxonomy import Taxonomy, prepare
+from bot.classify import categories as guide
+from bot.classify.taxonomy import Taxonomy, prepare, sentence_ends
 from bot.models import Classification
 
 TITLE_WEIGHT = 2  # a term in the headline counts as much as two in the body
@@ -23,6 +28,10 @@ MAX_EVIDENCE = 6
 FIELDS_IN_A_LIST = 5  # technology fields named in one text that make it a list of fields
 REFERENCE_LENGTH = 1000  # a shorter text's counts are scaled up to this many characters
 SHORT_TEXT = 600  # characters: a feed summary, whose one sentence may be all it says
+# Japanese names an American organisation "米" + its name: 米ジョージア工科大, 米IBM, 米オラクル
+# (not 米ドル, the currency). No word list can hold every name, so this is a pattern.
+AMERICAN = re.compile(r"米(?!ドル)(?=[\u30a1-\u30fa\u30fcA-Z])")
+AMERICAN_TERM = "米…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,9 @@ class Signals:
     third: int
     japanese_text: bool
     length: int  # characters of title and text
+    category: str | None = None  # the guide's TRUE category matched (bot.classify.categories)
+    sale: bool = False  # the two sides meet as seller and buyer (the guide's "customer")
+    passing: bool = False  # one side only in a single sentence past the lead
 
 
 class Classifier:
@@ -47,35 +59,61 @@ class Classifier:
         self.threshold = threshold
 
     def classify(self, title: str, text: str, lang: str | None = None) -> Classification:
-        hits, places = self.hits(title, text)
+        hits, where, sentences = self.hits(title, text)
+        places = {name: 1 + (len(where[name]) > 1 or guide.TITLE in where[name])
+                  for name in self.taxonomy.ids if where.get(name)}
         topic_hits = {tid: hits[tid] for tid in self.taxonomy.ids}
-        topics = pick_topics(topic_hits, places, len(title) + len(text), self.taxonomy.fields)
-        signals = measure(hits, topic_hits, topics, japanese(title + text, lang),
-                          len(title) + len(text))
+        length = len(title) + len(text)
+        topics = pick_topics(topic_hits, places, length, self.taxonomy.fields)
+        japanese_text = japanese(title + text, lang)
+        money = bool(guide.MONEY.search(title) or guide.MONEY.search(text))
+        located = guide.Located(hits, where, frozenset(t for t in self.taxonomy.fields if hits[t]),
+                                self.taxonomy.ids, money, japanese_text, length < SHORT_TEXT,
+                                sentences)
+        category = guide.categorize(located)
+        signals = measure(hits, topic_hits, topics, japanese_text, length, category,
+                          sale=not category and guide.a_sale(located),
+                          passing=not category and guide.in_passing(located))
         score = relevance_score(signals)
+        relevant = score >= self.threshold
+        evidence = {tid: _top(topic_hits[tid]) for tid in topics}
+        implied = guide.implied_topic(located, category)
+        if implied and implied.topic in self.taxonomy.ids and implied.topic not in topics:
+            topics += (implied.topic,)
+            evidence[implied.topic] = _top(topic_hits[implied.topic]) or _top(hits[implied.cue])
         return Classification(
-            relevant=score >= self.threshold, score=round(score, 3), topics=topics,
-            evidence={tid: _top(topic_hits[tid]) for tid in topics},
+            relevant=relevant, score=round(score, 3), topics=topics, evidence=evidence,
             actors={side: _top(hits[side] + hits[f"{side}_entities"])
                     for side in ("us", "japan") if hits[side] or hits[f"{side}_entities"]},
-            cues=_top(hits["bilateral"] + hits["cooperation"]))
+            cues=_top(hits["bilateral"] + hits["cooperation"]),
+            category=(category or "cooperation") if relevant else guide.why_not(located))
 
-    def hits(self, title: str, text: str) -> tuple[dict[str, Counter[str]], dict[str, int]]:
-        """Matched terms per list, and in how many places each list matched (sentences of the
-        text, counted up to 2; the headline counts TITLE_WEIGHT times in both)."""
+    def hits(self, title: str, text: str) -> tuple[dict[str, Counter[str]],
+                                                     dict[str, frozenset[int]], int]:
+        """Matched terms per list, the sentences each list matched in (TITLE for the headline,
+        whose terms count TITLE_WEIGHT times), and how many sentences the text has."""
         lexicon = self.taxonomy.lexicon
-        hits, sentences = lexicon.locate_prepared(*prepare(text), self.taxonomy.ids)
-        places = dict.fromkeys(hits, 0) | sentences
-        for name, counts in lexicon.count_prepared(*prepare(title)).items():
+        body, folded = prepare(text)
+        hits, positions = lexicon.locate_prepared(body, folded)
+        for match in AMERICAN.finditer(body):
+            hits["us"][AMERICAN_TERM] += 1
+            positions.setdefault("us", []).append(match.start())
+        in_title = []
+        title_hits = lexicon.count_prepared(*prepare(title))
+        if american := len(AMERICAN.findall(title)):
+            title_hits["us"][AMERICAN_TERM] += american
+        for name, counts in title_hits.items():
             if counts:
-                places[name] += TITLE_WEIGHT
+                in_title.append(name)
             for term, n in counts.items():
                 hits[name][term] += n * TITLE_WEIGHT
-        return hits, places
+        ends = sentence_ends(body)
+        return hits, guide.locate(positions, ends, in_title), len(ends) + 1
 
 
 def measure(hits: dict[str, Counter[str]], topic_hits: dict[str, Counter[str]],
-            topics: tuple[str, ...], japanese_text: bool, length: int) -> Signals:
+            topics: tuple[str, ...], japanese_text: bool, length: int,
+            category: str | None = None, sale: bool = False, passing: bool = False) -> Signals:
     def total(*names: str) -> int:
         return sum(sum(hits[n].values()) for n in names if n in hits)
 
@@ -84,7 +122,8 @@ def measure(hits: dict[str, Counter[str]], topic_hits: dict[str, Counter[str]],
         bilateral=total("bilateral"), cooperation=len(hits["cooperation"]),
         tech_terms=sum(len(h) for h in topic_hits.values()), topics=len(topics),
         off_topic=total("off_topic"), third=total("third_countries"),
-        japanese_text=japanese_text, length=length)
+        japanese_text=japanese_text, length=length, category=category, sale=sale,
+        passing=passing)
 
 
 def relevance_score(s: Signals) -> float:
@@ -101,9 +140,15 @@ def relevance_score(s: Signals) -> float:
 
     z = (-4.8 + 1.4 * damped(s.bilateral) + 0.9 * damped(both) + 0.7 * damped(s.cooperation)
          + 1.2 * damped(s.tech_terms) - 0.9 * damped(s.off_topic)
-         - 0.8 * damped(max(0, s.third - both)))
-    if not (s.bilateral or both):
-        z -= 3.0  # one country alone is not cooperation
+         - (0 if s.category == "framework" else 0.8) * damped(max(0, s.third - both)))
+    if s.category:
+        z += guide.TRUE_CATEGORIES[s.category]
+    if s.sale:
+        z -= guide.CUSTOMER_PENALTY
+    if s.passing:
+        z -= guide.PASSING_PENALTY
+    if not (s.bilateral or both or s.category):
+        z -= 3.0  # one country alone is not cooperation (a category found both, by place too)
     if not s.tech_terms:
         z -= 3.0  # no technology, no relevance
     elif not s.topics:

@@ -39,6 +39,7 @@ class Miss:
     predicted: tuple[str, ...]
     evidence: dict[str, tuple[str, ...]]
     actors: dict[str, tuple[str, ...]]
+    category: str | None = None
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Report:
     topic_macro_f1: float = 0.0
     by_language: dict[str, tuple[int, Scores]] = field(default_factory=dict)  # items, scores
     misses: list[Miss] = field(default_factory=list)
+    # the guide's category the classifier named -> [items, of which labeled relevant]
+    categories: dict[str, list[int]] = field(default_factory=dict)
     unknown_topics: set[str] = field(default_factory=set)  # labels the taxonomy lacks: missed
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,8 +65,11 @@ class Report:
             "topic_macro_f1": self.topic_macro_f1,
             "by_language": {lang: {"items": n, **s.as_dict()}
                             for lang, (n, s) in self.by_language.items()},
+            "categories": {c: {"items": n, "labeled_relevant": r}
+                           for c, (n, r) in sorted(self.categories.items())},
             "misclassified": [{"id": m.id, "kind": m.kind, "score": m.score, "title": m.title,
                                "expected": list(m.expected), "predicted": list(m.predicted),
+                               "category": m.category,
                                "evidence": {k: list(v) for k, v in m.evidence.items()},
                                "actors": {k: list(v) for k, v in m.actors.items()}}
                               for m in self.misses]}
@@ -83,6 +89,9 @@ def evaluate(rows: Iterable[Mapping[str, Any]], classifier: Classifier) -> Repor
         result = classifier.classify(row.get("title") or "", row.get("text") or "",
                                      row.get("lang"))
         truth = bool(row.get("relevant"))
+        named = report.categories.setdefault(result.category or "none", [0, 0])
+        named[0] += 1
+        named[1] += truth
         outcome = _tally(counts["rel"], truth, result.relevant)
         lang = per_lang.setdefault(row.get("lang") or "unknown", [0, 0, 0, 0])
         _tally(lang, truth, result.relevant)
@@ -125,7 +134,7 @@ def _tally(tally: list[int], truth: bool, predicted: bool) -> str:
 
 def _miss(row: Mapping[str, Any], kind: str, result, expected, predicted) -> Miss:
     return Miss(str(row.get("id")), kind, result.score, (row.get("title") or "")[:100],
-                expected, predicted, result.evidence, result.actors)
+                expected, predicted, result.evidence, result.actors, result.category)
 
 
 def render_report(report: Report) -> str:
@@ -144,11 +153,14 @@ def render_report(report: Report) -> str:
     m = report.topic_micro
     lines.append(f"  {'micro':18} {m.precision:9.3f} {m.recall:7.3f} {m.f1:6.3f} {m.support:8}")
     lines.append(f"  {'macro F1':18} {'':9} {'':7} {report.topic_macro_f1:6.3f}")
+    lines.append("Categories of the labeling guide the classifier named (items, labeled relevant):")
+    lines += [f"  {name:18} {n:4} {r:4}" for name, (n, r) in sorted(report.categories.items())]
     lines.append(f"Misclassified ({len(report.misses)}):")
     for miss in report.misses:
         detail = (f"expected {', '.join(miss.expected) or '-'}; got "
                   f"{', '.join(miss.predicted) or '-'}") if miss.kind == "topics" else ""
-        lines.append(f"  {miss.id}  {miss.kind}  score {miss.score:.2f}  {miss.title}")
+        lines.append(f"  {miss.id}  {miss.kind}  score {miss.score:.2f}  "
+                     f"[{miss.category or '-'}]  {miss.title}")
         if detail:
             lines.append(f"      {detail}")
         why = [f"{side}: {', '.join(terms)}" for side, terms in miss.actors.items()]

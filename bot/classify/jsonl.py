@@ -81,7 +81,7 @@ def classify_line(number: int, item: dict[str, Any] | None, error: str | None,
     result = classifier.classify(item.get("title") or "", item.get("text") or "",
                                  item.get("lang"))
     return {"id": item.get("id"), "relevant": result.relevant, "score": result.score,
-            "topics": list(result.topics),
+            "category": result.category, "topics": list(result.topics),
             "evidence": {k: list(v) for k, v in result.evidence.items()},
             "actors": {k: list(v) for k, v in result.actors.items()}, "cues": list(result.cues)}
 

@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +20,17 @@ from bot.errors import ConfigError
 
 RELEVANCE_GROUPS = ("us", "us_entities", "japan", "japan_entities", "bilateral", "cooperation",
                     "off_topic", "third_countries")
+# the cues of the labeling guide's categories (bot.classify.categories); optional in a user's file
+CATEGORY_GROUPS = ("us_places", "japan_places", "organisations", "academia", "partnership",
+                   "investment", "sites", "alignment", "trilateral", "customer")
 ACRONYM = re.compile(r"^[A-Z0-9][A-Z0-9.&-]{0,5}$")
-# A sentence ends at a full stop, question or exclamation mark before a space (not an initial's:
-# "U.S. officials" goes on), at a Japanese full stop, or at a line break.
-SENTENCE_END = re.compile(r"[.!?](?<!\b[A-Z]\.)\s|[。！？\n]")
+# A sentence ends at a full stop, question or exclamation mark before a space (not an initial's
+# or an abbreviation's: "U.S. officials", "Kyocera Corp. and ..." go on), at a Japanese full stop,
+# or at a line break.
+ABBREVIATIONS = ("Co", "Corp", "Inc", "Ltd", "Mr", "Ms", "Mrs", "Dr", "No", "St", "Jr", "vs",
+                 "Gov", "Sen", "Rep")
+SENTENCE_END = re.compile(r"(?:[!?]|\.(?<!\b[A-Z]\.)" + "".join(rf"(?<!\b{a}\.)" for a in ABBREVIATIONS)
+                          + r")\s|[。！？\n]")
 
 
 class Lexicon:
@@ -60,16 +67,15 @@ class Lexicon:
 
     def count_prepared(self, text: str, folded: str) -> dict[str, Counter[str]]:
         """Per list: matched terms (as written in the taxonomy) and how often they occur."""
-        return self.locate_prepared(text, folded, ())[0]
+        return self.locate_prepared(text, folded)[0]
 
-    def locate_prepared(self, text: str, folded: str, lists: Collection[str],
-                        ) -> tuple[dict[str, Counter[str]], dict[str, int]]:
-        """Per list, matched terms (as written in the taxonomy) and how often they occur; and for
-        each of `lists` that matched, whether its terms span one sentence or more (1 or 2):
-        three terms in one sentence are a passing mention."""
+    def locate_prepared(self, text: str, folded: str,
+                        ) -> tuple[dict[str, Counter[str]], dict[str, list[int]]]:
+        """Per list, matched terms (as written in the taxonomy) and how often they occur; and
+        where each match starts: which sentences a list's terms share decides whether they are
+        a passing mention and who does what with whom."""
         found: dict[str, Counter[str]] = {name: Counter() for name in self.lists}
-        first: dict[str, int] = {}  # list -> where its first and last match start
-        last: dict[str, int] = {}
+        where: dict[str, list[int]] = {}
         for scan in self._scans:
             if scan.probe is not None and not scan.probe.search(text):
                 continue
@@ -80,12 +86,13 @@ class Lexicon:
                 at = match.start()
                 for name, term in scan.credits[key, ends_word]:
                     found[name][term] += 1
-                    if at < first.setdefault(name, at):  # scans of other kinds start over
-                        first[name] = at
-                    last[name] = max(last.get(name, at), at)
-        sentences = {name: 1 + (SENTENCE_END.search(text, first[name], last[name]) is not None)
-                     for name in lists if name in first}
-        return found, sentences
+                    where.setdefault(name, []).append(at)
+        return found, where
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence of `text` ends (see SENTENCE_END), for bisecting match positions."""
+    return [m.start() for m in SENTENCE_END.finditer(text)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +224,8 @@ class Taxonomy:
         table = data.get("relevance")
         if not isinstance(table, dict):
             raise ConfigError(file, "relevance", "missing table [relevance]")
-        relevance = {g: _terms(table, g, file, "relevance") for g in RELEVANCE_GROUPS}
+        relevance = {g: _terms(table, g, file, "relevance")
+                     for g in RELEVANCE_GROUPS + CATEGORY_GROUPS}
         raw = data.get("topics")
         if not isinstance(raw, list) or not raw:
             raise ConfigError(file, "topics", "expected one or more [[topics]] tables")
@@ -231,7 +239,7 @@ class Taxonomy:
             unknown = set(entry) - {"id", "name", "name_ja", "terms", "field"}
             if unknown:
                 raise ConfigError(file, f"{where}.{sorted(unknown)[0]}", "unknown key")
-            if entry["id"] in RELEVANCE_GROUPS:
+            if entry["id"] in RELEVANCE_GROUPS + CATEGORY_GROUPS:
                 raise ConfigError(file, f"{where}.id", f"{entry['id']!r} names a relevance group")
             seen.add(entry["id"])
             if not isinstance(entry.get("field", False), bool):

@@ -77,7 +77,8 @@ def delivery_of(row: Any) -> Delivery:
 def classification_values(c: Classification) -> dict[str, Any]:
     return {"relevant": c.relevant, "score": c.score, "topics": list(c.topics),
             "evidence": {k: list(v) for k, v in c.evidence.items()},
-            "signals": {"actors": {k: list(v) for k, v in c.actors.items()}, "cues": list(c.cues)}}
+            "signals": {"actors": {k: list(v) for k, v in c.actors.items()}, "cues": list(c.cues),
+                        "category": c.category}}
 
 
 def outlet(row: Any) -> str:
@@ -98,6 +99,6 @@ def article_view(row: Any, snippet: str = "") -> ArticleView:
         score=row.score or 0.0, relevant=bool(row.relevant), topics=tuple(row.topics or ()),
         evidence=evidence, extraction_status=row.extraction_status or row.state,
         actors={k: tuple(v) for k, v in signals.get("actors", {}).items()},
-        cues=tuple(signals.get("cues", ())), snippet=snippet,
+        cues=tuple(signals.get("cues", ())), category=signals.get("category"), snippet=snippet,
         text_head=(row.text or row.summary or "")[:800],
         text_length=len(row.text or row.summary or ""), story_id=row.story_id or row.id)
