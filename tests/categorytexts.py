@@ -153,6 +153,11 @@ TEXTS: list[tuple[str, str, str, str]] = [
      "machine built by Korean researchers. The country aims to catch up with leaders such as "
      "the U.S., China and Japan in quantum technology, the science ministry said. The centre "
      "will offer cloud access to Korean universities and companies."),
+    ("in_passing", "en", "Quad leaders launch critical minerals initiative",
+     "Leaders of the Quad, Australia, India, Japan and the United States, launched an initiative "
+     "to map critical mineral supplies and share information on processing capacity. India will "
+     "host the first meeting of experts next year, and Australia offered funding for a study of "
+     "rare earth processing. The leaders also discussed maritime security."),
     ("in_passing", "ja", "欧州、AI規制法を全面施行",
      "欧州連合（EU）はAI規制法を全面施行した。高リスクのAIシステムに厳しい義務を課す。"
      "米国や日本、中国の企業も域内で事業を行う場合は対象となる。"),

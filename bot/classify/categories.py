@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 TITLE = -1  # the headline's sentence number
+CROWDED = "crowded"  # not a list of the taxonomy: sentences naming several other countries
 LEAD_SENTENCES = 3  # sentences 0..2 of the text: the lead, where a report states its subject
 
 US = ("us", "us_entities", "us_places", "bilateral")
@@ -34,8 +35,10 @@ TRUE_CATEGORIES = {
 }
 # The guide's FALSE categories: why a text that names the pair is not cooperation.
 FALSE_CATEGORIES = ("one_side", "non_tech", "in_passing", "customer")
-CUSTOMER_PENALTY = 2.5  # a sale between the two sides, with no working together
-PASSING_PENALTY = 4.0  # one side named only past the lead: as good as absent
+# How much the guide's FALSE patterns lower the relevance score's logit, where no TRUE category
+# was found: a sale between the two sides with no working together; one side named only past
+# the lead (as good as absent); the US acting with another country in the pair's place.
+CUSTOMER_PENALTY, PASSING_PENALTY, DISPLACED_PENALTY = 2.5, 4.0, 3.0
 # "$3.6 billion", "US$500m", "200 billion yen", "1,000億円", "36億ドル": a sizeable sum.
 MONEY = re.compile(
     r"(?:US\$|\$|¥|€|JPY|USD)\s?\d[\d.,]*\s?(?:billion|million|trillion|bn|mn|[bm]\b)"
@@ -88,9 +91,12 @@ class Located:
 
 def locate(where: Mapping[str, list[int]], ends: list[int], title_lists: Iterable[str],
            ) -> dict[str, frozenset[int]]:
-    """Match positions (from Lexicon.locate_prepared) as sentence numbers."""
+    """Match positions (from Lexicon.locate_prepared) as sentence numbers; besides the lists,
+    CROWDED: the sentences naming two other countries or more (a list, a multilateral setting)."""
     sentences = {name: frozenset(bisect.bisect_left(ends, at) for at in positions)
                  for name, positions in where.items()}
+    others = Counter(bisect.bisect_left(ends, at) for at in where.get("third_countries", ()))
+    sentences[CROWDED] = frozenset(s for s, n in others.items() if n >= 2)
     for name in title_lists:
         sentences[name] = sentences.get(name, frozenset()) | {TITLE}
     return sentences
@@ -128,14 +134,29 @@ def in_passing(t: Located) -> bool:
     """One side is named only past the headline and lead, in a sentence or two, of a text of
     several: a comparison or a background clause ("rivals such as IBM and Google"), not a
     party."""
-    sides = [t.where(*US)] + ([] if t.japanese_text else [t.where(*JAPAN)])
+    sides = (t.where(*US), t.where(*JAPAN))
     return t.sentence_count > LEAD_SENTENCES and any(
         0 < len(side) <= 2 and min(side) >= LEAD_SENTENCES for side in sides)
 
 
+def penalty(t: Located) -> float:
+    """The FALSE patterns of the guide found in a text that matched no TRUE category."""
+    return (CUSTOMER_PENALTY * a_sale(t) + PASSING_PENALTY * in_passing(t)
+            + DISPLACED_PENALTY * displaced(t))
+
+
+def displaced(t: Located) -> bool:
+    """Another country, not Japan, is the US's partner in the text's subject ("South Korea and
+    the US sign an AI pact; Japanese makers wary"): no sentence joins the pair without it."""
+    others = t.where("third_countries") - t.where("trilateral")
+    return the_subject(t.meet(US, ("third_countries",), ("cooperation",))) and not (
+        t.meet(US, JAPAN, ("cooperation",)) - others)
+
+
 def a_sale(t: Located) -> bool:
     """The pair meet as seller and buyer in the text's subject, not as partners."""
-    return the_subject(t.meet(US, JAPAN, ("customer",)) - t.where("partnership", "cooperation"))
+    sale = t.meet(US, JAPAN, ("customer",), ORGANISATIONS)
+    return the_subject(sale - t.where("partnership", "cooperation"))
 
 
 def why_not(t: Located) -> str:
@@ -147,13 +168,13 @@ def why_not(t: Located) -> str:
     tech = t.count(*t.fields) + t.count("export_controls")
     if not tech or t.count("off_topic") >= tech:
         return "non_tech"
-    weak = in_passing(t) or not (t.short or _both_sides(t, 2))
+    weak = in_passing(t) or displaced(t) or not (t.short or _both_sides(t, 2))
     others = t.count("third_countries") > min(t.count(*US), t.count(*JAPAN))
     return "in_passing" if weak or others else "one_side"
 
 
 def _both_sides(t: Located, times: int = 1) -> bool:
-    japan = t.count(*JAPAN) >= times or t.japanese_text
+    japan = t.count(*JAPAN) >= times or t.japanese_text and t.count(*JAPAN) > 0
     return t.count("bilateral") >= times or (t.count(*US) >= times and japan)
 
 
@@ -161,14 +182,17 @@ NOWHERE: frozenset[int] = frozenset()
 
 
 def _export_controls(t: Located) -> frozenset[int]:
-    """Japan (or the US) restricting exports in step with the other: Japan acts on export
-    controls, and the US is named with it or an alignment cue says so."""
-    if t.count("export_controls") < 2 or not t.count(*US_GOVERNMENT, "bilateral"):
+    """Japan restricting exports in step with the US: Japan acts on export controls, the US is
+    named with them or an alignment cue says so, and they are the subject of two sentences or
+    more (one clause on "U.S.-led export curbs" in a Japan–Netherlands deal is background).
+    The countries named beside them are the controls' targets, not partners."""
+    controls = t.where("export_controls")
+    if len(controls) < 2 or not t.count(*US_GOVERNMENT, "bilateral"):
         return NOWHERE
     japan = JAPAN_GOVERNMENT if not t.japanese_text else (*JAPAN_GOVERNMENT, "export_controls")
     acts = t.meet(japan, ("export_controls",))
     together = t.meet(("export_controls",), ("bilateral", *US_GOVERNMENT)) or t.where("alignment")
-    return _not_a_list(t, acts) if together else NOWHERE
+    return acts if together else NOWHERE
 
 
 def _investment(t: Located) -> frozenset[int]:
@@ -181,9 +205,11 @@ def _investment(t: Located) -> frozenset[int]:
 
 
 def _framework(t: Located) -> frozenset[int]:
-    """The pair and a third country in one framework, with the trilateral cue."""
-    return t.meet(US, JAPAN, ("trilateral", "third_countries"), ("cooperation", "trilateral")) \
-        if t.where("trilateral") else NOWHERE
+    """The pair and a third country in one framework, with the trilateral cue; or the pair
+    named as one ("日米", "the US and Japan") working with or for a third country."""
+    trilateral = t.meet(US, JAPAN, ("trilateral", "third_countries"), ("cooperation", "trilateral"))
+    pair = t.meet(("bilateral",), ("third_countries",), ("cooperation", "partnership"))
+    return ((trilateral if t.where("trilateral") else NOWHERE) | pair) - t.where(CROWDED)
 
 
 def _partnership(t: Located) -> frozenset[int]:

@@ -49,8 +49,7 @@ class Signals:
     japanese_text: bool
     length: int  # characters of title and text
     category: str | None = None  # the guide's TRUE category matched (bot.classify.categories)
-    sale: bool = False  # the two sides meet as seller and buyer (the guide's "customer")
-    passing: bool = False  # one side only in a single sentence past the lead
+    penalty: float = 0.0  # the guide's FALSE patterns found (bot.classify.categories.penalty)
 
 
 class Classifier:
@@ -72,8 +71,7 @@ class Classifier:
                                 sentences)
         category = guide.categorize(located)
         signals = measure(hits, topic_hits, topics, japanese_text, length, category,
-                          sale=not category and guide.a_sale(located),
-                          passing=not category and guide.in_passing(located))
+                          0.0 if category else guide.penalty(located))
         score = relevance_score(signals)
         relevant = score >= self.threshold
         evidence = {tid: _top(topic_hits[tid]) for tid in topics}
@@ -98,6 +96,7 @@ class Classifier:
         for match in AMERICAN.finditer(body):
             hits["us"][AMERICAN_TERM] += 1
             positions.setdefault("us", []).append(match.start())
+        _not_japan(body, hits, positions)
         in_title = []
         title_hits = lexicon.count_prepared(*prepare(title))
         if american := len(AMERICAN.findall(title)):
@@ -111,9 +110,21 @@ class Classifier:
         return hits, guide.locate(positions, ends, in_title), len(ends) + 1
 
 
+def _not_japan(body: str, hits: dict[str, Counter[str]], positions: dict[str, list[int]]) -> None:
+    """"国内" (the home market) is Japan's in a Japanese report, except in "米国内" (within the
+    US), which the substring match also finds."""
+    at = positions.get("japan_places", [])
+    inside_us = [p for p in at if body.startswith("国内", p) and body[p - 1:p] == "米"]
+    for p in inside_us:
+        at.remove(p)
+        hits["japan_places"]["国内"] -= 1
+    if inside_us:
+        hits["japan_places"] = +hits["japan_places"]
+
+
 def measure(hits: dict[str, Counter[str]], topic_hits: dict[str, Counter[str]],
             topics: tuple[str, ...], japanese_text: bool, length: int,
-            category: str | None = None, sale: bool = False, passing: bool = False) -> Signals:
+            category: str | None = None, penalty: float = 0.0) -> Signals:
     def total(*names: str) -> int:
         return sum(sum(hits[n].values()) for n in names if n in hits)
 
@@ -122,13 +133,17 @@ def measure(hits: dict[str, Counter[str]], topic_hits: dict[str, Counter[str]],
         bilateral=total("bilateral"), cooperation=len(hits["cooperation"]),
         tech_terms=sum(len(h) for h in topic_hits.values()), topics=len(topics),
         off_topic=total("off_topic"), third=total("third_countries"),
-        japanese_text=japanese_text, length=length, category=category, sale=sale,
-        passing=passing)
+        # a Japanese outlet takes Japan for granted, if it names anything Japanese at all (a
+        # Japanese report of US-only news does not)
+        japanese_text=japanese_text and bool(total("japan", "japan_entities", "japan_places",
+                                                   "bilateral")),
+        length=length, category=category, penalty=penalty)
 
 
 def relevance_score(s: Signals) -> float:
     """A logistic score in [0, 1] (weights set by hand; see the module docstring)."""
-    # A Japanese outlet takes Japan for granted: its own government is "政府".
+    # A Japanese outlet takes Japan for granted: its own government is "政府", its own market
+    # "国内".
     japan = max(s.japan, 1) if s.japanese_text else s.japan
     both = min(s.us, japan)
     # A short text (a feed summary) says the same in fewer words: its counts are scaled up to
@@ -143,10 +158,7 @@ def relevance_score(s: Signals) -> float:
          - (0 if s.category == "framework" else 0.8) * damped(max(0, s.third - both)))
     if s.category:
         z += guide.TRUE_CATEGORIES[s.category]
-    if s.sale:
-        z -= guide.CUSTOMER_PENALTY
-    if s.passing:
-        z -= guide.PASSING_PENALTY
+    z -= s.penalty
     if not (s.bilateral or both or s.category):
         z -= 3.0  # one country alone is not cooperation (a category found both, by place too)
     if not s.tech_terms:
