@@ -14,6 +14,7 @@ from bot.stories.events import (
     EVENT_CANDIDATES,
     Idf,
     both_dated,
+    compatible,
     fits,
     index_terms,
     similarity,
@@ -90,7 +91,8 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
     for i, row in enumerate(ordered):
         here = row["id"]
         copies = [(estimate_similarity(signatures[here], signatures[e["id"]]), e["id"])
-                  for e in ordered[:i] if within(terms[here], terms[e["id"]], settings.window_days)]
+                  for e in ordered[:i] if within(terms[here], terms[e["id"]], settings.window_days)
+                  and compatible(terms[here], terms[e["id"]])]
         copy = max(copies, default=(0.0, ""))
         if copy[0] >= settings.near_duplicate:
             story[here] = story[copy[1]]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.cjk import CJK_RUN, bigrams, written_in_japanese
+from bot.stories import identifiers
 from bot.stories.glossary import ALL_KATAKANA, Glossary
 
 LEAD_CHARS = 600  # the first paragraph or two: where a report states its event
@@ -73,7 +74,8 @@ _SIZES = {"%": "%", "percent": "%", "per cent": "%", "nm": "nm", "nanometer": "n
           "nanometers": "nm", "nanometre": "nm", "nanometres": "nm", "qubit": "qubit",
           "qubits": "qubit", "gw": "gw", "gigawatt": "gw", "gigawatts": "gw", "mw": "mw",
           "megawatt": "mw", "megawatts": "mw"}
-_NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*|[\u30a0-\u30ff]{3,}")
+_NAME = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*"
+                   r"|[\u30a0-\u30ff]{3,}")  # a Latin name glued to Japanese (米IBM) too
 _NAME_SPLIT = re.compile(r"[\s\-]+")  # Japan-U.S., Indo-Pacific: a name's words
 _PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
 _HIRAGANA = re.compile(r"[\u3040-\u309f]")  # して, の建: grammar, not what a report is about
@@ -90,18 +92,24 @@ class StoryTerms:
     day: date | None
     # a Japanese report in English words (the glossary's), what it is compared to English by
     english: StoryTerms | None = None
+    # the year, flight, model, rule and round numbers it gives its event (bot.stories.identifiers)
+    ids: frozenset[str] = frozenset()
 
     def as_json(self) -> dict:
         data = {"lead": dict(self.lead), "body": dict(self.body), "names": sorted(self.names),
                 "figures": sorted(self.figures), "day": self.day.isoformat() if self.day else None}
+        if self.ids:
+            data["ids"] = sorted(self.ids)
         return {**data, "english": self.english.as_json()} if self.english else data
 
     @classmethod
     def from_json(cls, data: Mapping) -> StoryTerms:
+        """(An article archived before identifiers were read has none: it conflicts with none.)"""
         return cls(data["lead"], data["body"], frozenset(_name_words(data["names"])),
                    frozenset(data["figures"]),
                    date.fromisoformat(data["day"]) if data.get("day") else None,
-                   cls.from_json(data["english"]) if data.get("english") else None)
+                   cls.from_json(data["english"]) if data.get("english") else None,
+                   frozenset(data.get("ids", ())))
 
     @property
     def document_terms(self) -> set[str]:
@@ -119,18 +127,19 @@ def story_terms(title: str, text: str, day: date | None,
     if glossary is not None and written_in_japanese(f"{title}\n{text}"):
         english = _in_english(glossary, title, text, head, day)
     return _counted(terms(title), terms(text[:LEAD_CHARS]), terms(text), names(head),
-                    figures(head), day, english)
+                    figures(head), day, english, identifiers.identifiers(title, text))
 
 
 def _counted(headline: list[str], lead_words: list[str], body_words: list[str],
              found: frozenset[str], amounts: frozenset[str], day: date | None,
-             english: StoryTerms | None = None) -> StoryTerms:
+             english: StoryTerms | None = None, ids: frozenset[str] = frozenset(),
+             ) -> StoryTerms:
     lead = Counter(headline * 2)  # the headline twice
     lead.update(lead_words)
     body = Counter(headline)
     body.update(body_words)
     return StoryTerms(dict(lead), dict(body.most_common(BODY_TERMS)), found, amounts, day,
-                      english)
+                      english, ids)
 
 
 def _in_english(glossary: Glossary, title: str, text: str, head: str, day: date | None,
@@ -272,8 +281,9 @@ def days_apart_within(a: date | None, b: date | None, window_days: float) -> boo
 
 
 def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> float:
-    """0..1: how surely the two report one event."""
-    if not within(a, b, window_days):
+    """0..1: how surely the two report one event; 0 if their identifiers disagree (last year's
+    rule, the next flight), dated or not."""
+    if not within(a, b, window_days) or not compatible(a, b):
         return 0.0
     if not _shares_names(a, b, idf):
         return 0.0
@@ -288,9 +298,17 @@ def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> fl
 def fits(item: StoryTerms, members: Iterable[StoryTerms], idf: Idf) -> bool:
     """A report joins a story only if it shares names (the names rule) with most of the story's
     reports, not just the one it is most like: a roundup of two deals, first in, is like each
-    deal's report, and must not make the two one story."""
+    deal's report, and must not make the two one story; and if none of its reports gives its
+    event another identifier (a story of the seventh flight does not take in the eighth's)."""
     members = list(members)
+    if not all(compatible(item, m) for m in members):
+        return False
     return 2 * sum(_shares_names(item, m, idf) for m in members) > len(members)
+
+
+def compatible(a: StoryTerms, b: StoryTerms) -> bool:
+    """Not known to be different events by their identifiers (bot.stories.identifiers)."""
+    return not (a.ids and b.ids and identifiers.conflict(a.ids, b.ids))
 
 
 def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf) -> bool:
