@@ -20,11 +20,11 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.cjk import CJK_RUN, bigrams, written_in_japanese
-from bot.stories import identifiers
+from bot.stories import identifiers, sounds
 from bot.stories.glossary import ALL_KATAKANA, Glossary
 
 LEAD_CHARS = 600  # the first paragraph or two: where a report states its event
@@ -160,6 +160,9 @@ def _in_english(glossary: Glossary, title: str, text: str, head: str, day: date 
     known = {n for n in names(head) if not ALL_KATAKANA.fullmatch(n)}
     known.update(n for at, rendering in found if at < len(head) and rendering.name
                  for english in rendering.english for n in _names(english))
+    # a katakana name by its sound, met by the English spelling of an English report's name
+    known.update(key for n in names(head) if ALL_KATAKANA.fullmatch(n)
+                 for part in n.split("・") if (key := sounds.of_katakana(part)))
     return _counted(words(0, len(title)), words(begin, begin + LEAD_CHARS),
                     words(begin, len(full)), frozenset(known), figures(head), day)
 
@@ -287,8 +290,7 @@ def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> fl
         return 0.0
     if not _shares_names(a, b, idf):
         return 0.0
-    if (a.english is None) != (b.english is None):  # a Japanese and an English report
-        a, b = a.english or a, b.english or b
+    a, b = _comparable(a, b)
     return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
             + BODY_WEIGHT * _cosine(a.body, b.body, idf)
             + NAMES_WEIGHT * _overlap(a.names, b.names, idf)
@@ -312,9 +314,28 @@ def compatible(a: StoryTerms, b: StoryTerms) -> bool:
 
 
 def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf) -> bool:
-    if (a.english is None) != (b.english is None):
-        a, b = a.english or a, b.english or b
+    a, b = _comparable(a, b)
     return _contained(a.names, b.names, idf) >= MIN_SHARED_NAMES
+
+
+def _comparable(a: StoryTerms, b: StoryTerms) -> tuple[StoryTerms, StoryTerms]:
+    """The two in one language: a Japanese report beside an English one in its English words,
+    its katakana names that sound like one of the English report's names (ケストレル, Kestrel)
+    as that name, the others left out (as the glossary-less katakana always were)."""
+    if (a.english is None) == (b.english is None):
+        return a, b
+    ja, en = (a, b) if a.english is not None else (b, a)
+    japanese = ja.english
+    assert japanese is not None
+    if any(n.startswith(sounds.KEY_PREFIX) for n in japanese.names):
+        heard: dict[str, str] = {}
+        for w in en.names:  # a sound two of its names make tells which of them nothing
+            if key := sounds.of_english(w):
+                heard[key] = "" if key in heard else w
+        japanese = replace(japanese, names=frozenset(
+            heard.get(n, "") if n.startswith(sounds.KEY_PREFIX) else n
+            for n in japanese.names) - {""})
+    return (japanese, en) if ja is a else (en, japanese)
 
 
 def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
@@ -322,7 +343,7 @@ def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
     terms counted twice), which another report of the event is bound to share some of; a
     Japanese report's rarest English words too, which an English report may share."""
     keys = item.names | item.figures | {t for t, n in item.lead.items() if n > 1}
-    keys = {k for k in keys if not _HIRAGANA.search(k)}
+    keys = {k for k in keys if not _HIRAGANA.search(k) and not k.startswith(sounds.KEY_PREFIX)}
     rarest = sorted(keys, key=lambda t: (-idf(t), t))[:INDEX_TERMS]
     english = index_terms(item.english, idf) if item.english else []
     return rarest + [k for k in english if k not in rarest]
