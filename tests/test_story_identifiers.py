@@ -181,3 +181,27 @@ def test_the_archive_keeps_apart_what_the_numbers_tell_apart(database_url):
     assert seven == seven_ja != eight
     assert second != third
     assert len({last, this, seven, eight, second, third}) == 6
+
+
+def test_a_katakana_name_or_loanword_meets_its_english_spelling_by_sound():
+    """Names and loanwords the glossary does not know: the consonants both spellings keep."""
+    from bot.stories.sounds import of_english, of_katakana
+
+    for katakana, english in (("ケストレル", "Kestrel"), ("クアルコム", "Qualcomm"),
+                              ("ウェスチングハウス", "Westinghouse"), ("エコシステム", "ecosystem"),
+                              ("アストロスケール", "Astroscale"), ("マイクロソフト", "Microsoft")):
+        assert of_katakana(katakana) == of_english(english) is not None, (katakana, english)
+    assert of_katakana("ケストレル") != of_english("Kingston")
+    assert of_english("Gil") is None and of_katakana("ギル") is None  # too short to tell
+    en = story_terms(*FLIGHT_SEVEN, None, GLOSSARY)
+    ja = story_terms(*FLIGHT_SEVEN_JA, None, GLOSSARY)
+    assert "kestrel" not in ja.english.names  # no glossary entry: only its sound
+    other = story_terms("Kingston rocket lifts off", "The Kingston rocket lifted off on Sunday "
+                        "from a pad in Texas carrying two NASA cubesats.", None, GLOSSARY)
+    idf = Idf.of([en, ja, other, story_terms(*OTHER_NEWS, None)])
+    from bot.stories.events import _comparable
+
+    assert "kestrel" in _comparable(ja, en)[0].names  # heard beside the English report
+    assert not any(n.startswith("~") for n in _comparable(ja, other)[0].names)
+    assert similarity(ja, en, idf, RULES.window_days) > similarity(ja, other, idf,
+                                                                    RULES.window_days)

@@ -17,10 +17,11 @@ from __future__ import annotations
 import functools
 import math
 import re
+import typing
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from bot.cjk import CJK_RUN, bigrams, written_in_japanese
@@ -79,6 +80,7 @@ _NAME = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0
 _NAME_SPLIT = re.compile(r"[\s\-]+")  # Japan-U.S., Indo-Pacific: a name's words
 _PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
 _HIRAGANA = re.compile(r"[\u3040-\u309f]")  # して, の建: grammar, not what a report is about
+_KATAKANA_WORD = re.compile(r"[\u30a1-\u30fa\u30fc-\u30ff]{3,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,14 +149,19 @@ def _in_english(glossary: Glossary, title: str, text: str, head: str, day: date 
     """A Japanese text's Latin-script words (IBM, AI) and the glossary's English for its terms,
     counted as an English text's would be; one scan of the glossary."""
     full = f"{title}\n{text}"
-    found = glossary.scan(full)
+    matched = glossary.matches(full)
+    found = [(at, rendering) for at, _, rendering in matched if rendering.english]
+    covered = {i for start, end, _ in matched for i in range(start, end)}
+    # katakana words the glossary does not know (loanwords: エコシステム), by their sound
+    heard = [(m.start(), key) for m in _KATAKANA_WORD.finditer(full)
+             if m.start() not in covered and (key := sounds.of_katakana(m.group(0)))]
 
     def words(start: int, end: int) -> list[str]:
         out = [t for t in terms(full[start:end]) if not CJK_RUN.fullmatch(t)]
         for at, rendering in found:
             if start <= at < end:
                 out += [w for english in rendering.english for w in _words(english)]
-        return out
+        return out + [key for at, key in heard if start <= at < end]
 
     begin = len(title) + 1
     known = {n for n in names(head) if not ALL_KATAKANA.fullmatch(n)}
@@ -320,22 +327,43 @@ def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf) -> bool:
 
 def _comparable(a: StoryTerms, b: StoryTerms) -> tuple[StoryTerms, StoryTerms]:
     """The two in one language: a Japanese report beside an English one in its English words,
-    its katakana names that sound like one of the English report's names (ケストレル, Kestrel)
-    as that name, the others left out (as the glossary-less katakana always were)."""
+    its katakana words that sound like one of the English report's (ケストレル, Kestrel;
+    エコシステム, ecosystem) as that word, the others left out (as katakana the glossary does
+    not know always were)."""
     if (a.english is None) == (b.english is None):
         return a, b
     ja, en = (a, b) if a.english is not None else (b, a)
     japanese = ja.english
     assert japanese is not None
-    if any(n.startswith(sounds.KEY_PREFIX) for n in japanese.names):
-        heard: dict[str, str] = {}
-        for w in en.names:  # a sound two of its names make tells which of them nothing
-            if key := sounds.of_english(w):
-                heard[key] = "" if key in heard else w
-        japanese = replace(japanese, names=frozenset(
-            heard.get(n, "") if n.startswith(sounds.KEY_PREFIX) else n
-            for n in japanese.names) - {""})
+    if any(t.startswith(sounds.KEY_PREFIX) for t in (*japanese.lead, *japanese.names)) or \
+            any(t.startswith(sounds.KEY_PREFIX) for t in japanese.body):
+        japanese = StoryTerms(_heard(japanese.lead, en.lead), _heard(japanese.body, en.body),
+                              _heard(japanese.names, en.names), japanese.figures, japanese.day)
     return (japanese, en) if ja is a else (en, japanese)
+
+
+@typing.overload
+def _heard(japanese: frozenset[str], english: Iterable[str]) -> frozenset[str]: ...
+@typing.overload
+def _heard(japanese: Mapping[str, int], english: Iterable[str]) -> Mapping[str, int]: ...
+def _heard(japanese, english):  # noqa: E302
+    """`japanese` with each sound key an English word of `english` makes in that word (a sound
+    two of them make tells nothing), the others left out."""
+    if not any(t.startswith(sounds.KEY_PREFIX) for t in japanese):
+        return japanese
+    heard: dict[str, str] = {}
+    for word in english:
+        if key := sounds.of_english(word):
+            heard[key] = "" if key in heard else word
+    if isinstance(japanese, frozenset):
+        return frozenset(heard.get(t, "") if t.startswith(sounds.KEY_PREFIX) else t
+                         for t in japanese) - {""}
+    out: Counter[str] = Counter()
+    for term, n in japanese.items():
+        word = heard.get(term, "") if term.startswith(sounds.KEY_PREFIX) else term
+        if word:
+            out[word] += n
+    return dict(out)
 
 
 def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
