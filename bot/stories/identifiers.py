@@ -8,7 +8,7 @@ Only the headline and the first sentence are read: that is where a report states
 year further on is background ("first formalized in 2024"), and one in the first sentence after
 "since", "by" or "until" (or 以来, まで) is a start or a target, not the event's. Both languages
 give the same identifier the same value: "Flight 7", "F7", "seventh launch" and 7号機 are
-`flight:7`; 第2回 and "second" are `round:2`; 令和6年 is `year:2024`."""
+`flight:7`; 第2回 and "second" are `round:2`; 令和6年 is `year:2024`; H-2A and H2A are `model:h2a`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ import unicodedata
 from collections.abc import Iterable
 
 FIRST_SENTENCE_CHARS = 400  # a first sentence longer than this is a page's chrome run on
+# a flight, round or rule number may come in the second sentence ("The launch was the rocket's
+# seventh."); a year there is as often background, a model a vehicle's other payload
+LEAD_SENTENCES = 2
 YEAR, FLIGHT, MODEL, RULE, ROUND = "year", "flight", "model", "rule", "round"
 
 _ORDINALS = {w: n for n, w in enumerate((
@@ -35,7 +38,8 @@ _ORDINAL = (r"(?P<ord>" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) +
 _BETWEEN = r"(?:[\s\-]+[A-Za-z.+&'’\-]+){0,4}?[\s\-]+"  # "second U.S.-Japan economic 2+2 ..."
 _EN_ROUND = re.compile(rf"\b{_ORDINAL}{_BETWEEN}(?P<noun>{_FLIGHT_NOUNS}|{_ROUND_NOUNS})\b",
                        re.IGNORECASE)
-_EN_FLIGHT = re.compile(r"\b(?:(?P<test>test\s+)?flight|mission)\s+(?:no\.?\s*|#)?(?P<n>\d{1,3})"
+_EN_FLIGHT = re.compile(r"\b(?:(?P<test>test\s+)?flight|mission|(?:rocket|launcher|vehicle|unit)"
+                        r"(?=\s+(?:no\.|#)))\s+(?:no\.?\s*|#)?(?P<n>\d{1,3})"
                         r"(?![0-9])|(?<![A-Za-z0-9\-])(?P<tf>T?F)(?P<fn>\d{1,3})(?![A-Za-z0-9])"
                         r"|\bIFT-(?P<ift>\d{1,3})(?![A-Za-z0-9])",
                         re.IGNORECASE)
@@ -46,8 +50,11 @@ _JA_LAUNCH = re.compile(r"(?:回目|度目)の?(?:打ち上げ|打上げ|飛行)
 # a model's name: letters then a number (H3, HTV-X1, A100, GPT-4, F-35), not a network
 # generation (5G, 6G), a group of countries (G7, G20) or a quarter (Q3)
 _MODEL = re.compile(r"(?<![A-Za-z0-9\-])(?P<m>[A-Z][A-Za-z]{0,6}(?:-[A-Z][A-Za-z]{0,4})*-?\d{1,4}"
-                    r"[A-Za-z]{0,2})(?![A-Za-z0-9\-])")
-_NOT_MODEL = re.compile(r"G\d+|Q\d|H[12]|FY\d+|COVID-19|T?F\d+|IFT-\d+|[A-Z]\d?|CO2|"
+                    r"[A-Za-z]{0,2})(?![A-Za-z0-9\-])"
+                    # a named craft and its number: "Michibiki 6 satellite", "Falcon 9 rocket"
+                    r"|\b(?P<craft>[A-Z][a-z]{2,12})\s(?P<cn>\d{1,2})(?=\s+(?:[a-z\-]+\s+){0,2}"
+                    r"(?:rocket|satellite|spacecraft|probe|lander|rover|mission|capsule|launcher)s?\b)")
+_NOT_MODEL = re.compile(r"G\d+|Q\d|H[12]|FY\d+|COVID-19|T?F\d+|IFT-\d+|CO2|"
                         r"[A-Z]+-\d{4,}|.*\d(?:nm|[GMT]W|GB|TB|mm|cm|km|kg)", re.IGNORECASE)
 _RULE = re.compile(r"\b(?:docket|rule|order|notice|regulation|decree|directive|resolution|"
                    r"section|article|part)\s+(?:no\.?\s*|number\s+|#)?(?P<n>\d[\d\-.]*[\dA-Za-z]?)"
@@ -63,7 +70,7 @@ _YEAR = re.compile(r"(?P<pre>\b(?:since|by|until|till|through|from|before|after|
 _ERA = re.compile(r"(?P<era>令和|平成)(?P<n>\d{1,2}|元)年(?P<post>度?(?:まで|以来|以降|から))?")
 _ERA_START = {"令和": 2018, "平成": 1988}
 _BACKGROUND_POST = ("まで", "以来", "以降", "から", "に向け", "を目指", "を目途", "を目処", "目標")
-_SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s)")
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s)")
 # a full stop that ends an abbreviation (U.S., Inc., Jan., No.), not a sentence
 _ABBREVIATION = re.compile(r"(?:\b[A-Za-z]|\b(?:[A-Z]\.)+[A-Z]|\b(?:Inc|Co|Corp|Ltd|Mr|Ms|Mrs|Dr|St|"
                            r"No|Nos|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Gov|Sen|Rep|"
@@ -72,14 +79,22 @@ _JA_CHARS = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 PARAGRAPH_WORDS = 8  # a line of fewer words before the first paragraph is chrome
 
 
-def event_text(title: str, text: str) -> str:
-    """The headline and the first sentence of the text's first paragraph (NFKC: full-width digits
-    read as digits). Lines of a few words before it are a page's chrome (a crawl date, a byline,
-    "Expand / Collapse search"), not the report."""
+def event_text(title: str, text: str, sentences: int = 1) -> str:
+    """The headline and the first sentence (or `sentences`) of the text's first paragraph (NFKC:
+    full-width digits read as digits). Lines of a few words before it are a page's chrome (a
+    crawl date, a byline, "Expand / Collapse search"), not the report."""
     title, text = (unicodedata.normalize("NFKC", t or "") for t in (title, text))
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    body = next((line for line in lines if _paragraph(line)), lines[0] if lines else "")
-    return f"{title}\n{_first_sentence(body[:FIRST_SENTENCE_CHARS])}"
+    at = next((k for k, line in enumerate(lines) if _paragraph(line)), 0)
+    body = "\n".join(lines[at:])[:FIRST_SENTENCE_CHARS * sentences]
+    out = []
+    for _ in range(sentences):
+        sentence = _first_sentence(body)
+        out.append(sentence)
+        body = body[len(sentence) + 1:].lstrip()
+        if not body:
+            break
+    return "\n".join([title, *out])
 
 
 def _paragraph(line: str) -> bool:
@@ -95,8 +110,9 @@ def _first_sentence(text: str) -> str:
 
 
 def identifiers(title: str, text: str) -> frozenset[str]:
-    """The event's identifiers, as "kind:value" ("year:2025", "flight:7", "model:htv-x1")."""
+    """The event's identifiers, as "kind:value" ("year:2025", "flight:7", "model:htvx1")."""
     head = event_text(title, text)
+    lead = event_text(title, text, LEAD_SENTENCES)
     found: set[str] = set()
     for m in _YEAR.finditer(head):
         post = m.group("post") or ""
@@ -107,7 +123,7 @@ def identifiers(title: str, text: str) -> frozenset[str]:
         if not m.group("post") or not m.group("post").endswith(_BACKGROUND_POST):
             n = 1 if m.group("n") == "元" else int(m.group("n"))
             found.add(f"{YEAR}:{_ERA_START[m.group('era')] + n}")
-    for m in _EN_FLIGHT.finditer(head):
+    for m in _EN_FLIGHT.finditer(lead):
         if m.group("n"):
             found.add(f"{FLIGHT}:{'t' if m.group('test') else ''}{int(m.group('n'))}")
         elif m.group("fn"):
@@ -115,25 +131,25 @@ def identifiers(title: str, text: str) -> frozenset[str]:
                       f"{int(m.group('fn'))}")
         else:
             found.add(f"{FLIGHT}:{int(m.group('ift'))}")
-    for m in _JA_FLIGHT.finditer(head):
+    for m in _JA_FLIGHT.finditer(lead):
         found.add(f"{FLIGHT}:{_number(m.group('n'))}")
-    for m in _EN_ROUND.finditer(head):
+    for m in _EN_ROUND.finditer(lead):
         word = m.group("ord").lower()
         n = _ORDINALS.get(word) or int(re.match(r"\d+", word).group(0))
         if n == 1:
             continue  # "the first" is as often a boast as a count
         kind = FLIGHT if re.fullmatch(_FLIGHT_NOUNS, m.group("noun"), re.IGNORECASE) else ROUND
         found.add(f"{kind}:{n}")
-    for m in _JA_ROUND.finditer(head):
+    for m in _JA_ROUND.finditer(lead):
         n = _number(m.group("a") or m.group("b"))
         if n > 1:
-            launch = _JA_LAUNCH.match(head, m.end() - 2)
+            launch = _JA_LAUNCH.match(lead, m.end() - 2)
             found.add(f"{FLIGHT if launch else ROUND}:{n}")
     for m in _MODEL.finditer(head):
-        model = m.group("m")
-        if not _NOT_MODEL.fullmatch(model):
-            found.add(f"{MODEL}:{model.lower()}")
-    for m in _RULE.finditer(head):
+        model = m.group("m") or f"{m.group('craft')}{m.group('cn')}"
+        if not _NOT_MODEL.fullmatch(model):  # H-2A is H2A
+            found.add(f"{MODEL}:{model.lower().replace('-', '')}")
+    for m in _RULE.finditer(lead):
         rule = m.group("n") or m.group("docket") or m.group("fr") or m.group("ja")
         found.add(f"{RULE}:{re.sub(r'[^0-9a-z]+', '', rule.lower())}")
     return frozenset(found)
