@@ -94,6 +94,8 @@ def test_identifiers_of_the_headline_and_first_sentence_in_both_languages():
     assert identifiers("", "政府は2030年までに実用化する方針だ。") == frozenset()  # a target
     assert identifiers("Lab to build fab by 2030", "Founded in 2019, the firm said so.") == \
         frozenset()  # a target, a background
+    assert identifiers("Two firms widen chip pact", "The pact, first formalized in June 2024, "
+                       "now covers packaging, the firms said on March 3, 2026.") == {"year:2026"}
     assert identifiers("2回目の打ち上げ", "") == {"flight:2"}
     assert identifiers("The 11th round of talks", "") == {"round:11"}
     assert identifiers("The first joint lab", "") == frozenset()  # "first": a boast as often

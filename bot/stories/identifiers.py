@@ -60,13 +60,18 @@ _RULE = re.compile(r"\b(?:docket|rule|order|notice|regulation|decree|directive|r
                    r"section|article|part)\s+(?:no\.?\s*|number\s+|#)?(?P<n>\d[\d\-.]*[\dA-Za-z]?)"
                    r"|\b(?P<docket>[A-Z]{2,6}-\d{4}-\d{2,6})\b|\b(?P<fr>\d{1,3}\s+FR\s+\d{3,6})\b"
                    r"|(?P<ja>第\d{1,5}号)", re.IGNORECASE)
-_YEAR = re.compile(r"(?P<pre>\b(?:since|by|until|till|through|from|before|after|as\s+early\s+as|"
-                   r"as\s+of|between|(?:founded|established|created|formed|begun|began|started|"
-                   r"(?:first|originally|initially)\s+\w+)(?:\s+in)?)\s+(?:(?:early|late|mid|the\s+end\s+of|end|fiscal|FY)[\s\-]*)?"
-                   r"(?:[A-Z][a-z]{2,8}\.?\s+(?:\d{1,2},?\s+)?)?)?"
-                   r"(?<![\d\-.])(?:FY\s?|fiscal\s+)?(?P<y>(?:19[89]|20[0-4])\d)(?![\d])"
-                   r"(?P<post>\s*年度?(?:\d{1,2}月(?:\d{1,2}日)?)?(?:まで|以来|以降|から|に向け|までに|"
-                   r"を目指|を目途|を目処|目標))?", re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\d\-.])(?P<y>(?:19[89]|20[0-4])\d)(?!\d)")
+# what before a year makes it a start, a target or background: "since 2019", "by the end of
+# 2030", "founded in 2007", "first formalized in June 2024"
+_YEAR_BEFORE = re.compile(r"\b(?:since|by|until|till|through|from|before|after|as\s+early\s+as|"
+                          r"as\s+of|between|(?:founded|established|created|formed|begun|began|"
+                          r"started|(?:first|originally|initially)\s+\w+)(?:\s+in)?)\s+"
+                          r"(?:(?:early|late|mid|the\s+end\s+of|end|fiscal|FY)[\s\-]*)?"
+                          r"(?:[A-Z][a-z]{2,8}\.?\s+(?:\d{1,2},?\s+)?)?(?:FY\s?|fiscal\s+)?\Z",
+                          re.IGNORECASE)
+_YEAR_AFTER = re.compile(r"\s*年度?(?:\d{1,2}月(?:\d{1,2}日)?)?(?:まで|以来|以降|から|に向け|を目指|"
+                         r"を目途|を目処|目標)")
+YEAR_CONTEXT = 48  # characters before a year read for what makes it background
 _ERA = re.compile(r"(?P<era>令和|平成)(?P<n>\d{1,2}|元)年(?P<post>度?(?:まで|以来|以降|から))?")
 _ERA_START = {"令和": 2018, "平成": 1988}
 _BACKGROUND_POST = ("まで", "以来", "以降", "から", "に向け", "を目指", "を目途", "を目処", "目標")
@@ -115,11 +120,10 @@ def identifiers(title: str, text: str) -> frozenset[str]:
     lead = event_text(title, text, LEAD_SENTENCES)
     found: set[str] = set()
     for m in _YEAR.finditer(head):
-        post = m.group("post") or ""
-        if not m.group("pre") and not post.endswith(_BACKGROUND_POST) and \
-                not any(p in post for p in _BACKGROUND_POST):
+        if not _YEAR_BEFORE.search(head, max(0, m.start() - YEAR_CONTEXT), m.start()) and \
+                not _YEAR_AFTER.match(head, m.end()):
             found.add(f"{YEAR}:{m.group('y')}")
-    for m in _ERA.finditer(head):
+    for m in _ERA.finditer(head) if "年" in head else ():
         if not m.group("post") or not m.group("post").endswith(_BACKGROUND_POST):
             n = 1 if m.group("n") == "元" else int(m.group("n"))
             found.add(f"{YEAR}:{_ERA_START[m.group('era')] + n}")
@@ -131,7 +135,8 @@ def identifiers(title: str, text: str) -> frozenset[str]:
                       f"{int(m.group('fn'))}")
         else:
             found.add(f"{FLIGHT}:{int(m.group('ift'))}")
-    for m in _JA_FLIGHT.finditer(lead):
+    japanese = _JA_CHARS.search(lead) is not None
+    for m in _JA_FLIGHT.finditer(lead) if japanese else ():
         found.add(f"{FLIGHT}:{_number(m.group('n'))}")
     for m in _EN_ROUND.finditer(lead):
         word = m.group("ord").lower()
@@ -140,7 +145,7 @@ def identifiers(title: str, text: str) -> frozenset[str]:
             continue  # "the first" is as often a boast as a count
         kind = FLIGHT if re.fullmatch(_FLIGHT_NOUNS, m.group("noun"), re.IGNORECASE) else ROUND
         found.add(f"{kind}:{n}")
-    for m in _JA_ROUND.finditer(lead):
+    for m in _JA_ROUND.finditer(lead) if japanese else ():
         n = _number(m.group("a") or m.group("b"))
         if n > 1:
             launch = _JA_LAUNCH.match(lead, m.end() - 2)
