@@ -94,7 +94,8 @@ def _event_story(article_id: int, terms: StoryTerms, keys: list[str], idf: event
     compared = reads.story_terms([i for i, _ in rows])
     others = [(story, compared[i]) for i, story in rows if i in compared]
     idf = _with(idf, reads, set().union(*(o.document_terms for _, o in others)))
-    scored = [(events.similarity(terms, other, idf, rules.window_days), story, other)
+    common = events.boilerplate(terms, others)
+    scored = [(events.similarity(terms, other, idf, rules.window_days, common), story, other)
               for story, other in others]
     alike = sorted(((score, story) for score, story, other in scored
                     if score >= rules.same_event_bar(events.both_dated(terms, other))),
@@ -102,7 +103,7 @@ def _event_story(article_id: int, terms: StoryTerms, keys: list[str], idf: event
     for story in dict.fromkeys(story for _, story in alike):
         members = reads.members(story, since)
         idf = _with(idf, reads, set().union(*(m.names for m in members)))
-        if events.fits(terms, members, idf):
+        if events.fits(terms, members, idf, common):
             return story
     return None
 

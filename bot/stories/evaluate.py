@@ -13,6 +13,7 @@ from bot.config import StorySettings
 from bot.stories.events import (
     EVENT_CANDIDATES,
     Idf,
+    boilerplate,
     both_dated,
     compatible,
     fits,
@@ -77,7 +78,8 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
     """Story number of each item id, grouped as the pipeline does: in date order, an item joins
     the story of an earlier copy (MinHash estimate >= near_duplicate), else of the earlier report
     of the same event most like it (similarity >= same_event, or same_event_undated when either
-    has no date) whose story it fits (shares names with most of its reports). Document
+    has no date) whose story it fits (shares names with most of its reports; names most of the
+    compared stories share are a template's, and do not count). Document
     frequencies are counted over all the items, as in an archive that holds them."""
     ordered = sorted(rows, key=lambda r: (r.get("published") or "9999", str(r["id"])))
     signatures = {r["id"]: signature(f"{r.get('title') or ''}\n{r.get('text') or ''}")
@@ -98,13 +100,16 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
             story[here] = story[copy[1]]
             members[story[here]].append(here)
             continue
-        events = [(similarity(terms[here], terms[e], idf, settings.window_days), e)
-                  for e in _candidates(keys, ordered[:i], here)]
+        candidates = _candidates(keys, ordered[:i], here)
+        common = boilerplate(terms[here], [(story[e], terms[e]) for e in candidates])
+        events = [(similarity(terms[here], terms[e], idf, settings.window_days, common), e)
+                  for e in candidates]
         alike = sorted(((s, story[e]) for s, e in events
                         if s >= settings.same_event_bar(both_dated(terms[here], terms[e]))),
                        key=lambda c: -c[0])
         story[here] = next((s for s in dict.fromkeys(s for _, s in alike)
-                            if fits(terms[here], [terms[m] for m in members[s]], idf)), i)
+                            if fits(terms[here], [terms[m] for m in members[s]], idf, common)),
+                           i)
         members.setdefault(story[here], []).append(here)
     return story
 

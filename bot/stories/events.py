@@ -39,6 +39,9 @@ INDEX_TERMS = 32  # the rarest names, figures and headline words an article is f
 # weight is in the other (releases worded from one template, on different deals, share only the
 # template's agencies and days)
 MIN_SHARED_NAMES = 0.3
+# a name that at least this many of the stories a report is compared with, and this share of
+# them, name too is a template's, not the event's (`boilerplate`)
+BOILERPLATE_STORIES, BOILERPLATE_SHARE = 3, 2 / 3
 # how much each comparison counts in the similarity (they sum to 1)
 LEAD_WEIGHT, BODY_WEIGHT, NAMES_WEIGHT, FIGURES_WEIGHT = 0.35, 0.35, 0.2, 0.1
 
@@ -290,12 +293,14 @@ def days_apart_within(a: date | None, b: date | None, window_days: float) -> boo
     return not a or not b or abs((a - b).days) <= window_days
 
 
-def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> float:
+def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float,
+               common: frozenset[str] = frozenset()) -> float:
     """0..1: how surely the two report one event; 0 if their identifiers disagree (last year's
-    rule, the next flight), dated or not."""
+    rule, the next flight), dated or not. `common`: names that do not count for the names rule
+    (`boilerplate`)."""
     if not within(a, b, window_days) or not compatible(a, b):
         return 0.0
-    if not _shares_names(a, b, idf):
+    if not _shares_names(a, b, idf, common):
         return 0.0
     a, b = _comparable(a, b)
     return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
@@ -304,7 +309,8 @@ def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> fl
             + FIGURES_WEIGHT * _overlap(a.figures, b.figures, idf))
 
 
-def fits(item: StoryTerms, members: Iterable[StoryTerms], idf: Idf) -> bool:
+def fits(item: StoryTerms, members: Iterable[StoryTerms], idf: Idf,
+         common: frozenset[str] = frozenset()) -> bool:
     """A report joins a story only if it shares names (the names rule) with most of the story's
     reports, not just the one it is most like: a roundup of two deals, first in, is like each
     deal's report, and must not make the two one story; and if none of its reports gives its
@@ -312,7 +318,27 @@ def fits(item: StoryTerms, members: Iterable[StoryTerms], idf: Idf) -> bool:
     members = list(members)
     if not all(compatible(item, m) for m in members):
         return False
-    return 2 * sum(_shares_names(item, m, idf) for m in members) > len(members)
+    return 2 * sum(_shares_names(item, m, idf, common) for m in members) > len(members)
+
+
+def boilerplate(item: StoryTerms, candidates: Iterable[tuple[int, StoryTerms]]) -> frozenset[str]:
+    """Of a report's names, those that most of the stories it is compared with name too: a wire's
+    template ("the U.S. Commerce Department and Japan's Ministry of Economy, Trade and
+    Industry"), worded alike in its releases on different deals. They tell the deals from the
+    rest of the archive (their IDF is high) but not from each other, so the names rule does not
+    count them. `candidates`: (story, terms) of the window's reports compared with it."""
+    stories: dict[str, set[int]] = {}
+    distinct = set()
+    for story, other in candidates:
+        distinct.add(story)
+        for name in _all_names(other):
+            stories.setdefault(name, set()).add(story)
+    least = max(BOILERPLATE_STORIES, BOILERPLATE_SHARE * len(distinct))
+    return frozenset(n for n in _all_names(item) if len(stories.get(n, ())) >= least)
+
+
+def _all_names(item: StoryTerms) -> frozenset[str]:
+    return item.names | item.english.names if item.english else item.names
 
 
 def compatible(a: StoryTerms, b: StoryTerms) -> bool:
@@ -320,9 +346,10 @@ def compatible(a: StoryTerms, b: StoryTerms) -> bool:
     return not (a.ids and b.ids and identifiers.conflict(a.ids, b.ids))
 
 
-def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf) -> bool:
+def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf,
+                  common: frozenset[str] = frozenset()) -> bool:
     a, b = _comparable(a, b)
-    return _contained(a.names, b.names, idf) >= MIN_SHARED_NAMES
+    return _contained(a.names - common, b.names - common, idf) >= MIN_SHARED_NAMES
 
 
 def _comparable(a: StoryTerms, b: StoryTerms) -> tuple[StoryTerms, StoryTerms]:
