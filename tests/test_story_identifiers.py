@@ -120,6 +120,8 @@ def test_conflict_needs_both_to_give_a_kind_and_share_none_of_it():
     assert conflict({"flight:7", "model:kestrel5"}, {"flight:8", "model:kestrel5"}) == \
         "flight"
     assert conflict(set(), {"round:2"}) is None
+    assert conflict({"model:f35"}, {"model:f35a"}) is None  # a model, a variant of it
+    assert conflict({"model:h2a"}, {"model:h3"}) == "model"
 
 
 @pytest.mark.parametrize("published", [None, "2026-11-20"])

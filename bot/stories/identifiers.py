@@ -162,17 +162,22 @@ def identifiers(title: str, text: str) -> frozenset[str]:
 
 def conflict(a: Iterable[str], b: Iterable[str]) -> str | None:
     """The kind of identifier on which two reports disagree (both give it, none in common), so
-    that they report different events; None if none."""
-    kinds_a: dict[str, set[str]] = {}
-    for i in a:
-        kinds_a.setdefault(i.partition(":")[0], set()).add(i)
-    kinds_b: dict[str, set[str]] = {}
-    for i in b:
-        kinds_b.setdefault(i.partition(":")[0], set()).add(i)
+    that they report different events; None if none. A model and its variant (F-35 and F-35A,
+    GPT-4 and GPT-4o) are one model here: reports of one event name it more or less fully."""
+    kinds_a, kinds_b = _by_kind(a), _by_kind(b)
     for kind in sorted(kinds_a.keys() & kinds_b.keys()):
         if not kinds_a[kind] & kinds_b[kind]:
             return kind
     return None
+
+
+def _by_kind(found: Iterable[str]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for identifier in found:
+        kind, _, value = identifier.partition(":")
+        kinds.setdefault(kind, set()).add(value.rstrip("abcdefghijklmnopqrstuvwxyz")
+                                          if kind == MODEL else value)
+    return kinds
 
 
 def _number(written: str) -> int:
