@@ -263,8 +263,8 @@ def test_story_grouping_on_the_labeled_dev_set_is_precise():
     dev = need_corpus("labeled", "dev.jsonl")
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()]
     report = evaluate_stories(rows, StorySettings(), GLOSSARY)  # as `techwatch eval` does
-    assert report.precision >= 0.95 and report.recall >= 0.48, report
-    assert report.pairs_found_across_languages >= 5, report  # the glossary's English words
+    assert report.precision >= 0.95 and report.recall >= 0.49, report
+    assert report.pairs_found_across_languages >= 6, report  # the glossary's English words
     own = [{**r, "event": r["id"]} for r in rows]  # each its own story, and a copy of it
     copies = [{**r, "id": f"{r['id']}-copy"} for r in own]
     both = evaluate_stories(own + copies, StorySettings())

@@ -57,26 +57,31 @@ def decide(article_id: int, signature: tuple[int, ...], terms: StoryTerms, reads
     bands = minhash.band_keys(signature)
     idf = reads.idf(terms.document_terms)
     keys = events.index_terms(terms, idf)
-    story = _copy_story(article_id, signature, bands, reads, rules, since, terms.day) or \
+    story = _copy_story(article_id, signature, bands, reads, rules, since, terms) or \
         _event_story(article_id, terms, keys, idf, reads, rules, since)
     return Decision(story, bands, keys)
 
 
 def _copy_story(article_id: int, signature: tuple[int, ...], bands: list[str],
-                reads: StoryReads, rules: StorySettings, since: datetime, day: date | None,
+                reads: StoryReads, rules: StorySettings, since: datetime, terms: StoryTerms,
                 ) -> int | None:
     """The story of the window's likeliest copy; a copy published more than `window_days`
-    apart (last month's release, republished) is another story, as for any report."""
+    apart (last month's release, republished) is another story, as for any report, and so is
+    one whose identifiers disagree (last year's rule, from the same template)."""
     if not bands:
         return None
-    best, best_score = None, rules.near_duplicate
+    copies = []
     for candidate in reads.copy_candidates(bands, since, article_id):
-        if not events.days_apart_within(day, candidate.day, rules.window_days):
+        if not events.days_apart_within(terms.day, candidate.day, rules.window_days):
             continue
         score = minhash.estimate_similarity(signature, candidate.signature)
-        if score >= best_score:
-            best, best_score = candidate.story, score
-    return best
+        if score >= rules.near_duplicate:
+            copies.append((score, candidate.id, candidate.story))
+    copies.sort(key=lambda c: c[0])  # the likeliest last (of equals, the latest found)
+    if copies and terms.ids:  # read what the copies identify only when it can matter
+        held = reads.story_terms([i for _, i, _ in copies])
+        copies = [c for c in copies if c[1] not in held or events.compatible(terms, held[c[1]])]
+    return copies[-1][2] if copies else None
 
 
 def _event_story(article_id: int, terms: StoryTerms, keys: list[str], idf: events.Idf,
@@ -89,7 +94,8 @@ def _event_story(article_id: int, terms: StoryTerms, keys: list[str], idf: event
     compared = reads.story_terms([i for i, _ in rows])
     others = [(story, compared[i]) for i, story in rows if i in compared]
     idf = _with(idf, reads, set().union(*(o.document_terms for _, o in others)))
-    scored = [(events.similarity(terms, other, idf, rules.window_days), story, other)
+    common = events.boilerplate(terms, others)
+    scored = [(events.similarity(terms, other, idf, rules.window_days, common), story, other)
               for story, other in others]
     alike = sorted(((score, story) for score, story, other in scored
                     if score >= rules.same_event_bar(events.both_dated(terms, other))),
@@ -97,7 +103,7 @@ def _event_story(article_id: int, terms: StoryTerms, keys: list[str], idf: event
     for story in dict.fromkeys(story for _, story in alike):
         members = reads.members(story, since)
         idf = _with(idf, reads, set().union(*(m.names for m in members)))
-        if events.fits(terms, members, idf):
+        if events.fits(terms, members, idf, common):
             return story
     return None
 

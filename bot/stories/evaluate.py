@@ -13,7 +13,9 @@ from bot.config import StorySettings
 from bot.stories.events import (
     EVENT_CANDIDATES,
     Idf,
+    boilerplate,
     both_dated,
+    compatible,
     fits,
     index_terms,
     similarity,
@@ -76,7 +78,8 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
     """Story number of each item id, grouped as the pipeline does: in date order, an item joins
     the story of an earlier copy (MinHash estimate >= near_duplicate), else of the earlier report
     of the same event most like it (similarity >= same_event, or same_event_undated when either
-    has no date) whose story it fits (shares names with most of its reports). Document
+    has no date) whose story it fits (shares names with most of its reports; names most of the
+    compared stories share are a template's, and do not count). Document
     frequencies are counted over all the items, as in an archive that holds them."""
     ordered = sorted(rows, key=lambda r: (r.get("published") or "9999", str(r["id"])))
     signatures = {r["id"]: signature(f"{r.get('title') or ''}\n{r.get('text') or ''}")
@@ -90,19 +93,23 @@ def group(rows: Sequence[Mapping[str, Any]], settings: StorySettings,
     for i, row in enumerate(ordered):
         here = row["id"]
         copies = [(estimate_similarity(signatures[here], signatures[e["id"]]), e["id"])
-                  for e in ordered[:i] if within(terms[here], terms[e["id"]], settings.window_days)]
+                  for e in ordered[:i] if within(terms[here], terms[e["id"]], settings.window_days)
+                  and compatible(terms[here], terms[e["id"]])]
         copy = max(copies, default=(0.0, ""))
         if copy[0] >= settings.near_duplicate:
             story[here] = story[copy[1]]
             members[story[here]].append(here)
             continue
-        events = [(similarity(terms[here], terms[e], idf, settings.window_days), e)
-                  for e in _candidates(keys, ordered[:i], here)]
+        candidates = _candidates(keys, ordered[:i], here)
+        common = boilerplate(terms[here], [(story[e], terms[e]) for e in candidates])
+        events = [(similarity(terms[here], terms[e], idf, settings.window_days, common), e)
+                  for e in candidates]
         alike = sorted(((s, story[e]) for s, e in events
                         if s >= settings.same_event_bar(both_dated(terms[here], terms[e]))),
                        key=lambda c: -c[0])
         story[here] = next((s for s in dict.fromkeys(s for _, s in alike)
-                            if fits(terms[here], [terms[m] for m in members[s]], idf)), i)
+                            if fits(terms[here], [terms[m] for m in members[s]], idf, common)),
+                           i)
         members.setdefault(story[here], []).append(here)
     return story
 

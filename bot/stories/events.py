@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import typing
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.cjk import CJK_RUN, bigrams, written_in_japanese
+from bot.stories import identifiers, sounds
 from bot.stories.glossary import ALL_KATAKANA, Glossary
 
 LEAD_CHARS = 600  # the first paragraph or two: where a report states its event
@@ -37,6 +39,9 @@ INDEX_TERMS = 32  # the rarest names, figures and headline words an article is f
 # weight is in the other (releases worded from one template, on different deals, share only the
 # template's agencies and days)
 MIN_SHARED_NAMES = 0.3
+# a name that at least this many of the stories a report is compared with, and this share of
+# them, name too is a template's, not the event's (`boilerplate`)
+BOILERPLATE_STORIES, BOILERPLATE_SHARE = 3, 2 / 3
 # how much each comparison counts in the similarity (they sum to 1)
 LEAD_WEIGHT, BODY_WEIGHT, NAMES_WEIGHT, FIGURES_WEIGHT = 0.35, 0.35, 0.2, 0.1
 
@@ -73,10 +78,12 @@ _SIZES = {"%": "%", "percent": "%", "per cent": "%", "nm": "nm", "nanometer": "n
           "nanometers": "nm", "nanometre": "nm", "nanometres": "nm", "qubit": "qubit",
           "qubits": "qubit", "gw": "gw", "gigawatt": "gw", "gigawatts": "gw", "mw": "mw",
           "megawatt": "mw", "megawatts": "mw"}
-_NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*|[\u30a0-\u30ff]{3,}")
+_NAME = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Za-z0-9&\-]*(?:[ \t]+[A-Z][A-Za-z0-9&\-]*)*"
+                   r"|[\u30a0-\u30ff]{3,}")  # a Latin name glued to Japanese (米IBM) too
 _NAME_SPLIT = re.compile(r"[\s\-]+")  # Japan-U.S., Indo-Pacific: a name's words
 _PLAIN_NUMBER = re.compile(r"\d{1,2}|(?:19|20)\d\d")  # days and years are not figures
 _HIRAGANA = re.compile(r"[\u3040-\u309f]")  # して, の建: grammar, not what a report is about
+_KATAKANA_WORD = re.compile(r"[\u30a1-\u30fa\u30fc-\u30ff]{3,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +97,24 @@ class StoryTerms:
     day: date | None
     # a Japanese report in English words (the glossary's), what it is compared to English by
     english: StoryTerms | None = None
+    # the year, flight, model, rule and round numbers it gives its event (bot.stories.identifiers)
+    ids: frozenset[str] = frozenset()
 
     def as_json(self) -> dict:
         data = {"lead": dict(self.lead), "body": dict(self.body), "names": sorted(self.names),
                 "figures": sorted(self.figures), "day": self.day.isoformat() if self.day else None}
+        if self.ids:
+            data["ids"] = sorted(self.ids)
         return {**data, "english": self.english.as_json()} if self.english else data
 
     @classmethod
     def from_json(cls, data: Mapping) -> StoryTerms:
+        """(An article archived before identifiers were read has none: it conflicts with none.)"""
         return cls(data["lead"], data["body"], frozenset(_name_words(data["names"])),
                    frozenset(data["figures"]),
                    date.fromisoformat(data["day"]) if data.get("day") else None,
-                   cls.from_json(data["english"]) if data.get("english") else None)
+                   cls.from_json(data["english"]) if data.get("english") else None,
+                   frozenset(data.get("ids", ())))
 
     @property
     def document_terms(self) -> set[str]:
@@ -119,18 +132,19 @@ def story_terms(title: str, text: str, day: date | None,
     if glossary is not None and written_in_japanese(f"{title}\n{text}"):
         english = _in_english(glossary, title, text, head, day)
     return _counted(terms(title), terms(text[:LEAD_CHARS]), terms(text), names(head),
-                    figures(head), day, english)
+                    figures(head), day, english, identifiers.identifiers(title, text))
 
 
 def _counted(headline: list[str], lead_words: list[str], body_words: list[str],
              found: frozenset[str], amounts: frozenset[str], day: date | None,
-             english: StoryTerms | None = None) -> StoryTerms:
+             english: StoryTerms | None = None, ids: frozenset[str] = frozenset(),
+             ) -> StoryTerms:
     lead = Counter(headline * 2)  # the headline twice
     lead.update(lead_words)
     body = Counter(headline)
     body.update(body_words)
     return StoryTerms(dict(lead), dict(body.most_common(BODY_TERMS)), found, amounts, day,
-                      english)
+                      english, ids)
 
 
 def _in_english(glossary: Glossary, title: str, text: str, head: str, day: date | None,
@@ -138,19 +152,27 @@ def _in_english(glossary: Glossary, title: str, text: str, head: str, day: date 
     """A Japanese text's Latin-script words (IBM, AI) and the glossary's English for its terms,
     counted as an English text's would be; one scan of the glossary."""
     full = f"{title}\n{text}"
-    found = glossary.scan(full)
+    matched = glossary.matches(full)
+    found = [(at, rendering) for at, _, rendering in matched if rendering.english]
+    covered = {i for start, end, _ in matched for i in range(start, end)}
+    # katakana words the glossary does not know (loanwords: エコシステム), by their sound
+    heard = [(m.start(), key) for m in _KATAKANA_WORD.finditer(full)
+             if m.start() not in covered and (key := sounds.of_katakana(m.group(0)))]
 
     def words(start: int, end: int) -> list[str]:
         out = [t for t in terms(full[start:end]) if not CJK_RUN.fullmatch(t)]
         for at, rendering in found:
             if start <= at < end:
                 out += [w for english in rendering.english for w in _words(english)]
-        return out
+        return out + [key for at, key in heard if start <= at < end]
 
     begin = len(title) + 1
     known = {n for n in names(head) if not ALL_KATAKANA.fullmatch(n)}
     known.update(n for at, rendering in found if at < len(head) and rendering.name
                  for english in rendering.english for n in _names(english))
+    # a katakana name by its sound, met by the English spelling of an English report's name
+    known.update(key for n in names(head) if ALL_KATAKANA.fullmatch(n)
+                 for part in n.split("・") if (key := sounds.of_katakana(part)))
     return _counted(words(0, len(title)), words(begin, begin + LEAD_CHARS),
                     words(begin, len(full)), frozenset(known), figures(head), day)
 
@@ -271,32 +293,104 @@ def days_apart_within(a: date | None, b: date | None, window_days: float) -> boo
     return not a or not b or abs((a - b).days) <= window_days
 
 
-def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float) -> float:
-    """0..1: how surely the two report one event."""
-    if not within(a, b, window_days):
+def similarity(a: StoryTerms, b: StoryTerms, idf: Idf, window_days: float,
+               common: frozenset[str] = frozenset()) -> float:
+    """0..1: how surely the two report one event; 0 if their identifiers disagree (last year's
+    rule, the next flight), dated or not. `common`: names that do not count for the names rule
+    (`boilerplate`)."""
+    if not within(a, b, window_days) or not compatible(a, b):
         return 0.0
-    if not _shares_names(a, b, idf):
+    if not _shares_names(a, b, idf, common):
         return 0.0
-    if (a.english is None) != (b.english is None):  # a Japanese and an English report
-        a, b = a.english or a, b.english or b
+    a, b = _comparable(a, b)
     return (LEAD_WEIGHT * _cosine(a.lead, b.lead, idf)
             + BODY_WEIGHT * _cosine(a.body, b.body, idf)
             + NAMES_WEIGHT * _overlap(a.names, b.names, idf)
             + FIGURES_WEIGHT * _overlap(a.figures, b.figures, idf))
 
 
-def fits(item: StoryTerms, members: Iterable[StoryTerms], idf: Idf) -> bool:
+def fits(item: StoryTerms, members: Iterable[StoryTerms], idf: Idf,
+         common: frozenset[str] = frozenset()) -> bool:
     """A report joins a story only if it shares names (the names rule) with most of the story's
     reports, not just the one it is most like: a roundup of two deals, first in, is like each
-    deal's report, and must not make the two one story."""
+    deal's report, and must not make the two one story; and if none of its reports gives its
+    event another identifier (a story of the seventh flight does not take in the eighth's)."""
     members = list(members)
-    return 2 * sum(_shares_names(item, m, idf) for m in members) > len(members)
+    if not all(compatible(item, m) for m in members):
+        return False
+    return 2 * sum(_shares_names(item, m, idf, common) for m in members) > len(members)
 
 
-def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf) -> bool:
-    if (a.english is None) != (b.english is None):
-        a, b = a.english or a, b.english or b
-    return _contained(a.names, b.names, idf) >= MIN_SHARED_NAMES
+def boilerplate(item: StoryTerms, candidates: Iterable[tuple[int, StoryTerms]]) -> frozenset[str]:
+    """Of a report's names, those that most of the stories it is compared with name too: a wire's
+    template ("the U.S. Commerce Department and Japan's Ministry of Economy, Trade and
+    Industry"), worded alike in its releases on different deals. They tell the deals from the
+    rest of the archive (their IDF is high) but not from each other, so the names rule does not
+    count them. `candidates`: (story, terms) of the window's reports compared with it."""
+    stories: dict[str, set[int]] = {}
+    distinct = set()
+    for story, other in candidates:
+        distinct.add(story)
+        for name in _all_names(other):
+            stories.setdefault(name, set()).add(story)
+    least = max(BOILERPLATE_STORIES, BOILERPLATE_SHARE * len(distinct))
+    return frozenset(n for n in _all_names(item) if len(stories.get(n, ())) >= least)
+
+
+def _all_names(item: StoryTerms) -> frozenset[str]:
+    return item.names | item.english.names if item.english else item.names
+
+
+def compatible(a: StoryTerms, b: StoryTerms) -> bool:
+    """Not known to be different events by their identifiers (bot.stories.identifiers)."""
+    return not (a.ids and b.ids and identifiers.conflict(a.ids, b.ids))
+
+
+def _shares_names(a: StoryTerms, b: StoryTerms, idf: Idf,
+                  common: frozenset[str] = frozenset()) -> bool:
+    a, b = _comparable(a, b)
+    return _contained(a.names - common, b.names - common, idf) >= MIN_SHARED_NAMES
+
+
+def _comparable(a: StoryTerms, b: StoryTerms) -> tuple[StoryTerms, StoryTerms]:
+    """The two in one language: a Japanese report beside an English one in its English words,
+    its katakana words that sound like one of the English report's (ケストレル, Kestrel;
+    エコシステム, ecosystem) as that word, the others left out (as katakana the glossary does
+    not know always were)."""
+    if (a.english is None) == (b.english is None):
+        return a, b
+    ja, en = (a, b) if a.english is not None else (b, a)
+    japanese = ja.english
+    assert japanese is not None
+    if any(t.startswith(sounds.KEY_PREFIX) for t in (*japanese.lead, *japanese.names)) or \
+            any(t.startswith(sounds.KEY_PREFIX) for t in japanese.body):
+        japanese = StoryTerms(_heard(japanese.lead, en.lead), _heard(japanese.body, en.body),
+                              _heard(japanese.names, en.names), japanese.figures, japanese.day)
+    return (japanese, en) if ja is a else (en, japanese)
+
+
+@typing.overload
+def _heard(japanese: frozenset[str], english: Iterable[str]) -> frozenset[str]: ...
+@typing.overload
+def _heard(japanese: Mapping[str, int], english: Iterable[str]) -> Mapping[str, int]: ...
+def _heard(japanese, english):  # noqa: E302
+    """`japanese` with each sound key an English word of `english` makes in that word (a sound
+    two of them make tells nothing), the others left out."""
+    if not any(t.startswith(sounds.KEY_PREFIX) for t in japanese):
+        return japanese
+    heard: dict[str, str] = {}
+    for word in english:
+        if key := sounds.of_english(word):
+            heard[key] = "" if key in heard else word
+    if isinstance(japanese, frozenset):
+        return frozenset(heard.get(t, "") if t.startswith(sounds.KEY_PREFIX) else t
+                         for t in japanese) - {""}
+    out: Counter[str] = Counter()
+    for term, n in japanese.items():
+        word = heard.get(term, "") if term.startswith(sounds.KEY_PREFIX) else term
+        if word:
+            out[word] += n
+    return dict(out)
 
 
 def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
@@ -304,7 +398,7 @@ def index_terms(item: StoryTerms, idf: Idf) -> list[str]:
     terms counted twice), which another report of the event is bound to share some of; a
     Japanese report's rarest English words too, which an English report may share."""
     keys = item.names | item.figures | {t for t, n in item.lead.items() if n > 1}
-    keys = {k for k in keys if not _HIRAGANA.search(k)}
+    keys = {k for k in keys if not _HIRAGANA.search(k) and not k.startswith(sounds.KEY_PREFIX)}
     rarest = sorted(keys, key=lambda t: (-idf(t), t))[:INDEX_TERMS]
     english = index_terms(item.english, idf) if item.english else []
     return rarest + [k for k in english if k not in rarest]

@@ -68,6 +68,11 @@ class Glossary:
 
     def scan(self, text: str) -> list[tuple[int, Rendering]]:
         """Where the glossary's terms are in an NFKC-normalised text, and their renderings."""
+        return [(start, rendering) for start, _, rendering in self.matches(text)
+                if rendering.english]
+
+    def matches(self, text: str) -> list[tuple[int, int, Rendering]]:
+        """Where each of its terms is (start, end), stop entries too: what it covers."""
         found, i, end = [], 0, len(text)
         while i < end:
             for length in self._lengths.get(text[i], ()):
@@ -81,8 +86,7 @@ class Glossary:
             else:
                 i += 1
                 continue
-            if rendering.english:
-                found.append((i, rendering))
+            found.append((i, i + length, rendering))
             i += length
         return found
 
