@@ -67,6 +67,9 @@ TEXTS: list[tuple[str, str, str, str]] = [
     ("joint_research", "ja", "東北大学と米大学、次世代電池で共同研究",
      "東北大学は米国の大学と次世代電池の共同研究を始めると発表した。全固体電池の材料開発で"
      "連携し、研究者の相互派遣も行う。米国立科学財団が研究費の一部を助成する。"),
+    ("joint_research", "ja", "国内の研究機関、米国立研究所と核融合材料の共同研究",
+     "国内の研究機関は米エネルギー省傘下の国立研究所と、核融合炉に使う材料の共同研究を始める"
+     "と発表した。研究者を相互に派遣し、試験設備を共同で利用する。"),
     # --- investment: one side's company into the other's country ------------------------------
     ("investment", "en", "Cloudmere to invest $4 billion in Japanese data centres",
      "Cloudmere, a U.S. cloud computing company, said it will invest $4 billion over five years "
@@ -102,6 +105,9 @@ TEXTS: list[tuple[str, str, str, str]] = [
     ("export_controls", "ja", "政府、半導体製造装置の輸出規制を拡大",
      "経済産業省は先端半導体の製造装置について輸出規制の対象を拡大すると発表した。米国の"
      "規制強化に歩調を合わせるもので、外為法に基づき輸出許可を義務付ける。"),
+    ("export_controls", "ja", "日本、先端半導体の輸出管理を強化　米国と足並みをそろえ",
+     "政府は先端半導体の製造装置や関連技術について輸出管理を強化する。外為法の省令を改正し、"
+     "輸出許可の対象を広げる。米国の輸出規制と足並みをそろえる狙いがある。"),
     # --- framework: the pair with a third country, real roles ---------------------------------
     ("framework", "en", "US, Japan and Australia to fund undersea cable for Pacific island nation",
      "The United States, Japan and Australia will jointly finance an undersea cable linking a "
@@ -115,6 +121,9 @@ TEXTS: list[tuple[str, str, str, str]] = [
     ("framework", "ja", "日米豪、太平洋島しょ国の海底ケーブル整備で協力",
      "日米豪の3カ国は、太平洋島しょ国の海底ケーブル整備に共同で資金を拠出すると発表した。"
      "通信網の安全性を高める狙いで、国際協力銀行が融資する。"),
+    ("framework", "ja", "日米比、フィリピンの半導体人材育成で協力",
+     "日米比の3カ国は、フィリピンの半導体人材の育成で協力する枠組みを立ち上げた。日本と米国の"
+     "大学が講座を提供し、3カ国の企業が実習の場を設ける。"),
     # --- FALSE: one country acts alone --------------------------------------------------------
     ("one_side", "en", "US adds chipmakers to trade blacklist",
      "The U.S. Commerce Department added 12 chipmakers to its Entity List, restricting their "
@@ -131,6 +140,9 @@ TEXTS: list[tuple[str, str, str, str]] = [
     ("one_side", "ja", "政府、国産量子コンピューターの開発に500億円",
      "政府は国産量子コンピューターの開発に500億円を投じる方針を固めた。理化学研究所などが"
      "開発を進め、2030年までの実用化を目指す。"),
+    ("one_side", "ja", "米政府、中国向けAI半導体の輸出規制を強化",
+     "米商務省は中国向けのAI半導体の輸出規制を強化すると発表した。先端半導体の輸出に許可を"
+     "義務付ける。中国の軍事転用を防ぐ狙い。"),
     # --- FALSE: US–Japan relations on non-tech matters ----------------------------------------
     ("non_tech", "en", "US and Japan agree on tariff cut for cars",
      "The United States and Japan agreed to cut tariffs on Japanese cars to 15 percent, ending "
@@ -142,6 +154,8 @@ TEXTS: list[tuple[str, str, str, str]] = [
     ("non_tech", "ja", "日米、為替で緊密に意思疎通",
      "日米の財務相は会談し、為替相場の急変動について緊密に意思疎通することで一致した。円安が"
      "進むなか、両国の協力を確認した。"),
+    ("non_tech", "ja", "日米、自動車関税の引き下げで合意",
+     "日米両政府は自動車関税を15%に引き下げることで合意した。農産物の輸入拡大も盛り込んだ。"),
     # --- FALSE: Japan or the US in passing ----------------------------------------------------
     ("in_passing", "en", "EU and India sign semiconductor cooperation pact",
      "The European Union and India signed a pact on semiconductor supply chains, agreeing to "
@@ -161,6 +175,9 @@ TEXTS: list[tuple[str, str, str, str]] = [
     ("in_passing", "ja", "欧州、AI規制法を全面施行",
      "欧州連合（EU）はAI規制法を全面施行した。高リスクのAIシステムに厳しい義務を課す。"
      "米国や日本、中国の企業も域内で事業を行う場合は対象となる。"),
+    ("in_passing", "ja", "韓国と英国、6G研究で協力",
+     "韓国と英国は次世代通信規格「6G」の共同研究で協力する覚書に署名した。両国の大学や研究機関が"
+     "参加し、基地局技術の開発を進める。通信分野では米国や日本も研究開発を急いでいる。"),
     # --- FALSE: a plain customer/supplier or product item -------------------------------------
     ("customer", "en", "Japanese camera maker launches new mirrorless model in the US",
      "A Japanese camera maker launched its new mirrorless camera in the United States, priced "
@@ -170,6 +187,9 @@ TEXTS: list[tuple[str, str, str, str]] = [
      "A Japanese telecom operator placed an order for core routers from a U.S. network "
      "equipment supplier to upgrade its 5G network. The supplier said shipments start in "
      "the spring."),
+    ("customer", "ja", "国内家電大手、米国で新型テレビを発売",
+     "国内家電大手は米国で有機ELテレビの新製品を発売した。価格は2499ドルで、米国の家電量販店で"
+     "販売する。映像処理に新しい半導体を搭載した。"),
     ("customer", "ja", "国内通信大手、米社製のサーバーを購入",
      "国内通信大手は米社製のAIサーバーを購入し、データセンターに導入すると発表した。"
      "価格は明らかにしていない。"),

@@ -146,10 +146,11 @@ def penalty(t: Located) -> float:
 
 
 def displaced(t: Located) -> bool:
-    """Another country, not Japan, is the US's partner in the text's subject ("South Korea and
-    the US sign an AI pact; Japanese makers wary"): no sentence joins the pair without it."""
+    """Other countries work together in the text's subject ("South Korea and the US sign an AI
+    pact; Japanese makers wary", "Korea and the UK to research 6G; the US and Japan race too"),
+    and no sentence joins the pair without them."""
     others = t.where("third_countries") - t.where("trilateral")
-    return the_subject(t.meet(US, ("third_countries",), ("cooperation",))) and not (
+    return the_subject(t.meet(("third_countries",), ("cooperation", "partnership"))) and not (
         t.meet(US, JAPAN, ("cooperation",)) - others)
 
 
