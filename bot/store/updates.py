@@ -25,46 +25,45 @@ class StoryUpdateStore:
         """The stories this channel's digests showed that have relevant articles (as the digest
         would take them, first seen since `published_after` too) no digest of the channel took
         yet; by story id."""
-        story = sa.func.coalesce(articles.c.story_id, articles.c.id)
-        earlier = articles.alias("earlier")
         taken = sa.exists().where(digest_items.c.channel == channel,
                                   digest_items.c.article_id == articles.c.id)
-        # the story's members by the indexes (its first article's id, story_id), not by
-        # coalesce(story_id, id), which no index holds: this runs every poll
-        member = sa.or_(earlier.c.story_id == story,
-                        sa.and_(earlier.c.id == story, earlier.c.story_id.is_(None)))
-        story_shown = sa.exists().where(member, digest_items.c.channel == channel,
-                                        digest_items.c.article_id == earlier.c.id)
         new_query = (view_query().where(
             articles.c.first_seen >= published_after,  # news of the window: by its index
             articles.c.state == "done", articles.c.relevant.is_(True),
             articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE, ~taken,
             sa.or_(articles.c.published.is_(None), articles.c.published >= published_after),
-            *any_topic(topics), is_news(), story_shown)
+            *any_topic(topics), is_news())
             .order_by(articles.c.first_seen, articles.c.id))
+        # then their stories' members and which of them the channel took, each by an index
+        # (story_id; digest_items' key): a correlated test per article makes SQLite scan the
+        # table for each, its statistics holding most story_ids NULL. This runs every poll.
         with self.engine.connect() as db:
-            new = [article_view(r) for r in db.execute(new_query)]
-            if not new:
+            candidates = [article_view(r) for r in db.execute(new_query)]
+            stories = sorted({a.story_id for a in candidates})
+            ids = set(stories)
+            for chunk in range(0, len(stories), 500):
+                ids |= set(db.execute(sa.select(articles.c.id).where(
+                    articles.c.story_id.in_(stories[chunk:chunk + 500]))).scalars())
+            taken_in: dict[int, tuple[datetime, int]] = {}
+            ordered = sorted(ids)
+            for chunk in range(0, len(ordered), 500):
+                taken_in |= {r.article_id: (r.sent_at, r.digest_id) for r in db.execute(
+                    sa.select(digest_items.c.article_id, digests.c.id.label("digest_id"),
+                              digests.c.sent_at)
+                    .join(digests, digests.c.id == digest_items.c.digest_id)
+                    .where(digest_items.c.channel == channel,
+                           digest_items.c.article_id.in_(ordered[chunk:chunk + 500])))}
+            if not taken_in:
                 return []
-            stories = sorted({a.story_id for a in new})
-            # the members' ids by the story_id index alone, then their rows by id: asked for
-            # at once, SQLite's statistics (most story_ids are NULL) make it scan the table
-            ids = set(stories) | set(db.execute(sa.select(articles.c.id).where(
-                articles.c.story_id.in_(stories))).scalars())
             members = [a for a in (article_view(r) for r in db.execute(
-                view_query().where(articles.c.id.in_(ids)).order_by(articles.c.id)))
+                view_query().where(articles.c.id.in_(list(taken_in))).order_by(articles.c.id)))
                 if a.story_id in set(stories)]
-            taken_in = {r.article_id: (r.sent_at, r.digest_id) for r in db.execute(
-                sa.select(digest_items.c.article_id, digests.c.id.label("digest_id"),
-                          digests.c.sent_at)
-                .join(digests, digests.c.id == digest_items.c.digest_id)
-                .where(digest_items.c.channel == channel,
-                       digest_items.c.article_id.in_([a.id for a in members])))}
+        shown_stories = {a.story_id for a in members}
+        new = [a for a in candidates if a.story_id in shown_stories]
+        stories = sorted(shown_stories & {a.story_id for a in new})
         growth = []
         for story_id in stories:
-            shown = [a for a in members if a.story_id == story_id and a.id in taken_in]
-            if not shown:  # its digest was refused meanwhile: the story is new again
-                continue
+            shown = [a for a in members if a.story_id == story_id]
             digest_at, digest_id = max(taken_in[a.id] for a in shown)
             growth.append(StoryGrowth(story_id, tuple(shown),
                                       tuple(a for a in new if a.story_id == story_id),
