@@ -44,6 +44,7 @@ BENCHMARKS = {
     "stories": "story_grouping",
     "extraction": "extraction_options",
     "ingest_workers": "ingest_workers",
+    "story_updates": "story_updates",
 }
 DEFAULT_JSON = "benchmark-results.json"  # in the working directory, never the repository's
 
@@ -303,10 +304,20 @@ def ingest_workers_rows(f: dict) -> list[Row]:
     return rows
 
 
+def story_updates_rows(f: dict) -> list[Row]:
+    rows = [Row("story_updates", f"grown stories looked for at {int(size):,} digested, {label}",
+                f"{m['ms']} ms", "-", None, f"{m['ratio']}x a primary-key lookup",
+                f"baseline {m['baseline_ms']} ms")
+            for size, s in f["sizes"].items() for label, m in s.items()]
+    rows.append(Row("story_updates", "cost at the largest / at the smallest archive (grown)",
+                    f"{f['growth_ratio']:.2f}", "flat (each poll)", None, "", ""))
+    return rows
+
+
 ROWS = {"ingest": ingest_rows, "search": search_rows, "search_pg": search_pg_rows, "startup": startup_rows,
         "classify": classify_rows, "stories": stories_rows, "feeds500": feeds_rows,
         "ingest5k": ingest5k_rows, "extraction": extraction_rows,
-        "ingest_workers": ingest_workers_rows}
+        "ingest_workers": ingest_workers_rows, "story_updates": story_updates_rows}
 
 
 def table_rows(results: dict) -> list[Row]:

@@ -374,7 +374,7 @@ async def run_cycle(app: App, progress: Progress | None = None) -> CycleReport:
 
 def send_digest(app: App, *, record: bool = True) -> int:
     """Print the relevant stories not yet in the terminal's digest, and remember them."""
-    from bot.notify.service import TERMINAL_CHANNEL, digest_content
+    from bot.notify.service import TERMINAL_CHANNEL, digest_content, taken_ids
     from bot.notify.terminal import console, print_digest
 
     if app.slack_token:
@@ -386,7 +386,7 @@ def send_digest(app: App, *, record: bool = True) -> int:
                                       limit=app.settings.digest.max_items)
     print_digest(digest, console())
     if record:
-        app.archive.record_digest(TERMINAL_CHANNEL, now, [a.id for a in articles])
+        app.archive.record_digest(TERMINAL_CHANNEL, now, taken_ids(digest, articles))
     return digest.total
 
 

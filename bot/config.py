@@ -152,6 +152,9 @@ class DigestSettings:
     time: str = "08:00"  # daily digest of `techwatch run`, local time in `timezone`
     timezone: str = "UTC"
     grace_hours: float = 6.0  # a digest missed while the bot was down is sent this late at most
+    # a story that grows this soon after the digest that showed it: that message is edited
+    # to name the new outlets; later, the next digest says "updated: +Outlet". 0: never edit
+    edit_hours: float = 4.0
 
 
 @dataclass(frozen=True, slots=True)

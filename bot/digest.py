@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.classify import Taxonomy
-from bot.models import ArticleView
+from bot.models import ArticleView, StoryGrowth
 
 OTHER = "other"
 
@@ -21,27 +21,63 @@ class DigestSection:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryUpdate:
+    """A story shown before that more outlets reported since: "updated: +Outlet"."""
+
+    lead: ArticleView  # the story as it was shown (its title and link)
+    outlets: tuple[ArticleView, ...]  # the first report of each outlet not named before
+    article_ids: tuple[int, ...]  # every article it settles (an outlet's second report too)
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     since: datetime
     until: datetime
     sections: tuple[DigestSection, ...]
+    updates: tuple[StoryUpdate, ...] = ()  # stories of earlier digests, grown since
 
     @property
     def total(self) -> int:
         return sum(len(s.articles) for s in self.sections)
 
+    @property
+    def updated(self) -> tuple[StoryUpdate, ...]:
+        """The updates with an outlet to name (the others settle articles silently)."""
+        return tuple(u for u in self.updates if u.outlets)
+
+    @property
+    def update_ids(self) -> tuple[int, ...]:
+        return tuple(i for u in self.updates for i in u.article_ids)
+
 
 def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: datetime,
-                 until: datetime, preferred_sources: Sequence[str] = ()) -> Digest:
+                 until: datetime, preferred_sources: Sequence[str] = (),
+                 updates: Sequence[StoryUpdate] = ()) -> Digest:
     """Each story appears once (its lead, "also" the other outlets), under its strongest topic;
-    sections follow their best story."""
+    sections follow their best story. Stories of earlier digests that grew come after, one
+    "updated" line each, best first."""
     groups: dict[str, list[ArticleView]] = {}
     for article in sorted(stories(articles, preferred_sources), key=lambda a: (-a.score, a.title)):
         groups.setdefault(article.topics[0] if article.topics else OTHER, []).append(article)
     sections = [DigestSection(tid, taxonomy.name(tid) if tid != OTHER else "Other",
                               tuple(items)) for tid, items in groups.items()]
     sections.sort(key=lambda s: -s.articles[0].score)
-    return Digest(since, until, tuple(sections))
+    ordered = sorted(updates, key=lambda u: (-u.lead.score, u.lead.title))
+    return Digest(since, until, tuple(sections), tuple(ordered))
+
+
+def story_update(growth: StoryGrowth, preferred_sources: Sequence[str] = ()) -> StoryUpdate:
+    """What a grown story has new: each outlet no digest of the channel named for it (the
+    names are what a reader saw: an outlet's second report is not news), by its first report."""
+    lead = stories(growth.shown, preferred_sources)[0]
+    named = {a.source_name for a in growth.shown}
+    outlets: dict[str, ArticleView] = {}
+    for article in growth.new:
+        if article.source_name not in named:
+            outlets.setdefault(article.source_name, article)
+    score = max(a.score for a in (*growth.shown, *growth.new))
+    return StoryUpdate(replace(lead, score=score), tuple(outlets.values()),
+                       tuple(a.id for a in growth.new))
 
 
 # No news report is longer (some 5,000 words): a text past it is a page of filler, comments or

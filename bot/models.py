@@ -174,6 +174,18 @@ class ArticleView:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryGrowth:
+    """A story a channel's digests have shown, and its articles since that none of them took
+    (most often another outlet's report): what an "updated: +Outlet" line is made from."""
+
+    story_id: int
+    shown: tuple[ArticleView, ...]  # the articles the channel's digests took, by id
+    new: tuple[ArticleView, ...]  # not taken yet, first seen first
+    digest_id: int  # the channel's latest digest that named the story
+    digest_at: datetime  # when that digest was planned (its messages' created_at)
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleDraft:
     """A feed item ready to be archived, with every key it may be known by."""
 
@@ -210,6 +222,9 @@ class PollOutcome:
     # a feed first seen with more new items than a poll takes, items still left: the items of
     # its polls are a backlog (archived, never alerted) until a poll takes the last of them
     backlog: bool = False
+
+
+DIGEST_EDIT = "digest_edit"  # a delivery that edits a digest message (chat.update), not a post
 
 
 @dataclass(frozen=True, slots=True)

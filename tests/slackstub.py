@@ -217,15 +217,25 @@ class SlackStub:
         return 200, {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
     def _update(self, p: dict) -> dict:
+        """chat.update: the channel's message `ts` reads as given (blocks, and text when given;
+        metadata, when not given, is left intact), and is marked edited; a thread reply too."""
+        channel = p.get("channel")
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
         blocks = p.get("blocks") or []
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
         problem = block_problem(blocks, p.get("text"))
         if problem:
             return {"ok": False, "error": problem}
-        for message in self.messages.get(p.get("channel"), []):
-            if message["ts"] == p.get("ts"):
-                message["blocks"] = blocks
-                return {"ok": True, "channel": p["channel"], "ts": message["ts"]}
+        with self._lock:
+            for message in self.messages.get(channel, []):
+                if message["ts"] == p.get("ts"):
+                    message["blocks"] = blocks
+                    if p.get("text") is not None:
+                        message["text"] = p["text"]
+                    message["edited"] = {"user": "U0BOT", "ts": f"{time.time():.6f}"}
+                    return {"ok": True, "channel": channel, "ts": message["ts"],
+                            "text": message["text"], "message": dict(message)}
         return {"ok": False, "error": "message_not_found"}
 
     def _history(self, method: str, p: dict) -> dict:

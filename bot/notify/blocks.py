@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, Option, PlainTextObject
 
-from bot.digest import Digest, lead_sentences, why
+from bot.digest import Digest, StoryUpdate, lead_sentences, why
 from bot.models import ArticleView, SlackMessage
 
 MAX_BLOCKS = 50
@@ -68,17 +68,23 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
     day = digest.until.astimezone(tz)
     header = HeaderBlock(text=PlainTextObject(
         text=cut(f"techwatch digest · {day:%a %d %b %Y}", MAX_HEADER_TEXT))).to_dict()
-    if not digest.total:
+    updated = digest.updated
+    if not digest.total and not updated:
         note = "No new US–Japan technology coverage since the last digest."
         return [SlackMessage(note, (header, context(note)))]
     topics = len(digest.sections)
-    summary = (f"{digest.total} {'story' if digest.total == 1 else 'stories'} · {topics} "
-               f"topic{'s' if topics != 1 else ''} · since "
-               f"{digest.since.astimezone(tz):%d %b %H:%M %Z}")
+    counts = [f"{digest.total} {'story' if digest.total == 1 else 'stories'} · {topics} "
+              f"topic{'s' if topics != 1 else ''}"] if digest.total else []
+    counts += [f"{len(updated)} updated"] if updated else []
+    summary = " · ".join([*counts, f"since {digest.since.astimezone(tz):%d %b %H:%M %Z}"])
     blocks: list[dict] = [header, context(summary)]
     for topic in digest.sections:
         blocks.append(section(f"*{escape(topic.title)}* ({len(topic.articles)})"))
         blocks += [story_block(a, tz) for a in topic.articles]
+        blocks.append(DividerBlock().to_dict())
+    if updated:
+        blocks.append(section(f"*Updated stories* ({len(updated)})"))
+        blocks += [update_block(u) for u in updated]
         blocks.append(DividerBlock().to_dict())
     fallback = cut(f"techwatch digest: {summary}", MAX_FALLBACK_TEXT)
     return _split(blocks[:-1], fallback)
@@ -120,6 +126,63 @@ def story_block(article: ArticleView, tz: tzinfo) -> dict:
     return SectionBlock(block_id=f"story-{article.id}",
                         text=MarkdownTextObject(text=cut("\n".join(lines), MAX_SECTION_TEXT)),
                         accessory=feedback_menu(article)).to_dict()
+
+
+UPDATED = "*updated:*"  # starts the line naming a story's new outlets; escaped text never can
+MAX_UPDATED_LINE = 1_200  # outlets past it are named without their links
+
+
+def updated_line(outlets: Sequence[ArticleView], line: str = "") -> str:
+    """`line` (an earlier "updated" line, or none) naming these outlets too, each linked to its
+    report: "*updated:* +<url|Outlet A>, +<url|Outlet B>"."""
+    for outlet in outlets:
+        piece = "+" + link(outlet.url, cut(outlet.source_name, 60))
+        if len(line) + len(piece) > MAX_UPDATED_LINE:  # never cut inside a link
+            piece = "+" + cut(escape(outlet.source_name), 60)
+        line = f"{line}, {piece}" if line else f"{UPDATED} {piece}"
+    return line
+
+
+def update_block(update: StoryUpdate) -> dict:
+    """A story of an earlier digest, grown since: its linked title and the outlets new to it."""
+    title = f"*{link(update.lead.url, update.lead.title)}*"
+    return SectionBlock(block_id=f"update-{update.lead.id}", text=MarkdownTextObject(
+        text=cut(f"{title}\n{updated_line(update.outlets)}", MAX_SECTION_TEXT))).to_dict()
+
+
+def with_update(blocks: Sequence[dict], block_id: str, outlets: Sequence[ArticleView],
+                ) -> list[dict] | None:
+    """A digest message's blocks with the story `block_id` naming these outlets as well: its
+    "updated" line extended, or one added under the byline. None when the message would pass
+    Slack's limits (the next digest says it instead)."""
+    updated, found = [], False
+    for block in blocks:
+        if block.get("block_id") == block_id and block.get("type") == "section":
+            lines = block["text"]["text"].split("\n")
+            at = next((i for i, line in enumerate(lines) if line.startswith(UPDATED)), None)
+            if at is None:
+                lines.insert(min(2, len(lines)), updated_line(outlets))
+            else:
+                lines[at] = updated_line(outlets, lines[at])
+            text = "\n".join(lines)
+            if len(text) > MAX_SECTION_TEXT:
+                return None
+            block = {**block, "text": {**block["text"], "text": text}}
+            found = True
+        updated.append(block)
+    if not found or sum(map(_text_length, updated)) > MAX_MESSAGE_TEXT + 500:
+        return None  # the story is not there, or the message would be too long for Slack
+    return updated
+
+
+def edited_story(message: SlackMessage, article_id: int | None) -> str:
+    """What an edit of a digest message says, for the terminal: the story's title and its
+    "updated" line."""
+    for block in message.blocks:
+        if block.get("block_id") in (f"story-{article_id}", f"update-{article_id}"):
+            lines = block["text"]["text"].split("\n")
+            return _unmrkdwn("\n".join([lines[0], *(x for x in lines if x.startswith(UPDATED))]))
+    return ""
 
 
 def story_ids(message: SlackMessage) -> tuple[int, ...]:

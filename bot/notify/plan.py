@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from bot.models import ArticleView, Delivery, SlackMessage, SourceHealth
-from bot.notify.blocks import alert_message, escape, note_message, reply_message, story_ids
+from bot.digest import StoryUpdate, story_update
+from bot.models import (
+    DIGEST_EDIT,
+    ArticleView,
+    Delivery,
+    SlackMessage,
+    SourceHealth,
+    StoryGrowth,
+)
+from bot.notify.blocks import (
+    alert_message,
+    escape,
+    note_message,
+    reply_message,
+    story_ids,
+    with_update,
+)
 
 
 def clock(hhmm: str) -> time:
@@ -36,13 +52,79 @@ def owed_digest(now: datetime, hhmm: str, tz: tzinfo, last: datetime | None,
     return None if now - due > grace or (last is not None and last >= due) else due
 
 
-def digest_deliveries(channel: str, key: str, messages: Sequence[SlackMessage]
-                      ) -> list[Delivery]:
-    """A digest's messages: the first in the channel, the rest in its thread."""
+def digest_deliveries(channel: str, key: str, messages: Sequence[SlackMessage],
+                      updates: Sequence[StoryUpdate] = ()) -> list[Delivery]:
+    """A digest's messages: the first in the channel, the rest in its thread. Each records
+    the stories it carries (and the articles of its "updated" lines): a refused thread part
+    gives them back."""
+    settles = {f"update-{u.lead.id}": u.article_ids for u in updates}
+
+    def carried(m: SlackMessage) -> tuple[int, ...]:
+        return story_ids(m) + tuple(i for b in m.blocks for i in settles.get(b.get("block_id"), ()))
+
     parts = [Delivery(key=f"{key}:part-{i}", channel=channel, kind="digest", message=m,
-                      parent_key=f"{key}:part-0" if i else None, article_ids=story_ids(m))
+                      parent_key=f"{key}:part-0" if i else None, article_ids=carried(m))
              for i, m in enumerate(messages)]
     return parts
+
+
+@dataclass(frozen=True, slots=True)
+class StoryChanges:
+    """What a channel's grown stories come to: edits of recent digest messages, the articles
+    those edits settle (article id, digest id), and the updates left for the next digest."""
+
+    edits: tuple[Delivery, ...] = ()
+    settled: tuple[tuple[int, int], ...] = ()
+    for_digest: tuple[StoryUpdate, ...] = ()
+
+
+def story_changes(channel: str, growth: Sequence[StoryGrowth], parts: Sequence[Delivery],
+                  now: datetime, edit_window: timedelta,
+                  preferred_sources: Sequence[str] = ()) -> StoryChanges:
+    """A story that grew after a digest showed it: when that digest (the latest that named it)
+    was planned within `edit_window`, its message is edited to name the new outlets (one
+    edit a story, each on top of the ones before it); otherwise, or when that message cannot
+    be edited (refused, gone past Slack's limits, not in `parts`), the next digest carries an
+    "updated" line. Articles of outlets already named settle without a word."""
+    edits: list[Delivery] = []
+    settled: list[tuple[int, int]] = []
+    later: list[StoryUpdate] = []
+    current = {p.key: p for p in parts}  # each message as it reads after the edits so far
+    for g in growth:
+        update = story_update(g, preferred_sources)
+        if not update.outlets:
+            settled += [(i, g.digest_id) for i in update.article_ids]
+            continue
+        edit = _edit(channel, g, update, current.values()) \
+            if edit_window > timedelta(0) and now - g.digest_at <= edit_window else None
+        if edit is None:
+            later.append(update)
+            continue
+        edits.append(edit)
+        current[edit.parent_key or ""] = replace(current[edit.parent_key or ""],
+                                                  message=edit.message)
+        settled += [(i, g.digest_id) for i in update.article_ids]
+    return StoryChanges(tuple(edits), tuple(settled), tuple(later))
+
+
+def _edit(channel: str, growth: StoryGrowth, update: StoryUpdate,
+          parts: Iterable[Delivery]) -> Delivery | None:
+    """The edit of the latest message that shows the story (its entry, or its "updated"
+    line), keyed by the first article it names: planned twice, it is recorded once."""
+    ids = {f"{kind}-{a.id}": a.id for a in growth.shown for kind in ("story", "update")}
+    for part in sorted(parts, key=lambda p: p.id, reverse=True):
+        block = next((b["block_id"] for b in part.message.blocks
+                      if b.get("block_id") in ids), None)
+        if block is None:
+            continue
+        blocks = with_update(part.message.blocks, block, update.outlets)
+        if blocks is None:
+            return None
+        return Delivery(key=f"{part.key}:edit-{min(update.article_ids)}", channel=channel,
+                        kind=DIGEST_EDIT, message=SlackMessage(part.message.text, tuple(blocks)),
+                        article_id=ids[block], parent_key=part.key,
+                        article_ids=update.article_ids)
+    return None
 
 
 def chart_delivery(channel: str, digest_key: str) -> Delivery:

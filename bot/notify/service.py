@@ -15,9 +15,10 @@ from bot.config import AlertChannel, DigestChannel
 from bot.digest import Digest, build_digest, stories
 from bot.errors import TechwatchError
 from bot.lock import posting
-from bot.models import ArticleView, Delivery
-from bot.notify.blocks import digest_messages, plain_text
+from bot.models import DIGEST_EDIT, ArticleView, Delivery
+from bot.notify.blocks import digest_messages, edited_story, plain_text
 from bot.notify.plan import (
+    StoryChanges,
     alert_deliveries,
     alert_key,
     chart_delivery,
@@ -27,6 +28,7 @@ from bot.notify.plan import (
     ops_failing_key,
     owed_digest,
     settled,
+    story_changes,
 )
 from bot.notify.slack import DeliveryReport, SlackPoster, build_client
 from bot.store.dialect import POSTING_LOCK
@@ -67,10 +69,15 @@ def _plan_and_post(app: App, *, alerts: bool, digests: bool, scheduled: bool,
     now = app.now()
     outcome = Outcome()
     planned: list[tuple[list[Delivery], tuple[str, list[int]] | None]] = []
+    edits: list[tuple[str, StoryChanges]] = []
     if alerts:
         planned += [(plan, None) for plan in _plan_alerts(app, now)]
         if app.settings.slack.ops_channel:
             planned.append((_plan_ops(app, now), None))
+        # each poll, a recent digest's message is edited when a story of it grew
+        edits = [(d.channel, changes) for d in app.settings.slack.digests + extra
+                 if not channels or d.channel in channels
+                 if (changes := channel_story_changes(app, d, now)).edits or changes.settled]
     grace = timedelta(hours=app.settings.digest.grace_hours)
     for digest in app.settings.slack.digests + extra if digests else ():
         if channels and digest.channel not in channels:
@@ -87,12 +94,15 @@ def _plan_and_post(app: App, *, alerts: bool, digests: bool, scheduled: bool,
             planned.append(plan)
             outcome.digests.append(digest.channel)
     if dry_run:
-        for deliveries, _ in planned:
+        for deliveries, _ in planned + [(list(c.edits), None) for _, c in edits]:
             for d in deliveries:
                 if d.status == "pending":
                     print(json.dumps({"channel": d.channel, "key": d.key, "text": d.message.text,
                                       "blocks": list(d.message.blocks)}, ensure_ascii=False))
         return outcome
+    for channel, changes in edits:  # before the digests: an edit comes after its message
+        outcome.planned += app.archive.plan_story_updates(channel, list(changes.edits),
+                                                          changes.settled, now)
     for deliveries, digest in planned:
         outcome.planned += app.archive.plan(deliveries, now, digest=digest)
     # a digest asked for now is tried now, even in a channel Slack refused before
@@ -189,19 +199,47 @@ def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, al
     min_score = digest_min_score(app, digest)
     content, articles = digest_content(app, digest.channel, now, min_score=min_score,
                                        limit=digest.max_stories, topics=digest.topics)
-    if not articles and not allow_empty:
+    if not articles and not content.updated and not allow_empty:
         return None
     messages = digest_messages(content, ZoneInfo(digest.timezone))
-    deliveries = digest_deliveries(digest.channel, key, messages)
+    deliveries = digest_deliveries(digest.channel, key, messages, content.updates)
     if digest.monday_chart and now.astimezone(ZoneInfo(digest.timezone)).weekday() == 0:
         deliveries.append(chart_delivery(digest.channel, key))
-    return deliveries, (digest.channel, [a.id for a in articles])
+    return deliveries, (digest.channel, taken_ids(content, articles))
+
+
+def taken_ids(content: Digest, articles: list[ArticleView]) -> list[int]:
+    """What a digest takes: its stories' articles and those its "updated" lines name."""
+    return [a.id for a in articles] + list(content.update_ids)
+
+
+def channel_story_changes(app: App, digest: DigestChannel, now: datetime) -> StoryChanges:
+    """The channel's stories that grew since its digests showed them: edits of its recent
+    digest messages (within `digest.edit_hours`), and the updates left for its next digest."""
+    return _story_changes(app, digest.channel, now, min_score=digest_min_score(app, digest),
+                          topics=digest.topics)
+
+
+def _story_changes(app: App, channel: str, now: datetime, *, min_score: float,
+                   topics: tuple[str, ...]) -> StoryChanges:
+    settings = app.settings.digest
+    growth = app.archive.story_growth(
+        channel, min_score=min_score, published_after=now - timedelta(days=settings.max_age_days),
+        topics=topics)
+    if not growth:
+        return StoryChanges()
+    window = timedelta(hours=settings.edit_hours)
+    parts = app.archive.digest_parts(channel, now - window) if window else []
+    return story_changes(channel, growth, parts, now, window,
+                         app.settings.stories.preferred_sources)
 
 
 def digest_content(app: App, channel: str, now: datetime, *, min_score: float, limit: int,
                    topics: tuple[str, ...] = ()) -> tuple[Digest, list[ArticleView]]:
     """A channel's next digest: relevant stories not yet in it (the first one looks back
-    `lookback_hours`), published within `max_age_days`; and the articles it takes."""
+    `lookback_hours`), published within `max_age_days`, and stories of earlier digests that
+    grew since and no edit says so; and the articles it takes (with `taken_ids`, those of its
+    updates)."""
     settings = app.settings.digest
     lookback = timedelta(hours=settings.lookback_hours)
     first = app.archive.first_digest(channel)
@@ -209,9 +247,12 @@ def digest_content(app: App, channel: str, now: datetime, *, min_score: float, l
         channel, first_seen_after=(first or now) - lookback, min_score=min_score,
         published_after=now - timedelta(days=settings.max_age_days), limit=limit,
         topics=topics)
+    updates = sorted(_story_changes(app, channel, now, min_score=min_score,
+                                    topics=topics).for_digest,
+                     key=lambda u: -u.lead.score)[:limit]  # the rest: the digest after
     since = app.archive.last_digest(channel) or now - lookback
     return build_digest(articles, app.classifier.taxonomy, since, now,
-                        app.settings.stories.preferred_sources), articles
+                        app.settings.stories.preferred_sources, updates), articles
 
 
 def _post(app: App, try_now: frozenset[str]) -> DeliveryReport:
@@ -229,9 +270,13 @@ def _print(app: App) -> DeliveryReport:
     """No Slack token: each pending message on the terminal, then marked delivered."""
     report = DeliveryReport()
     for d in app.archive.pending_deliveries():
-        print(f"── #{d.channel} · {d.kind} ──")
-        print(plain_text(d.message) if d.kind != "chart" else
-              "(the weekly chart: `techwatch stats --png FILE` draws it)")
+        if d.kind == DIGEST_EDIT:  # printed lines cannot be edited: the update on its own
+            print(f"── #{d.channel} · digest update ──")
+            print(edited_story(d.message, d.article_id))
+        else:
+            print(f"── #{d.channel} · {d.kind} ──")
+            print(plain_text(d.message) if d.kind != "chart" else
+                  "(the weekly chart: `techwatch stats --png FILE` draws it)")
         print()
         app.archive.delivery_sent(d.id, "terminal", app.now())
         report.sent += 1

@@ -30,7 +30,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
 
-from bot.models import Delivery
+from bot.models import DIGEST_EDIT, Delivery
 from bot.notify.plan import is_manual_digest
 from bot.store import Archive
 
@@ -258,6 +258,8 @@ class SlackPoster:
                 return "waiting"
         if d.kind == "chart":
             return self._upload_chart(d, thread_ts, report)
+        if d.kind == DIGEST_EDIT:  # the "parent" is the message itself
+            return self._edit(d, thread_ts, report)
         if d.attempts:
             found = self._reconcile(d, thread_ts, report)
             if found is None:
@@ -282,6 +284,32 @@ class SlackPoster:
                 if found:
                     return "sent"
             outcome = self._post(d, thread_ts, report)
+            if outcome != "retry":
+                return outcome
+        return self._give_up_for_now(d, report)
+
+    def _edit(self, d: Delivery, ts: str, report: DeliveryReport) -> str:
+        """A digest message made to read as the edit says (chat.update). An edit whose outcome
+        is unknown is simply made again: the same content twice is one edit, never a post.
+        The message's metadata (how it is found again) is left as it is. Not paced like posts:
+        Slack's one message a second is chat.postMessage's; chat.update is a Tier 3 method, and
+        a 429 holds the channel as for a post."""
+        for retry in range(RETRIES + 1):
+            if retry:
+                time.sleep(self.backoff * 2 ** (retry - 1))
+            self.archive.delivery_attempt(d.id)
+            try:
+                self.client.chat_update(channel=d.channel, ts=ts, text=d.message.text,
+                                        blocks=list(d.message.blocks))
+            except SlackApiError as e:
+                outcome = self._api_error(d, e, report)
+            except NETWORK_ERRORS as e:
+                self._last_error = f"{type(e).__name__}: {e}"
+                outcome = "retry"
+            else:
+                self.archive.delivery_sent(d.id, ts, self.now())
+                report.sent += 1
+                return "sent"
             if outcome != "retry":
                 return outcome
         return self._give_up_for_now(d, report)

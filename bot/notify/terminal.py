@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape as markup_escape
 from rich.table import Table
 
-from bot.digest import Digest, why
+from bot.digest import Digest, StoryUpdate, why
 from bot.models import ArticleView
 from bot.untrusted import CONTROL
 
@@ -35,14 +35,31 @@ def console() -> Console:
 def print_digest(digest: Digest, console: Console) -> None:
     period = f"{digest.since:%Y-%m-%d %H:%M} – {digest.until:%Y-%m-%d %H:%M} UTC"
     stories = "1 story" if digest.total == 1 else f"{digest.total} stories"
-    console.rule(f"[bold]techwatch digest[/] · {stories} · {escape(period)}")
-    if not digest.total:
+    updated = digest.updated
+    console.rule(f"[bold]techwatch digest[/] · {stories} · "
+                 + (f"{len(updated)} updated · " if updated else "") + escape(period))
+    if not digest.total and not updated:
         console.print("No new relevant stories in this period.")
         return
     for section in digest.sections:
         console.print(f"\n[bold underline]{escape(section.title)}[/] ({len(section.articles)})")
         for article in section.articles:
             print_article(article, console)
+    if updated:
+        console.print(f"\n[bold underline]Updated stories[/] ({len(updated)})")
+        for update in updated:
+            print_update(update, console)
+
+
+def print_update(update: StoryUpdate, console: Console) -> None:
+    """A story of an earlier digest and the outlets that reported it since."""
+    console.print(f"• [bold]{escape(update.lead.title)}[/] · {_shown_link(update.lead.url)}",
+                  soft_wrap=True)
+    outlets = ", ".join(f"+{escape(a.source_name)}" for a in update.outlets)
+    console.print(f"  updated: {outlets}", soft_wrap=True)
+    for article in update.outlets:
+        console.print(f"  [dim]{escape(article.source_name)}: {_shown_link(article.url)}[/]",
+                      soft_wrap=True)
 
 
 def print_article(article: ArticleView, console: Console) -> None:

@@ -20,11 +20,12 @@ from bot.store.search import search as search_archive
 from bot.store.sources import SourceStore
 from bot.store.stories import StoryStore, TermCounts
 from bot.store.subscriptions import SubscriptionStore
+from bot.store.updates import StoryUpdateStore
 from bot.stories.events import StoryTerms
 
 
-class Archive(SourceStore, ArticleStore, StoryStore, DeliveryStore, SubscriptionStore,
-              HousekeepingStore, ClusterStore):
+class Archive(SourceStore, ArticleStore, StoryStore, DeliveryStore, StoryUpdateStore,
+              SubscriptionStore, HousekeepingStore, ClusterStore):
     def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only  # opened by a command that only reads: nothing is written

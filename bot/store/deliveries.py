@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.models import ArticleView, ChannelHold, Delivery
+from bot.models import DIGEST_EDIT, ArticleView, ChannelHold, Delivery
 from bot.store import dialect
 from bot.store.rows import (
     ALERT_KINDS,
@@ -160,7 +160,7 @@ class DeliveryStore:
 
     def delivery_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
         """Note a failure; a refused digest gives its articles back to the next digest (a
-        refused thread part, the stories it carried)."""
+        refused thread part, the stories it carried; a refused edit, the outlets it named)."""
         if not permanent:
             self._update_delivery(delivery_id, last_error=error)
             return
@@ -168,6 +168,10 @@ class DeliveryStore:
             row = db.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one()
             db.execute(deliveries.update().where(deliveries.c.id == delivery_id)
                        .values(status="failed", last_error=error))
+            if row.kind == DIGEST_EDIT:  # the outlets it named: the next digest's to say
+                db.execute(digest_items.delete().where(
+                    digest_items.c.channel == row.channel,
+                    digest_items.c.article_id.in_(delivery_of(row).article_ids)))
             if row.kind != "digest":
                 return
             taken = digest_items.c.digest_id.in_(sa.select(digests.c.id).where(
