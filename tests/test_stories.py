@@ -569,7 +569,8 @@ def test_a_roundup_first_in_does_not_make_two_deals_one_story(tmp_path, database
     assert stories[0] == stories[1] != stories[2]
 
 
-def group_in_archive(archive, reports: list[tuple[str, str, date]], now: datetime) -> list[int]:
+def group_in_archive(archive, reports: list[tuple[str, str, date | None]], now: datetime,
+                     glossary: Glossary | None = None) -> list[int]:
     """Each report archived and grouped in turn, as the pipeline does: their story ids."""
     import sqlalchemy as sa
 
@@ -584,8 +585,8 @@ def group_in_archive(archive, reports: list[tuple[str, str, date]], now: datetim
                 title=title, summary="", text=text, first_seen=now, state="done",
                 fetch_fulltext=False, attempts=1)).inserted_primary_key[0]
         stories.append(archive.assign_story(article_id, signature(f"{title}\n{text}"),
-                                            story_terms(title, text, day), rules=StorySettings(),
-                                            now=now))
+                                            story_terms(title, text, day, glossary),
+                                            rules=StorySettings(), now=now))
     return stories
 
 

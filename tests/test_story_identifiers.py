@@ -163,12 +163,10 @@ def test_the_archive_keeps_apart_what_the_numbers_tell_apart(database_url):
     """The pipeline's path (Archive.assign_story), on SQLite and PostgreSQL: the rule's two
     years, each as two copies (copies of one stay one story; a copy of the other year's words
     does not join it), the two flights, the Japanese report of the seventh."""
-    import sqlalchemy as sa
+    from test_stories import group_in_archive
 
     from bot.models import Classification
     from bot.store import open_archive
-    from bot.store.schema import articles
-    from bot.stories import signature
 
     archive = open_archive(database_url)
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -178,16 +176,8 @@ def test_the_archive_keeps_apart_what_the_numbers_tell_apart(database_url):
     reports = [RULE_LAST_YEAR, RULE_THIS_YEAR, RULE_LAST_YEAR, RULE_THIS_YEAR,
                RULE_THIS_YEAR_AGAIN, FLIGHT_SEVEN, FLIGHT_EIGHT, FLIGHT_SEVEN_JA, SECOND_DIALOGUE,
                THIRD_DIALOGUE]
-    stories = []
-    for k, (title, text) in enumerate(reports):
-        with archive.engine.begin() as db:
-            article_id = db.execute(sa.insert(articles).values(
-                source_id="s", url=f"https://s.example/{k}", canonical_url=f"https://s.example/{k}",
-                title=title, summary="", text=text, first_seen=now, state="done",
-                fetch_fulltext=False, attempts=1)).inserted_primary_key[0]
-        stories.append(archive.assign_story(article_id, signature(f"{title}\n{text}"),
-                                            story_terms(title, text, None, GLOSSARY),
-                                            rules=RULES, now=now))
+    stories = group_in_archive(archive, [(title, text, None) for title, text in reports], now,
+                               GLOSSARY)
     archive.close()
     last, this, last_copy, this_copy, this_again, seven, eight, seven_ja, second, third = stories
     assert last == last_copy != this == this_copy == this_again
