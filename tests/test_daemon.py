@@ -45,6 +45,9 @@ def test_run_polls_then_stops_on_sigterm(site, tmp_path, sig):
     assert {a["title"] for a in rss} <= titles
 
 
+# alone: beside a parallel run (6 processes on 2 cores) the Ctrl-C case twice went unanswered
+# for 30 s (the run went on to its end): under investigation, not to be hidden by load or slack
+@pytest.mark.alone
 @pytest.mark.parametrize("stop", ["sigterm", "ctrl-c", "hangup", "kill-9"])
 def test_a_one_shot_run_stopped_midway_exits_cleanly_and_leaves_no_process(site, tmp_path, stop):
     serve_news_site(site)
