@@ -45,9 +45,6 @@ def test_run_polls_then_stops_on_sigterm(site, tmp_path, sig):
     assert {a["title"] for a in rss} <= titles
 
 
-# alone: on a loaded machine the run may still be starting when the hanging pages (20 s) are
-# answered; and with pages hanging longer, Ctrl-C there went unanswered for 30 s (reported)
-@pytest.mark.alone
 @pytest.mark.parametrize("stop", ["sigterm", "ctrl-c", "hangup", "kill-9"])
 def test_a_one_shot_run_stopped_midway_exits_cleanly_and_leaves_no_process(site, tmp_path, stop):
     serve_news_site(site)
