@@ -45,6 +45,9 @@ def test_run_polls_then_stops_on_sigterm(site, tmp_path, sig):
     assert {a["title"] for a in rss} <= titles
 
 
+# alone: on a busy machine Ctrl-C sometimes goes unanswered (the run goes on to its end, exit 0;
+# seen beside a parallel run, and once alone beside other work): reported, to be fixed in bot
+@pytest.mark.alone
 @pytest.mark.parametrize("stop", ["sigterm", "ctrl-c", "hangup", "kill-9"])
 def test_a_one_shot_run_stopped_midway_exits_cleanly_and_leaves_no_process(site, tmp_path, stop):
     serve_news_site(site)
