@@ -57,6 +57,7 @@ class FetchSettings:
     per_host_concurrency: int = 2
     per_host_delay_seconds: float = 0.5
     max_article_attempts: int = 3
+    article_retry_minutes: float = 1.0  # a page's first retry; each later one waits 4x longer
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +208,9 @@ CHANNEL = re.compile(r"^[#@]?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concurrency",
             "default_poll_minutes", "max_backoff_hours", "poll_minutes", "max_items",
-            "max_article_attempts", "max_stories", "alert_hourly_cap", "alert_max_age_hours",
-            "max_age_days", "near_duplicate", "same_event", "same_event_undated", "window_days",
+            "max_article_attempts", "article_retry_minutes", "max_stories", "alert_hourly_cap",
+            "alert_max_age_hours", "max_age_days", "near_duplicate", "same_event",
+            "same_event_undated", "window_days",
             "min_minutes", "max_minutes", "tick_seconds", "ops_after_failures", "grace_hours",
             "max_elements", "max_items_per_poll"}
 

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from bot.extract.pool import ExtractionPool
 
 log = logging.getLogger("techwatch")
-RETRY_FIRST = timedelta(minutes=1)  # a page's first retry; each later one waits 4x longer
 TRANSIENT = {"timeout", "connect", "protocol", "rate_limited", "http", "dns", "crashed", "source"}
 MAX_BATCH = 64  # completed articles written in one transaction at most
 T = TypeVar("T")
@@ -468,10 +467,10 @@ class Pipeline:
         counts = error.kind != "rate_limited"
         if error.kind in TRANSIENT and \
                 article.attempts + counts < self.settings.fetch.max_article_attempts:
-            # the host's own Retry-After, else 1, 4, 16 ... minutes: a site down for a while
-            # is not spent in three ticks
-            retry_at = getattr(error, "until", None) or \
-                self.now() + RETRY_FIRST * 4 ** article.attempts
+            # the host's own Retry-After, else 1, 4, 16 ... minutes (article_retry_minutes):
+            # a site down for a while is not spent in three ticks
+            retry_at = getattr(error, "until", None) or self.now() + timedelta(
+                minutes=self.settings.fetch.article_retry_minutes * 4 ** article.attempts)
             await self.db(self.archive.retry_later, article.id, str(error), retry_at=retry_at,
                           count_attempt=counts)
             report.deferred += 1

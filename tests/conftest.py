@@ -17,6 +17,18 @@ SHARED = Path(os.environ.get("TECHWATCH_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (a minute or more, mostly waiting) first, each followed by an ordinary
+    one: a parallel run (pytest -n, which hands each worker two tests at a time) starts every
+    slow test at once on its own worker, so none of them begins last and sets the wall time."""
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if not slow:
+        return
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    paired = [x for pair in zip(slow, rest, strict=False) for x in pair]
+    items[:] = paired + slow[len(rest):] + rest[len(slow):]
+
+
 def need_corpus(*parts: str) -> Path:
     """The path of a real-world corpus file, or skip: the corpus is third-party data read in
     place from ../shared (or $TECHWATCH_SHARED), never copied into the project."""

@@ -125,13 +125,15 @@ def free_port() -> int:
 
 
 def live_config(directory: Path, live: LiveNews, *, health_port: int, digest_at: str,
-                poll: tuple[float, float, float, float], events_port: int = 0) -> Path:
+                poll: tuple[float, float, float, float], events_port: int = 0,
+                retry_minutes: float = 1) -> Path:
     """A config polling every live feed, with /healthz, an ops channel, a digest in Tokyo at
-    `digest_at` and alerts; `poll` is (default, min, max minutes, tick seconds)."""
+    `digest_at` and alerts; `poll` is (default, min, max minutes, tick seconds), and a page
+    that failed is retried after `retry_minutes` (fetch.article_retry_minutes)."""
     default, low, high, tick = poll
     sources = [{"id": name, "name": f"Live {name}", "url": live.url(name)}
                for name in live.feeds]
-    return write_config(directory, sources, extra=f"""
+    config = write_config(directory, sources, extra=f"""
 [poll]
 default_poll_minutes = {default}
 min_minutes = {low}
@@ -154,3 +156,6 @@ max_stories = 100
 channel = "C0ALERTS"
 min_score = 0.5
 """)
+    config.write_text(config.read_text().replace(
+        "[fetch]\n", f"[fetch]\narticle_retry_minutes = {retry_minutes}\n", 1))
+    return config

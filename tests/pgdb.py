@@ -52,9 +52,10 @@ def throwaway_database(template: str | None = None, server: str | None = None,
 
 @cache
 def current_schema() -> str:
-    """A database holding an empty archive of the current schema, made once a test run (and
+    """A database holding an empty archive of the current schema, made once a test process (and
     dropped at its end): a template that a test's archive is copied from in a fraction of the
-    time its schema takes to make."""
+    time its schema takes to make. Each process of a parallel run (pytest -n) has its own, under
+    its own random name: a template may have no one else connected while it is copied."""
     from bot.store import open_archive
 
     stack = throwaway_database(prefix="techwatch_template")

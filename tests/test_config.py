@@ -41,6 +41,7 @@ def test_database_url_from_environment_wins(tmp_path):
     ("colour = 'blue'\n", "colour", "unknown key"),
     ("[fetch\n", "(syntax)", "invalid TOML"),
     ("[digest]\ngrace_hours = 0\n", "digest.grace_hours", "greater than 0"),
+    ("[fetch]\narticle_retry_minutes = 0\n", "fetch.article_retry_minutes", "greater than 0"),
     ("[poll]\nmin_minutes = 30\nmax_minutes = 20\n", "poll.min_minutes", "not be above"),
     ("[health]\nport = 70000\n", "health.port", "TCP port"),
     ("[logging]\nformat = 'xml'\n", "logging.format", "'text' or 'json'"),

@@ -45,6 +45,9 @@ def test_run_polls_then_stops_on_sigterm(site, tmp_path, sig):
     assert {a["title"] for a in rss} <= titles
 
 
+# alone: on a busy machine Ctrl-C sometimes goes unanswered (the run goes on to its end, exit 0;
+# seen beside a parallel run, and once alone beside other work): reported, to be fixed in bot
+@pytest.mark.alone
 @pytest.mark.parametrize("stop", ["sigterm", "ctrl-c", "hangup", "kill-9"])
 def test_a_one_shot_run_stopped_midway_exits_cleanly_and_leaves_no_process(site, tmp_path, stop):
     serve_news_site(site)
@@ -165,6 +168,7 @@ def metric(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
+@pytest.mark.slow
 def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_restart(site,
                                                                                       tmp_path):
     slack = SlackStub(channels=("C0DIGEST", "C0ALERTS", "C0OPS"))
@@ -173,7 +177,7 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
     port, events_port = free_port(), free_port()
     digest_at = datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(seconds=25)
     config = live_config(tmp_path, live, health_port=port, digest_at=f"{digest_at:%H:%M:%S}",
-                         poll=(0.1, 0.1, 1, 1), events_port=events_port)
+                         poll=(0.1, 0.1, 1, 1), events_port=events_port, retry_minutes=0.1)
     try:
         process = start_daemon(config, slack, "--log-format", "json")
         wait_for(lambda: get(port, "/healthz")[0] == 200, 30, "/healthz")
@@ -204,7 +208,8 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
         stopped_at = time.time()
         process = start_daemon(config, slack)
         expected = live.article_urls(stopped_at)
-        # a page that timed out during the shutdown's grace is retried after its minute
+        # a page that timed out during the shutdown's grace is retried after its 6 s
+        # (fetch.article_retry_minutes = 0.1: the default minute would be most of this test)
         wait_for(lambda: expected <= done_urls(config), 120, "every article archived")
         wait_for(lambda: stories_of(config, alerted(slack)) >=
                  stories_of(config, expected & relevant_urls(config)), 30, "the alerts")
@@ -271,6 +276,7 @@ def alerted(slack: SlackStub) -> set[str]:
     return {u for post in slack.posts("C0ALERTS") for u in post_urls(post)}
 
 
+@pytest.mark.slow
 def test_a_slow_slack_does_not_hold_up_polling(site, tmp_path):
     """Slack answering 429 with a Retry-After of 9 s (waited out, then tried once more) keeps a
     delivery busy for half a minute; the sources are polled at their pace meanwhile."""

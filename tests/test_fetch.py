@@ -189,6 +189,7 @@ def test_429_with_retry_after_pauses_that_host_only(site):
     assert len(site.hits("/other")) == 1  # only the other host's request reached the server
 
 
+@pytest.mark.alone
 def test_per_host_delay_spaces_requests(site):
     site.route("/p", Reply(body=b"ok"))
     settings = FetchSettings(per_host_delay_seconds=0.3, per_host_concurrency=4)

@@ -137,6 +137,7 @@ def test_sources_check_and_add_print_a_feeds_url_without_its_key(site, tmp_path,
     assert "AP1K3YAP1K3Y" not in out
 
 
+@pytest.mark.alone
 def test_a_hostile_line_costs_time_in_proportion_to_its_length():
     """A feed's title in a log line is untrusted: no shape of it may make the redaction
     quadratic (8 times the text: about 8 times the time, where a backtracking pattern took 64)."""

@@ -195,6 +195,7 @@ def status(config: Path, database: str, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_three_workers_share_the_work_and_two_killed_midway_lose_and_repeat_nothing(tmp_path):
     """Three `techwatch run` on one PostgreSQL archive and a site of 240 pages behind 6 feeds
     (25 US-Japan stories among local news: the fusion deal told by three outlets in three feeds

@@ -117,6 +117,7 @@ def baseline() -> tuple[float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_a_hostile_feed_parses_in_time_linear_in_its_size(shape, baseline):
     make, expected = SHAPES[shape]
@@ -130,6 +131,7 @@ def test_a_hostile_feed_parses_in_time_linear_in_its_size(shape, baseline):
     assert elapsed <= K * max(normal_time, 0.05), (shape, elapsed, normal_time)
 
 
+@pytest.mark.alone
 def test_a_10_mb_hostile_feed_holds_the_gil_no_longer_than_a_normal_one():
     """The reported case: an 8.4 MB body of <skipHours> took 28 s and stalled another thread
     for 16 s (one regular expression over the body). Now another thread waits no longer than

@@ -150,6 +150,7 @@ PARTIAL = b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slack-Request-Ti
 NO_BODY = b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
 
 
+@pytest.mark.alone
 def test_slack_is_answered_while_200_connections_sit_half_open(served):
     started = time.monotonic()
     conns = open_idle(served.port, 150, PARTIAL) + open_idle(served.port, 50, NO_BODY)
