@@ -53,6 +53,9 @@ class App:
     # token comes with a restart; `run --once` from cron tries each run)
     token_refused: dict[str, str] = field(default_factory=dict, repr=False)
     new_archive: bool = False  # no database file was there: this run made it
+    # per channel, the latest completion time of the articles its watches were matched against:
+    # a cycle matches only what completed since (at start, the alert window's)
+    watch_marks: dict[str, datetime] = field(default_factory=dict, repr=False)
     worker: str = field(default_factory=worker_name)  # its name in the archive's workers table
     _extraction: ExtractionPool | None = field(default=None, repr=False)
     _extraction_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -99,7 +102,8 @@ def load_glossary(settings: Settings) -> Glossary:
 
 def check_subscribed_topics(settings: Settings, classifier: Classifier) -> None:
     """Slack channels may only name topics the taxonomy has."""
-    for key, tables in (("digests", settings.slack.digests), ("alerts", settings.slack.alerts)):
+    for key, tables in (("digests", settings.slack.digests), ("alerts", settings.slack.alerts),
+                        ("watches", settings.slack.watches)):
         for i, table in enumerate(tables):
             unknown = [t for t in table.topics if t not in classifier.taxonomy.ids]
             if unknown:

@@ -198,6 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="JSON Lines output")
     search.set_defaults(handler=cmd_search, reads=True)
 
+    watch = commands.add_parser("watch", help="watches (alerts on a search): try a query")
+    watch_commands = watch.add_subparsers(dest="watch_command", required=True,
+                                          metavar="SUBCOMMAND")
+    watch_test = watch_commands.add_parser(
+        "test", help="the stories a watch's query would have alerted, to tune it before saving")
+    watch_test.add_argument("query", nargs="+", help="the search grammar: every word; a OR b; "
+                                                     "-word; \"a phrase\"")
+    watch_test.add_argument("--since", default="30d", help="how far back (default 30d)")
+    watch_test.add_argument("--topic", help="only articles with this topic id")
+    watch_test.add_argument("--lang", choices=("en", "ja"), help="only articles in this language")
+    watch_test.add_argument("--any", action="store_true",
+                            help="also articles not judged relevant (a watch's `any`)")
+    watch_test.add_argument("--limit", type=int, default=20, help="most stories (default 20)")
+    watch_test.add_argument("--json", action="store_true", help="JSON Lines output")
+    watch_test.set_defaults(handler=cmd_watch_test, reads=True)
+
     status = commands.add_parser("status", help="sources, recent fetch outcomes, archive counts")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status, reads=True)
@@ -482,7 +498,36 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
                              + ", ".join(app.classifier.taxonomy.ids))
     results = app.archive.search(" ".join(args.query), topic=args.topic, since=since,
                                  limit=max(args.limit, 1))
-    if args.json:
+    _print_results(results, args.json)
+    return 0
+
+
+def cmd_watch_test(app: App, args: argparse.Namespace) -> int:
+    """What a watch would have alerted: the search it is, over `--since`, one story each, the
+    relevant ones unless `--any` (search finds exactly what the watch's matcher matches)."""
+    from bot.since import parse_since
+    from bot.watches import query_problem
+
+    query = " ".join(args.query)
+    problem = query_problem(query)
+    if problem:
+        raise TechwatchError(f"watch test: {problem}")
+    if args.topic and args.topic not in app.classifier.taxonomy.ids:
+        raise TechwatchError(f"unknown topic {args.topic!r}; topics: "
+                             + ", ".join(app.classifier.taxonomy.ids))
+    since = parse_since(args.since, app.now())
+    found = app.archive.search(query, topic=args.topic, since=since, lang=args.lang, limit=1000)
+    matched = [a for a in found if a.relevant or args.any]
+    if not args.json:
+        kind = "stories" if args.any else "relevant stories"
+        print(f"{len(matched)} {kind} since {since:%Y-%m-%d} match {query!r}"
+              + (f" (the first {args.limit}):" if len(matched) > args.limit else ":"))
+    _print_results(matched[:max(args.limit, 1)], args.json)
+    return 0
+
+
+def _print_results(results: list, as_json: bool) -> None:
+    if as_json:
         for a in results:
             print(json.dumps({
                 "id": a.id, "title": a.title, "url": a.url, "source": a.source_name,
@@ -494,7 +539,6 @@ def cmd_search(app: App, args: argparse.Namespace) -> int:
         from bot.notify.terminal import console, print_search
 
         print_search(results, console())
-    return 0
 
 
 # --- status / sources -------------------------------------------------------------------

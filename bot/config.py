@@ -130,10 +130,22 @@ class AlertChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchChannel:
+    """One [[slack.watches]] table: a channel alerted on any search query, not only a topic."""
+
+    channel: str
+    query: str  # the search grammar: every word; a OR b; -word; "a phrase"; 量子
+    relevant_only: bool = True  # false: every archived article, relevant or not
+    topics: tuple[str, ...] = ()  # empty: any topic
+    lang: str = ""  # "en", "ja"; empty: any language
+
+
+@dataclass(frozen=True, slots=True)
 class SlackSettings:
     api_url: str = "https://slack.com/api/"
     digests: tuple[DigestChannel, ...] = ()
     alerts: tuple[AlertChannel, ...] = ()
+    watches: tuple[WatchChannel, ...] = ()
     empty_digest_note: bool = True  # a due digest with nothing new says so
     alert_max_age_hours: float = 48.0  # only articles published this recently are alerted
     alert_hourly_cap: int = 10  # alerts a channel gets in an hour; the rest go to its digest
@@ -298,24 +310,29 @@ def _beside(main: Mapping[str, Any], key: str, default: str, path: Path) -> Path
 
 
 def load_slack(table: Mapping[str, Any], file: str, env: Mapping[str, str]) -> SlackSettings:
-    """[slack] with its [[slack.digests]] and [[slack.alerts]] tables; SLACK_API_URL wins."""
+    """[slack] with its [[slack.digests]], [[slack.alerts]] and [[slack.watches]] tables;
+    SLACK_API_URL wins."""
     lists = {}
-    for key, cls in (("digests", DigestChannel), ("alerts", AlertChannel)):
+    for key, cls in (("digests", DigestChannel), ("alerts", AlertChannel),
+                     ("watches", WatchChannel)):
         tables = table.get(key, [])
         if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
             raise ConfigError(file, f"slack.{key}", f"expected [[slack.{key}]] tables")
         entries = []
         for i, entry in enumerate(tables):
             where = f"slack.{key}[{i}]"
-            if "channel" not in entry:
-                raise ConfigError(file, f"{where}.channel", "missing (required)")
+            for required in ("channel", "query") if key == "watches" else ("channel",):
+                if required not in entry:
+                    raise ConfigError(file, f"{where}.{required}", "missing (required)")
             item = build(cls, entry, file, where)
             if not CHANNEL.match(item.channel):
                 raise ConfigError(file, f"{where}.channel", f"not a channel id: {item.channel!r}")
-            if item.min_score is not None and not 0 <= item.min_score <= 1:
+            if getattr(item, "min_score", None) is not None and not 0 <= item.min_score <= 1:
                 raise ConfigError(file, f"{where}.min_score", "must be between 0 and 1")
             if key == "digests":
                 _check_time(item.time, item.timezone, file, where)
+            if key == "watches":
+                _check_watch(item, file, where)
             entries.append(item)
         lists[key] = tuple(entries)
     scalars = {k: v for k, v in table.items() if k not in lists}
@@ -334,6 +351,16 @@ def load_slack(table: Mapping[str, Any], file: str, env: Mapping[str, str]) -> S
         raise ConfigError(file, "slack.api_url", f"not an http(s) URL: {api_url!r}")
     return SlackSettings(**{**{f.name: getattr(settings, f.name) for f in fields(settings)},
                             "api_url": api_url.rstrip("/") + "/", **lists})
+
+
+def _check_watch(watch: WatchChannel, file: str, where: str) -> None:
+    from bot.watches import query_problem
+
+    problem = query_problem(watch.query)
+    if problem:
+        raise ConfigError(file, f"{where}.query", problem)
+    if watch.lang and watch.lang not in ("en", "ja"):
+        raise ConfigError(file, f"{where}.lang", f"expected \"en\" or \"ja\", not {watch.lang!r}")
 
 
 def load_sources(path: Path, default_poll_minutes: int) -> tuple[Source, ...]:

@@ -263,3 +263,13 @@ class ChannelHold:
     since: datetime
     tries: int
     retry_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WatchHit:
+    """Which watch an alerted story matched: its label (the id made in Slack, or "config"), its
+    query and the words it matched, marked in the alert's lead."""
+
+    label: str
+    query: str
+    words: tuple[str, ...] = ()

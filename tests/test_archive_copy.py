@@ -71,6 +71,9 @@ def archive(tmp_path_factory) -> Iterator[Path]:
                                      FIXED_NOW) is not None
         store.hold_channel("C0GONE", "channel_not_found", FIXED_NOW, lambda tries: timedelta(
             minutes=tries))
+        watch = store.add_watch("C0ALERTS", "Rapidus OR 量子", relevant_only=True, topics=(),
+                                lang="", user="U1", now=FIXED_NOW)
+        store.record_watch_matches([(f"slack:{watch}", relevant.id)], FIXED_NOW)
     finally:
         store.close()
     empty = [t.name for t in copy.TABLES if not rows_of(source_url(config), t)]

@@ -19,6 +19,27 @@ def test_shipped_config_loads_with_sources_and_all_topics():
     assert settings.storage.database == "sqlite:///data/techwatch.db"
 
 
+def test_watches_are_read_beside_the_alerts(tmp_path):
+    config = write_config(tmp_path, [])
+    config.write_text(config.read_text() + "[[slack.watches]]\nchannel = 'C0WATCH'\n"
+                      "query = '\"Open RAN\" OR 量子 -tariffs'\ntopics = ['telecom']\n"
+                      "[[slack.watches]]\nchannel = 'C0WATCH'\nquery = 'Rapidus'\n"
+                      "relevant_only = false\nlang = 'ja'\n")
+    first, second = load_settings(config, {}).slack.watches
+    assert (first.channel, first.query, first.relevant_only, first.topics, first.lang) == (
+        "C0WATCH", '"Open RAN" OR 量子 -tariffs', True, ("telecom",), "")
+    assert (second.query, second.relevant_only, second.lang) == ("Rapidus", False, "ja")
+
+
+def test_a_watch_on_an_unknown_topic_is_one_line_at_start(tmp_path, cli):
+    config = write_config(tmp_path, [])
+    config.write_text(config.read_text() + "[[slack.watches]]\nchannel = 'C0WATCH'\n"
+                      "query = 'Rapidus'\ntopics = ['robots']\n")
+    code, _, err = cli("--config", str(config), "status")
+    assert code == 2 and "slack.watches[0].topics" in err and "unknown topic 'robots'" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_config_path_precedence():
     assert config_path("a.toml", {"TECHWATCH_CONFIG": "b.toml"}) == Path("a.toml")
     assert config_path(None, {"TECHWATCH_CONFIG": "b.toml"}) == Path("b.toml")
@@ -61,6 +82,18 @@ def test_database_url_from_environment_wins(tmp_path):
      "a list of strings"),
     ("[[slack.digests]]\nchannel = 'C1'\n[[slack.digests]]\nchannel = 'C1'\ntime = '17:00'\n",
      "slack.digests", "two digests"),
+    ("[[slack.watches]]\nchannel = 'C1'\nquery = '-tariffs'\n", "slack.watches[0].query",
+     "only excluded words"),
+    ("[[slack.watches]]\nchannel = 'C1'\nquery = '   '\n", "slack.watches[0].query", "no words to find"),
+    ("[[slack.watches]]\nchannel = 'C1'\nquery = '" + " ".join(["w"] * 40) + "'\n",
+     "slack.watches[0].query", "too many words"),
+    ("[[slack.watches]]\nchannel = 'C1'\n", "slack.watches[0].query", "missing"),
+    ("[[slack.watches]]\nchannel = 'C1'\nquery = 'Rapidus'\nlang = 'fr'\n",
+     "slack.watches[0].lang", "\"en\" or \"ja\""),
+    ("[[slack.watches]]\nchannel = '#ops team'\nquery = 'Rapidus'\n", "slack.watches[0].channel",
+     "not a channel"),
+    ("[[slack.watches]]\nchannel = 'C1'\nquery = 'Rapidus'\nrelevant_only = 'yes'\n",
+     "slack.watches[0].relevant_only", "expected"),
 ])
 def test_malformed_main_config_names_file_key_and_problem(tmp_path, extra, key, problem):
     config = write_config(tmp_path, [])

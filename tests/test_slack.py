@@ -386,6 +386,69 @@ def test_alerts_over_the_cap_in_a_channel_without_a_digest_come_in_later_hours(s
                          "kind = 'rolled'")[0][0] == 0
 
 
+def test_watches_in_the_config_alert_under_the_same_cap_each_story_once(site, tmp_path, slack,
+                                                                      token, database_url):
+    """[[slack.watches]] instead of [[slack.alerts]]: the hourly cap, its note and the ledger
+    are the topic alerts' (one mechanism); two watches matching one story alert it once."""
+    from bot.cli import main
+
+    serve_news_site(site)
+    watches = ('[[slack.watches]]\nchannel = "C0ALERTS"\nquery = "Japan OR 日本"\n'
+               '[[slack.watches]]\nchannel = "C0ALERTS"\nquery = "Japan"\nrelevant_only = false\n')
+    extra = SLACK.replace("[slack]\n", "[slack]\nalert_hourly_cap = 1\n").replace(
+        '[[slack.alerts]]\nchannel = "C0ALERTS"\ntopics = []\nmin_score = 0.5\n', watches)
+    config = write_config(tmp_path, news_sources(site), extra=extra, database=database_url)
+    roots = []
+    for hour in range(6):
+        later = FIXED_NOW + timedelta(hours=hour, minutes=1)
+        assert main(["--config", str(config), "run", "--once"], now=lambda t=later: t) == 0
+        roots.append(len([p for p in slack.posts("C0ALERTS") if not p["thread_ts"]]))
+    posts = [p for p in slack.posts("C0ALERTS") if not p["thread_ts"]]
+    notes = [p for p in posts if "more new" in p["text"]]
+    alerts = [p for p in posts if "more new" not in p["text"]]
+    assert roots[0] == 2 and notes and len(alerts) >= 3  # an alert and the note, then the cap's
+    assert all("Watch config" in json.dumps(p["blocks"]) for p in alerts)
+    assert len({json.dumps(p["blocks"]) for p in alerts}) == len(alerts)  # each story once
+    counted = query(config, "SELECT watch_key, count(*) FROM watch_matches GROUP BY watch_key "
+                            "ORDER BY watch_key")
+    assert [key for key, _ in counted] == ["config:0", "config:1"] and all(n for _, n in counted)
+
+
+def test_a_cycle_matches_what_completed_since_and_what_waits_for_the_cap(site, tmp_path, slack,
+                                                                       token, database_url):
+    """The daemon's App matches a channel's watches against the articles completed since its
+    last cycle, plus those matched before that still wait for an alert: never the archive."""
+    from bot.app import load_app
+    from bot.cli import main
+    from bot.notify.service import watch_hits
+    from bot.watches import SavedWatch
+
+    serve_news_site(site)
+    config = write_config(tmp_path, news_sources(site), extra=SLACK, database=database_url)
+    assert main(["--config", str(config), "poll"], now=lambda: FIXED_NOW) == 0
+    app = load_app(str(config), {}, now=lambda: FIXED_NOW)
+    try:
+        watches = [SavedWatch("config:0", "config", "Japan OR 日本", relevant_only=False)]
+        window = FIXED_NOW - timedelta(days=30)
+        first = watch_hits(app, "C0ALERTS", watches, window, FIXED_NOW)
+        mark = app.watch_marks["C0ALERTS"]
+        assert first and mark <= FIXED_NOW
+        calls = []
+        original = app.archive.watch_candidates
+
+        def spy(*args, **kwargs):
+            found = original(*args, **kwargs)
+            calls.append(kwargs["completed_from"])
+            return found
+
+        app.archive.watch_candidates = spy
+        again = watch_hits(app, "C0ALERTS", watches, window, FIXED_NOW)
+        assert calls == [mark]  # only what completed since the last cycle ...
+        assert set(again) == set(first)  # ... and what it matched, not alerted yet
+    finally:
+        app.close()
+
+
 def test_alerts_over_the_cap_roll_only_into_a_digest_that_takes_them(site, tmp_path, cli, slack,
                                                                      token, database_url):
     serve_news_site(site)

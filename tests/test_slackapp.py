@@ -184,6 +184,77 @@ def test_a_subscription_round_trip(slackapp, archive, slack):
     assert query(archive, "SELECT count(*) FROM subscriptions")[0][0] == 0
 
 
+def test_watch_watches_and_unwatch_round_trip(slackapp, archive):
+    reply, _ = slackapp.command('watch "Open RAN" OR 量子 -tariffs topic:telecom any',
+                                channel="C0ALERTS")
+    assert reply["response_type"] == "in_channel" and "(watch 1)" in text_of(reply)
+    assert "relevant or not" in text_of(reply) and "in telecom" in text_of(reply)
+    reply, _ = slackapp.command("watch <!here> *Rapidus* lang:ja", channel="C0ALERTS")
+    assert "<!here>" not in text_of(reply) and "&lt;!here&gt;" in text_of(reply)
+    assert query(archive, "SELECT id, channel, query, relevant_only, lang FROM watches "
+                          "ORDER BY id") == [
+        (1, "C0ALERTS", '"Open RAN" OR 量子 -tariffs', 0, None),  # any: relevant or not
+        (2, "C0ALERTS", "<!here> *Rapidus*", 1, "ja")]
+    reply, _ = slackapp.command("watches", channel="C0ALERTS")
+    listed = text_of(reply)
+    assert "`/techwatch unwatch 1`" in listed and "0 in 7 days, 0 in 30" in listed
+    assert "<!here>" not in listed  # a user's words stay text
+    reply, _ = slackapp.command("watches", channel="C0OTHER")
+    assert "watches nothing yet" in text_of(reply)
+    reply, _ = slackapp.command("unwatch 1", channel="C0OTHER")  # not this channel's
+    assert "has no watch 1" in text_of(reply)
+    reply, _ = slackapp.command("unwatch 1", channel="C0ALERTS")
+    assert "no longer watches 1" in text_of(reply)
+    assert [r[0] for r in query(archive, "SELECT id FROM watches")] == [2]
+    for text, problem in (("watch", "Watch for what?"), ("watch -tariffs", "only excluded words"),
+                          ("watch chips topic:teleportation", "Unknown topic"),
+                          ("watch chips lang:fr", "or ˋjaˋ"), ("unwatch x", "Which watch?")):
+        reply, _ = slackapp.command(text, channel="C0ALERTS")
+        assert problem in text_of(reply) and "Usage" in text_of(reply), text
+
+
+def test_a_watch_alerts_once_a_story_a_subscription_also_matches(slackapp, archive, slack):
+    """A watch and a topic subscription in one channel both match the lunar rover story: one
+    alert, naming the watch, its word in bold; a watch of another channel is alerted too; the
+    matches are counted in `watches`."""
+    slackapp.command("subscribe space", channel="C0ALERTS")
+    reply, _ = slackapp.command("watch rover OR Artemis", channel="C0ALERTS")
+    assert "(watch 1)" in text_of(reply)
+    slackapp.command("watch 量子", channel="C0DIGEST")
+    assert main(["--config", str(archive), "run", "--once"], now=lambda: FIXED_NOW) == 0
+    alerts = [p for p in slack.posts("C0ALERTS") if "rover" in text_of(p).lower()]
+    assert len(alerts) == 1, text_of(alerts)
+    assert "Watch 1" in text_of(alerts) and "`rover OR Artemis`" in text_of(alerts)
+    assert slack.posts("C0DIGEST") and all("Watch 2" in text_of(p) for p in slack.posts("C0DIGEST")
+                                       if "alert" in text_of(p))
+    assert main(["--config", str(archive), "run", "--once"], now=lambda: FIXED_NOW) == 0
+    assert len([p for p in slack.posts("C0ALERTS") if "rover" in text_of(p).lower()]) == 1
+    reply, _ = slackapp.command("watches", channel="C0ALERTS")
+    assert "`rover OR Artemis`: 1 in 7 days, 1 in 30" in text_of(reply)
+
+
+def test_watch_test_shows_what_a_query_would_have_alerted(archive, capsys):
+    config = str(archive)
+    assert main(["--config", config, "watch", "test", "rover", "OR", "Artemis", "--json"],
+                now=lambda: FIXED_NOW) == 0
+    found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert found and all(f["relevant"] for f in found)
+    assert any("rover" in f["title"].lower() for f in found)
+    assert main(["--config", config, "watch", "test", "rover", "--since", "2026-11-23"],
+                now=lambda: FIXED_NOW) == 0  # after every article was seen: nothing
+    assert "0 relevant stories since 2026-11-23" in capsys.readouterr().out
+    assert main(["--config", config, "watch", "test", "--", "-rover"], now=lambda: FIXED_NOW) == 1
+    err = capsys.readouterr().err
+    assert "watch test: the query has only excluded words" in err and "Traceback" not in err
+
+
+def test_an_unsigned_request_cannot_add_a_watch(slackapp, archive):
+    body = urlencode({"command": "/techwatch", "text": "watch Rapidus", "user_id": "U1",
+                      "channel_id": "C0ALERTS", "response_url": "http://127.0.0.1:1/x"})
+    assert slackapp.post(body, secret="not-the-secret").status_code == 401
+    assert query(archive, "SELECT count(*) FROM watches")[0][0] == 0
+
+
 def test_digest_preview_is_private_and_digest_posts_in_the_channel(slackapp, slack):
     reply, _ = slackapp.command("digest preview", channel="C0ALERTS")
     assert reply["response_type"] == "ephemeral" and "techwatch digest" in text_of(reply)

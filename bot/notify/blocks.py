@@ -25,7 +25,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, Option, PlainTextObject
 
 from bot.digest import Digest, StoryUpdate, lead_sentences, why
-from bot.models import ArticleView, SlackMessage
+from bot.models import ArticleView, SlackMessage, WatchHit
+from bot.watches.matcher import highlight
 
 MAX_BLOCKS = 50
 MAX_MESSAGE_TEXT = 10_000  # Slack's undocumented ~11,000 for all block text, with a margin
@@ -90,9 +91,15 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
     return _split(blocks[:-1], fallback)
 
 
-def alert_message(article: ArticleView, tz: tzinfo) -> SlackMessage:
-    topics = ", ".join(article.topics[:3]) or "US–Japan technology"
-    blocks = (context(f":rotating_light: New on {escape(topics)}"), story_block(article, tz))
+def alert_message(article: ArticleView, tz: tzinfo, watch: WatchHit | None = None,
+                  ) -> SlackMessage:
+    """A new story; for a watch, which watch matched and its words marked in the lead."""
+    if watch is None:
+        topics = ", ".join(article.topics[:3]) or "US–Japan technology"
+        heading = f":rotating_light: New on {escape(topics)}"
+    else:
+        heading = f":mag: Watch {watch.label}: `{cut(escape(watch.query), 200)}`"
+    blocks = (context(heading), story_block(article, tz, watch.words if watch else ()))
     return SlackMessage(cut(f"techwatch alert: {escape(article.title)}", MAX_FALLBACK_TEXT),
                         blocks)
 
@@ -109,8 +116,20 @@ def reply_message(article: ArticleView) -> SlackMessage:
                              MAX_FALLBACK_TEXT), (section(text),))
 
 
-def story_block(article: ArticleView, tz: tzinfo) -> dict:
-    """Linked title; source and date (and other outlets); a lead of one or two sentences; why."""
+def marked(text: str, words: Sequence[str]) -> str:
+    """`text` escaped for Slack, with each of `words` (a watch's matched words) in bold."""
+    spans = highlight(text, words)
+    pieces, at = [], 0
+    for start, end in spans:
+        pieces.append(escape(text[at:start]))
+        pieces.append(f"*{escape(text[start:end])}*")
+        at = end
+    return "".join(pieces) + escape(text[at:])
+
+
+def story_block(article: ArticleView, tz: tzinfo, words: Sequence[str] = ()) -> dict:
+    """Linked title; source and date (and other outlets); a lead of one or two sentences (a
+    watch's words in bold); why."""
     date = f"{article.published.astimezone(tz):%d %b %Y}" if article.published else "undated"
     byline = f"{cut(escape(article.source_name), 100)} · {date}"
     if article.also:
@@ -120,7 +139,7 @@ def story_block(article: ArticleView, tz: tzinfo) -> dict:
     lines = [f"*{link(article.url, article.title)}*", byline]
     lead = lead_sentences(article.text_head, article.title)
     if lead:
-        lines.append(cut(escape(lead), MAX_PIECE))
+        lines.append(cut(marked(lead, words), MAX_PIECE))
     lines.append(f"_why: {cut(escape(why(article)), MAX_PIECE)}_")
     # each piece is bounded: never cut inside a link
     return SectionBlock(block_id=f"story-{article.id}",

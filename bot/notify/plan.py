@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
@@ -14,6 +14,7 @@ from bot.models import (
     SlackMessage,
     SourceHealth,
     StoryGrowth,
+    WatchHit,
 )
 from bot.notify.blocks import (
     alert_message,
@@ -140,16 +141,22 @@ def alert_key(channel: str, story_id: int) -> str:
 
 def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[ArticleView]]],
                      replies: Sequence[ArticleView], room: int, tz: tzinfo, hour: datetime,
-                     in_digest: Callable[[ArticleView], bool]) -> list[Delivery]:
+                     in_digest: Callable[[ArticleView], bool],
+                     watched: Mapping[int, WatchHit] | None = None) -> list[Delivery]:
     """One alert a new story (its lead; the other outlets are recorded with it) while the
-    channel's hourly cap has room. The excess that this channel's digest will carry is rolled
-    into it (recorded, not posted); the rest is left for a later hour. One note a channel an
-    hour says so. A later outlet of an alerted story is a thread reply."""
+    channel's hourly cap has room, whether a topic subscription or a watch found it (`watched`:
+    the articles a watch matched, by id; the alert names the watch). The excess that this
+    channel's digest will carry is rolled into it (recorded, not posted); the rest is left for
+    a later hour. One note a channel an hour says so. A later outlet of an alerted story is a
+    thread reply."""
     room = max(room, 0)
+    watched = watched or {}
     planned = []
     for lead, members in new[:room]:
+        hit = next((watched[a.id] for a in (lead, *members) if a.id in watched), None)
         planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
-                                kind="alert", message=alert_message(lead, tz), article_id=lead.id))
+                                kind="alert", message=alert_message(lead, tz, hit),
+                                article_id=lead.id))
         planned += [settled(channel, "alert_member", m) for m in members]
     rolled = [(lead, members) for lead, members in new[room:] if in_digest(lead)]
     excess = len(new[room:])

@@ -3,9 +3,10 @@ Slack, or shown on the terminal when no SLACK_BOT_TOKEN is set (the same content
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from bot.config import AlertChannel, DigestChannel
 from bot.digest import Digest, build_digest, stories
 from bot.errors import TechwatchError
 from bot.lock import posting
-from bot.models import DIGEST_EDIT, ArticleView, Delivery
+from bot.models import DIGEST_EDIT, ArticleView, Delivery, WatchHit
 from bot.notify.blocks import digest_messages, edited_story, plain_text
 from bot.notify.plan import (
     StoryChanges,
@@ -32,6 +33,8 @@ from bot.notify.plan import (
 )
 from bot.notify.slack import DeliveryReport, SlackPoster, build_client
 from bot.store.dialect import POSTING_LOCK
+from bot.watches import SavedWatch
+from bot.watches.matcher import Matcher, compile_watches
 
 log = logging.getLogger("techwatch")
 TERMINAL_CHANNEL = "terminal"  # the digest ledger's name for the terminal
@@ -128,17 +131,23 @@ def alert_subscriptions(app: App) -> tuple[AlertChannel, ...]:
 
 
 def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
-    """Per channel (all its subscriptions together: one hourly cap), the new stories to alert,
-    the later outlets of alerted ones for their threads, and those past the cap."""
+    """Per channel (all its subscriptions and watches together: one hourly cap, one alert a
+    story), the new stories to alert, the later outlets of alerted ones for their threads, and
+    those past the cap."""
     slack = app.settings.slack
     by_channel: dict[str, list[AlertChannel]] = {}
     for subscription in alert_subscriptions(app):
         by_channel.setdefault(subscription.channel, []).append(subscription)
+    watches = channel_watches(app)
     plans = []
-    for channel, subscriptions in by_channel.items():
-        found = {a.id: a for s in subscriptions for a in app.archive.alert_candidates(
+    for channel in {**by_channel, **watches}:
+        published_after = now - timedelta(hours=slack.alert_max_age_hours)
+        found = {a.id: a for s in by_channel.get(channel, ()) for a in app.archive.alert_candidates(
             channel, min_score=s.min_score, topics=s.topics, first_seen_from=s.since,
-            published_after=now - timedelta(hours=slack.alert_max_age_hours))}
+            published_after=published_after)}
+        watched = watch_hits(app, channel, watches.get(channel, ()), published_after, now)
+        found |= {a.id: a for a, _ in watched.values()}
+        hits = {article_id: hit for article_id, (_, hit) in watched.items()}
         candidates = sorted(found.values(), key=lambda a: (a.first_seen, a.id))
         if not candidates:
             continue
@@ -163,8 +172,56 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
         new.sort(key=lambda story: -story[0].score)  # over the cap, the best go first
         digests = [d for d in slack.digests if d.channel == channel]
         plans.append(alert_deliveries(channel, new, replies, room, UTC, now,
-                                      in_digest=_taken_by(app, digests, now)))
+                                      in_digest=_taken_by(app, digests, now), watched=hits))
     return plans
+
+
+def channel_watches(app: App) -> dict[str, list[SavedWatch]]:
+    """Each channel's watches: the config's [[slack.watches]] and those made in Slack, each for
+    news first seen from when it was made."""
+    found: dict[str, list[SavedWatch]] = {}
+    for i, w in enumerate(app.settings.slack.watches):
+        found.setdefault(w.channel, []).append(SavedWatch(
+            f"config:{i}", "config", w.query, w.relevant_only, w.topics, w.lang, None))
+    for w in app.archive.watches():
+        found.setdefault(w.channel, []).append(SavedWatch(
+            f"slack:{w.id}", str(w.id), w.query, w.relevant_only, tuple(w.topics or ()),
+            w.lang or "", w.created_at))
+    return found
+
+
+def watch_hits(app: App, channel: str, watches: Sequence[SavedWatch], published_after: datetime,
+               now: datetime) -> dict[int, tuple[ArticleView, WatchHit]]:
+    """The channel's recent unalerted articles its watches match (by article id, with the
+    first watch that matched): the queries compiled once, tested on those articles only. Every
+    match is recorded for `/techwatch watches`."""
+    if not watches:
+        return {}
+    matcher = _matcher(tuple((i, w.query) for i, w in enumerate(watches)))
+    since = min((w.since for w in watches if w.since), default=None)
+    since = None if any(w.since is None for w in watches) else since
+    hits: dict[int, tuple[ArticleView, WatchHit]] = {}
+    matched = []
+    mark = app.watch_marks.get(channel)
+    for article, text, completed in app.archive.watch_candidates(
+            channel, published_after=published_after, first_seen_from=since,
+            completed_from=mark, matched_by=tuple(w.key for w in watches)):
+        mark = max(mark or completed, completed)
+        for index, words in matcher.match(article.title, text):
+            w = watches[index]
+            if not w.admits(article):
+                continue
+            matched.append((w.key, article.id))
+            hits.setdefault(article.id, (article, WatchHit(w.label, w.query, words)))
+    app.archive.record_watch_matches(matched, now)
+    if mark is not None:
+        app.watch_marks[channel] = mark
+    return hits
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(queries: tuple[tuple[int, str], ...]) -> Matcher:
+    return compile_watches(queries)
 
 
 def _plan_ops(app: App, now: datetime) -> list[Delivery]:

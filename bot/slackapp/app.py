@@ -26,7 +26,7 @@ from bot.notify.slack import build_client
 from bot.pipeline import CycleReport
 from bot.since import parse_since
 from bot.slackapp import replies
-from bot.slackapp.commands import CommandError, Request, help_text, parse, url_of
+from bot.slackapp.commands import CommandError, Request, help_text, parse, url_of, watch_query
 from bot.slackapp.limits import FetchQueue, RateLimit
 from bot.store.rows import ADDED_SOURCE
 
@@ -208,6 +208,35 @@ class Commands:
             channel, [d for d in slack.digests if d.channel == channel],
             [a for a in slack.alerts if a.channel == channel],
             self.app.archive.subscriptions(channel))
+
+    def watch(self, r: Request, user: str, channel: str) -> dict:
+        query = watch_query(r)
+        relevant_only = not any(w.lower() == "any" for w in r.words)
+        topic, lang = r.options.get("topic"), r.options.get("lang", "")
+        watch_id = self.app.archive.add_watch(
+            channel, query, relevant_only=relevant_only, topics=(topic,) if topic else (),
+            lang=lang, user=user, now=self.app.now())
+        return replies.message(
+            f"<#{channel}> now gets alerts on `{escape(query)}`{f' in {topic}' if topic else ''}"
+            f"{f' ({lang})' if lang else ''}{'' if relevant_only else ', relevant or not'} "
+            f"(watch {watch_id}), from the next poll.", public=True)
+
+    def watches(self, r: Request, user: str, channel: str) -> dict:
+        now = self.app.now()
+        made = self.app.archive.watches(channel)
+        configured = [(i, w) for i, w in enumerate(self.app.settings.slack.watches)
+                      if w.channel == channel]
+        keys = [f"slack:{w.id}" for w in made] + [f"config:{i}" for i, _ in configured]
+        week = self.app.archive.watch_match_counts(keys, now - timedelta(days=7))
+        month = self.app.archive.watch_match_counts(keys, now - timedelta(days=30))
+        return replies.watches_reply(channel, made, configured, week, month)
+
+    def unwatch(self, r: Request, user: str, channel: str) -> dict:
+        watch_id = int(r.words[0])
+        if not self.app.archive.remove_watch(channel, watch_id):
+            return replies.message(f"<#{channel}> has no watch {watch_id} made here (watches "
+                                   "from the config file stay; `/techwatch watches` lists them).")
+        return replies.message(f"<#{channel}> no longer watches {watch_id}.", public=True)
 
     def digest(self, r: Request, user: str, channel: str) -> dict:
         configured = {d.channel: d for d in self.app.settings.slack.digests}

@@ -20,6 +20,12 @@ USAGE = {
                  "this channel (`all` for every topic)",
     "unsubscribe": "`/techwatch unsubscribe <topic>|all` — stop this channel's alerts on a topic",
     "subscriptions": "`/techwatch subscriptions` — what this channel gets (digests and alerts)",
+    "watch": "`/techwatch watch <words> [topic:<id>] [lang:en|ja] [any]` — real-time alerts on a "
+             "search (every word; `a OR b`; `-word`; `\"a phrase\"`); `any`: also articles not "
+             "judged relevant",
+    "watches": "`/techwatch watches` — this channel's watches, with what each matched in 7 and "
+               "30 days",
+    "unwatch": "`/techwatch unwatch <id>` — stop one of this channel's watches",
     "digest": "`/techwatch digest [preview]` — this channel's digest now, or a preview only you see",
     "sources": "`/techwatch sources` — every source with its health and last new item",
     "add-source": "`/techwatch add-source <feed or site URL>` — poll a new source (admins)",
@@ -44,7 +50,8 @@ class Request:
     options: dict[str, str] = field(default_factory=dict)  # key:value pairs (topic, since, ...)
 
 
-OPTIONS = {"search": ("topic", "since", "lang"), "subscribe": ("min",)}
+OPTIONS = {"search": ("topic", "since", "lang"), "subscribe": ("min",),
+           "watch": ("topic", "lang")}
 EXAMPLES = {"topic": "quantum", "since": "7d", "lang": "ja", "min": "0.8"}
 TOKEN = re.compile(r"<[^<>]*>|\S+")
 
@@ -114,6 +121,21 @@ def _check(r: Request, topic_ids: tuple[str, ...]) -> None:
             raise CommandError("Unsubscribe from which topic?", r.name)
         if r.words[0] != "all":
             known(r.words[0])
+    elif r.name == "watch":
+        from bot.watches import query_problem
+
+        problem = query_problem(watch_query(r))
+        if problem:
+            raise CommandError("Watch for what?" if "no words" in problem
+                               else f"Not a watch: {problem}", r.name)
+        if "topic" in r.options:
+            known(r.options["topic"])
+        if r.options.get("lang", "en") not in ("en", "ja"):
+            raise CommandError("`lang:` is `en` or `ja`", r.name)
+    elif r.name == "unwatch":
+        if len(r.words) != 1 or not r.words[0].isdigit():
+            raise CommandError("Which watch? Give its id (`/techwatch watches` lists them)",
+                               r.name)
     elif r.name in ("add-source", "add"):
         if len(r.words) != 1 or not re.match(r"^<?https?://", r.words[0]):
             raise CommandError("Give one http(s) URL", r.name)
@@ -122,6 +144,11 @@ def _check(r: Request, topic_ids: tuple[str, ...]) -> None:
             raise CommandError(f"`{_short(' '.join(r.words))}`? Only `preview` can follow", r.name)
     elif r.words:
         raise CommandError(f"`{r.name}` takes nothing after it", r.name)
+
+
+def watch_query(r: Request) -> str:
+    """A watch's query: its words but the `any` flag."""
+    return " ".join(w for w in r.words if w.lower() != "any")
 
 
 def url_of(word: str) -> str:

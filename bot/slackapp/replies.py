@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
-from bot.config import AlertChannel, DigestChannel
+from bot.config import AlertChannel, DigestChannel, WatchChannel
 from bot.logs import redact
 from bot.models import ArticleView
 from bot.notify.blocks import MAX_BLOCKS, context, cut, escape, link, section
@@ -74,6 +74,31 @@ def subscriptions_reply(channel: str, digests: Sequence[DigestChannel],
         return message(f"<#{channel}> gets nothing yet: `/techwatch subscribe <topic>` for alerts.")
     return message("Subscriptions", [section(f"*What <#{channel}> gets*"),
                                      section("\n".join(lines))])
+
+
+def watches_reply(channel: str, made: Sequence[Any],
+                  configured: Sequence[tuple[int, WatchChannel]],
+                  week: Mapping[str, int], month: Mapping[str, int]) -> dict:
+    """A channel's watches: each query (escaped: a user's words), what it is limited to, and
+    how many articles it matched in 7 and 30 days; those made here with their id."""
+    def line(query: str, key: str, relevant_only: bool, topics: Sequence[str], lang: str | None,
+             how: str) -> str:
+        limits = [", ".join(topics)] if topics else []
+        limits += [lang] if lang else []
+        limits += [] if relevant_only else ["relevant or not"]
+        limited = f" ({'; '.join(limits)})" if limits else ""
+        return (f"• `{escape(query)[:200]}`{limited}: {week.get(key, 0)} in 7 days, "
+                f"{month.get(key, 0)} in 30 — {how}")
+
+    lines = [line(w.query, f"slack:{w.id}", w.relevant_only, w.topics or (), w.lang,
+                  f"watch {w.id} (`/techwatch unwatch {w.id}`)") for w in made]
+    lines += [line(w.query, f"config:{i}", w.relevant_only, w.topics, w.lang, "config")
+              for i, w in configured]
+    if not lines:
+        return message(f"<#{channel}> watches nothing yet: `/techwatch watch <words>` to be "
+                       "alerted on a search.")
+    return message("Watches", [section(f"*What <#{channel}> watches* (articles matched)"),
+                               section("\n".join(lines))])
 
 
 def sources_reply(rows: Sequence[Any], now: datetime) -> dict:

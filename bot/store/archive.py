@@ -21,11 +21,12 @@ from bot.store.sources import SourceStore
 from bot.store.stories import StoryStore, TermCounts
 from bot.store.subscriptions import SubscriptionStore
 from bot.store.updates import StoryUpdateStore
+from bot.store.watches import WatchStore
 from bot.stories.events import StoryTerms
 
 
 class Archive(SourceStore, ArticleStore, StoryStore, DeliveryStore, StoryUpdateStore,
-              SubscriptionStore, HousekeepingStore, ClusterStore):
+              SubscriptionStore, WatchStore, HousekeepingStore, ClusterStore):
     def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only  # opened by a command that only reads: nothing is written

@@ -21,7 +21,14 @@ from bot.store.rows import (
     is_news,
     view_query,
 )
-from bot.store.schema import articles, channel_holds, deliveries, digest_items, digests
+from bot.store.schema import (
+    articles,
+    channel_holds,
+    deliveries,
+    digest_items,
+    digests,
+    watch_matches,
+)
 
 
 class DeliveryStore:
@@ -212,6 +219,32 @@ class DeliveryStore:
                  .order_by(articles.c.first_seen, articles.c.id).limit(limit))
         with self.engine.connect() as db:
             return [article_view(r) for r in db.execute(query)]
+
+    def watch_candidates(self, channel: str, *, published_after: datetime,
+                         first_seen_from: datetime | None, completed_from: datetime | None,
+                         matched_by: tuple[str, ...] = (), limit: int = 2000,
+                         ) -> list[tuple[ArticleView, str, datetime]]:
+        """Recent news, relevant or not, this channel has had no alert (or roll-over) for,
+        completed from `completed_from` on or matched before by one of `matched_by` (a watch
+        key; left by the hourly cap for a later hour), with its full text and completion time,
+        in that order: what the channel's watches are matched against in a cycle (never the
+        archive)."""
+        done = sa.exists().where(deliveries.c.channel == channel,
+                                 deliveries.c.kind.in_(ALERT_KINDS),
+                                 deliveries.c.article_id == articles.c.id)
+        date = sa.func.coalesce(articles.c.published, articles.c.first_seen)
+        query = (view_query()
+                 .where(articles.c.state == "done", articles.c.source_id != SEED_SOURCE,
+                        date >= published_after, ~done, is_news(),
+                        *([articles.c.first_seen >= first_seen_from] if first_seen_from else []),
+                        *([sa.or_(articles.c.updated_at >= completed_from, articles.c.id.in_(
+                            sa.select(watch_matches.c.article_id).where(
+                                watch_matches.c.watch_key.in_(matched_by))))]
+                          if completed_from else []))
+                 .order_by(articles.c.updated_at, articles.c.id).limit(limit))
+        with self.engine.connect() as db:
+            return [(article_view(r), r.text or r.summary or "", r.updated_at or r.first_seen)
+                    for r in db.execute(query)]
 
     def alerted_outlets(self, channel: str, story_id: int) -> set[str]:
         """The outlets a channel's alert of this story and its thread have named."""

@@ -11,6 +11,9 @@ import re
 from bot.cjk import CJK_RUN, bigrams
 
 WORD = re.compile(r"\w+")
+# a query's pieces: a quoted phrase ("open ran", an unclosed quote running to the end) or a
+# piece between spaces, as str.split gives them (a piece that does not open with a quote)
+PIECE = re.compile(r'-*"[^"]*(?:"|$)|\S+')
 
 
 def index_text(text: str) -> str:
@@ -23,8 +26,8 @@ MAX_TERMS = 32
 
 def match_query(query: str) -> str | None:
     """A user's words -> an FTS5 MATCH expression: every word required, except that `a OR b`
-    needs either and `-word` excludes; each word (or hyphenated, dotted compound) is a quoted
-    phrase, so no operator of FTS5's own can be injected."""
+    needs either and `-word` excludes; each word (or hyphenated, dotted compound, or "quoted
+    words": their words in a row) is a quoted phrase, so no operator of FTS5's own can be injected."""
     groups, excluded = _parse(query)
     if not groups:
         return None
@@ -53,7 +56,7 @@ def _words(query: str) -> tuple[list[list[Phrase]], list[Phrase]]:
     groups: list[list[Phrase]] = []
     excluded: list[Phrase] = []
     either = False  # the last word was OR
-    for piece in query.split():
+    for piece in pieces(query):
         if piece == "OR":
             either = bool(groups)
             continue
@@ -71,6 +74,22 @@ def _words(query: str) -> tuple[list[list[Phrase]], list[Phrase]]:
         if len(groups) + len(excluded) == MAX_TERMS:  # a pasted page is not a query: its
             break  # first words are
     return groups, excluded
+
+
+def parse(query: str) -> tuple[list[list[Phrase]], list[Phrase]]:
+    """The required groups and excluded phrases of a user's words (what search runs), for
+    matchers of their own (bot.watches)."""
+    return _words(query)
+
+
+def phrase(word: str) -> Phrase | None:
+    """One word (or "quoted words", without their quotes) as the parse reads it."""
+    return _phrase(word)
+
+
+def pieces(query: str) -> list[str]:
+    """A user's words as the parse reads them: "quoted words" are one piece."""
+    return PIECE.findall(query)
 
 
 def _phrase(word: str) -> Phrase | None:

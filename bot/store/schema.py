@@ -183,6 +183,25 @@ subscriptions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+watches = sa.Table(
+    "watches", metadata,  # a channel's search queries it is alerted on, made in Slack
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String, nullable=False, index=True),
+    sa.Column("query", sa.String, nullable=False),
+    sa.Column("relevant_only", sa.Boolean, nullable=False),
+    sa.Column("topics", Json),  # [] or null: any topic
+    sa.Column("lang", sa.String),  # null: any language
+    sa.Column("created_by", sa.String),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+watch_matches = sa.Table(
+    "watch_matches", metadata,  # which articles a watch matched, for `/techwatch watches`
+    sa.Column("watch_key", sa.String, primary_key=True),  # "slack:<id>" or "config:<n>"
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+    sa.Column("matched_at", UTCDateTime, nullable=False, index=True),
+)
+
 feedback = sa.Table(
     "feedback", metadata,  # a reader's vote on an article, with what the classifier said then
     sa.Column("id", sa.Integer, primary_key=True),
