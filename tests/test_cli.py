@@ -34,12 +34,13 @@ def test_every_setting_is_documented_in_the_readme():
     for section, cls in SECTIONS.items():
         for field in fields(cls):
             assert f"`{section}.{field.name}`" in readme, f"{section}.{field.name}"
-    from bot.config import AlertChannel, DigestChannel, SlackSettings
+    from bot.config import AlertChannel, DigestChannel, SlackSettings, WatchChannel
 
     for field in fields(SlackSettings):
-        if field.name not in ("digests", "alerts"):
+        if field.name not in ("digests", "alerts", "watches"):
             assert f"`slack.{field.name}`" in readme, field.name
-    for table, cls in (("digests", DigestChannel), ("alerts", AlertChannel)):
+    for table, cls in (("digests", DigestChannel), ("alerts", AlertChannel),
+                       ("watches", WatchChannel)):
         for field in fields(cls):
             assert f"slack.{table}[]" in readme and f"{field.name}" in readme, field.name
     for key in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_API_URL"):
@@ -60,7 +61,7 @@ def test_shipped_config_lists_every_setting_with_its_default():
     from bot.config import SlackSettings
 
     for field in fields(SlackSettings):
-        if field.name not in ("digests", "alerts"):
+        if field.name not in ("digests", "alerts", "watches"):
             default = field.default
             assert shipped["slack"][field.name] == (list(default) if isinstance(default, tuple)
                                                     else default), field.name

@@ -98,7 +98,8 @@ def alert_message(article: ArticleView, tz: tzinfo, watch: WatchHit | None = Non
         topics = ", ".join(article.topics[:3]) or "US–Japan technology"
         heading = f":rotating_light: New on {escape(topics)}"
     else:
-        heading = f":mag: Watch {watch.label}: `{cut(escape(watch.query), 200)}`"
+        query = cut(escape(watch.query), 200).replace("`", "ˋ")  # cannot end the code span
+        heading = f":mag: Watch {watch.label}: `{query}`"
     blocks = (context(heading), story_block(article, tz, watch.words if watch else ()))
     return SlackMessage(cut(f"techwatch alert: {escape(article.title)}", MAX_FALLBACK_TEXT),
                         blocks)
