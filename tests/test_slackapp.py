@@ -214,13 +214,14 @@ def test_watch_watches_and_unwatch_round_trip(slackapp, archive):
 
 
 def test_a_watch_alerts_once_a_story_a_subscription_also_matches(slackapp, archive, slack):
-    """A watch and a topic subscription in one channel both match the lunar rover story: one
-    alert, naming the watch, its word in bold; a watch of another channel is alerted too; the
-    matches are counted in `watches`."""
+    """Two watches and a topic subscription in one channel all match the lunar rover story: one
+    alert, naming a watch; a watch of another channel is alerted too; the matches are counted
+    in `watches`, for each watch."""
     slackapp.command("subscribe space", channel="C0ALERTS")
     reply, _ = slackapp.command("watch rover OR Artemis", channel="C0ALERTS")
     assert "(watch 1)" in text_of(reply)
     slackapp.command("watch 量子", channel="C0DIGEST")
+    slackapp.command("watch lunar rover", channel="C0ALERTS")
     assert main(["--config", str(archive), "run", "--once"], now=lambda: FIXED_NOW) == 0
     alerts = [p for p in slack.posts("C0ALERTS") if "rover" in text_of(p).lower()]
     assert len(alerts) == 1, text_of(alerts)
@@ -231,6 +232,7 @@ def test_a_watch_alerts_once_a_story_a_subscription_also_matches(slackapp, archi
     assert len([p for p in slack.posts("C0ALERTS") if "rover" in text_of(p).lower()]) == 1
     reply, _ = slackapp.command("watches", channel="C0ALERTS")
     assert "`rover OR Artemis`: 1 in 7 days, 1 in 30" in text_of(reply)
+    assert "`lunar rover`: 1 in 7 days, 1 in 30" in text_of(reply)
 
 
 def test_watch_test_shows_what_a_query_would_have_alerted(archive, capsys):
