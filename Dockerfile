@@ -14,8 +14,10 @@ RUN useradd --create-home --uid 10001 techwatch && mkdir -p /app/data \
 USER techwatch
 
 VOLUME ["/app/data"]
-# the daemon serves /healthz on 127.0.0.1:9100 inside the container; `techwatch health` asks it
-ENV TECHWATCH_HEALTH_PORT=9100
+# the daemon serves /healthz and /metrics on port 9100 of every address of the container (publish
+# it to scrape /metrics: `-p 127.0.0.1:9100:9100`); `techwatch health` asks it on loopback
+ENV TECHWATCH_HEALTH_PORT=9100 TECHWATCH_HEALTH_HOST=0.0.0.0
+EXPOSE 9100
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 CMD ["techwatch", "health"]
 ENTRYPOINT ["techwatch"]
 CMD ["run"]

@@ -687,7 +687,9 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     if not health.port:
         _say("health: not served ([health] port is 0)")
         return 1
-    url = f"http://{health.host}:{health.port}/healthz"
+    # a daemon listening on every address (0.0.0.0 in a container) answers on loopback
+    host = "127.0.0.1" if health.host in ("0.0.0.0", "::", "[::]") else health.host
+    url = f"http://{host}:{health.port}/healthz"
     try:
         response = httpx.get(url, timeout=5)
     except httpx.HTTPError as e:

@@ -31,6 +31,7 @@ ENV_CONFIG = "TECHWATCH_CONFIG"
 ENV_DATABASE_URL = "TECHWATCH_DATABASE_URL"
 ENV_SLACK_TOKEN = "SLACK_BOT_TOKEN"
 ENV_HEALTH_PORT = "TECHWATCH_HEALTH_PORT"
+ENV_HEALTH_HOST = "TECHWATCH_HEALTH_HOST"  # 0.0.0.0 in a container: /metrics scraped from outside
 ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 
@@ -280,6 +281,11 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
         if not port.isdigit():
             raise ConfigError(str(path), ENV_HEALTH_PORT, f"not a port number: {port!r}")
         sections["health"] = replace(sections["health"], port=int(port))
+    if env.get(ENV_HEALTH_HOST):
+        host = env[ENV_HEALTH_HOST].strip()
+        if not re.fullmatch(r"[\w.:\-\[\]]+", host):
+            raise ConfigError(str(path), ENV_HEALTH_HOST, f"not a host or address: {host[:60]!r}")
+        sections["health"] = replace(sections["health"], host=host)
     if sections["health"].port > 65535:
         raise ConfigError(str(path), ENV_HEALTH_PORT if env.get(ENV_HEALTH_PORT) else
                           "health.port", "must be a TCP port (1-65535, 0: off)")
