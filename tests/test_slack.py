@@ -365,18 +365,26 @@ def test_a_dead_channel_next_to_a_live_one_is_tried_less_often_until_it_works(
                          "LIKE '%:manual:%'") == [("sent",)]
 
 
+def run_hourly(config, slack, hours: int) -> list[int]:
+    """`run --once` at the start of each of `hours` hours: C0ALERTS's top-level posts after
+    each."""
+    from bot.cli import main
+
+    roots = []
+    for hour in range(hours):
+        later = FIXED_NOW + timedelta(hours=hour, minutes=1)
+        assert main(["--config", str(config), "run", "--once"], now=lambda t=later: t) == 0
+        roots.append(len([p for p in slack.posts("C0ALERTS") if not p["thread_ts"]]))
+    return roots
+
+
 def test_alerts_over_the_cap_in_a_channel_without_a_digest_come_in_later_hours(site, tmp_path,
                                                                               slack, token, database_url):
-    from bot.cli import main
 
     serve_news_site(site)
     extra = SLACK.replace("[slack]\n", "[slack]\nalert_hourly_cap = 1\n")  # no digest there
     config = write_config(tmp_path, news_sources(site), extra=extra, database=database_url)
-    roots = []
-    for hour in range(8):
-        later = FIXED_NOW + timedelta(hours=hour, minutes=1)
-        assert main(["--config", str(config), "run", "--once"], now=lambda t=later: t) == 0
-        roots.append(len([p for p in slack.posts("C0ALERTS") if not p["thread_ts"]]))
+    roots = run_hourly(config, slack, 8)
     notes = [p["text"] for p in slack.posts("C0ALERTS") if "more new" in p["text"]]
     assert notes and all("when the hourly limit allows" in n for n in notes)
     alerts = [p for p in slack.posts("C0ALERTS") if not p["thread_ts"] and "more new" not in p["text"]]
@@ -390,7 +398,6 @@ def test_watches_in_the_config_alert_under_the_same_cap_each_story_once(site, tm
                                                                       token, database_url):
     """[[slack.watches]] instead of [[slack.alerts]]: the hourly cap, its note and the ledger
     are the topic alerts' (one mechanism); two watches matching one story alert it once."""
-    from bot.cli import main
 
     serve_news_site(site)
     watches = ('[[slack.watches]]\nchannel = "C0ALERTS"\nquery = "Japan OR 日本"\n'
@@ -398,11 +405,7 @@ def test_watches_in_the_config_alert_under_the_same_cap_each_story_once(site, tm
     extra = SLACK.replace("[slack]\n", "[slack]\nalert_hourly_cap = 1\n").replace(
         '[[slack.alerts]]\nchannel = "C0ALERTS"\ntopics = []\nmin_score = 0.5\n', watches)
     config = write_config(tmp_path, news_sources(site), extra=extra, database=database_url)
-    roots = []
-    for hour in range(6):
-        later = FIXED_NOW + timedelta(hours=hour, minutes=1)
-        assert main(["--config", str(config), "run", "--once"], now=lambda t=later: t) == 0
-        roots.append(len([p for p in slack.posts("C0ALERTS") if not p["thread_ts"]]))
+    roots = run_hourly(config, slack, 6)
     posts = [p for p in slack.posts("C0ALERTS") if not p["thread_ts"]]
     notes = [p for p in posts if "more new" in p["text"]]
     alerts = [p for p in posts if "more new" not in p["text"]]

@@ -207,15 +207,10 @@ class DeliveryStore:
                          topics: tuple[str, ...] = (), first_seen_from: datetime | None = None,
                          limit: int = 200) -> list[ArticleView]:
         """Relevant recent news this channel has had no alert (or roll-over) for."""
-        done = sa.exists().where(deliveries.c.channel == channel,
-                                 deliveries.c.kind.in_(ALERT_KINDS),
-                                 deliveries.c.article_id == articles.c.id)
-        date = sa.func.coalesce(articles.c.published, articles.c.first_seen)
         query = (view_query()
-                 .where(articles.c.state == "done", articles.c.relevant.is_(True),
-                        articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
-                        date >= published_after, ~done, *any_topic(topics), is_news(),
-                        *([articles.c.first_seen >= first_seen_from] if first_seen_from else []))
+                 .where(*_unalerted(channel, published_after, first_seen_from),
+                        articles.c.relevant.is_(True), articles.c.score >= min_score,
+                        *any_topic(topics))
                  .order_by(articles.c.first_seen, articles.c.id).limit(limit))
         with self.engine.connect() as db:
             return [article_view(r) for r in db.execute(query)]
@@ -229,14 +224,8 @@ class DeliveryStore:
         key; left by the hourly cap for a later hour), with its full text and completion time,
         in that order: what the channel's watches are matched against in a cycle (never the
         archive)."""
-        done = sa.exists().where(deliveries.c.channel == channel,
-                                 deliveries.c.kind.in_(ALERT_KINDS),
-                                 deliveries.c.article_id == articles.c.id)
-        date = sa.func.coalesce(articles.c.published, articles.c.first_seen)
         query = (view_query()
-                 .where(articles.c.state == "done", articles.c.source_id != SEED_SOURCE,
-                        date >= published_after, ~done, is_news(),
-                        *([articles.c.first_seen >= first_seen_from] if first_seen_from else []),
+                 .where(*_unalerted(channel, published_after, first_seen_from),
                         *([sa.or_(articles.c.updated_at >= completed_from, articles.c.id.in_(
                             sa.select(watch_matches.c.article_id).where(
                                 watch_matches.c.watch_key.in_(matched_by))))]
@@ -267,3 +256,16 @@ class DeliveryStore:
         with self.engine.connect() as db:
             return db.execute(sa.select(sa.func.count()).select_from(deliveries).where(
                 deliveries.c.status == "pending")).scalar_one()
+
+
+def _unalerted(channel: str, published_after: datetime,
+               first_seen_from: datetime | None) -> list[sa.ColumnElement[bool]]:
+    """News (no seed, backfill or backlog) published or seen since `published_after`, first
+    seen from `first_seen_from` when given, that no alert of `channel` settled yet: what topic
+    subscriptions and watches alike are offered."""
+    done = sa.exists().where(deliveries.c.channel == channel, deliveries.c.kind.in_(ALERT_KINDS),
+                             deliveries.c.article_id == articles.c.id)
+    date = sa.func.coalesce(articles.c.published, articles.c.first_seen)
+    return [articles.c.state == "done", articles.c.source_id != SEED_SOURCE,
+            date >= published_after, ~done, is_news(),
+            *([articles.c.first_seen >= first_seen_from] if first_seen_from else [])]
