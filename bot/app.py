@@ -153,14 +153,16 @@ def load_seeds(app: App) -> int:
             log.warning("seed documents not found at %s; the archive starts empty",
                         app.settings.seeds_dir)
         return 0
-    seeds = read_seeds(directory)
+    seeds = read_seeds(directory, app.now())
     if archived >= len(seeds):
         app.archive.count_seed_documents()  # an archive from before migration 0009
+        app.archive.date_seeds({s.name: s.published for s in seeds})  # once: dated by the text
         return 0
     app.archive.ensure_seed_source()
     for seed in seeds:
         classification = app.classifier.classify(seed.title, seed.text)
-        app.archive.add_seed(seed.name, seed.title, seed.text, classification, app.now())
+        app.archive.add_seed(seed.name, seed.title, seed.text, classification, app.now(),
+                             seed.published)
     return len(seeds) - archived
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the rest loads inside the commands that use it: start-up st
     from bot.pipeline import AddOutcome, CycleReport, Progress
 
 log = logging.getLogger("techwatch")
+NOW_HELP = "poll every enabled source now, even those backing off after failures"
 
 
 class Terminated(KeyboardInterrupt):
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="poll, extract, classify, archive and send digests")
     run.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    run.add_argument("--now", action="store_true", help=NOW_HELP + " (with --once)")
     run.set_defaults(handler=cmd_run, writer=True)
 
     digest = commands.add_parser("digest", help="send a digest now, if there is anything new")
@@ -187,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.set_defaults(handler=cmd_backfill, writer=True)
 
     poll = commands.add_parser("poll", help="one cycle without any digest")
+    poll.add_argument("--now", action="store_true", help=NOW_HELP)
     poll.set_defaults(handler=cmd_poll, writer=True)
 
     search = commands.add_parser("search", help="search the archive (full text, ranked; every "
@@ -267,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="first seen since: 7d, 24h, 2w or a date (2025-01-31)")
     export.add_argument("--topic", help="only articles with this topic id")
     export.add_argument("--relevant-only", action="store_true", help="only relevant articles")
+    export.add_argument("--include-seeds", action="store_true",
+                        help="also the seed documents (reference texts, not news: left out "
+                             "by default)")
     export.add_argument("--output", "-o", metavar="FILE",
                         help="write to FILE instead of standard output (WARC: required)")
     export.set_defaults(handler=lambda app, args: _lazy("bot.export", "cmd_export")(app, args),
@@ -315,8 +321,11 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     if not args.once:
         from bot.scheduler import run_forever
 
+        if args.now:
+            raise TechwatchError("--now goes with --once: the daemon keeps to the schedule "
+                                 "(`techwatch poll --now` polls every source at once)")
         return asyncio.run(run_forever(app, deliver_due))
-    _with_progress(lambda progress: run_cycle(app, progress))
+    _with_progress(lambda progress: run_cycle(app, progress, force=args.now))
     deliver_due(app)
     return 0  # failing sources are reported, and stay visible in `techwatch status`
 
@@ -372,20 +381,37 @@ def cmd_digest(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
-    _with_progress(lambda progress: run_cycle(app, progress))
+    _with_progress(lambda progress: run_cycle(app, progress, force=args.now))
     return 0
 
 
-async def run_cycle(app: App, progress: Progress | None = None) -> CycleReport:
+async def run_cycle(app: App, progress: Progress | None = None, *, force: bool = False,
+                    ) -> CycleReport:
     from bot.app import open_pipeline
 
     async with open_pipeline(app) as pipeline:
         if not pipeline.sources():
             log.warning("no source to poll: add [[sources]] to %s, or `techwatch sources add "
                         "URL`", app.settings.sources_file)
-        report = await pipeline.run(one_shot=True, progress=progress)
+        report = await pipeline.run(one_shot=True, force=force, progress=progress)
     log.info("cycle done: %s", report.summary())
+    problem = reach_problem(report)
+    if problem:
+        log.warning("%s", problem)
     return report
+
+
+def reach_problem(report: CycleReport) -> str | None:
+    """What a one-shot cycle that reached no source has to say, on stderr."""
+    from urllib.request import getproxies
+
+    from bot.feeds import reach
+
+    if not report.polled and report.backing_off:
+        return reach.all_backing_off(len(report.backing_off), report.backing_off_until())
+    proxies = getproxies()
+    return reach.unreachable(report.polled, report.failed, report.errors,
+                             proxied=bool(proxies.get("http") or proxies.get("https")))
 
 
 def send_digest(app: App, *, record: bool = True) -> int:

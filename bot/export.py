@@ -47,7 +47,8 @@ def cmd_export(app: App, args: argparse.Namespace) -> int:
                              + ", ".join(app.classifier.taxonomy.ids))
     if args.format == "warc" and not args.output:
         raise TechwatchError("export: --format warc needs --output FILE (a WARC file is binary)")
-    filters = {"since": since, "topic": args.topic, "relevant_only": args.relevant_only}
+    filters = {"since": since, "topic": args.topic, "relevant_only": args.relevant_only,
+               "seeds": args.include_seeds}
     try:
         with _open_output(args.output, binary=args.format == "warc") as out, \
                 app.archive.engine.connect() as db:

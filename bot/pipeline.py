@@ -27,6 +27,7 @@ from bot.feeds import identity
 from bot.feeds.fetch import FEED_ACCEPT, Fetcher, is_private_host
 from bot.feeds.parse import parse_feed
 from bot.feeds.schedule import (
+    backing_off,
     max_age,
     next_poll_after_failure,
     next_poll_after_success,
@@ -74,6 +75,7 @@ class CycleReport:
     relevant: int = 0  # articles processed and judged relevant
     dropped: int = 0  # pages known by their URL only that could not be fetched: not kept
     waiting_articles: int = 0  # pages over their source's share of this cycle: the next ones'
+    backing_off: tuple[datetime, ...] = ()  # when each source left out for its back-off is due
 
     def summary(self) -> str:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.extraction.items())) or "none"
@@ -86,7 +88,23 @@ class CycleReport:
                 + (f", {self.dropped} unreachable and not kept" if self.dropped else "")
                 + (f", {self.waiting_articles} left for the next cycles (a source's share is "
                    "poll.max_items_per_poll)" if self.waiting_articles else "")
-                + f"; {self.requests} HTTP requests")
+                + f"; {self.requests} HTTP requests"
+                + (f"; {self.skipped()}" if self.backing_off else ""))
+
+    def skipped(self) -> str:
+        """The sources left to their back-off, and until when: a user who sees "polled 0
+        sources" learns why, and that `--now` polls them anyway."""
+        return (f"{len(self.backing_off)} source{'s' * (len(self.backing_off) != 1)} skipped, "
+                f"backing off after failures until {self.backing_off_until()} (--now polls "
+                "them anyway)")
+
+    def backing_off_until(self) -> str:
+        first, last = min(self.backing_off), max(self.backing_off)
+        return _clock(first) if first == last else f"{_clock(first)} to {_clock(last)}"
+
+
+def _clock(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 Progress = Callable[[str, int], None]  # (stage description, items done) -> None
@@ -149,21 +167,26 @@ class Pipeline:
             await asyncio.gather(self._writing, return_exceptions=True)
         self._store.shutdown(wait=True)
 
-    async def run(self, *, one_shot: bool = True, progress: Progress | None = None,
-                  ) -> CycleReport:
+    async def run(self, *, one_shot: bool = True, force: bool = False,
+                  progress: Progress | None = None) -> CycleReport:
         report = CycleReport()
         before = self.fetcher.requests  # the fetcher lives as long as the daemon
-        await self.poll(report, one_shot=one_shot, progress=progress)
+        await self.poll(report, one_shot=one_shot, force=force, progress=progress)
         await self.process_pending(report, progress=progress)
         report.requests = self.fetcher.requests - before
         return report
 
     # --- 1-3: poll, parse, identify -----------------------------------------------------
 
-    async def poll(self, report: CycleReport, *, one_shot: bool,
+    async def poll(self, report: CycleReport, *, one_shot: bool, force: bool = False,
                    progress: Progress | None = None) -> None:
         now = self.now()
-        due = self._due(await self.db(self._source_states), now, one_shot)
+        states = await self.db(self._source_states)
+        due = self._due(states, now, one_shot, force)
+        report.backing_off = tuple(
+            state.next_poll_at for source, state in states
+            if source not in due and source.enabled and not (state.disabled or state.gone)
+            and backing_off(state.next_poll_at, state.consecutive_errors, now))
         claimed: set[str] = set()
         if self.archive.shared and due:
             # a share of the due sources, claimed, then read again: a worker that polled one
@@ -172,7 +195,8 @@ class Pipeline:
             claimed = await self.db(self.archive.claim_sources, self.worker,
                                     [s.id for s in due], now, share)
             due = self._due(await self.db(self._source_states,
-                                          [s for s in due if s.id in claimed]), now, one_shot)
+                                          [s for s in due if s.id in claimed]), now, one_shot,
+                            force)
         try:
             await self._all([self._poll_source(s, st, report) for s, st in due.items()],
                             progress, "polling sources")
@@ -182,11 +206,11 @@ class Pipeline:
 
     @staticmethod
     def _due(states: list[tuple[Source, SourceState]], now: datetime, one_shot: bool,
-             ) -> dict[Source, SourceState]:
+             force: bool = False) -> dict[Source, SourceState]:
         return {source: state for source, state in states
                 if source.enabled and not state.disabled and should_poll(
                     state.next_poll_at, state.consecutive_errors, now, one_shot=one_shot,
-                    gone=state.gone)}
+                    gone=state.gone, force=force)}
 
     def sources(self) -> tuple[Source, ...]:
         return polled_sources(self.settings, self.archive)

@@ -39,7 +39,8 @@ def build_client(settings: FetchSettings) -> httpx.AsyncClient:
     its addresses checked, and the connection made to a checked address (the Host header and
     the TLS name stay the name's), so a name that resolves otherwise the second time (DNS
     rebinding) reaches nothing it should not. Through a proxy (HTTPS_PROXY, HTTP_PROXY,
-    NO_PROXY are honoured) the proxy connects: the name is checked here, not pinned."""
+    NO_PROXY are honoured) the proxy connects: a name that resolves here is checked here, not
+    pinned; one that only the proxy resolves is left to the proxy."""
     limits = httpx.Limits(max_connections=settings.concurrency)
     return httpx.AsyncClient(
         transport=_Guarded(lambda private_ok: _pinned(private_ok, limits)),
@@ -133,6 +134,9 @@ class Fetcher:
                              kind="timeout") from None
         except httpx.ConnectError as e:
             raise _connect_error(e, url) from None
+        except httpx.ProxyError as e:
+            raise FetchError(f"the proxy failed ({e or 'refused'}): {redact(url)}",
+                             kind="proxy") from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
             raise FetchError(f"bad URL {redact(url)!r}: {e}", kind="bad_url") from None
         except httpx.HTTPError as e:
@@ -202,7 +206,13 @@ class _Guarded(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         private_ok = bool(request.extensions.get(PRIVATE_OK, False))
         if self._check_names:
-            await allowed_addresses(request.url.host, request.url.port or 443, private_ok)
+            try:
+                await allowed_addresses(request.url.host, request.url.port or 443, private_ok)
+            except FetchError as e:
+                if e.kind != "dns":
+                    raise  # a name that resolves here is checked here
+                # a network whose DNS ends at the proxy: only the proxy knows the name, and its
+                # own policy decides where it may go
         return await self._by_policy[private_ok].handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -376,4 +386,6 @@ def _connect_error(error: httpx.ConnectError, url: str) -> FetchError:
     if "Name or service not known" in text or "nodename nor servname" in text or \
             "Temporary failure in name resolution" in text or "No address associated" in text:
         return FetchError(f"cannot resolve host: {redact(url)}", kind="dns")
+    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+        return FetchError(f"TLS failed ({text}): {redact(url)}", kind="tls")
     return FetchError(f"cannot connect ({text or 'refused'}): {redact(url)}", kind="connect")

@@ -91,15 +91,23 @@ def next_poll_after_failure(now: datetime, poll_minutes: float, consecutive_erro
     return max(when, retry_at) if retry_at else when
 
 
+def backing_off(next_poll_at: datetime | None, consecutive_errors: int, now: datetime) -> bool:
+    """Left out of a poll because it failed lately and waits out its back-off."""
+    return consecutive_errors > 0 and not is_due(next_poll_at, now)
+
+
 def is_due(next_poll_at: datetime | None, now: datetime) -> bool:
     return next_poll_at is None or next_poll_at <= now
 
 
 def should_poll(next_poll_at: datetime | None, consecutive_errors: int, now: datetime,
-                *, one_shot: bool, gone: bool = False) -> bool:
+                *, one_shot: bool, gone: bool = False, force: bool = False) -> bool:
     """The daemon keeps to the schedule; a one-shot run polls every healthy source it was asked
     for, but still leaves failing sources to their back-off. A feed that answered 410 Gone
-    is not polled again (RFC 9110 §15.5.11) until its configured URL changes."""
+    is not polled again (RFC 9110 §15.5.11) until its configured URL changes. `force` (a
+    user's `--now`) polls every source, whatever its back-off: the network may be fixed."""
+    if force:
+        return True
     if gone:
         return False
     if one_shot and consecutive_errors == 0:

@@ -88,5 +88,10 @@ def print_search(results: Sequence[ArticleView], console: Console) -> None:
 
 
 def _shown_link(url: str) -> str:
-    """An item a feed gave no link is archived under its own urn: nothing to open."""
-    return escape(url) if url.startswith(("http://", "https://")) else "(no link in the feed)"
+    """An item a feed gave no link is archived under its own urn: nothing to open; a seed
+    document (seed:NAME) is the product's own reference text."""
+    if url.startswith(("http://", "https://")):
+        return escape(url)
+    if url.startswith("seed:"):
+        return f"(seed document {escape(url.removeprefix('seed:'))}, shipped with techwatch)"
+    return "(no link in the feed)"

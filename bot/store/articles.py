@@ -18,6 +18,8 @@ from bot.store.rows import SEED_SOURCE, FetchLogged, classification_values
 from bot.store.schema import articles, backfill_sitemaps, fetch_log, item_keys, raw_pages
 from bot.stories import events
 
+SEED_DATED = "seed_text"  # a seed document's date: the latest day its text names, or none
+
 if TYPE_CHECKING:
     from bot.analysis import ArticleResult, RawPage, StoryInput
     from bot.store.stories import TermCounts
@@ -223,7 +225,7 @@ class ArticleStore:
                                                articles.c.state == "pending"))
 
     def add_seed(self, name: str, title: str, text: str, classification: Classification,
-                 now: datetime) -> None:
+                 now: datetime, published: datetime | None = None) -> None:
         """Archive one seed document, already extracted and classified. Its terms are counted
         in the document frequencies (a new archive's first IDF), it is no story's candidate."""
         key = f"seed:{name}"
@@ -236,10 +238,22 @@ class ArticleStore:
                 return
             article_id = insert_article(db, draft, now, None)
             db.execute(articles.update().where(articles.c.id == article_id).values(
-                state="done", text=text, extraction_status="full", published=now,
-                date_source="first_seen", **classification_values(classification)))
+                state="done", text=text, extraction_status="full", published=published,
+                date_source=SEED_DATED, **classification_values(classification)))
             self._terms.count(db, events.story_terms(title, text, None).document_terms)
             dialect.index_article(db, article_id, body=text)
+
+    def date_seeds(self, dates: dict[str, datetime | None]) -> int:
+        """Seed documents archived dated the day they were archived (before their own dates
+        were read from their text): their own date, or none."""
+        with self.engine.begin() as db:
+            done = 0
+            for name, published in dates.items():
+                done += db.execute(articles.update().where(
+                    articles.c.source_id == SEED_SOURCE, articles.c.url == f"seed:{name}",
+                    articles.c.date_source == "first_seen").values(
+                        published=published, date_source=SEED_DATED)).rowcount
+            return done
 
     def seed_count(self) -> int:
         with self.engine.connect() as db:

@@ -15,10 +15,11 @@ RAW_YIELD_PER = 50  # with the raw pages: each row carries a compressed page
 
 
 def export_rows(db: sa.Connection, *, since: datetime | None = None, topic: str | None = None,
-                relevant_only: bool = False, raw: bool = False) -> sa.CursorResult:
-    """Archived news articles, oldest first (never seed documents), with their source's name and
-    story (the story's first article, or itself); with `raw`, also the stored page, or NULLs when
-    none was kept (feed-only items, pages pruned by retention)."""
+                relevant_only: bool = False, raw: bool = False, seeds: bool = False,
+                ) -> sa.CursorResult:
+    """Archived news articles, oldest first (the seed documents too with `seeds`), with their
+    source's name and story (the story's first article, or itself); with `raw`, also the stored
+    page, or NULLs when none was kept (feed-only items, pages pruned by retention)."""
     columns = [articles, sources.c.name.label("source_name"), sources.c.url.label("source_url"),
                sa.func.coalesce(articles.c.story_id, articles.c.id).label("story")]
     if raw:
@@ -27,9 +28,9 @@ def export_rows(db: sa.Connection, *, since: datetime | None = None, topic: str 
     joined = articles.join(sources, sources.c.id == articles.c.source_id, isouter=True)
     if raw:
         joined = joined.join(raw_pages, raw_pages.c.article_id == articles.c.id, isouter=True)
-    query = (sa.select(*columns).select_from(joined)
-             .where(articles.c.source_id != SEED_SOURCE)
-             .order_by(articles.c.first_seen, articles.c.id))
+    query = sa.select(*columns).select_from(joined).order_by(articles.c.first_seen, articles.c.id)
+    if not seeds:
+        query = query.where(articles.c.source_id != SEED_SOURCE)
     if since is not None:
         query = query.where(articles.c.first_seen >= since)
     if topic:
