@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -263,6 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--find-feeds", action="store_true",
                          help="look for each suggestion's feed (fetches each site once)")
     suggest.set_defaults(handler=cmd_sources_suggest)
+    import_sources = sources_commands.add_parser(
+        "import", help="add the feeds of an OPML file (a feed reader's export), each fetched once")
+    import_sources.add_argument("file", metavar="FILE.opml")
+    import_sources.set_defaults(handler=cmd_sources_import)
+    export_sources = sources_commands.add_parser(
+        "export", help="write the config's and the added sources as OPML (for a feed reader)")
+    export_sources.add_argument("--format", choices=("opml",), default="opml")
+    export_sources.add_argument("--output", "-o", metavar="FILE",
+                                help="write to FILE instead of standard output")
+    export_sources.set_defaults(handler=cmd_sources_export, reads=True)
 
     export = commands.add_parser(
         "export", help="write the archive as JSON Lines, CSV or WARC (streamed)")
@@ -757,12 +766,14 @@ def cmd_sources_check(app: App, args: argparse.Namespace) -> int:
 def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
     import asyncio
 
-    if not re.fullmatch(r"\S+", args.url.strip()):
-        raise TechwatchError(f"sources add: not a URL: {args.url!r} (a feed's or a site's "
-                             "address, e.g. https://www.example.com/feed)")
     from bot.app import add_feed_source
+    from bot.feeds.opml import feed_address
 
-    url = args.url if re.match(r"^https?://", args.url) else f"https://{args.url}"
+    try:
+        url = feed_address(args.url)
+    except ValueError as e:
+        raise TechwatchError(f"sources add: not a URL: {args.url!r} ({e}; a feed's or a site's "
+                             "address, e.g. https://www.example.com/feed)") from None
     try:
         source, found = asyncio.run(add_feed_source(
             app, url, source_id=args.source_id, name=args.name, lang=args.lang))
@@ -770,6 +781,110 @@ def cmd_sources_add(app: App, args: argparse.Namespace) -> int:
         raise TechwatchError(f"sources add: {e}") from None
     print(f"added source {source.id}: {source.name} <{redact(source.url)}> ({found.feed.format}, "
           f"{len(found.feed.entries)} items, {source.lang}); polled from the next cycle")
+    return 0
+
+
+def cmd_sources_import(app: App, args: argparse.Namespace) -> int:
+    """Each feed of the file is fetched once, as `sources add` does (one client, in parallel
+    within the fetch limits); a duplicate, a bad address or a feed that fails is one line on
+    standard error, and the rest is imported. Exit 0 when something was imported or everything
+    was there already."""
+    import asyncio
+
+    from bot.app import open_fetcher
+    from bot.feeds.discover import find_feed, new_source
+    from bot.feeds.identity import canonical_url
+    from bot.feeds.opml import MAX_OPML_BYTES, OpmlFeed, plan_import, read_opml, source_language
+
+    try:
+        with open(args.file, "rb") as file:
+            data = file.read(MAX_OPML_BYTES + 1)
+    except OSError as e:
+        raise TechwatchError(f"sources import: cannot read {args.file}: {e.strerror or e}") from None
+    try:
+        feeds = read_opml(data)
+    except TechwatchError as e:
+        raise TechwatchError(f"sources import: {args.file}: {e}") from None
+    if not feeds:
+        _say(f"sources import: {args.file}: no feed in it (no outline with an xmlUrl)")
+    rows = app.archive.source_rows()
+    known = {canonical_url(s.url): f"source {s.id}" for s in (*rows, *app.settings.sources)}
+    taken = {row.id for row in rows} | {s.id for s in app.settings.sources}
+    steps = plan_import(feeds, known)
+    imported = duplicates = 0
+
+    def skip(feed: OpmlFeed, why: str) -> None:
+        where = f"{args.file}:{feed.line}" if feed.line else args.file
+        title = f'"{feed.title}" ' if feed.title else ""
+        _say(f"sources import: {where}: {title}skipped: {redact(why)}")
+
+    async def import_all() -> None:
+        nonlocal imported, duplicates
+        async with open_fetcher(app) as fetcher:
+            tasks = [asyncio.ensure_future(find_feed(fetcher, step.url)) if step.url else None
+                     for step in steps]
+            for step, task in zip(steps, tasks, strict=True):
+                feed = step.feed
+                if task is None:
+                    duplicates += step.duplicate
+                    skip(feed, step.skip or "")
+                    continue
+                try:
+                    found = await task
+                except SourceError as e:
+                    skip(feed, str(e))
+                    continue
+                key = canonical_url(found.url)
+                if key in known:  # its site's feed, or where it redirects, is known already
+                    duplicates += 1
+                    skip(feed, f"already {known[key]} (its feed {found.url})")
+                    continue
+                try:
+                    source = new_source(found, taken, name=feed.title or None,
+                                        lang=source_language(feed))
+                    app.archive.add_source(source, app.now(), note=feed.category or None)
+                except TechwatchError as e:
+                    skip(feed, str(e))
+                    continue
+                known[key], imported = f"source {source.id}", imported + 1
+                taken.add(source.id)
+                note = f", {feed.category}" if feed.category else ""
+                print(f"imported source {source.id}: {source.name} <{redact(source.url)}> "
+                      f"({source.lang}{note})")
+
+    asyncio.run(import_all())
+    skipped = len(steps) - imported
+    print(f"{imported} imported, {skipped} skipped" + (
+        f" ({duplicates} known already)" if duplicates else "") +
+        ("; polled from the next cycle" if imported else ""))
+    return 0 if imported or skipped == duplicates else 1
+
+
+def cmd_sources_export(app: App, args: argparse.Namespace) -> int:
+    """The config's sources (those enabled) and the added ones, with their notes as categories."""
+    from pathlib import Path
+
+    from bot.feeds.opml import OpmlFeed, render_opml
+
+    notes = {row.id: row.note for row in app.archive.source_rows()}
+    chosen = [s for s in app.settings.sources if s.enabled] + list(
+        app.archive.added_sources(app.settings.poll.default_poll_minutes))
+    data = render_opml((OpmlFeed(url=s.url, title=s.name, category=notes.get(s.id) or "",
+                                 lang=s.lang) for s in chosen),
+                       title="techwatch sources", created=app.now())
+    if args.output:
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as e:
+            raise TechwatchError(f"sources export: cannot write {args.output}: "
+                                 f"{e.strerror or e}") from None
+        print(f"{len(chosen)} sources written to {args.output}", file=sys.stderr)
+        return 0
+    if sys.stdout is None:
+        raise TechwatchError("sources export: standard output is closed")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
     return 0
 
 

@@ -58,6 +58,7 @@ sources = sa.Table(
     # items still being taken are a backlog (archived, not alerted)
     sa.Column("claimed_by", sa.String),  # the worker polling it now (bot.store.cluster)
     sa.Column("claimed_until", UTCDateTime),  # its lease: a dead worker's claim lapses then
+    sa.Column("note", sa.String),  # a user's label: the category an OPML import gave it
 )
 
 articles = sa.Table(

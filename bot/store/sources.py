@@ -75,15 +75,15 @@ class SourceStore:
                 .order_by(sources.c.id)
             return list(db.execute(query))
 
-    def add_source(self, source: Source, now: datetime) -> None:
-        """A source added at run time (`techwatch sources add`, `/techwatch add-source`): polled
-        beside the config's."""
+    def add_source(self, source: Source, now: datetime, *, note: str | None = None) -> None:
+        """A source added at run time (`techwatch sources add`, `/techwatch add-source`,
+        `techwatch sources import`, whose category is its `note`): polled beside the config's."""
         with self.engine.begin() as db:
             if db.execute(sa.select(sources.c.id).where(sources.c.id == source.id)).first():
                 raise StorageError(f"a source with id {source.id!r} exists already")
             db.execute(sources.insert().values(
                 id=source.id, url=source.url, name=source.name, lang=source.lang, enabled=True,
-                origin=SLACK_ORIGIN if source.from_slack else "added",
+                origin=SLACK_ORIGIN if source.from_slack else "added", note=note,
                 last_status="never polled", consecutive_errors=0, next_poll_at=now))
 
     def added_sources(self, poll_minutes: float) -> tuple[Source, ...]:
