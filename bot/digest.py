@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 
 from bot.classify import Taxonomy
 from bot.models import ArticleView, StoryGrowth
@@ -35,6 +35,7 @@ class Digest:
     until: datetime
     sections: tuple[DigestSection, ...]
     updates: tuple[StoryUpdate, ...] = ()  # stories of earlier digests, grown since
+    more: tuple[ArticleView, ...] = ()  # stories past its limit (their leads): a line each
 
     @property
     def total(self) -> int:
@@ -52,18 +53,41 @@ class Digest:
 
 def build_digest(articles: Sequence[ArticleView], taxonomy: Taxonomy, since: datetime,
                  until: datetime, preferred_sources: Sequence[str] = (),
-                 updates: Sequence[StoryUpdate] = ()) -> Digest:
+                 updates: Sequence[StoryUpdate] = (), limit: int | None = None) -> Digest:
     """Each story appears once (its lead, "also" the other outlets), under its strongest topic;
     sections follow their best story. Stories of earlier digests that grew come after, one
-    "updated" line each, best first."""
+    "updated" line each, best first. Past `limit` stories (the best first, then the newest),
+    the rest are `more`: a reader is told of them, one line each, never left to believe the
+    digest was the whole day."""
+    newest: dict[int, datetime] = {}
+    for a in articles:
+        story = a.story_id or a.id
+        newest[story] = max(newest.get(story, a.first_seen), a.first_seen)
+    ranked = sorted(stories(articles, preferred_sources),
+                    key=lambda a: (-a.score, -newest[a.story_id or a.id].timestamp(), a.title))
+    shown, more = (ranked, []) if limit is None else (ranked[:limit], ranked[limit:])
     groups: dict[str, list[ArticleView]] = {}
-    for article in sorted(stories(articles, preferred_sources), key=lambda a: (-a.score, a.title)):
+    for article in sorted(shown, key=lambda a: (-a.score, a.title)):
         groups.setdefault(article.topics[0] if article.topics else OTHER, []).append(article)
     sections = [DigestSection(tid, taxonomy.name(tid) if tid != OTHER else "Other",
                               tuple(items)) for tid, items in groups.items()]
     sections.sort(key=lambda s: -s.articles[0].score)
     ordered = sorted(updates, key=lambda u: (-u.lead.score, u.lead.title))
-    return Digest(since, until, tuple(sections), tuple(ordered))
+    return Digest(since, until, tuple(sections), tuple(ordered), tuple(more))
+
+
+DAY = timedelta(hours=26)  # a daily digest's period, with room for a late or a DST-long day
+
+
+def more_line(digest: Digest, tz: tzinfo) -> str:
+    """What a digest says of the stories past its limit: "+3 more relevant stories today"
+    (for a period longer than a day, "since <its start>"); empty when there are none."""
+    n = len(digest.more)
+    if not n:
+        return ""
+    when = "today" if digest.until - digest.since <= DAY else \
+        f"since {digest.since.astimezone(tz):%a %d %b}"
+    return f"+{n} more relevant {'story' if n == 1 else 'stories'} {when}"
 
 
 def story_update(growth: StoryGrowth, preferred_sources: Sequence[str] = ()) -> StoryUpdate:

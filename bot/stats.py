@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from rich.console import Console
 from rich.markup import escape
@@ -24,6 +24,9 @@ from bot.app import App
 from bot.errors import TechwatchError
 from bot.notify.terminal import console
 from bot.store.reports import stats_rows
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_WEEKS = 520  # ten years: the window's start must stay a real date
 TOP_SOURCES = 10
@@ -209,10 +212,16 @@ def _cell(articles: int, stories: int) -> str:
     return f"{articles} ({stories})" if articles else "–"
 
 
-def draw_chart(stats: Stats, path: str | BinaryIO) -> None:
-    """Weekly relevant articles as bars stacked by topic (an article with two topics is in
-    both), the legend beside them by topic id (what --topic takes): CHART_SIZE at CHART_DPI,
-    whatever the data, so the image has a known size."""
+PAIRS_LABEL = "article–topic pairs (an article counts once per topic)"
+RELEVANT_LABEL = "relevant articles (each once)"
+
+
+def build_chart(stats: Stats) -> Figure:
+    """Weekly relevant articles per topic as stacked bars, the legend beside them by topic name.
+    A stack counts article–topic pairs (an article with two topics is in both, so a stack can
+    stand above the week's articles), and the axis says so; the week's relevant articles, each
+    once, are the dots over the stacks. CHART_SIZE at CHART_DPI, whatever the data, so the
+    image has a known size."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: render to a file
@@ -227,19 +236,27 @@ def draw_chart(stats: Stats, path: str | BinaryIO) -> None:
     colors = matplotlib.colormaps["tab20"]
     shown = [s for s in stats.topics if s.total_articles]
     for i, s in enumerate(shown):
-        axes.bar(x, s.articles, bottom=bottom, label=s.id, color=colors(i % 20), width=0.8)
+        axes.bar(x, s.articles, bottom=bottom, label=s.name, color=colors(i % 20), width=0.8)
         bottom = [b + a for b, a in zip(bottom, s.articles, strict=True)]
+    if shown:
+        axes.plot(list(x), stats.relevant.articles, linestyle="none", marker="o", color="black",
+                  markersize=4, label=RELEVANT_LABEL)
     axes.set_xticks(list(x), labels, rotation=90 if len(labels) > 26 else 0, fontsize=8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(f"ISO week ({stats.weeks[0]} – {stats.weeks[-1]}, UTC)")
-    axes.set_ylabel("relevant articles, stacked by topic")
+    axes.set_ylabel(PAIRS_LABEL)
     axes.set_title("techwatch: relevant articles per topic per week")
     if shown:
-        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="topic")
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     else:
         axes.text(0.5, 0.5, "no relevant articles in this period", ha="center",
                   transform=axes.transAxes)
+    return figure
+
+
+def draw_chart(stats: Stats, path: str | BinaryIO) -> None:
+    """The chart (`build_chart`) as a PNG file."""
     try:
-        figure.savefig(path, format="png", dpi=CHART_DPI)
+        build_chart(stats).savefig(path, format="png", dpi=CHART_DPI)
     except OSError as e:
         raise TechwatchError(f"stats: cannot write {path}: {e.strerror or e}") from None

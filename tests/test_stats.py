@@ -199,3 +199,34 @@ def test_compute_counts_stories_once_and_keeps_unknown_topics():
     assert stats.articles == 6
     assert [(s.id, s.articles, s.relevant) for s in stats.sources] == [("a", 4, 4), ("b", 2, 1)]
     assert stats.as_dict()["totals"]["stories"] == 4
+
+
+def test_the_chart_says_what_a_stack_counts_and_names_its_topics():
+    """A stack counts article–topic pairs (three articles with two topics each make six), and
+    the axis says so; the week's relevant articles, each once, are the dots; the legend names
+    the topics as the taxonomy does, not by id."""
+    from test_classify import TAXONOMY
+
+    from bot.stats import PAIRS_LABEL, RELEVANT_LABEL, build_chart
+
+    since, weeks = week_window(day(22), 2)
+    rows = [Row(day(17), True, ["semiconductors", "export_controls"], 1),
+            Row(day(18), True, ["semiconductors", "export_controls"], 2),
+            Row(day(19), True, ["semiconductors", "ai"], 3),
+            Row(day(20), True, ["semiconductors"], 4)]
+    names = {t: TAXONOMY.name(t) for t in TAXONOMY.ids}
+    stats = compute(rows, since, day(22), weeks, names)
+    axes = build_chart(stats).axes[0]
+    assert axes.get_ylabel() == PAIRS_LABEL == \
+        "article–topic pairs (an article counts once per topic)"
+    legend = [t.get_text() for t in axes.get_legend().get_texts()]
+    shown = [names[t] for t in ("ai", "semiconductors", "export_controls")]
+    assert sorted(legend) == sorted([*shown, RELEVANT_LABEL])
+    assert all(n != t for n, t in zip(shown, ("ai", "semiconductors", "export_controls"),
+                                      strict=True))  # names, not ids
+    assert not set(legend) & set(TAXONOMY.ids)
+    stacks = [sum(bar.get_height() for c in axes.containers for bar in c.patches
+                  if round(bar.get_x() + bar.get_width() / 2) == week) for week in (0, 1)]
+    assert stacks == [0, 7]  # 3 + 3 + 1 pairs in the last week: above its 4 articles
+    (dots,) = axes.get_lines()
+    assert list(dots.get_ydata()) == [0, 4] and dots.get_label() == RELEVANT_LABEL

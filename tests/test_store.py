@@ -249,7 +249,7 @@ def test_seeding_stopped_halfway_is_completed_by_the_next_start(tmp_path, cli, d
 
 def test_a_digest_takes_max_stories_stories_not_articles(database_url):
     """A story carried by three outlets is one entry of the digest ("also: ..."), so it uses
-    one of max_stories, not three; the story that does not fit waits for the next digest."""
+    one of max_stories, not three; the story that does not fit is listed (a line), not lost."""
     from bot.analysis import StoryInput
     from bot.config import StorySettings
     from bot.stories.events import story_terms
@@ -275,9 +275,19 @@ def test_a_digest_takes_max_stories_stories_not_articles(database_url):
                                  Classification(True, score, ("energy",), {}), published=NOW,
                                  date_source="feed", text=pending.summary, now=NOW,
                                  story=story, rules=StorySettings())
-    taken = archive.digest_articles("C1", first_seen_after=datetime(2026, 1, 1, tzinfo=UTC),
-                                    min_score=0, published_after=datetime(2026, 1, 1, tzinfo=UTC),
-                                    limit=2)
+    due = archive.digest_articles("C1", first_seen_after=datetime(2026, 1, 1, tzinfo=UTC),
+                                  min_score=0, published_after=datetime(2026, 1, 1, tzinfo=UTC))
     archive.close()
-    assert len({a.story_id for a in taken}) == 2
-    assert sorted(a.title for a in taken) == sorted([wire[0]] * 3 + [texts[3][0]])
+    assert len(due) == 5 and len({a.story_id for a in due}) == 3  # every article of each story
+    from test_classify import TAXONOMY
+
+    from bot.digest import build_digest
+    from bot.notify.service import story_members
+
+    digest = build_digest(due, TAXONOMY, NOW, NOW, limit=2)
+    shown = [a for s in digest.sections for a in s.articles]
+    assert sorted(a.title for a in shown) == sorted([wire[0], texts[3][0]])
+    assert [a.title for a in digest.more] == [texts[4][0]]  # past the limit: a line
+    members = story_members(digest, due)
+    wire_lead = next(a for a in shown if a.title == wire[0])
+    assert len(members[wire_lead.id]) == 3 and len(members[digest.more[0].id]) == 1

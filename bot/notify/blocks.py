@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, Option, PlainTextObject
 
-from bot.digest import Digest, StoryUpdate, lead_sentences, why
+from bot.digest import Digest, StoryUpdate, lead_sentences, more_line, why
 from bot.models import ArticleView, SlackMessage, WatchHit
 from bot.watches.matcher import highlight
 
@@ -77,6 +77,7 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
     counts = [f"{digest.total} {'story' if digest.total == 1 else 'stories'} · {topics} "
               f"topic{'s' if topics != 1 else ''}"] if digest.total else []
     counts += [f"{len(updated)} updated"] if updated else []
+    counts += [f"+{len(digest.more)} more in the thread"] if digest.more else []
     summary = " · ".join([*counts, f"since {digest.since.astimezone(tz):%d %b %H:%M %Z}"])
     blocks: list[dict] = [header, context(summary)]
     for topic in digest.sections:
@@ -87,8 +88,24 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
         blocks.append(section(f"*Updated stories* ({len(updated)})"))
         blocks += [update_block(u) for u in updated]
         blocks.append(DividerBlock().to_dict())
+    blocks.pop()
+    more = more_line(digest, tz)
+    if more:  # the digest's last line; the stories themselves, a line each, in its thread
+        blocks.append(context(f"{more}: one line each in this digest's thread."))
+    listed = [section(f"*{more}*"), *(more_block(a) for a in digest.more)] if more else []
     fallback = cut(f"techwatch digest: {summary}", MAX_FALLBACK_TEXT)
-    return _split(blocks[:-1], fallback)
+    return _split(blocks, fallback, listed)
+
+
+def more_block(article: ArticleView) -> dict:
+    """A story past the digest's limit as one line: its linked title and outlets. Its
+    block_id is a story's: the thread message carries it (a refusal gives it back), and an
+    edit can add "updated: +Outlet" under it."""
+    line = f"• {link(article.url, article.title)} · {cut(escape(article.source_name), 100)}"
+    if article.also:
+        line += f" +{len(article.also)}"
+    return SectionBlock(block_id=f"story-{article.id}",
+                        text=MarkdownTextObject(text=cut(line, MAX_SECTION_TEXT))).to_dict()
 
 
 def alert_message(article: ArticleView, tz: tzinfo, watch: WatchHit | None = None,
@@ -251,12 +268,13 @@ def plain_text(message: SlackMessage) -> str:
     return "\n".join(out)
 
 
-def _split(blocks: Sequence[dict], fallback: str) -> list[SlackMessage]:
+def _split(blocks: Sequence[dict], fallback: str, apart: Sequence[dict] = ()) -> list[SlackMessage]:
+    """The blocks as messages within Slack's limits; `apart` starts a message of its own."""
     messages: list[list[dict]] = [[]]
     size = 0
-    for block in blocks:
+    for i, block in enumerate((*blocks, *apart)):
         length = _text_length(block)
-        if messages[-1] and (len(messages[-1]) >= MAX_BLOCKS - 1 or
+        if messages[-1] and (len(messages[-1]) >= MAX_BLOCKS - 1 or i == len(blocks) or
                              size + length > MAX_MESSAGE_TEXT):
             messages.append([])
             size = 0

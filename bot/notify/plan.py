@@ -54,14 +54,18 @@ def owed_digest(now: datetime, hhmm: str, tz: tzinfo, last: datetime | None,
 
 
 def digest_deliveries(channel: str, key: str, messages: Sequence[SlackMessage],
-                      updates: Sequence[StoryUpdate] = ()) -> list[Delivery]:
+                      updates: Sequence[StoryUpdate] = (),
+                      members: Mapping[int, Sequence[int]] | None = None) -> list[Delivery]:
     """A digest's messages: the first in the channel, the rest in its thread. Each records
-    the stories it carries (and the articles of its "updated" lines): a refused thread part
-    gives them back."""
+    the stories it carries (every article of each, `members` by its lead's id, and the
+    articles of its "updated" lines): a refused thread part gives them back whole (one
+    article of a story kept would keep the story from the next digest)."""
     settles = {f"update-{u.lead.id}": u.article_ids for u in updates}
+    members = members or {}
 
     def carried(m: SlackMessage) -> tuple[int, ...]:
-        return story_ids(m) + tuple(i for b in m.blocks for i in settles.get(b.get("block_id"), ()))
+        return tuple(i for lead in story_ids(m) for i in members.get(lead, (lead,))) + \
+            tuple(i for b in m.blocks for i in settles.get(b.get("block_id"), ()))
 
     parts = [Delivery(key=f"{key}:part-{i}", channel=channel, kind="digest", message=m,
                       parent_key=f"{key}:part-0" if i else None, article_ids=carried(m))

@@ -259,10 +259,20 @@ def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, al
     if not articles and not content.updated and not allow_empty:
         return None
     messages = digest_messages(content, ZoneInfo(digest.timezone))
-    deliveries = digest_deliveries(digest.channel, key, messages, content.updates)
+    deliveries = digest_deliveries(digest.channel, key, messages, content.updates,
+                                   story_members(content, articles))
     if digest.monday_chart and now.astimezone(ZoneInfo(digest.timezone)).weekday() == 0:
         deliveries.append(chart_delivery(digest.channel, key))
     return deliveries, (digest.channel, taken_ids(content, articles))
+
+
+def story_members(content: Digest, articles: list[ArticleView]) -> dict[int, list[int]]:
+    """Every article of each story the digest carries, by its lead's id (its block's)."""
+    by_story: dict[int, list[int]] = {}
+    for a in articles:
+        by_story.setdefault(a.story_id or a.id, []).append(a.id)
+    leads = [*(a for s in content.sections for a in s.articles), *content.more]
+    return {lead.id: by_story.get(lead.story_id or lead.id, [lead.id]) for lead in leads}
 
 
 def taken_ids(content: Digest, articles: list[ArticleView]) -> list[int]:
@@ -294,22 +304,22 @@ def _story_changes(app: App, channel: str, now: datetime, *, min_score: float,
 def digest_content(app: App, channel: str, now: datetime, *, min_score: float, limit: int,
                    topics: tuple[str, ...] = ()) -> tuple[Digest, list[ArticleView]]:
     """A channel's next digest: relevant stories not yet in it (the first one looks back
-    `lookback_hours`), published within `max_age_days`, and stories of earlier digests that
-    grew since and no edit says so; and the articles it takes (with `taken_ids`, those of its
-    updates)."""
+    `lookback_hours`), published within `max_age_days`, the best `limit` in full and the rest
+    a line each, and stories of earlier digests that grew since and no edit says so; and the
+    articles it takes (with `taken_ids`, those of its updates): all of them, so what it only
+    listed is not held over as news for the next one."""
     settings = app.settings.digest
     lookback = timedelta(hours=settings.lookback_hours)
     first = app.archive.first_digest(channel)
     articles = app.archive.digest_articles(
         channel, first_seen_after=(first or now) - lookback, min_score=min_score,
-        published_after=now - timedelta(days=settings.max_age_days), limit=limit,
-        topics=topics)
+        published_after=now - timedelta(days=settings.max_age_days), topics=topics)
     updates = sorted(_story_changes(app, channel, now, min_score=min_score,
                                     topics=topics).for_digest,
                      key=lambda u: -u.lead.score)[:limit]  # the rest: the digest after
     since = app.archive.last_digest(channel) or now - lookback
     return build_digest(articles, app.classifier.taxonomy, since, now,
-                        app.settings.stories.preferred_sources, updates), articles
+                        app.settings.stories.preferred_sources, updates, limit), articles
 
 
 def _post(app: App, try_now: frozenset[str]) -> DeliveryReport:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from datetime import UTC
 
 from rich.console import Console
 from rich.markup import escape as markup_escape
 from rich.table import Table
 
-from bot.digest import Digest, StoryUpdate, why
+from bot.digest import Digest, StoryUpdate, more_line, why
 from bot.models import ArticleView
 from bot.untrusted import CONTROL
 
@@ -36,8 +37,10 @@ def print_digest(digest: Digest, console: Console) -> None:
     period = f"{digest.since:%Y-%m-%d %H:%M} – {digest.until:%Y-%m-%d %H:%M} UTC"
     stories = "1 story" if digest.total == 1 else f"{digest.total} stories"
     updated = digest.updated
+    more = more_line(digest, UTC)
     console.rule(f"[bold]techwatch digest[/] · {stories} · "
-                 + (f"{len(updated)} updated · " if updated else "") + escape(period))
+                 + (f"{len(updated)} updated · " if updated else "")
+                 + (f"+{len(digest.more)} more · " if more else "") + escape(period))
     if not digest.total and not updated:
         console.print("No new relevant stories in this period.")
         return
@@ -49,6 +52,12 @@ def print_digest(digest: Digest, console: Console) -> None:
         console.print(f"\n[bold underline]Updated stories[/] ({len(updated)})")
         for update in updated:
             print_update(update, console)
+    if more:  # past the digest's limit: said, and listed a line each (they are not held over)
+        console.print(f"\n[bold]{more}[/], one line each:")
+        for article in digest.more:
+            also = f" +{len(article.also)}" if article.also else ""
+            console.print(f"• {escape(article.title)} · {escape(article.source_name)}{also} · "
+                          f"{_shown_link(article.url)}", soft_wrap=True)
 
 
 def print_update(update: StoryUpdate, console: Console) -> None:

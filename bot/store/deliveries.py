@@ -49,26 +49,24 @@ class DeliveryStore:
         self.plan([], sent_at, digest=(channel, article_ids))
 
     def digest_articles(self, channel: str, *, first_seen_after: datetime, min_score: float,
-                        published_after: datetime, limit: int, topics: tuple[str, ...] = (),
+                        published_after: datetime, topics: tuple[str, ...] = (),
                         ) -> list[ArticleView]:
-        """Relevant news not yet in this channel's digest, best first, from at most `limit`
-        stories (a story's every outlet: one entry, "also: ..."); never seed documents. An
-        article finished late (a retry) still gets its turn."""
+        """Relevant news not yet in this channel's digest, best first: every article of each
+        story none of whose articles went out (which stories a digest shows, and which it
+        only lists, is bot.digest's to decide); never seed documents. An article finished
+        late (a retry) still gets its turn."""
         earlier = articles.alias("earlier")
         story = sa.func.coalesce(articles.c.story_id, articles.c.id)
         in_digest = sa.exists().where(  # this article, or another of its story, went out
             digest_items.c.channel == channel, digest_items.c.article_id == earlier.c.id,
             sa.func.coalesce(earlier.c.story_id, earlier.c.id) == story)
-        due = (articles.c.state == "done", articles.c.relevant.is_(True),
-               articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
-               articles.c.first_seen > first_seen_after, ~in_digest,
-               sa.or_(articles.c.published.is_(None), articles.c.published >= published_after),
-               *any_topic(topics), is_news())
-        best_stories = (sa.select(story).where(*due).group_by(story)
-                        .order_by(sa.func.max(articles.c.score).desc(),
-                                  sa.func.max(articles.c.first_seen).desc()).limit(limit))
-        query = (view_query().where(*due, story.in_(best_stories))
-                 .order_by(articles.c.score.desc(), articles.c.first_seen.desc()))
+        query = (view_query().where(
+            articles.c.state == "done", articles.c.relevant.is_(True),
+            articles.c.score >= min_score, articles.c.source_id != SEED_SOURCE,
+            articles.c.first_seen > first_seen_after, ~in_digest,
+            sa.or_(articles.c.published.is_(None), articles.c.published >= published_after),
+            *any_topic(topics), is_news())
+            .order_by(articles.c.score.desc(), articles.c.first_seen.desc()))
         with self.engine.connect() as db:
             return [article_view(r) for r in db.execute(query)]
 
