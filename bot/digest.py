@@ -36,6 +36,7 @@ class Digest:
     sections: tuple[DigestSection, ...]
     updates: tuple[StoryUpdate, ...] = ()  # stories of earlier digests, grown since
     more: tuple[ArticleView, ...] = ()  # stories past its limit (their leads): a line each
+    notice: str = ""  # said first: no source could be reached (bot.feeds.reach)
 
     @property
     def total(self) -> int:

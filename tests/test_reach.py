@@ -4,6 +4,8 @@ environment (HTTP_PROXY, NO_PROXY) carries feeds, pages and Slack's calls."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import write_config
 from newsite import news_sources, query, serve_news_site
@@ -53,6 +55,9 @@ def test_a_first_run_that_reaches_no_source_says_so_why_and_what_next(site, tmp_
     config = feed_by_name(site, tmp_path)
     code, out, err = cli("--config", str(config), "run", "--once")
     assert code == 0 and "Traceback" not in err
+    # the digest's header says it, not "no new stories"
+    assert "no source reached" in out and "No news could be fetched" in out
+    assert "No new relevant stories" not in out and "host names do not resolve" in out
     assert "every source failed (1 of 1: 1 dns)" in err
     assert "host names do not resolve (DNS)" in err and "HTTPS_PROXY" in err
     assert "`techwatch run --once --now`" in err
@@ -113,6 +118,18 @@ def test_slack_calls_follow_the_proxy_settings(site, tmp_path, cli, slack, no_pr
         assert slack_calls == []
     else:
         assert any(url.endswith("/chat.postMessage") for url in slack_calls)
+
+
+def test_a_slack_digest_says_no_source_was_reached(site, tmp_path, cli, slack, no_proxy_env):
+    config = feed_by_name(site, tmp_path, extra=SLACK)
+    no_proxy_env.setenv("SLACK_BOT_TOKEN", TOKEN)
+    assert cli("--config", str(config), "poll")[0] == 0  # fails: the name resolves nowhere
+    code, out, err = cli("--config", str(config), "digest")  # nothing new, yet it is sent
+    assert code == 0, err
+    [post] = slack.posts("C0DIGEST")
+    text = json.dumps(post["blocks"])
+    assert "No news could be fetched" in text and "every source failed (1 of 1: 1 dns)" in text
+    assert "No new US" not in text
 
 
 def test_the_likely_cause_follows_the_failures():

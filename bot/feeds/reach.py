@@ -4,7 +4,7 @@ a first run on a machine whose network does not reach the feeds must say so, not
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 NEXT = "then `techwatch run --once --now` polls every source again at once"
 # what a failure's kind says about the machine's network, the likely fix first
@@ -54,3 +54,14 @@ def all_backing_off(count: int, until: str) -> str:
     """No source was polled: each waits out its back-off after earlier failures."""
     return (f"no source was polled: all {count} are backing off after failures until {until}; "
             "`techwatch run --once --now` (or `techwatch poll --now`) polls them now.")
+
+
+def sources_notice(sources: Iterable[tuple[str, str | None]]) -> str:
+    """A digest's warning, from each source's health and last status (`status`'s "failing",
+    "error: dns"): when every source still polled failed its last poll, the digest says so
+    rather than "no new stories"; empty otherwise."""
+    polled = [(health, status or "") for health, status in sources
+              if health in ("ok", "failing")]
+    failing = Counter(status.removeprefix("error: ") for health, status in polled
+                      if health == "failing")
+    return unreachable(len(polled), sum(failing.values()), failing) or ""

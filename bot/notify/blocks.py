@@ -70,16 +70,20 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
     header = HeaderBlock(text=PlainTextObject(
         text=cut(f"techwatch digest · {day:%a %d %b %Y}", MAX_HEADER_TEXT))).to_dict()
     updated = digest.updated
+    warning = [section(f":warning: *No news could be fetched:* {escape(digest.notice)}")] \
+        if digest.notice else []
     if not digest.total and not updated:
-        note = "No new US–Japan technology coverage since the last digest."
-        return [SlackMessage(note, (header, context(note)))]
+        note = "No news could be fetched: " + digest.notice if digest.notice else \
+            "No new US–Japan technology coverage since the last digest."
+        return [SlackMessage(cut(note, MAX_FALLBACK_TEXT),
+                             (header, *warning) if warning else (header, context(note)))]
     topics = len(digest.sections)
     counts = [f"{digest.total} {'story' if digest.total == 1 else 'stories'} · {topics} "
               f"topic{'s' if topics != 1 else ''}"] if digest.total else []
     counts += [f"{len(updated)} updated"] if updated else []
     counts += [f"+{len(digest.more)} more in the thread"] if digest.more else []
     summary = " · ".join([*counts, f"since {digest.since.astimezone(tz):%d %b %H:%M %Z}"])
-    blocks: list[dict] = [header, context(summary)]
+    blocks: list[dict] = [header, *warning, context(summary)]
     for topic in digest.sections:
         blocks.append(section(f"*{escape(topic.title)}* ({len(topic.articles)})"))
         blocks += [story_block(a, tz) for a in topic.articles]

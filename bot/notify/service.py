@@ -7,7 +7,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from bot.app import App
 from bot.config import AlertChannel, DigestChannel
 from bot.digest import Digest, build_digest, stories
 from bot.errors import TechwatchError
+from bot.feeds.reach import sources_notice
 from bot.lock import posting
 from bot.models import DIGEST_EDIT, ArticleView, Delivery, WatchHit
 from bot.notify.blocks import digest_messages, edited_story, plain_text
@@ -33,6 +34,7 @@ from bot.notify.plan import (
 )
 from bot.notify.slack import DeliveryReport, SlackPoster, build_client
 from bot.store.dialect import POSTING_LOCK
+from bot.store.sources import source_health
 from bot.watches import SavedWatch
 from bot.watches.matcher import Matcher, compile_watches
 
@@ -256,8 +258,8 @@ def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, al
     min_score = digest_min_score(app, digest)
     content, articles = digest_content(app, digest.channel, now, min_score=min_score,
                                        limit=digest.max_stories, topics=digest.topics)
-    if not articles and not content.updated and not allow_empty:
-        return None
+    if not articles and not content.updated and not (allow_empty or content.notice):
+        return None  # (a digest that would say no source was reached goes out)
     messages = digest_messages(content, ZoneInfo(digest.timezone))
     deliveries = digest_deliveries(digest.channel, key, messages, content.updates,
                                    story_members(content, articles))
@@ -318,8 +320,10 @@ def digest_content(app: App, channel: str, now: datetime, *, min_score: float, l
                                     topics=topics).for_digest,
                      key=lambda u: -u.lead.score)[:limit]  # the rest: the digest after
     since = app.archive.last_digest(channel) or now - lookback
-    return build_digest(articles, app.classifier.taxonomy, since, now,
-                        app.settings.stories.preferred_sources, updates, limit), articles
+    digest = build_digest(articles, app.classifier.taxonomy, since, now,
+                          app.settings.stories.preferred_sources, updates, limit)
+    notice = sources_notice((source_health(r), r.last_status) for r in app.archive.source_rows())
+    return replace(digest, notice=notice), articles
 
 
 def _post(app: App, try_now: frozenset[str]) -> DeliveryReport:

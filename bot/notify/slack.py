@@ -16,6 +16,7 @@ import logging
 import math
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -116,10 +117,12 @@ def scope_advice(response: SlackResponse) -> str:
 def build_client(token: str, api_url: str) -> WebClient:
     # Only 429s are retried inside slack_sdk: its default connection-error retry would re-send a
     # post that may have landed, without looking for it first.
-    client = WebClient(token=token, base_url=api_url, timeout=15,
-                       retry_handlers=[ShortRateLimitWait(max_retry_count=2)])
     # slack_sdk takes HTTPS_PROXY (else HTTP_PROXY) for every URL and ignores NO_PROXY; without
-    # its own proxy, urllib picks the proxy by the URL's scheme and honours NO_PROXY
+    # its own proxy, urllib picks the proxy by the URL's scheme and honours NO_PROXY (with an
+    # SSL context of our own, each call builds its opener, so the proxies are read then)
+    client = WebClient(token=token, base_url=api_url, timeout=15,
+                       ssl=ssl.create_default_context(),
+                       retry_handlers=[ShortRateLimitWait(max_retry_count=2)])
     client.proxy = None
     return client
 

@@ -39,10 +39,14 @@ def print_digest(digest: Digest, console: Console) -> None:
     updated = digest.updated
     more = more_line(digest, UTC)
     console.rule(f"[bold]techwatch digest[/] · {stories} · "
+                 + ("[bold red]no source reached[/] · " if digest.notice else "")
                  + (f"{len(updated)} updated · " if updated else "")
                  + (f"+{len(digest.more)} more · " if more else "") + escape(period))
+    if digest.notice:
+        console.print(f"[bold red]No news could be fetched:[/] {escape(digest.notice)}")
     if not digest.total and not updated:
-        console.print("No new relevant stories in this period.")
+        if not digest.notice:
+            console.print("No new relevant stories in this period.")
         return
     for section in digest.sections:
         console.print(f"\n[bold underline]{escape(section.title)}[/] ({len(section.articles)})")
