@@ -66,18 +66,24 @@ class App:
 
         return self.env.get(ENV_SLACK_TOKEN) or None
 
+    @property
+    def extraction(self) -> ExtractionPool | None:
+        """The pool of extraction workers, if this process has started it (none is started)."""
+        return self._extraction
+
     def extraction_pool(self) -> ExtractionPool:
         """The one pool of extraction workers of this process, for every caller (polls, each
         Slack `/techwatch add`): made at the first call, which must come from the main thread
         (see bot.extract.pool)."""
         with self._extraction_lock:
             if self._extraction is None:
+                from bot.extract.cpus import usable_cpus
                 from bot.extract.pool import ExtractionPool  # starts processes: only when needed
                 from bot.pipeline import analyst_for
 
                 extract = self.settings.extract
-                self._extraction = ExtractionPool(
-                    extract.workers or os.cpu_count() or 1, extract.timeout_seconds,
+                self._extraction = ExtractionPool(  # 0: one per CPU the container may use
+                    extract.workers or usable_cpus(), extract.timeout_seconds,
                     analyst_for(self.settings, self.classifier, self.glossary))
             return self._extraction
 

@@ -234,7 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     feedback_export.add_argument("--output", "-o", metavar="FILE", help="instead of stdout")
     feedback_export.set_defaults(handler=cmd_feedback_export, reads=True)
 
-    health = commands.add_parser("health", help="ask the running daemon's /healthz")
+    health = commands.add_parser("health", help="ask the running daemon's (or `serve`'s) "
+                                 "/healthz: is it alive")
+    health.add_argument("--ready", action="store_true",
+                        help="ask /readyz instead: does it do its job (sources reached, Slack "
+                             "token accepted)")
     health.set_defaults(handler=cmd_health, settings_only=True)
 
     sources = commands.add_parser("sources", help="work with the configured sources")
@@ -677,11 +681,12 @@ def _print_workers(out: Any, workers: list, shared: bool) -> None:
 
 
 def cmd_serve(app: App, args: argparse.Namespace) -> int:
-    from bot.slackapp.serve import check_token, start_slack_app
+    from bot.health import serve_probes
+    from bot.slackapp.serve import ServeHealth, check_token, start_slack_app, token_watch
 
     if not app.slack_token:
         raise SettingError("serve: SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
-    check_token(app)
+    health = ServeHealth(token_watch(app, check_token(app)))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -689,8 +694,14 @@ def cmd_serve(app: App, args: argparse.Namespace) -> int:
     if close is None:
         raise TechwatchError("serve: --port 0 serves nothing without SLACK_APP_TOKEN "
                              "(Socket Mode)")
+    health.running = close
+    probes = serve_probes(health, None, app.settings.health)  # /healthz, /readyz, /metrics
     stop.wait()
     close()
+    if probes is not None:
+        probes.shutdown()
+    if health.token is not None:
+        health.token.stop()
     log.info("slack app stopped")
     return 0
 
@@ -724,7 +735,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     # a daemon listening on every address (0.0.0.0 in a container) answers on loopback
     host = "127.0.0.1" if health.host in ("0.0.0.0", "::", "[::]") else health.host
-    url = f"http://{host}:{health.port}/healthz"
+    url = f"http://{host}:{health.port}/{'readyz' if args.ready else 'healthz'}"
     try:
         response = httpx.get(url, timeout=5)
     except httpx.HTTPError as e:

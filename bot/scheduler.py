@@ -22,11 +22,11 @@ from bot.health import HEARTBEAT_SECONDS, Health, Metrics, serve
 from bot.notify.plan import clock
 from bot.notify.service import terminal_digest_owed
 from bot.pipeline import Pipeline
-from bot.slackapp.serve import start_slack_app
+from bot.slackapp.serve import start_slack_app, token_watch
 from bot.store.dialect import HOUSEKEEPING_LOCK
 
 log = logging.getLogger("techwatch")
-SHUTDOWN_GRACE = 7.0  # seconds a job in flight may take to finish after SIGTERM (exit within 10)
+SHUTDOWN_GRACE = 3.0  # seconds a job in flight may take to finish after SIGTERM (exit within 5)
 T = TypeVar("T")
 
 
@@ -84,6 +84,7 @@ class Daemon:
         try:
             report = await self.pipeline.run(one_shot=False)
             self.metrics.observe_cycle(report)
+            self.health.cycle_done(report)
             if report.polled or report.processed:
                 log.info("cycle done: %s", report.summary())
             # alerts and ops notices after every cycle; the first one also catches up on a
@@ -203,6 +204,7 @@ class Daemon:
             rows = await in_thread(self.app.archive.source_rows)
             pending = await in_thread(self.app.archive.pending_delivery_count)
             self.metrics.observe_sources(rows, pending)
+            self.health.sources_seen(rows)
         except asyncio.CancelledError:
             pass  # shutdown
         except Exception:  # noqa: BLE001 -- metrics are best effort; the next beat tries again
@@ -261,7 +263,8 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # HUP: as a supervisor's stop
         loop.add_signal_handler(sig, stop.set)
     settings = app.settings
-    health, metrics = Health(settings.poll.tick_seconds), Metrics(app.worker)
+    health = Health(settings.poll.tick_seconds, slack=token_watch(app))
+    metrics = Metrics(app.worker)
     server = None
     if settings.health.port:
         try:
@@ -299,7 +302,8 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
             daemon.delivery.cancel()  # a message in flight is looked for before it is resent
         if not daemon.idle.is_set() and daemon.cycle is not None:
             pipeline.closing = True
-            pipeline.pool.stop_workers()  # an extraction in flight is abandoned, retried later
+            if app.extraction is not None:  # an extraction in flight is abandoned, retried later
+                app.extraction.stop_workers()
             daemon.cycle.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(daemon.idle.wait(), 1.0)
@@ -308,5 +312,7 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
         server.shutdown()
     if stop_slack_app is not None:
         stop_slack_app()
+    if health.slack is not None:
+        health.slack.stop()
     log.info("techwatch stopped")
     return 2 if daemon.damaged else 0

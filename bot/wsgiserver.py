@@ -71,6 +71,9 @@ class Serving:
         self._thread = threading.Thread(target=server.run, name=name, daemon=True)
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def shutdown(self) -> None:
         """Idempotent: a second call (or one after the loop ended) finds nothing to close."""
         if self._thread.is_alive():
@@ -79,8 +82,8 @@ class Serving:
             with contextlib.suppress(OSError):
                 self._server.trigger.pull_trigger(
                     lambda: wasyncore.close_all(self._map, ignore_all=True))
-            self._thread.join(5)
-        self._server.task_dispatcher.shutdown(timeout=2)
+            self._thread.join(2)
+        self._server.task_dispatcher.shutdown(timeout=1)
 
 
 def serve_wsgi(app: Callable, host: str, port: int, *, name: str) -> Serving:

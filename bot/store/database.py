@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sqlite3
 from functools import cache
@@ -55,6 +56,19 @@ def check_location(url: str) -> None:
             raise StorageError(f"database {url}: {folder} is not a directory")
 
 
+def _check_writable(url: str, file: Path) -> None:
+    """SQLite writes the file and its journal beside it: a directory this user cannot write (a
+    root-owned host directory mounted into a container) is said in one line, with the fix."""
+    effective = os.access in os.supports_effective_ids  # the uid that writes: set-uid aware
+    for path in (file.parent, file):
+        if path.exists() and not os.access(path, os.W_OK, effective_ids=effective):
+            owner, uid = path.stat().st_uid, os.geteuid()
+            raise StorageError(
+                f"database {url}: {path} is not writable by uid {uid} (it belongs to uid "
+                f"{owner}): `chown {uid} {path}` on the host, or run as a user who may write it "
+                f"(`docker run --user {owner if owner else 'UID'}`)")
+
+
 def open_archive(url: str, *, read_only: bool = False) -> Archive:
     """Open (creating and migrating as needed) the archive at a SQLAlchemy URL: an SQLite file
     or a PostgreSQL database (`postgresql+psycopg://`), which several workers share.
@@ -77,6 +91,8 @@ def open_archive(url: str, *, read_only: bool = False) -> Archive:
             file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise StorageError(f"database {url}: {e}") from None
+    if file is not None:
+        _check_writable(url, file)
     engine = _engine(url, file or url, pragmas=("journal_mode=WAL", "synchronous=NORMAL"))
     try:
         _make_current(engine, url)
