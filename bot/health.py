@@ -33,7 +33,8 @@ SLACK_RETRY_SECONDS = 60.0  # Slack out of reach at start: its token is asked ab
 # A poll failed with one of these got no HTTP answer: the source was not reached (no DNS, no
 # route, a refused or timed-out connection, TLS or a proxy failing, an address refused here).
 # Any HTTP status, even an error, means the network and the source's server work.
-UNREACHED = frozenset({"dns", "connect", "timeout", "protocol", "private_address", "bad_url"})
+UNREACHED = frozenset({"dns", "connect", "timeout", "protocol", "proxy", "tls",
+                       "private_address", "bad_url"})
 
 Verdict = tuple[bool, str]
 

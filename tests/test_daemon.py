@@ -37,7 +37,7 @@ def test_run_polls_then_stops_on_sigterm(site, tmp_path, sig):
     process.send_signal(sig)
     started = time.monotonic()
     _, err = process.communicate(timeout=15)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 8  # within 5 s alone; margin for a loaded machine
     assert process.returncode == 0, err
     assert "techwatch stopped" in err and "Traceback" not in err
     rss = [a for a in MANIFEST["articles"] if a["name"] in ("en-01", "en-02", "paywall")]
@@ -195,7 +195,7 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
         wait_for(lambda: any("/live/" in r.path and r.path.endswith(".html")
                              for r in site.requests[slow_from:]), 30, "a slow page request")
         seconds, err = stop(process)
-        assert seconds < 10 and process.returncode == 0 and "Traceback" not in err, err
+        assert seconds < 8 and process.returncode == 0 and "Traceback" not in err, err
         lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         assert lines and all({"time", "level", "message"} <= set(x) for x in lines)
         assert any(x.get("source") == "flaky" for x in lines)  # lines name their source
@@ -229,7 +229,7 @@ def test_daemon_keeps_schedule_posts_digest_on_time_and_survives_sigterm_and_res
                                text=True, timeout=30)
         assert check.returncode == 0 and "200 ok" in check.stdout, check.stderr
         seconds, err = stop(process)
-        assert seconds < 10 and process.returncode == 0 and "Traceback" not in err, err
+        assert seconds < 8 and process.returncode == 0 and "Traceback" not in err, err
     finally:
         if process.poll() is None:
             process.kill()
