@@ -178,6 +178,22 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The archive's read-only web pages (`techwatch serve`, and `techwatch run` when `port` is
+    set). Beyond loopback only with `public_url` and an `auth` method: the archive may hold
+    paywalled text and internal notes."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: not served
+    public_url: str = ""  # where readers reach it (an HTTPS proxy): Slack messages link there
+    auth: str = ""  # "password" (TECHWATCH_WEB_PASSWORDS) or "slack" (Sign in with Slack)
+
+
+WEB_AUTH = ("", "password", "slack")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingSettings:
     format: str = "text"  # "text" or "json" (one JSON object a line); --log-format wins
 
@@ -200,6 +216,7 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     stories: StorySettings = field(default_factory=StorySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
 
@@ -213,6 +230,7 @@ SECTIONS = {
     "digest": DigestSettings,
     "stories": StorySettings,
     "health": HealthSettings,
+    "web": WebSettings,
     "logging": LoggingSettings,
 }
 TOP_LEVEL_KEYS = {"sources", "topics", "glossary", "seeds", "slack", *SECTIONS}
@@ -226,6 +244,18 @@ POSITIVE = {"timeout_seconds", "max_body_bytes", "concurrency", "per_host_concur
             "same_event_undated", "window_days",
             "min_minutes", "max_minutes", "tick_seconds", "ops_after_failures", "grace_hours",
             "max_elements", "max_items_per_poll"}
+
+
+def _check_web(web: WebSettings, file: str) -> None:
+    if web.port > 65535:
+        raise ConfigError(file, "web.port", "must be a TCP port (1-65535, 0: off)")
+    if web.auth not in WEB_AUTH:
+        raise ConfigError(file, "web.auth", f"expected 'password' or 'slack', got {web.auth!r}")
+    if web.public_url and not re.match(r"^https?://[^/\s]+", web.public_url):
+        raise ConfigError(file, "web.public_url", f"not an http(s) URL: {web.public_url!r}")
+    if web.port and web.host not in LOOPBACK_HOSTS and not (web.public_url and web.auth):
+        raise ConfigError(file, "web.host", f"{web.host!r} is beyond loopback: the archive is "
+                          "served there only with web.public_url and web.auth set")
 
 
 def config_path(cli_path: str | None, env: Mapping[str, str]) -> Path:
@@ -289,6 +319,7 @@ def load_settings(path: Path, env: Mapping[str, str]) -> Settings:
     if sections["health"].port > 65535:
         raise ConfigError(str(path), ENV_HEALTH_PORT if env.get(ENV_HEALTH_PORT) else
                           "health.port", "must be a TCP port (1-65535, 0: off)")
+    _check_web(sections["web"], str(path))
     for section, key in (("stories", "near_duplicate"), ("stories", "same_event"),
                          ("stories", "same_event_undated"), ("classify", "relevance_threshold")):
         if getattr(sections[section], key) > 1:
