@@ -683,9 +683,11 @@ def _print_workers(out: Any, workers: list, shared: bool) -> None:
 def cmd_serve(app: App, args: argparse.Namespace) -> int:
     from bot.health import serve_probes
     from bot.slackapp.serve import ServeHealth, check_token, start_slack_app, token_watch
+    from bot.web.serve import start_web, web_pages
 
     if not app.slack_token:
         raise SettingError("serve: SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    pages = web_pages(app)  # the archive's pages when [web] port is set; a missing secret: now
     health = ServeHealth(token_watch(app, check_token(app)))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -695,9 +697,16 @@ def cmd_serve(app: App, args: argparse.Namespace) -> int:
         raise TechwatchError("serve: --port 0 serves nothing without SLACK_APP_TOKEN "
                              "(Socket Mode)")
     health.running = close
+    try:
+        web = start_web(app, pages) if pages is not None else None
+    except TechwatchError:
+        close()
+        raise
     probes = serve_probes(health, None, app.settings.health)  # /healthz, /readyz, /metrics
     stop.wait()
     close()
+    if web is not None:
+        web.shutdown()
     if probes is not None:
         probes.shutdown()
     if health.token is not None:

@@ -24,6 +24,7 @@ from bot.notify.service import terminal_digest_owed
 from bot.pipeline import Pipeline
 from bot.slackapp.serve import start_slack_app, token_watch
 from bot.store.dialect import HOUSEKEEPING_LOCK
+from bot.web.serve import start_web, web_pages
 
 log = logging.getLogger("techwatch")
 SHUTDOWN_GRACE = 3.0  # seconds a job in flight may take to finish after SIGTERM (exit within 5)
@@ -263,9 +264,10 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # HUP: as a supervisor's stop
         loop.add_signal_handler(sig, stop.set)
     settings = app.settings
+    pages = web_pages(app)  # the archive's pages when [web] port is set; a missing secret: now
     health = Health(settings.poll.tick_seconds, slack=token_watch(app))
     metrics = Metrics(app.worker)
-    server = None
+    server = web = None
     if settings.health.port:
         try:
             server = serve(health, metrics, settings.health.host, settings.health.port)
@@ -278,6 +280,11 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
                                          port=settings.slack.events_port)
     except TechwatchError as e:
         log.error("slack app: %s; running without it", e)
+    if pages is not None:
+        try:
+            web = start_web(app, pages)
+        except TechwatchError as e:
+            log.error("%s; running without the web pages", e)
     async with open_pipeline(app) as pipeline:
         daemon = Daemon(app, pipeline, health, metrics, deliver_due, stop)
         scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
@@ -312,6 +319,8 @@ async def run_forever(app: App, deliver_due: Callable[..., Any]) -> int:
         server.shutdown()
     if stop_slack_app is not None:
         stop_slack_app()
+    if web is not None:
+        web.shutdown()
     if health.slack is not None:
         health.slack.stop()
     log.info("techwatch stopped")

@@ -92,6 +92,9 @@ class SlackStub:
         self._last_taken: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
+        self.team_id = "T0TEAM"  # the bot token's workspace (auth.test)
+        self.oidc_client = ("C.ID", "c-secret")  # Sign in with Slack: the app's credentials
+        self.oidc_codes: dict[str, dict] = {}  # code -> the ID token's claims and redirect_uri
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -116,6 +119,8 @@ class SlackStub:
 
     def handle(self, method: str, params: dict, auth: str) -> tuple[int, dict, dict]:
         self.calls.append((method, params))
+        if method.startswith("openid.connect."):  # the app's credentials, not the bot token
+            return self._openid(method, params, auth)
         if method == "apps.connections.open":  # Socket Mode: the app-level token
             if auth != f"Bearer {APP_TOKEN}" or not self.socket_url:
                 return 200, {}, {"ok": False, "error": "invalid_auth"}
@@ -180,8 +185,52 @@ class SlackStub:
         if method in ("conversations.history", "conversations.replies"):
             return 200, {}, self._history(method, params)
         if method == "auth.test":
-            return 200, {}, {"ok": True, "user_id": "U0BOT", "team": "T"}
+            return 200, {}, {"ok": True, "user_id": "U0BOT", "team": "T", "team_id": self.team_id}
         return 200, {}, {"ok": False, "error": "unknown_method"}
+
+    # --- Sign in with Slack (OpenID Connect) -------------------------------------------------
+
+    def authorize(self, asked: dict, *, user: str = "U0READER", name: str = "Reader",
+                  team: str | None = None) -> str:
+        """What Slack's consent page does for a reader who agrees: a one-time code for the
+        authorize request's parameters (client_id, nonce, redirect_uri), for this user of
+        `team` (the bot's workspace unless said)."""
+        code = f"code-{next(self._ts)}"
+        self.oidc_codes[code] = {"redirect_uri": asked.get("redirect_uri"), "claims": {
+            "iss": self.base, "sub": user, "aud": asked.get("client_id"), "name": name,
+            "nonce": asked.get("nonce"), "exp": int(time.time()) + 3600,
+            "iat": int(time.time()), "https://slack.com/team_id": team or self.team_id,
+            "https://slack.com/user_id": user}}
+        return code
+
+    def _openid(self, method: str, params: dict, auth: str) -> tuple[int, dict, dict]:
+        """openid.connect.token as Slack answers it: the client's id and secret (HTTP basic or
+        form fields), a code used once, the redirect_uri of its authorize request."""
+        if method != "openid.connect.token":
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        client = (params.get("client_id"), params.get("client_secret"))
+        if auth.startswith("Basic "):
+            import base64
+
+            client = tuple(base64.b64decode(auth[6:]).decode().split(":", 1))
+        if client[0] != self.oidc_client[0]:
+            return 200, {}, {"ok": False, "error": "invalid_client_id"}
+        if client[1] != self.oidc_client[1]:
+            return 200, {}, {"ok": False, "error": "bad_client_secret"}
+        grant = self.oidc_codes.pop(params.get("code", ""), None)
+        if grant is None:
+            return 200, {}, {"ok": False, "error": "invalid_code"}
+        if grant["redirect_uri"] != params.get("redirect_uri"):
+            return 200, {}, {"ok": False, "error": "bad_redirect_uri"}
+
+        def part(value: dict) -> str:
+            import base64
+
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+        token = f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(grant['claims'])}.c2lnbmF0dXJl"
+        return 200, {}, {"ok": True, "access_token": "xoxp-oidc", "token_type": "Bearer",
+                         "id_token": token}
 
     def needed_scope(self, method: str, params: dict) -> str | None:
         """The scope this call needs and the token lacks, or None."""

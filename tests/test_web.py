@@ -1,0 +1,440 @@
+"""The archive on the web (bot.web): every route and its status codes, the security headers,
+untrusted text shown as text, the raw page only as a download, the Atom feed, the JSON API and
+access (password, Sign in with Slack), on an archive built by `techwatch run --once` from the
+fixture site (plus one hostile page), on SQLite and PostgreSQL; and the real listener of
+`techwatch serve`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree as ET
+
+import feedparser
+import httpx
+import pytest
+from conftest import DIALECTS, FIXED_NOW, ROOT, empty_database, write_config
+from newsite import news_sources, query, serve_news_site
+from sitesrv import Reply, Site
+from werkzeug.test import Client
+
+from bot.app import load_app
+from bot.web.app import CSP
+from bot.web.serve import build_web_app
+
+HOSTILE_TEXT = ('<script>alert("pwned")</script> Japan and the United States signed a quantum '
+                'computing cooperation agreement in Tokyo on Friday, officials said. ')
+HOSTILE_PAGE = (
+    "<!doctype html><html><head><title>Hostile page</title>"
+    "<script>document.title = 'ran in your origin'</script></head><body><article>"
+    "<h1>US and Japan sign quantum pact</h1>"
+    + "".join(f"<p>{HOSTILE_TEXT.replace('<', '&lt;').replace('>', '&gt;')} Paragraph {i}.</p>"
+              for i in range(6))
+    + "</article></body></html>").encode()
+HOSTILE_FEED = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Hostile</title>'
+    "<item><title>US and Japan sign quantum pact &lt;script&gt;alert(1)&lt;/script&gt;</title>"
+    "<link>{url}</link><pubDate>Sat, 21 Nov 2026 08:00:00 GMT</pubDate></item>"
+    "</channel></rss>")
+
+
+def hostile_sites(site: Site) -> list[dict]:
+    """A hostile outlet, and a wire service whose copy of its report makes a story of two."""
+    for name in ("hostile", "wire"):
+        site.route(f"/{name}.html", Reply(body=HOSTILE_PAGE,
+                                          headers={"Content-Type": "text/html; charset=utf-8"}))
+        site.route(f"/feeds/{name}.xml", Reply(
+            body=HOSTILE_FEED.format(url=site.url(f"/{name}.html")).encode(),
+            headers={"Content-Type": "application/rss+xml"}))
+    return [{"id": "hostile", "name": "Hostile <b>outlet</b>",
+             "url": site.url("/feeds/hostile.xml"), "lang": "en"},
+            {"id": "wire", "name": "Wire", "url": site.url("/feeds/wire.xml"), "lang": "en"}]
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def archive(request, tmp_path_factory) -> Iterator[Path]:
+    """A config whose archive one `techwatch run --once` filled from the fixture site and a
+    hostile page; one more article's link made `javascript:` (as a hostile feed could give)."""
+    from bot.cli import main
+
+    directory = tmp_path_factory.mktemp("web")
+    with empty_database(request.param, directory) as url:
+        site = Site().start()
+        try:
+            serve_news_site(site)
+            sources = [*news_sources(site), *hostile_sites(site)]
+            path = write_config(directory, sources, database=url)
+            with pytest.MonkeyPatch.context() as env:
+                for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
+                    env.delenv(name, raising=False)
+                assert main(["--config", str(path), "-q", "run", "--once"],
+                            now=lambda: FIXED_NOW) == 0
+        finally:
+            site.stop()
+        (linkless,) = query(path, "SELECT min(id) FROM articles WHERE source_id = 'en-rss2'")[0]
+        query_write(path, "UPDATE articles SET url = 'javascript:alert(1)', canonical_url = "
+                          "'javascript:alert(1)' WHERE id = ?", linkless)
+        yield path
+
+
+def query_write(config: Path, sql: str, *args) -> None:
+    from newsite import engine_of, statement
+
+    engine = engine_of(config)
+    try:
+        with engine.begin() as db:
+            db.execute(statement(sql, *args))
+    finally:
+        engine.dispose()
+
+
+def client_for(config: Path, env: dict | None = None, settings: str = "") -> Client:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN")}
+    environment.update(env or {})
+    if settings:
+        config = config.with_name(f"web-{abs(hash(settings))}.toml")
+        config.write_text(config.with_name("techwatch.toml").read_text() + settings)
+    app = load_app(str(config), environment, lambda: FIXED_NOW, reads=True)
+    return Client(build_web_app(app, environment))
+
+
+@pytest.fixture(scope="module")
+def web(archive) -> Client:
+    return client_for(archive)
+
+
+def ids(config: Path, sql: str, *args) -> list[int]:
+    return [r[0] for r in query(config, sql, *args)]
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+def test_every_page_answers_with_the_security_headers(web, archive):
+    story = ids(archive, "SELECT coalesce(story_id, id) FROM articles WHERE relevant "
+                         "AND source_id != 'seed' ORDER BY score DESC")[0]
+    article = ids(archive, "SELECT id FROM articles WHERE source_id = 'en-atom'")[0]
+    for path in ("/", "/?since=7d", "/?since=2026-11-01", "/search", "/search?q=Japan",
+                 "/search.atom?q=Japan", f"/stories/{story}", f"/articles/{article}",
+                 "/sources", "/trends", "/api/search?q=Japan", f"/api/stories/{story}",
+                 f"/api/articles/{article}", "/api/sources", "/static/style.css"):
+        response = web.get(path)
+        assert response.status_code == 200, (path, html(response)[:300])
+        assert response.headers["Content-Security-Policy"] == CSP
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        if response.mimetype == "text/html":
+            page = html(response)
+            assert "<script" not in page.lower(), path  # no JavaScript of ours, none let in
+            assert len(response.get_data()) < 100_000, path
+            assert 'name="viewport"' in page
+
+
+def test_the_front_page_is_the_digest_of_a_period(web, archive):
+    relevant = query(archive, "SELECT title, topics FROM articles WHERE relevant AND "
+                              "source_id != 'seed' AND state = 'done'")
+    assert relevant, "the fixture site has relevant stories"
+    page = html(web.get("/?since=30d"))
+    assert "the last 30 days" in page
+    shown = re.findall(r'<h3><a href="/stories/(\d+)">', page)
+    stories = set(ids(archive, "SELECT coalesce(story_id, id) FROM articles WHERE relevant "
+                               "AND source_id != 'seed' AND state = 'done'"))
+    assert shown and set(map(int, shown)) <= stories
+    assert len(shown) == len(set(shown))  # a story once
+    assert re.search(r"<h2>[^<]+ <span class=\"count\">\d+</span></h2>", page)  # by topic
+    # the default: the last day had news (FIXED_NOW is the day after the fixture site's polls)
+    default = html(web.get("/"))
+    assert "first seen in the last day" in default
+    assert web.get("/?since=soon").status_code == 400
+    assert "use 24h, 7d" in html(web.get("/?since=soon"))
+
+
+def test_search_pages_one_story_a_result_and_filters(web, archive):
+    page = html(web.get("/search?q=quantum"))
+    results = re.findall(r'<li>\s*<h3><a href="/stories/(\d+)">', page)
+    assert results and len(results) == len(set(results))
+    assert 'type="application/atom+xml"' in page
+    ja = html(web.get("/search?q=Japan&lang=ja"))
+    en = html(web.get("/search?q=Japan lang:en"))  # the grammar of the CLI and Slack
+    assert ja != en
+    assert "No archived article matches" in html(web.get("/search?q=quantum&since=2000-01-01"
+                                                         "&topic=semiconductors&lang=ja"
+                                                         "&page=3"))
+
+
+@pytest.mark.parametrize("args, said", [
+    ("q=Japan&topic=cooking", "unknown topic 'cooking'"),
+    ("q=Japan&since=yesterday", "use 24h, 7d"),
+    ("q=-Japan", "nothing to search for"),
+    ("q=Japan&lang=fr", "use en or ja"),
+    ("q=Japan&page=0", "a number from 1 to"),
+    ("q=Japan+topic:nope", "unknown topic 'nope'"),
+])
+def test_a_bad_query_is_400_with_what_is_wrong(web, args, said):
+    for path in ("/search", "/search.atom", "/api/search"):
+        response = web.get(f"{path}?{args}")
+        assert response.status_code == 400, (path, args)
+        body = html(response)
+        assert said in (json.loads(body)["error"] if path.startswith("/api") else unescape(body))
+
+
+def test_missing_and_not_allowed(web, archive):
+    last = ids(archive, "SELECT max(id) FROM articles")[0]
+    for path in (f"/stories/{last + 1000}", f"/articles/{last + 1000}",
+                 f"/articles/{last + 1000}/raw", "/api/stories/999999", "/api/articles/999999",
+                 "/nowhere", "/static/app.js"):
+        assert web.get(path).status_code == 404, path
+    assert json.loads(html(web.get("/api/articles/999999")))["status"] == 404
+    assert "no story" in html(web.get(f"/stories/{last + 1000}"))
+    for path in ("/", "/search?q=Japan", "/api/sources"):
+        response = web.post(path)
+        assert response.status_code == 405
+        assert response.headers["Allow"] == "GET, HEAD"
+    assert web.get("/stories/abc").status_code == 404
+
+
+def test_a_report_of_a_story_leads_to_its_story(web, archive):
+    grouped = query(archive, "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL "
+                             "AND story_id != id")
+    if not grouped:
+        pytest.skip("the fixture site's run grouped no two reports")
+    article, story = grouped[0]
+    response = web.get(f"/stories/{article}")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith(f"/stories/{story}")
+
+
+def test_a_story_page_lists_every_outlet_with_dates_and_why(web, archive):
+    story, members = query(archive, "SELECT coalesce(story_id, id), count(*) FROM articles "
+                                    "WHERE source_id != 'seed' GROUP BY 1 ORDER BY 2 DESC")[0]
+    page = html(web.get(f"/stories/{story}"))
+    reports = re.findall(r'<td><a href="/articles/(\d+)">', page)
+    expected = ids(archive, "SELECT id FROM articles WHERE coalesce(story_id, id) = ?", story)
+    assert sorted(map(int, reports)) == sorted(expected) and len(reports) == members
+    assert "Why:" in page and "First seen" in page
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", page)  # when each was first seen
+    api = json.loads(html(web.get(f"/api/stories/{story}")))
+    assert api["id"] == story and api["articles"] == members and api["more"] == 0
+    assert {r["id"] for r in api["reports"]} == set(expected)
+    assert set(api) >= {"title", "lead", "summary", "why", "topics", "reports"}
+
+
+def test_untrusted_text_is_text_and_only_web_links_are_links(web, archive):
+    (article,) = ids(archive, "SELECT id FROM articles WHERE source_id = 'hostile'")
+    text = query(archive, "SELECT text FROM articles WHERE id = ?", article)[0][0]
+    assert '<script>alert("pwned")</script>' in text  # the archive holds it as text
+    page = html(web.get(f"/articles/{article}"))
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in page
+    assert "<script" not in page
+    assert "Hostile &lt;b&gt;outlet&lt;/b&gt;" in page  # a source's name is text too
+    story = html(web.get(f"/stories/{ids(archive, 'SELECT coalesce(story_id, id) FROM articles WHERE id = ?', article)[0]}"))  # noqa: E501
+    assert "<script" not in story
+    (linkless,) = ids(archive, "SELECT id FROM articles WHERE url = 'javascript:alert(1)'")
+    page = html(web.get(f"/articles/{linkless}"))
+    assert "javascript:alert(1)" in page  # shown, as its address
+    assert 'href="javascript' not in page.lower()
+    outlet = re.findall(r'<a href="(https?://[^"]+)" rel="noopener noreferrer nofollow">',
+                        html(web.get(f"/articles/{article}")))
+    assert outlet and outlet[0].endswith("/hostile.html")
+
+
+def test_the_stored_page_is_only_a_download(web, archive):
+    (article,) = ids(archive, "SELECT id FROM articles WHERE source_id = 'hostile'")
+    page = html(web.get(f"/articles/{article}"))
+    assert f'href="/articles/{article}/raw"' in page and "Archived copy" in page
+    response = web.get(f"/articles/{article}/raw")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.get_data() == HOSTILE_PAGE
+    unkept = ids(archive, "SELECT a.id FROM articles a WHERE NOT EXISTS (SELECT 1 FROM "
+                          "raw_pages r WHERE r.article_id = a.id)")
+    assert web.get(f"/articles/{unkept[0]}/raw").status_code == 404  # a seed: no page kept
+
+
+def test_the_atom_feed_of_a_search(web, archive):
+    response = web.get("/search.atom?q=Japan&since=30d")
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    ET.fromstring(response.get_data())  # well-formed XML
+    feed = feedparser.parse(response.get_data())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert feed.entries and all(e.link.startswith("http://localhost/stories/")
+                                for e in feed.entries)
+    api = json.loads(html(web.get("/api/search?q=Japan&since=30d")))
+    assert [e.title for e in feed.entries] == [r["title"] for r in api["results"]]
+    hostile = web.get("/search.atom?q=signed+quantum+computing+cooperation").get_data()
+    assert not feedparser.parse(hostile).bozo
+    summaries = [e.text for e in ET.fromstring(hostile).iter("{http://www.w3.org/2005/Atom}summary")]
+    assert any('<script>alert("pwned")</script>' in s for s in summaries), summaries
+
+
+def test_the_json_api(web, archive):
+    found = json.loads(html(web.get("/api/search?q=Japan")))
+    assert set(found) == {"query", "topic", "since", "lang", "page", "next", "results"}
+    first = found["results"][0]
+    assert set(first) >= {"id", "title", "url", "source", "published", "topics", "story_id",
+                          "story_size", "also", "snippet", "relevant", "score"}
+    article = json.loads(html(web.get(f"/api/articles/{first['id']}")))
+    row = query(archive, "SELECT title, text, extraction_status FROM articles WHERE id = ?",
+                first["id"])[0]
+    assert (article["title"], article["text"], article["extraction_status"]) == row
+    sources = json.loads(html(web.get("/api/sources")))["sources"]
+    assert {s["id"] for s in sources} == set(ids(archive, "SELECT id FROM sources WHERE id "
+                                                          "NOT IN ('seed', 'added')"))
+    assert all(s["health"] in ("ok", "failing", "gone", "disabled") for s in sources)
+
+
+def test_search_pages_follow_on(archive):
+    web = client_for(archive)
+    web.application.page_size = 2
+    first = json.loads(html(web.get("/api/search?q=Japan")))
+    assert first["next"] == "/api/search?q=Japan&page=2" and len(first["results"]) == 2
+    second = json.loads(html(web.get(first["next"])))
+    assert second["page"] == 2 and second["results"]
+    assert not {r["story_id"] for r in first["results"]} & {r["story_id"] for r in second["results"]}
+    page = html(web.get("/search?q=Japan&page=2"))
+    assert 'rel="prev" href="/search?q=Japan"' in page and '<ol class="results" start="3">' in page
+
+
+def test_sources_and_trends(web, archive):
+    page = html(web.get("/sources"))
+    for (name,) in query(archive, "SELECT name FROM sources WHERE id NOT IN ('seed', 'added')"):
+        assert name.replace("<", "&lt;").replace(">", "&gt;") in page
+    trends = html(web.get("/trends"))
+    chart = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"', trends)
+    svg = base64.b64decode(chart.group(1)).decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert "<script" not in svg.lower() and "javascript:" not in svg.lower()
+    assert "Top sources" in trends and "Fixture en-rss2" in trends
+
+
+# --- access ----------------------------------------------------------------------------------
+
+def basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_password_access(archive):
+    web = client_for(archive, {"TECHWATCH_WEB_PASSWORDS": "ann:s3cret, sharedpass"},
+                     '\n[web]\nauth = "password"\n')
+    for path in ("/", "/search?q=Japan", "/api/sources", "/trends"):
+        response = web.get(path)
+        assert response.status_code == 401, path
+        assert response.headers["WWW-Authenticate"].startswith("Basic ")
+        assert response.headers["Content-Security-Policy"] == CSP
+    assert web.get("/", headers=basic("ann", "wrong")).status_code == 401
+    assert web.get("/", headers=basic("bob", "s3cret")).status_code == 401  # ann's password
+    assert web.get("/", headers=basic("ann", "s3cret")).status_code == 200
+    assert web.get("/api/sources", headers=basic("anyone", "sharedpass")).status_code == 200
+    assert web.get("/static/style.css").status_code == 200  # no secret in a stylesheet
+
+
+def test_password_access_without_the_list_stops_at_start(archive, tmp_path):
+    config = archive.with_name("web-password-only.toml")
+    config.write_text(archive.read_text() + '\n[web]\nport = 1\nauth = "password"\n')
+    env = {k: v for k, v in os.environ.items() if k != "TECHWATCH_WEB_PASSWORDS"}
+    out = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "serve"],
+                         env={**env, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-x",
+                              "SLACK_API_URL": "http://127.0.0.1:9/api/"},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "TECHWATCH_WEB_PASSWORDS" in lines[0], out.stderr
+
+
+def test_sign_in_with_slack(archive, slack):
+    from slackstub import TOKEN
+
+    env = {"SLACK_CLIENT_ID": "C.ID", "SLACK_CLIENT_SECRET": "c-secret", "SLACK_BOT_TOKEN": TOKEN,
+           "SLACK_API_URL": slack.url}
+    settings = '\n[web]\nauth = "slack"\npublic_url = "https://news.example.org"\n'
+    web = client_for(archive, env, settings)
+    page = web.get("/search?q=Japan")
+    assert page.status_code == 401 and "Sign in with Slack" in html(page)
+    assert web.get("/api/sources").status_code == 401
+    start = web.get("/auth/slack?next=/sources")
+    assert start.status_code == 302
+    location = urlsplit(start.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}" == slack.base
+    assert location.path == "/openid/connect/authorize"
+    asked = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert asked["client_id"] == "C.ID" and asked["team"] == slack.team_id
+    assert asked["redirect_uri"] == "https://news.example.org/auth/slack/callback"
+    cookie = start.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    # Slack sends the reader back with a code: a forged state is refused, the real one signs in
+    assert web.get("/auth/slack/callback?code=x&state=forged").status_code == 400
+    code = slack.authorize(asked, user="U0READER", name="Reader")
+    back = web.get(f"/auth/slack/callback?code={code}&state={asked['state']}")
+    assert back.status_code == 302 and back.headers["Location"] == "/sources"
+    assert slack.calls_to("openid.connect.token")[-1]["code"] == code
+    assert not slack.refused()  # the app's credentials and the redirect_uri were Slack's
+    assert web.get("/sources").status_code == 200  # the session cookie
+    assert web.get("/api/sources").status_code == 200
+    # a member of another workspace is not let in
+    other = client_for(archive, env, settings)
+    start = other.get("/auth/slack")
+    asked = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["Location"]).query).items()}
+    code = slack.authorize(asked, user="U0OUT", team="T0OTHER")
+    refused = other.get(f"/auth/slack/callback?code={code}&state={asked['state']}")
+    assert refused.status_code == 401 and "not a member of this Slack workspace" in html(refused)
+    assert other.get("/sources").status_code == 401
+
+
+# --- the real listener -----------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("archive", ["sqlite"], indirect=True)
+def test_techwatch_serve_serves_the_pages(archive, slack):
+    from slackstub import TOKEN
+
+    port, web_port = free_port(), free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
+           "SLACK_API_URL": slack.url, "SLACK_SIGNING_SECRET": "signing",
+           "TECHWATCH_WEB_PORT": str(web_port)}
+    env.pop("SLACK_APP_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(archive), "serve",
+                                "--host", "127.0.0.1", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{web_port}/search?q=Japan", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "the web pages never answered"
+                time.sleep(0.2)
+        assert response.status_code == 200 and "<ol class=\"results\"" in response.text
+        assert response.headers["content-security-policy"] == CSP
+        assert httpx.get(f"http://127.0.0.1:{web_port}/stories/0").status_code == 404
+        assert httpx.post(f"http://127.0.0.1:{web_port}/").status_code == 405
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert f"web: the archive on http://127.0.0.1:{web_port}/" in err
