@@ -7,6 +7,7 @@ fixture site (plus one hostile page), on SQLite and PostgreSQL; and the real lis
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import re
@@ -131,11 +132,12 @@ def test_every_page_answers_with_the_security_headers(web, archive):
     article = ids(archive, "SELECT id FROM articles WHERE source_id = 'en-atom'")[0]
     for path in ("/", "/?since=7d", "/?since=2026-11-01", "/search", "/search?q=Japan",
                  "/search.atom?q=Japan", f"/stories/{story}", f"/articles/{article}",
-                 "/sources", "/trends", "/api/search?q=Japan", f"/api/stories/{story}",
+                 "/sources", "/trends", "/trends.svg", "/api/search?q=Japan", f"/api/stories/{story}",
                  f"/api/articles/{article}", "/api/sources", "/static/style.css"):
         response = web.get(path)
         assert response.status_code == 200, (path, html(response)[:300])
-        assert response.headers["Content-Security-Policy"] == CSP
+        if path != "/trends.svg":  # an image: its own styles, no script either
+            assert response.headers["Content-Security-Policy"] == CSP
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "no-referrer"
         if response.mimetype == "text/html":
@@ -319,11 +321,18 @@ def test_sources_and_trends(web, archive):
     for (name,) in query(archive, "SELECT name FROM sources WHERE id NOT IN ('seed', 'added')"):
         assert name.replace("<", "&lt;").replace(">", "&gt;") in page
     trends = html(web.get("/trends"))
-    chart = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"', trends)
-    svg = base64.b64decode(chart.group(1)).decode()
-    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    assert "<script" not in svg.lower() and "javascript:" not in svg.lower()
+    assert '<img src="/trends.svg"' in trends
     assert "Top sources" in trends and "Fixture en-rss2" in trends
+    chart = web.get("/trends.svg")
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    assert "script-src" not in chart.headers["Content-Security-Policy"]
+    svg = chart.get_data(as_text=True)
+    ET.fromstring(svg.encode())  # well-formed
+    assert "<svg" in svg and "<script" not in svg.lower() and "javascript:" not in svg.lower()
+    assert "Fixture" not in svg and "relevant articles per topic per week" in svg  # text as text
+    zipped = web.get("/trends.svg", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.get_data()).decode() == svg
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -438,3 +447,33 @@ def test_techwatch_serve_serves_the_pages(archive, slack):
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert f"web: the archive on http://127.0.0.1:{web_port}/" in err
+
+
+def test_techwatch_run_serves_the_pages_when_web_port_is_set(tmp_path, site):
+    serve_news_site(site)
+    port = free_port()
+    config = write_config(tmp_path, news_sources(site), extra=f"[web]\nport = {port}\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN",
+                        "SLACK_APP_TOKEN", "TECHWATCH_WEB_PORT")}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
+                               env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/sources", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "the web pages never answered"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert "Fixture en-rss2" in response.text
+        assert response.headers["x-content-type-options"] == "nosniff"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert f"web: the archive on http://127.0.0.1:{port}/" in err
