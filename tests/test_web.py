@@ -477,3 +477,77 @@ def test_techwatch_run_serves_the_pages_when_web_port_is_set(tmp_path, site):
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert f"web: the archive on http://127.0.0.1:{port}/" in err
+
+
+# --- the pure parts --------------------------------------------------------------------------
+
+def test_password_list_and_comparison():
+    from bot.errors import SettingError
+    from bot.web.auth import check_password, parse_passwords
+
+    entries = parse_passwords(" ann:a:b , shared ,")
+    assert check_password("ann", "a:b", entries) and check_password("zed", "shared", entries)
+    assert not check_password("ann", "a", entries) and not check_password("bob", "a:b", entries)
+    for bad in ("", " , ", "ann:"):
+        with pytest.raises(SettingError, match="TECHWATCH_WEB_PASSWORDS"):
+            parse_passwords(bad)
+
+
+def test_signed_values_refuse_tampering_and_age():
+    from bot.web.auth import sign, unsign
+
+    token = sign({"user": "ann", "exp": 200}, b"k")
+    assert unsign(token, b"k", 100) == {"user": "ann", "exp": 200}
+    assert unsign(token, b"other", 100) is None
+    assert unsign(token, b"k", 201) is None  # expired
+    body, mac = token.split(".")
+    forged = base64.urlsafe_b64encode(b'{"user":"eve","exp":200}').decode()
+    assert unsign(f"{forged}.{mac}", b"k", 100) is None
+    assert unsign("garbage", b"k", 100) is None
+
+
+def test_id_token_claims_are_checked():
+    from bot.web.auth import TEAM_CLAIM, claims_problem, id_token_claims
+
+    good = {"aud": "C.ID", "nonce": "n1", "exp": 200, TEAM_CLAIM: "T0TEAM"}
+    part = base64.urlsafe_b64encode(json.dumps(good).encode()).decode().rstrip("=")
+    assert id_token_claims(f"h.{part}.s") == good and id_token_claims("nope") == {}
+    check = dict(client_id="C.ID", nonce="n1", team="T0TEAM", now=100)
+    assert claims_problem(good, **check) is None
+    assert "another app" in claims_problem({**good, "aud": "X"}, **check)
+    assert "not of this sign-in" in claims_problem({**good, "nonce": "n2"}, **check)
+    assert "expired" in claims_problem({**good, "exp": 50}, **check)
+    assert "not a member" in claims_problem({**good, TEAM_CLAIM: "T0OTHER"}, **check)
+
+
+def test_the_search_grammar_of_the_pages():
+    from bot.web.query import BadQuery, parse_request
+
+    topics = ("quantum", "ai")
+    wanted = parse_request({"q": 'rapidus "2 nm" -samsung topic:ai since:7d', "lang": "ja"},
+                           topics, FIXED_NOW)
+    assert (wanted.words, wanted.topic, wanted.since_text, wanted.lang, wanted.page) == \
+        ('rapidus "2 nm" -samsung', "ai", "7d", "ja", 1)
+    assert wanted.since == FIXED_NOW.replace(day=15)
+    assert parse_request({"q": "x topic:ai", "topic": "quantum"}, topics, FIXED_NOW).topic == \
+        "quantum"  # the page's own parameter wins
+    assert wanted.query_string(2) == ("q=rapidus+%222+nm%22+-samsung&topic=ai&since=7d&lang=ja"
+                                      "&page=2")
+    for args in ({"q": ""}, {"q": "since:7d"}, {"q": "x" * 501}, {"q": "a", "page": "x"}):
+        with pytest.raises(BadQuery):
+            parse_request(args, topics, FIXED_NOW)
+
+
+def test_a_forged_session_is_not_let_in(archive, slack):
+    from slackstub import TOKEN
+
+    from bot.web.auth import sign
+
+    env = {"SLACK_CLIENT_ID": "C.ID", "SLACK_CLIENT_SECRET": "c-secret", "SLACK_BOT_TOKEN": TOKEN,
+           "SLACK_API_URL": slack.url, "TECHWATCH_WEB_SECRET": "the-secret"}
+    web = client_for(archive, env, '\n[web]\nauth = "slack"\n')
+    web.set_cookie("techwatch_session", sign({"user": "eve", "exp": time.time() + 60}, b"guess"))
+    assert web.get("/").status_code == 401
+    web.set_cookie("techwatch_session", sign({"user": "ann", "exp": time.time() + 60},
+                                             b"the-secret"))
+    assert web.get("/").status_code == 200  # TECHWATCH_WEB_SECRET signs sessions

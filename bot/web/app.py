@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from bot.digest import lead_sentences, why
 from bot.errors import SettingError
 from bot.untrusted import CONTROL
 from bot.web import auth, queries
@@ -83,7 +84,8 @@ def templates() -> Environment:
     env = Environment(loader=PackageLoader("bot.web", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(shown=shown, when=when)
+    env.filters.update(shown=shown, when=when, why=why,
+                       lead=lambda a: lead_sentences(a.text_head, a.title))
     env.tests["web_link"] = web_link
     return env
 
@@ -121,10 +123,13 @@ class Access:
             if given is None or given.type != "basic":
                 return None
             user, password = given.username or "", given.password or ""
-            return user or "reader" if auth.check_password(user, password, self.passwords) \
-                else None
+            if not auth.check_password(user, password, self.passwords):
+                return None
+            return user or "reader"
         session = auth.unsign(request.cookies.get(SESSION_COOKIE, ""), self.secret, time.time())
-        return str(session.get("user", "")) or "reader" if session else None
+        if session is None:
+            return None
+        return str(session.get("user") or "reader")
 
 
 class WebApp:
@@ -161,13 +166,13 @@ class WebApp:
         except Exception as e:  # noqa: BLE001 -- one page failed: said in one line, served on
             log.error("web: %s %s failed (%s: %s)", request.method, request.path[:200],
                       type(e).__name__, str(e)[:200])
+            log.debug("web: the failure in full", exc_info=True)
             return self.problem(request, 500, "the archive could not be read; try again", api)
 
     # --- answers ---------------------------------------------------------------------------
 
     def render(self, template: str, code: int = 200, **values: Any) -> Response:
-        html = self.env.get_template(template).render(
-            signed_in=bool(self.access.method), **values)
+        html = self.env.get_template(template).render(**values)
         return Response(html, code, content_type="text/html; charset=utf-8")
 
     def json(self, value: Any, status: int = 200) -> Response:
