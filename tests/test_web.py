@@ -551,3 +551,20 @@ def test_a_forged_session_is_not_let_in(archive, slack):
     web.set_cookie("techwatch_session", sign({"user": "ann", "exp": time.time() + 60},
                                              b"the-secret"))
     assert web.get("/").status_code == 200  # TECHWATCH_WEB_SECRET signs sessions
+
+
+def test_the_trends_are_read_once_a_minute_and_anew_in_the_background(archive):
+    from bot.web import queries
+
+    app = load_app(str(archive), {}, lambda: FIXED_NOW, reads=True)
+    now = [0.0]
+    cache = queries.TrendCache(app, clock=lambda: now[0])
+    first = cache.get()
+    assert cache.get() is first  # within the minute: the same
+    now[0] += queries.TREND_SECONDS + 1
+    assert cache.get() is first  # stale: served while a thread reads them anew
+    deadline = time.monotonic() + 30
+    while cache.get() is first:
+        assert time.monotonic() < deadline, "never read anew"
+        time.sleep(0.05)
+    assert cache.get().stats.weeks == first.stats.weeks

@@ -136,7 +136,7 @@ class WebApp:
     def __init__(self, app: App, access: Access) -> None:
         self.app, self.access = app, access
         self.env = templates()
-        self.trend_cache = queries.TrendCache()
+        self.trend_cache = queries.TrendCache(app)
         self.page_size = PAGE
         self.css = resources.files("bot.web").joinpath("static/style.css").read_bytes()
 
@@ -270,12 +270,12 @@ class WebApp:
                            now=self.app.now())
 
     def page_trends(self, request: Request) -> Response:
-        return self.render("trends.html", stats=self.trend_cache.get(self.app).stats)
+        return self.render("trends.html", stats=self.trend_cache.get().stats)
 
     def page_trends_svg(self, request: Request) -> Response:
         """The chart, an image of its own (its inline styles are the image's, not the page's:
         the page's policy stays without 'unsafe-inline'); no script runs in an image."""
-        trends = self.trend_cache.get(self.app)
+        trends = self.trend_cache.get()
         gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
         response = Response(trends.svg_gz if gzipped else trends.svg,
                             content_type="image/svg+xml; charset=utf-8")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.stats import Stats
 
+log = logging.getLogger("techwatch")
 FRONT_ARTICLES = 1000  # the front page reads at most this many articles of its period
 FRONT_STORIES = 50  # shown in full; the rest a line each (at most FRONT_MORE)
 FRONT_MORE = 100
@@ -178,19 +180,46 @@ class Trends:
 
 
 class TrendCache:
-    """The trends page's numbers and chart, read at most once every TREND_SECONDS: they count
-    weeks of articles, and change by the hour, not by the request."""
+    """The trends page's numbers and chart: they count weeks of articles (and drawing takes
+    half a second) and change by the hour, not by the request. The first reader waits for
+    them (or `warm` made them before); after TREND_SECONDS, the next reader gets them as they
+    were while a thread reads them anew."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self, app: App, clock: Callable[[], float] = time.monotonic) -> None:
+        self._app, self._clock = app, clock
         self._lock = threading.Lock()
         self._made: tuple[float, Trends] | None = None
+        self._refreshing = False
 
-    def get(self, app: App) -> Trends:
-        with self._lock:  # one reader computes; the others wait for its result
-            if self._made is None or self._clock() - self._made[0] > TREND_SECONDS:
-                self._made = (self._clock(), trends(app))
-            return self._made[1]
+    def get(self) -> Trends:
+        with self._lock:
+            made, stale = self._made, self._made is None or \
+                self._clock() - self._made[0] > TREND_SECONDS
+            if made is not None and stale and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="web-trends", daemon=True).start()
+        if made is None:
+            return self._refresh()
+        return made[1]
+
+    def warm(self) -> None:
+        """Make them now, on a thread, so that no reader waits."""
+        threading.Thread(target=self._refresh, name="web-trends", daemon=True).start()
+
+    def _refresh(self) -> Trends:
+        made = None
+        try:
+            made = trends(self._app)
+            return made
+        except Exception as e:  # noqa: BLE001 -- the page says so; the next reader tries again
+            log.warning("web: the trends could not be read (%s: %s)", type(e).__name__,
+                        str(e)[:200])
+            raise
+        finally:
+            with self._lock:
+                self._refreshing = False
+                if made is not None:
+                    self._made = (self._clock(), made)
 
 
 def trends(app: App) -> Trends:

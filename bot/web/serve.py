@@ -84,6 +84,7 @@ def start_web(app: App, pages: WebApp) -> Serving:
     except OSError as e:
         raise TechwatchError(f"web: cannot listen on {web.host}:{port}: {e.strerror or e}") \
             from None
+    pages.trend_cache.warm()  # the one page that takes a while to read
     host, bound = server.server_address
     log.info("web: the archive on http://%s:%d/%s", host, bound,
              f" (reached at {web.public_url})" if web.public_url else "")
