@@ -226,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address (default all)")
     serve.set_defaults(handler=cmd_serve)
 
+    web = commands.add_parser("web", help="the archive's web pages alone, read-only")
+    web.add_argument("--port", type=int, help=f"HTTP port (default: [web] port, else {WEB_PORT})")
+    web.add_argument("--host", help="HTTP address (default: [web] host, 127.0.0.1)")
+    web.set_defaults(handler=cmd_web, reads=True)
+
     feedback = commands.add_parser("feedback", help="readers' votes from Slack")
     feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True,
                                                 metavar="SUBCOMMAND")
@@ -712,6 +717,33 @@ def cmd_serve(app: App, args: argparse.Namespace) -> int:
     if health.token is not None:
         health.token.stop()
     log.info("slack app stopped")
+    return 0
+
+
+WEB_PORT = 8080  # `techwatch web` without a port from the command line, config or environment
+
+
+def cmd_web(app: App, args: argparse.Namespace) -> int:
+    """The web pages alone (no Slack, no polling): beside `techwatch run`, or on a copy of an
+    archive; read-only."""
+    from dataclasses import replace
+
+    from bot.web.serve import start_web, web_pages, web_port
+
+    web = app.settings.web
+    port = args.port if args.port is not None else (web_port(app) or WEB_PORT)
+    app.settings = replace(app.settings, web=replace(web, port=port, host=args.host or web.host))
+    app.env = {k: v for k, v in app.env.items() if k != "TECHWATCH_WEB_PORT"}  # said above
+    pages = web_pages(app)
+    if pages is None:
+        raise TechwatchError("web: --port 0 serves nothing")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    server = start_web(app, pages)
+    stop.wait()
+    server.shutdown()
+    log.info("web pages stopped")
     return 0
 
 

@@ -344,7 +344,8 @@ def basic(user: str, password: str) -> dict:
 def test_password_access(archive):
     web = client_for(archive, {"TECHWATCH_WEB_PASSWORDS": "ann:s3cret, sharedpass"},
                      '\n[web]\nauth = "password"\n')
-    for path in ("/", "/search?q=Japan", "/api/sources", "/trends"):
+    for path in ("/", "/search?q=Japan", "/api/sources", "/trends", "/trends.svg", "/nowhere",
+                 "/articles/1/raw"):
         response = web.get(path)
         assert response.status_code == 401, path
         assert response.headers["WWW-Authenticate"].startswith("Basic ")
@@ -568,3 +569,33 @@ def test_the_trends_are_read_once_a_minute_and_anew_in_the_background(archive):
         assert time.monotonic() < deadline, "never read anew"
         time.sleep(0.05)
     assert cache.get().stats.weeks == first.stats.weeks
+
+
+@pytest.mark.parametrize("archive", ["sqlite"], indirect=True)
+def test_techwatch_web_serves_the_pages_alone(archive):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "TECHWATCH_WEB_PORT")}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(archive), "web",
+                                "--port", str(port)], env={**env, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/?since=30d", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "the web pages never answered"
+                time.sleep(0.2)
+        assert response.status_code == 200 and '<section class="topic-section">' in response.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    beyond = subprocess.run([sys.executable, "-m", "bot", "--config", str(archive), "web",
+                             "--host", "0.0.0.0", "--port", str(port)],
+                            env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                            timeout=60)
+    assert beyond.returncode != 0 and "beyond loopback" in beyond.stderr

@@ -42,7 +42,7 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
 SESSION_COOKIE = "techwatch_session"
 SIGN_IN_COOKIE = "techwatch_sign_in"
 GET = ("GET", "HEAD")
-PUBLIC = ("static", "slack_sign_in", "slack_callback")  # answered before anyone signs in
+PUBLIC = ("/static/", "/auth/slack")  # answered before anyone signs in (a stylesheet, signing in)
 
 ROUTES = Map([
     Rule("/", endpoint="index", methods=GET),
@@ -97,11 +97,11 @@ class Access:
     def __init__(self, method: str, env: Mapping[str, str], *, api_url: str = "",
                  public_url: str = "", team: Callable[[], str | None] = lambda: None) -> None:
         self.method = method
-        self.passwords = auth.parse_passwords(env.get(auth.ENV_PASSWORDS, "")) \
-            if method == "password" else ()
         if method == "password" and not env.get(auth.ENV_PASSWORDS):
             raise SettingError(f"web: [web] auth = \"password\" needs {auth.ENV_PASSWORDS} "
                                "(comma-separated name:password entries)")
+        self.passwords = auth.parse_passwords(env.get(auth.ENV_PASSWORDS, "")) \
+            if method == "password" else ()
         self.slack = auth.slack_app(env) if method == "slack" else None
         self.secret = auth.session_secret(env)
         self.api_url, self.public_url = api_url, public_url.rstrip("/")
@@ -150,9 +150,9 @@ class WebApp:
     def respond(self, request: Request) -> Response:
         api = request.path.startswith("/api/")
         try:
+            if not request.path.startswith(PUBLIC) and self.access.reader(request) is None:
+                return self.unauthorized(request, api)  # not even whether a page exists
             endpoint, values = ROUTES.bind_to_environ(request.environ).match()
-            if endpoint not in PUBLIC and self.access.reader(request) is None:
-                return self.unauthorized(request, api)
             return getattr(self, f"page_{endpoint}")(request, **values)
         except BadQuery as e:
             return self.problem(request, 400, str(e), api)
