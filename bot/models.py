@@ -254,6 +254,17 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class SlackPost:
+    """A Slack message a story went out in (a digest part, an alert, an alert's reply), as its
+    page on the web links it."""
+
+    channel: str
+    kind: str  # digest, alert, alert_reply
+    permalink: str | None  # None until Slack gave it (chat.getPermalink, a later run fills it)
+    posted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelHold:
     """A channel Slack refused (not found, archived, bot not invited): its messages wait, and it
     is tried again at `retry_at`, less often each time."""

@@ -184,6 +184,8 @@ class SlackStub:
             return 200, {}, {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method in ("conversations.history", "conversations.replies"):
             return 200, {}, self._history(method, params)
+        if method == "chat.getPermalink":
+            return 200, {}, self._permalink(params)
         if method == "auth.test":
             return 200, {}, {"ok": True, "user_id": "U0BOT", "team": "T", "team_id": self.team_id}
         return 200, {}, {"ok": False, "error": "unknown_method"}
@@ -286,6 +288,20 @@ class SlackStub:
                     return {"ok": True, "channel": channel, "ts": message["ts"],
                             "text": message["text"], "message": dict(message)}
         return {"ok": False, "error": "message_not_found"}
+
+    def _permalink(self, p: dict) -> dict:
+        """chat.getPermalink as Slack answers it (no scope needed): the message's link, which
+        for a thread reply names its thread; channel_not_found, message_not_found."""
+        channel, ts = p.get("channel"), str(p.get("message_ts") or "")
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        message = next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://techwatch-test.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        if message["thread_ts"]:
+            link += f"?thread_ts={message['thread_ts']}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _history(self, method: str, p: dict) -> dict:
         channel = p.get("channel")

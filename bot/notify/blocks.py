@@ -7,6 +7,9 @@ one's thread; nothing is cut off silently.
 All text from articles is untrusted: it is escaped for mrkdwn, so no headline can mention
 <!channel> or a user nor format itself (bold, italic, strike, code), and links are built so a "|"
 or ">" cannot break them.
+
+With the archive on the web (`[web] public_url`, passed in as `web`), each story links "all
+outlets" to its page there; without it, the messages are as before.
 """
 
 from __future__ import annotations
@@ -64,8 +67,19 @@ def link(url: str, label: str) -> str:
     return f"<{safe_url}|{label}>"
 
 
-def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
-    """The digest as one message, continued in thread replies when it is too long for one."""
+def story_page(web: str, article: ArticleView) -> str:
+    """The web page of the article's story (its id is its first article's)."""
+    return f"{web.rstrip('/')}/stories/{article.story_id or article.id}"
+
+
+def outlets_link(web: str, article: ArticleView) -> str:
+    """" · <page|all outlets>" to the story's web page, or "" without the web pages."""
+    return f" · {link(story_page(web, article), 'all outlets')}" if web else ""
+
+
+def digest_messages(digest: Digest, tz: tzinfo, web: str = "") -> list[SlackMessage]:
+    """The digest as one message, continued in thread replies when it is too long for one;
+    each story linked to its page on the web when `web` (the public URL) is given."""
     day = digest.until.astimezone(tz)
     header = HeaderBlock(text=PlainTextObject(
         text=cut(f"techwatch digest · {day:%a %d %b %Y}", MAX_HEADER_TEXT))).to_dict()
@@ -86,34 +100,35 @@ def digest_messages(digest: Digest, tz: tzinfo) -> list[SlackMessage]:
     blocks: list[dict] = [header, *warning, context(summary)]
     for topic in digest.sections:
         blocks.append(section(f"*{escape(topic.title)}* ({len(topic.articles)})"))
-        blocks += [story_block(a, tz) for a in topic.articles]
+        blocks += [story_block(a, tz, web=web) for a in topic.articles]
         blocks.append(DividerBlock().to_dict())
     if updated:
         blocks.append(section(f"*Updated stories* ({len(updated)})"))
-        blocks += [update_block(u) for u in updated]
+        blocks += [update_block(u, web) for u in updated]
         blocks.append(DividerBlock().to_dict())
     blocks.pop()
     more = more_line(digest, tz)
     if more:  # the digest's last line; the stories themselves, a line each, in its thread
         blocks.append(context(f"{more}: one line each in this digest's thread."))
-    listed = [section(f"*{more}*"), *(more_block(a) for a in digest.more)] if more else []
+    listed = [section(f"*{more}*"), *(more_block(a, web) for a in digest.more)] if more else []
     fallback = cut(f"techwatch digest: {summary}", MAX_FALLBACK_TEXT)
     return _split(blocks, fallback, listed)
 
 
-def more_block(article: ArticleView) -> dict:
+def more_block(article: ArticleView, web: str = "") -> dict:
     """A story past the digest's limit as one line: its linked title and outlets. Its
     block_id is a story's: the thread message carries it (a refusal gives it back), and an
     edit can add "updated: +Outlet" under it."""
     line = f"• {link(article.url, article.title)} · {cut(escape(article.source_name), 100)}"
     if article.also:
         line += f" +{len(article.also)}"
+    line += outlets_link(web, article)
     return SectionBlock(block_id=f"story-{article.id}",
                         text=MarkdownTextObject(text=cut(line, MAX_SECTION_TEXT))).to_dict()
 
 
 def alert_message(article: ArticleView, tz: tzinfo, watch: WatchHit | None = None,
-                  ) -> SlackMessage:
+                  web: str = "") -> SlackMessage:
     """A new story; for a watch, which watch matched and its words marked in the lead."""
     if watch is None:
         topics = ", ".join(article.topics[:3]) or "US–Japan technology"
@@ -121,7 +136,7 @@ def alert_message(article: ArticleView, tz: tzinfo, watch: WatchHit | None = Non
     else:
         query = cut(escape(watch.query), 200).replace("`", "ˋ")  # cannot end the code span
         heading = f":mag: Watch {watch.label}: `{query}`"
-    blocks = (context(heading), story_block(article, tz, watch.words if watch else ()))
+    blocks = (context(heading), story_block(article, tz, watch.words if watch else (), web))
     return SlackMessage(cut(f"techwatch alert: {escape(article.title)}", MAX_FALLBACK_TEXT),
                         blocks)
 
@@ -149,15 +164,17 @@ def marked(text: str, words: Sequence[str]) -> str:
     return "".join(pieces) + escape(text[at:])
 
 
-def story_block(article: ArticleView, tz: tzinfo, words: Sequence[str] = ()) -> dict:
-    """Linked title; source and date (and other outlets); a lead of one or two sentences (a
-    watch's words in bold); why."""
+def story_block(article: ArticleView, tz: tzinfo, words: Sequence[str] = (), web: str = "",
+                ) -> dict:
+    """Linked title; source and date (and other outlets, and the story's page on the web); a
+    lead of one or two sentences (a watch's words in bold); why."""
     date = f"{article.published.astimezone(tz):%d %b %Y}" if article.published else "undated"
     byline = f"{cut(escape(article.source_name), 100)} · {date}"
     if article.also:
         more = len(article.also) - 2
         byline += " · also: " + ", ".join(cut(escape(n), 60) for n in article.also[:2]) + \
             (f" +{more}" if more > 0 else "")
+    byline += outlets_link(web, article)
     lines = [f"*{link(article.url, article.title)}*", byline]
     lead = lead_sentences(article.text_head, article.title)
     if lead:
@@ -184,9 +201,9 @@ def updated_line(outlets: Sequence[ArticleView], line: str = "") -> str:
     return line
 
 
-def update_block(update: StoryUpdate) -> dict:
+def update_block(update: StoryUpdate, web: str = "") -> dict:
     """A story of an earlier digest, grown since: its linked title and the outlets new to it."""
-    title = f"*{link(update.lead.url, update.lead.title)}*"
+    title = f"*{link(update.lead.url, update.lead.title)}*{outlets_link(web, update.lead)}"
     return SectionBlock(block_id=f"update-{update.lead.id}", text=MarkdownTextObject(
         text=cut(f"{title}\n{updated_line(update.outlets)}", MAX_SECTION_TEXT))).to_dict()
 

@@ -146,20 +146,21 @@ def alert_key(channel: str, story_id: int) -> str:
 def alert_deliveries(channel: str, new: Sequence[tuple[ArticleView, Sequence[ArticleView]]],
                      replies: Sequence[ArticleView], room: int, tz: tzinfo, hour: datetime,
                      in_digest: Callable[[ArticleView], bool],
-                     watched: Mapping[int, WatchHit] | None = None) -> list[Delivery]:
+                     watched: Mapping[int, WatchHit] | None = None, web: str = "",
+                     ) -> list[Delivery]:
     """One alert a new story (its lead; the other outlets are recorded with it) while the
     channel's hourly cap has room, whether a topic subscription or a watch found it (`watched`:
     the articles a watch matched, by id; the alert names the watch). The excess that this
     channel's digest will carry is rolled into it (recorded, not posted); the rest is left for
     a later hour. One note a channel an hour says so. A later outlet of an alerted story is a
-    thread reply."""
+    thread reply. With `web` (the public URL), each alert links its story's page."""
     room = max(room, 0)
     watched = watched or {}
     planned = []
     for lead, members in new[:room]:
         hit = next((watched[a.id] for a in (lead, *members) if a.id in watched), None)
         planned.append(Delivery(key=alert_key(channel, lead.story_id), channel=channel,
-                                kind="alert", message=alert_message(lead, tz, hit),
+                                kind="alert", message=alert_message(lead, tz, hit, web),
                                 article_id=lead.id))
         planned += [settled(channel, "alert_member", m) for m in members]
     rolled = [(lead, members) for lead, members in new[room:] if in_digest(lead)]

@@ -174,7 +174,8 @@ def _plan_alerts(app: App, now: datetime) -> list[list[Delivery]]:
         new.sort(key=lambda story: -story[0].score)  # over the cap, the best go first
         digests = [d for d in slack.digests if d.channel == channel]
         plans.append(alert_deliveries(channel, new, replies, room, UTC, now,
-                                      in_digest=_taken_by(app, digests, now), watched=hits))
+                                      in_digest=_taken_by(app, digests, now), watched=hits,
+                                      web=app.settings.web.public_url))
     return plans
 
 
@@ -260,7 +261,7 @@ def _plan_digest(app: App, digest: DigestChannel, key: str, now: datetime, *, al
                                        limit=digest.max_stories, topics=digest.topics)
     if not articles and not content.updated and not (allow_empty or content.notice):
         return None  # (a digest that would say no source was reached goes out)
-    messages = digest_messages(content, ZoneInfo(digest.timezone))
+    messages = digest_messages(content, ZoneInfo(digest.timezone), app.settings.web.public_url)
     deliveries = digest_deliveries(digest.channel, key, messages, content.updates,
                                    story_members(content, articles))
     if digest.monday_chart and now.astimezone(ZoneInfo(digest.timezone)).weekday() == 0:

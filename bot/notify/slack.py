@@ -7,6 +7,11 @@ conversations.history / conversations.replies instead of being posted twice. Onl
 retried inside slack_sdk (RateLimitErrorRetryHandler honours Retry-After): Slack did not take
 that message. A 5xx or a network error is retried twice with back-off, each time after looking
 for the message first. Whatever still fails stays pending, in order, for the next cycle.
+
+Once posted, a message's permalink (chat.getPermalink) is asked for and kept with it, so the
+archive's web pages link back to Slack. It is asked after the posts of a run, for every message
+of the last week still without one: one that Slack could not give (a 429, an error, the network)
+is asked again the next run, and a post never waits for it nor is it ever posted again for it.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ TOKEN_ERRORS = {"invalid_auth": "SLACK_BOT_TOKEN is not valid",
 SCOPE_ERROR = "missing_scope"
 SCOPE_NAME = re.compile(r"[a-z][a-z0-9:._-]{0,60}(?:,[a-z][a-z0-9:._-]{0,60}){0,9}")
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+SLACK_TROUBLE = ("internal_error", "fatal_error", "service_unavailable", "request_timeout")
 RETRIES = 2  # in this run, after a 5xx or a network error; then the next cycle
 # the network, or a reply cut short (http.client.IncompleteRead): the post may have landed
 NETWORK_ERRORS = (SlackClientError, OSError, http.client.HTTPException)
@@ -58,6 +64,8 @@ MAX_429_WAIT = 10.0  # seconds a post waits out a 429 within a cycle; longer: th
 MAX_RETRY_AFTER = 3600.0  # seconds a channel is held for one 429, whatever Slack asks
 RATE_LIMITED = "ratelimited"  # a channel hold's error when Slack asked to wait (429)
 MAX_PAGES = 10  # of conversations.history when looking for a message
+PERMALINK_WINDOW = timedelta(days=7)  # messages whose missing permalink is asked again
+PERMALINKS_A_RUN = 50  # chat.getPermalink calls a run at most (Slack allows hundreds a minute)
 
 
 class ShortRateLimitWait(RateLimitErrorRetryHandler):
@@ -211,6 +219,7 @@ class SlackPoster:
         now = self.now()
         # channels with an earlier message still pending, or refused and not yet due: keep order
         held = {c for c, hold in holds.items() if hold.retry_at > now and c not in try_now}
+        stopped = False
         for delivery in self.archive.pending_deliveries():
             if delivery.channel in held:
                 if is_manual_digest(delivery.key):  # asked for now, and it cannot be now
@@ -222,6 +231,7 @@ class SlackPoster:
             outcome = self._deliver(delivery, report)
             if outcome == "stop":  # the token is refused
                 report.pending += self._without_token(report)
+                stopped = True
                 break
             if outcome in ("pending", "held", "waiting"):
                 held.add(delivery.channel)
@@ -229,7 +239,41 @@ class SlackPoster:
                 self._release(delivery.channel)
         for channel in holds.keys() - {d.channel for d in self.archive.pending_deliveries()}:
             self.archive.release_channel(channel)  # nothing waits for it any more
+        if not stopped:
+            self.fill_permalinks(held)
         return report
+
+    def fill_permalinks(self, skip: set[str] | frozenset[str] = frozenset()) -> int:
+        """Ask Slack for the permalink of each recent message still without one (not in the
+        channels `skip`: held, or failing this run), newest first; how many were filled. Slack
+        rate-limiting, failing or out of reach ends it for this run: the rest waits for the
+        next. A message Slack no longer has is marked as having none ("")."""
+        filled = 0
+        skip = set(skip)
+        for delivery_id, channel, ts in self.archive.missing_permalinks(
+                self.now() - PERMALINK_WINDOW, PERMALINKS_A_RUN, but=skip):
+            if channel in skip:
+                continue
+            try:
+                response = self.client.chat_getPermalink(channel=channel, message_ts=ts)
+            except SlackApiError as e:
+                error = _code(e)
+                if error == "message_not_found":  # deleted: no link to give, none to ask for
+                    self.archive.delivery_permalink(delivery_id, "")
+                    continue
+                if e.response.status_code == 200 and error not in (*TOKEN_ERRORS, *SLACK_TROUBLE):
+                    skip.add(channel)  # this channel's answer (channel_not_found ...): later
+                    continue
+                log.info("slack: permalinks wait for the next run (%s)", error)
+                break  # a 429, Slack's trouble, or the token: the next run asks again
+            except NETWORK_ERRORS as e:
+                log.info("slack: permalinks wait for the next run (%s)", type(e).__name__)
+                break
+            permalink = str(response.get("permalink") or "")
+            if permalink.startswith(("https://", "http://")):
+                self.archive.delivery_permalink(delivery_id, permalink)
+                filled += 1
+        return filled
 
     def _without_token(self, report: DeliveryReport) -> int:
         """Drop the digests asked for now (they cannot be now, and are not posted later by
@@ -376,9 +420,7 @@ class SlackPoster:
             return self._refused(d, refused, report)
         if e.response.status_code == 429:  # a long Retry-After: waited out across cycles
             return self._rate_limited(d, retry_after(e.response), report)
-        if e.response.status_code in RETRYABLE_STATUS or error in ("internal_error", "fatal_error",
-                                                                   "service_unavailable",
-                                                                   "request_timeout"):
+        if e.response.status_code in RETRYABLE_STATUS or error in SLACK_TROUBLE:
             self._last_error = error
             return "retry"
         self._fail(d, error, "Slack refused this message", report)  # e.g. invalid_blocks

@@ -175,7 +175,7 @@ class Commands:
             limit=replies.PAGE + 1, offset=offset)
         state = {k: v for k, v in query.items() if k != "offset"}
         return replies.search_reply(results[:replies.PAGE], state, offset,
-                                    len(results) > replies.PAGE)
+                                    len(results) > replies.PAGE, self.app.settings.web.public_url)
 
     def topics(self, r: Request, user: str, channel: str) -> dict:
         now, taxonomy = self.app.now(), self.app.classifier.taxonomy
@@ -245,7 +245,8 @@ class Commands:
             content, _ = digest_content(self.app, channel, self.app.now(),
                                         min_score=digest_min_score(self.app, digest),
                                         limit=digest.max_stories, topics=digest.topics)
-            first = digest_messages(content, ZoneInfo(digest.timezone))[0]
+            first = digest_messages(content, ZoneInfo(digest.timezone),
+                                    self.app.settings.web.public_url)[0]
             return replies.message(first.text, first.blocks)
         # nothing new is said to the one who asked, not posted for the whole channel
         outcome = deliver(self.app, alerts=False, scheduled=False, channels=(channel,),

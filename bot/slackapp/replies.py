@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
@@ -25,10 +26,17 @@ def message(text: str, blocks: Sequence[dict] | None = None, *, public: bool = F
             "response_type": "in_channel" if public else "ephemeral"}
 
 
+def search_page(web: str, query: Mapping[str, Any]) -> str:
+    """The web page of a search: its words and options, URL-encoded."""
+    params = {k: str(query[k]) for k in ("q", "topic", "since", "lang") if query.get(k)}
+    return f"{web.rstrip('/')}/search?{urlencode(params)}"
+
+
 def search_reply(results: Sequence[ArticleView], query: Mapping[str, Any], offset: int,
-                 has_more: bool) -> dict:
+                 has_more: bool, web: str = "") -> dict:
     """A page of search results, each with title, source, date, topics and story size; a "More"
-    button carries the query and the next offset."""
+    button carries the query and the next offset; with the web pages (`web`, the public URL),
+    a link to all the results there ends it."""
     words = escape(str(query["q"]))
     if not results:
         return message(f"No archived article matches “{words}”." if not offset
@@ -45,6 +53,9 @@ def search_reply(results: Sequence[ArticleView], query: Mapping[str, Any], offse
     if has_more and len(value) <= 2000:  # a button's value: a query that long gets no paging
         blocks.append(ActionsBlock(elements=[ButtonElement(
             text="More", action_id=MORE_ACTION, value=value)]).to_dict())
+    if web:
+        page = search_page(web, query)
+        blocks.append(context(f"All results: {link(page, page)}"))
     return message(f"{len(results)} result{'' if len(results) == 1 else 's'} for {words}",
                    blocks)
 

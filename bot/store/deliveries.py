@@ -3,14 +3,14 @@ the articles each took, alerts already sent, and the channels Slack refused for 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.models import DIGEST_EDIT, ArticleView, ChannelHold, Delivery
+from bot.models import DIGEST_EDIT, ArticleView, ChannelHold, Delivery, SlackPost
 from bot.store import dialect
 from bot.store.rows import (
     ALERT_KINDS,
@@ -29,6 +29,10 @@ from bot.store.schema import (
     digests,
     watch_matches,
 )
+
+# the kinds of message posted with chat.postMessage (a chart is a file, an edit no new message)
+POSTED_KINDS = ("digest", "alert", "alert_reply", "alert_note", "ops")
+IN_SLACK = deliveries.c.ts.like("%.%")  # Slack's ts ("1712345678.000100"), not "terminal"
 
 
 class DeliveryStore:
@@ -162,6 +166,46 @@ class DeliveryStore:
 
     def delivery_sent(self, delivery_id: int, ts: str, now: datetime) -> None:
         self._update_delivery(delivery_id, status="sent", ts=ts, sent_at=now, last_error=None)
+
+    def missing_permalinks(self, sent_from: datetime, limit: int,
+                           but: Collection[str] = ()) -> list[tuple[int, str, str]]:
+        """(id, channel, ts) of the messages posted since `sent_from` whose permalink is not
+        known yet, newest first, in any channel but those named."""
+        query = (sa.select(deliveries.c.id, deliveries.c.channel, deliveries.c.ts)
+                 .where(deliveries.c.status == "sent", deliveries.c.kind.in_(POSTED_KINDS),
+                        deliveries.c.permalink.is_(None), deliveries.c.sent_at >= sent_from,
+                        IN_SLACK, deliveries.c.channel.not_in(list(but)))
+                 .order_by(deliveries.c.id.desc()).limit(limit))
+        with self.engine.connect() as db:
+            return [(r.id, r.channel, r.ts) for r in db.execute(query)]
+
+    def delivery_permalink(self, delivery_id: int, permalink: str) -> None:
+        self._update_delivery(delivery_id, permalink=permalink)
+
+    def story_messages(self, story_id: int, limit: int = 50) -> list[SlackPost]:
+        """The Slack messages a story's articles went out in (digest parts, its alert and
+        the alert's replies), newest first: a part is the one whose stories include one of
+        them, found through the digests that took them."""
+        story = sa.or_(articles.c.story_id == story_id,
+                       sa.and_(articles.c.story_id.is_(None), articles.c.id == story_id))
+        sent = [deliveries.c.status == "sent", IN_SLACK]
+        with self.engine.connect() as db:
+            members = set(db.execute(sa.select(articles.c.id).where(story)).scalars())
+            if not members:
+                return []
+            alerts = db.execute(sa.select(deliveries).where(
+                *sent, deliveries.c.kind.in_(("alert", "alert_reply")),
+                deliveries.c.article_id.in_(members))).all()
+            took = (sa.select(digests.c.channel, digests.c.sent_at).distinct()
+                    .join(digest_items, digest_items.c.digest_id == digests.c.id)
+                    .where(digest_items.c.article_id.in_(members)).subquery())
+            parts = db.execute(sa.select(deliveries).join(took, sa.and_(
+                deliveries.c.channel == took.c.channel, deliveries.c.created_at == took.c.sent_at))
+                .where(*sent, deliveries.c.kind == "digest")).all()
+        rows = [*alerts, *(r for r in parts if members & set(delivery_of(r).article_ids))]
+        rows.sort(key=lambda r: (r.sent_at or r.created_at, r.id), reverse=True)
+        return [SlackPost(r.channel, r.kind, r.permalink or None, r.sent_at or r.created_at)
+                for r in rows[:limit]]
 
     def delivery_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
         """Note a failure; a refused digest gives its articles back to the next digest (a

@@ -165,6 +165,8 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.String),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+    sa.Column("permalink", sa.String),  # chat.getPermalink's link: None not yet asked (or
+    # Slack could not answer then), "" Slack has none (the message is gone)
 )
 
 backfill_sitemaps = sa.Table(
