@@ -5,6 +5,7 @@ set (and only then)."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from conftest import FIXED_NOW, sqlite_only, write_config
 from newsite import database, news_sources, query, serve_news_site
 from slackstub import TOKEN
 from test_slackapp import SECRET, SlackApp
+from test_web import client_for
 
 from bot.cli import main
 from bot.digest import Digest, DigestSection, StoryUpdate
@@ -119,6 +121,14 @@ def test_permalinks_are_stored_and_each_story_links_its_page_and_its_messages(
         assert len(archive.story_messages(both[0], limit=1)) == 1
     finally:
         archive.close()
+
+    # ... and its web page links them back, as does its JSON
+    web = client_for(config)
+    page = web.get(f"/stories/{both[0]}").get_data(as_text=True)
+    links = {p for _, _, p in wanted[both[0]]}
+    assert "In Slack" in page and all(f'href="{html.escape(p)}"' in page for p in links)
+    api = web.get(f"/api/stories/{both[0]}").get_json()
+    assert {(m["channel"], m["kind"], m["permalink"]) for m in api["slack"]} == wanted[both[0]]
 
 
 def test_a_permalink_slack_cannot_give_is_asked_again_and_the_post_is_never_repeated(

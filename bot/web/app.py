@@ -315,7 +315,9 @@ class WebApp:
             "summary": page.summary, "why": page.why, "score": round(page.lead.score, 4),
             "topics": [{"id": t, "name": n} for t, n in page.topics],
             "articles": page.total, "reports": [queries.as_dict(a) for a in page.reports],
-            "more": page.total - len(page.reports)})
+            "more": page.total - len(page.reports),
+            "slack": [{"channel": m.channel, "kind": m.kind, "permalink": m.permalink,
+                       "posted_at": m.posted_at.isoformat()} for m in page.messages]})
 
     def page_api_article(self, request: Request, article_id: int) -> Response:
         page = queries.article_page(self.app, article_id)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.digest import Digest, build_digest, lead_sentences, stories, why
-from bot.models import ArticleView
+from bot.models import ArticleView, SlackPost
 from bot.store import web as store
 from bot.store.sources import source_health
 
@@ -47,6 +47,7 @@ class StoryPage:
     topics: tuple[tuple[str, str], ...]  # (id, name), the story's, strongest first
     reports: tuple[ArticleView, ...]  # first seen first, at most OUTLETS
     total: int  # reports archived in the story
+    messages: tuple[SlackPost, ...] = ()  # the Slack messages it went out in, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,8 @@ def story_page(app: App, story_id: int) -> StoryPage | None:
         return None
     lead = stories(reports, app.settings.stories.preferred_sources)[0]
     return StoryPage(story_id, lead, lead_sentences(lead.text_head, lead.title), why(lead),
-                     topic_names(app, lead.topics), tuple(reports), total)
+                     topic_names(app, lead.topics), tuple(reports), total,
+                     tuple(app.archive.story_messages(story_id)))
 
 
 def story_of(app: App, article_id: int) -> int | None:
