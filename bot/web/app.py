@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -270,21 +271,16 @@ class WebApp:
                            now=self.app.now())
 
     def page_trends(self, request: Request) -> Response:
-        return self.render("trends.html", stats=self.trend_cache.get().stats)
+        trends = self.trend_cache.get()
+        return self.render("trends.html", stats=trends.stats, chart=Markup(trends.svg))
 
     def page_trends_svg(self, request: Request) -> Response:
-        """The chart, an image of its own (its inline styles are the image's, not the page's:
-        the page's policy stays without 'unsafe-inline'); no script runs in an image."""
-        trends = self.trend_cache.get()
-        gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
-        response = Response(trends.svg_gz if gzipped else trends.svg,
+        """The chart as an image of its own, to embed elsewhere (the page has it inline)."""
+        from bot.web.chart import svg_chart
+
+        response = Response(svg_chart(self.trend_cache.get().stats, standalone=True),
                             content_type="image/svg+xml; charset=utf-8")
-        if gzipped:
-            response.headers["Content-Encoding"] = "gzip"
-        response.headers["Vary"] = "Accept-Encoding"
         response.headers["Cache-Control"] = f"private, max-age={int(queries.TREND_SECONDS)}"
-        response.headers["Content-Security-Policy"] = \
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
         return response
 
     def page_static(self, request: Request, name: str) -> Response:

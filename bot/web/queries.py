@@ -177,8 +177,7 @@ def topic_names(app: App, topics: tuple[str, ...]) -> tuple[tuple[str, str], ...
 @dataclass(frozen=True, slots=True)
 class Trends:
     stats: Stats
-    svg: bytes  # the `stats` chart (bot.stats.build_chart) as SVG
-    svg_gz: bytes  # the same, gzip-compressed (a fifth of the size)
+    svg: str  # the `stats` chart as an inline <svg> element (bot.web.chart)
 
 
 class TrendCache:
@@ -225,28 +224,11 @@ class TrendCache:
 
 
 def trends(app: App) -> Trends:
-    import gzip
-
     from bot.stats import weekly_stats
+    from bot.web.chart import svg_chart
 
     stats = weekly_stats(app, TREND_WEEKS)
-    svg = chart_svg(stats)
-    return Trends(stats, svg, gzip.compress(svg, mtime=0))
-
-
-def chart_svg(stats: Stats) -> bytes:
-    """The chart as SVG with its text as text (not glyph outlines: a third of the size). An SVG
-    from matplotlib holds no script; it is shown as an image, where none would run anyway."""
-    import io
-
-    import matplotlib
-
-    from bot.stats import build_chart
-
-    buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "techwatch"}):
-        build_chart(stats).savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+    return Trends(stats, svg_chart(stats))
 
 
 def as_dict(view: ArticleView) -> dict[str, Any]:
