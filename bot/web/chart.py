@@ -14,9 +14,9 @@ from bot.stats import PAIRS_LABEL, RELEVANT_LABEL, Stats
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
            "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
-WIDTH, PLOT_HEIGHT = 960, 300
+WIDTH, PLOT_HEIGHT = 720, 260
 LEFT, TOP, BOTTOM = 56, 16, 44  # room for the y labels, above, and the week labels
-LEGEND_ROW, LEGEND_COLUMNS = 20, 3
+LEGEND_ROW, LEGEND_COLUMNS = 20, 2
 
 
 def svg_chart(stats: Stats, *, standalone: bool = False) -> str:
@@ -35,7 +35,7 @@ def svg_chart(stats: Stats, *, standalone: bool = False) -> str:
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
              f'width="100%" role="img" aria-labelledby="chart-title" font-family="sans-serif" '
-             f'font-size="12">', f'<title id="chart-title">{escape(title(stats))}</title>']
+             f'font-size="13">', f'<title id="chart-title">{escape(title(stats))}</title>']
     for tick in sorted({0, top // 2, top}):  # the y axis: three levels, whole numbers
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
                      'stroke="#ddd"/>')
