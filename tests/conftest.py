@@ -102,6 +102,17 @@ def write_config(directory: Path, sources: list[dict], extra: str = "",
     return config
 
 
+def run_once(config: Path, now: datetime = FIXED_NOW) -> None:
+    """`techwatch -q run --once` in-process at `now`, whatever the environment names (a module
+    fixture's archive: the `cli` fixture is per test)."""
+    from bot.cli import main
+
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
+            env.delenv(name, raising=False)
+        assert main(["--config", str(config), "-q", "run", "--once"], now=lambda: now) == 0
+
+
 def _toml(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

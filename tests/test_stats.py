@@ -12,11 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import DIALECTS, FIXED_NOW, empty_database, write_config
+from conftest import DIALECTS, FIXED_NOW, empty_database, run_once, write_config
 from newsite import database, news_sources, query, serve_news_site
 from sitesrv import Site
 
-from bot.cli import main
 from bot.stats import compute, week_window
 
 NEWS = "source_id != 'seed'"
@@ -33,11 +32,7 @@ def config(request, tmp_path_factory) -> Iterator[Path]:
         try:
             serve_news_site(site)
             path = write_config(directory, news_sources(site), database=url)
-            with pytest.MonkeyPatch.context() as env:
-                for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
-                    env.delenv(name, raising=False)
-                assert main(["--config", str(path), "-q", "run", "--once"],
-                            now=lambda: FIXED_NOW) == 0
+            run_once(path)
         finally:
             site.stop()
         yield path

@@ -25,7 +25,7 @@ from xml.etree import ElementTree as ET
 import feedparser
 import httpx
 import pytest
-from conftest import DIALECTS, FIXED_NOW, ROOT, empty_database, write_config
+from conftest import DIALECTS, FIXED_NOW, ROOT, empty_database, run_once, write_config
 from newsite import news_sources, query, serve_news_site
 from sitesrv import Reply, Site
 from werkzeug.test import Client
@@ -67,7 +67,6 @@ def hostile_sites(site: Site) -> list[dict]:
 def archive(request, tmp_path_factory) -> Iterator[Path]:
     """A config whose archive one `techwatch run --once` filled from the fixture site and a
     hostile page; one more article's link made `javascript:` (as a hostile feed could give)."""
-    from bot.cli import main
 
     directory = tmp_path_factory.mktemp("web")
     with empty_database(request.param, directory) as url:
@@ -76,11 +75,7 @@ def archive(request, tmp_path_factory) -> Iterator[Path]:
             serve_news_site(site)
             sources = [*news_sources(site), *hostile_sites(site)]
             path = write_config(directory, sources, database=url)
-            with pytest.MonkeyPatch.context() as env:
-                for name in ("TECHWATCH_CONFIG", "TECHWATCH_DATABASE_URL", "SLACK_BOT_TOKEN"):
-                    env.delenv(name, raising=False)
-                assert main(["--config", str(path), "-q", "run", "--once"],
-                            now=lambda: FIXED_NOW) == 0
+            run_once(path)
         finally:
             site.stop()
         (linkless,) = query(path, "SELECT min(id) FROM articles WHERE source_id = 'en-rss2'")[0]
@@ -98,6 +93,18 @@ def query_write(config: Path, sql: str, *args) -> None:
             db.execute(statement(sql, *args))
     finally:
         engine.dispose()
+
+
+def first_answer(url: str, process: subprocess.Popen, seconds: float) -> httpx.Response:
+    """The first response from a server `process` is starting (it must not die meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the web pages never answered"
+            time.sleep(0.2)
 
 
 def client_for(config: Path, env: dict | None = None, settings: str = "") -> Client:
@@ -441,15 +448,7 @@ def test_techwatch_serve_serves_the_pages(archive, slack):
                                 "--host", "127.0.0.1", "--port", str(port)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{web_port}/search?q=Japan", timeout=5)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "the web pages never answered"
-                time.sleep(0.2)
+        response = first_answer(f"http://127.0.0.1:{web_port}/search?q=Japan", process, 30)
         assert response.status_code == 200 and "<ol class=\"results\"" in response.text
         assert response.headers["content-security-policy"] == CSP
         assert httpx.get(f"http://127.0.0.1:{web_port}/stories/0").status_code == 404
@@ -472,15 +471,7 @@ def test_techwatch_run_serves_the_pages_when_web_port_is_set(tmp_path, site):
                                env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/sources", timeout=5)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "the web pages never answered"
-                time.sleep(0.2)
+        response = first_answer(f"http://127.0.0.1:{port}/sources", process, 60)
         assert response.status_code == 200
         assert "Fixture en-rss2" in response.text
         assert response.headers["x-content-type-options"] == "nosniff"
@@ -591,15 +582,7 @@ def test_techwatch_web_serves_the_pages_alone(archive):
                                 "--port", str(port)], env={**env, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/?since=30d", timeout=5)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "the web pages never answered"
-                time.sleep(0.2)
+        response = first_answer(f"http://127.0.0.1:{port}/?since=30d", process, 30)
         assert response.status_code == 200 and '<section class="topic-section">' in response.text
     finally:
         process.send_signal(signal.SIGTERM)
