@@ -7,18 +7,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, timedelta
 
-import sqlalchemy as sa
 from conftest import FIXED_NOW, write_config
-from newsite import database, query
+from newsite import query
 from slackstub import block_problem
 from test_classify import TAXONOMY
 from test_slack_blocks import article
+from test_story_updates import report
 
 from bot.digest import build_digest
-from bot.models import ArticleDraft, Classification, ExtractedText, PollOutcome, Source
 from bot.notify.blocks import digest_messages, plain_text
 from bot.notify.plan import digest_deliveries
-from bot.store import open_archive
 
 CAPPED = """
 [[slack.digests]]
@@ -27,8 +25,6 @@ time = "20:30"  # 11:30 UTC: the scheduled one is due before FIXED_NOW
 timezone = "Asia/Tokyo"
 max_stories = 5
 """
-OUTLETS = [Source("wire", "https://wire.example/feed", "Wire"),
-           Source("post", "https://post.example/feed", "Pacific Post")]
 HOSTILE = "<!channel> *Breaking*_deal_ | `x`"  # a left-out story's headline, as a feed gave it
 LINE = "+3 more relevant stories today: one line each in this digest's thread."
 
@@ -36,29 +32,8 @@ LINE = "+3 more relevant stories today: one line each in this digest's thread."
 def story(config, n: int, score: float, *, hours: float = 0, source: str = "wire",
           title: str = "", joins: int | None = None) -> int:
     """A relevant report archived `hours` after FIXED_NOW; `joins`: grouped into that story."""
-    seen = FIXED_NOW + timedelta(hours=hours)
-    archive = open_archive(database(config))
-    try:
-        archive.sync_sources(OUTLETS)
-        url = f"https://{source}.example/{n}"
-        draft = ArticleDraft(source_id=source, url=url, canonical_url=url, keys=(f"url:{url}",),
-                             title=title or f"US and Japan agree on chip pact number {n:02d}",
-                             summary="", guid=None, feed_published=seen - timedelta(hours=1),
-                             lang="en", publisher=None, fetch_fulltext=False)
-        archive.record_poll(source, PollOutcome("ok", seen), [draft], seen)
-        (pending,) = archive.pending_articles()
-        verdict = Classification(True, score, ("semiconductors",), {"semiconductors": ("chips",)})
-        archive.complete_article(pending, ExtractedText("feed_only"), verdict,
-                                 published=pending.feed_published, date_source="feed",
-                                 text="Washington and Tokyo agreed on chips today. More.",
-                                 now=seen)
-        if joins is not None:
-            with archive.engine.begin() as db:
-                db.execute(sa.text("UPDATE articles SET story_id = :s WHERE id = :a"),
-                           {"s": joins, "a": pending.id})
-        return pending.id
-    finally:
-        archive.close()
+    return report(config, source, n, story=joins, hours=hours, score=score,
+                  title=title or f"US and Japan agree on chip pact number {n:02d}")
 
 
 def eight_stories(config) -> dict[int, int]:

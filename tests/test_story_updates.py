@@ -25,8 +25,9 @@ OUTLETS = [Source("wire", "https://wire.example/feed", "Wire"),
 TITLE = "US and Japan agree on a joint chip research centre"
 
 
-def report(config, source: str, n: int, *, story: int | None = None, hours: float = 0) -> int:
-    """An outlet's report archived and classified relevant, first seen `hours` after
+def report(config, source: str, n: int, *, story: int | None = None, hours: float = 0,
+           score: float = 0.9, title: str = "") -> int:
+    """An outlet's report archived and classified relevant (`score`), first seen `hours` after
     FIXED_NOW; with `story`, grouped into that story (as bot.stories would)."""
     seen = FIXED_NOW + timedelta(hours=hours)
     archive = open_archive(database(config))
@@ -34,12 +35,13 @@ def report(config, source: str, n: int, *, story: int | None = None, hours: floa
         archive.sync_sources(OUTLETS)
         url = f"https://{source}.example/{n}"
         draft = ArticleDraft(source_id=source, url=url, canonical_url=url, keys=(f"url:{url}",),
-                             title=f"{TITLE} ({source})", summary="", guid=None,
+                             title=title or f"{TITLE} ({source})", summary="", guid=None,
                              feed_published=seen - timedelta(hours=1), lang="en",
                              publisher=None, fetch_fulltext=False)
         archive.record_poll(source, PollOutcome("ok", seen), [draft], seen)
         (pending,) = archive.pending_articles()
-        verdict = Classification(True, 0.9, ("semiconductors",), {"semiconductors": ("chips",)})
+        verdict = Classification(True, score, ("semiconductors",),
+                                 {"semiconductors": ("chips",)})
         archive.complete_article(pending, ExtractedText("feed_only"), verdict,
                                  published=pending.feed_published, date_source="feed",
                                  text="Washington and Tokyo agreed on chips today. More.",
