@@ -46,6 +46,7 @@ BENCHMARKS = {
     "ingest_workers": "ingest_workers",
     "story_updates": "story_updates",
     "watches": "watch_match",
+    "web": "web_pages",
 }
 DEFAULT_JSON = "benchmark-results.json"  # in the working directory, never the repository's
 
@@ -325,11 +326,24 @@ def watches_rows(f: dict) -> list[Row]:
                 f"baseline {f['baseline_seconds']} s")]
 
 
+def web_rows(f: dict) -> list[Row]:
+    rows, base = [], f["search"]["p95_ms"]
+    for page, p in f["pages"].items():
+        rows.append(Row("web", f"page {page} at {f['articles']:,} archived: p50 / p95",
+                        f"{p['p50_ms']:.1f} / {p['p95_ms']:.1f} ms", "≤100 ms p95",
+                        p["p95_ms"] <= 100, f"{p['ratio_p95']}x Archive.search p95",
+                        f"search p95 {base} ms; max {p['max_ms']} ms; first render after "
+                        f"start {p['cold_ms']} ms; {p['requests']} requests"))
+        rows.append(Row("web", f"page {page}: largest HTML", f"{p['max_bytes'] / 1000:.1f} KB",
+                        "< 100 KB", p["max_bytes"] < 100_000, "", p["largest"]))
+    return rows
+
+
 ROWS = {"ingest": ingest_rows, "search": search_rows, "search_pg": search_pg_rows, "startup": startup_rows,
         "classify": classify_rows, "stories": stories_rows, "feeds500": feeds_rows,
         "ingest5k": ingest5k_rows, "extraction": extraction_rows,
         "ingest_workers": ingest_workers_rows, "story_updates": story_updates_rows,
-        "watches": watches_rows}
+        "watches": watches_rows, "web": web_rows}
 
 
 def table_rows(results: dict) -> list[Row]:
