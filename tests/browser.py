@@ -26,9 +26,6 @@ SCREENSHOTS = ROOT / ".ci" / "artifacts" / "screenshots"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)  # a current phone's viewport in CSS pixels
 MAX_SHOT_HEIGHT = 6000  # a full-page screenshot stops there (a long article)
-# console errors that are no fault of the page: the browser asks every site for /favicon.ico
-# on its own, and a site without one answers 404
-TOLERATED = (re.compile(r"/favicon\.ico - Failed to load resource: .* 404\b"),)
 
 FLAGS = (
     "--headless=new",
@@ -115,8 +112,7 @@ class Browser:
     def console_errors(self) -> list[str]:
         """The console's errors since the last read (CSP violations, failed loads, exceptions)."""
         return [entry["message"] for entry in self.driver.get_log("browser")
-                if entry["level"] == "SEVERE"
-                and not any(p.search(entry["message"]) for p in TOLERATED)]
+                if entry["level"] == "SEVERE"]
 
     def screenshot(self, name: str) -> Path:
         """The whole page (up to MAX_SHOT_HEIGHT) as .ci/artifacts/screenshots/PREFIX-NAME.png."""

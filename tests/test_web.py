@@ -168,6 +168,7 @@ def test_the_front_page_is_the_digest_of_a_period(web, archive):
     # the default: the last day had news (FIXED_NOW is the day after the fixture site's polls)
     default = html(web.get("/"))
     assert "first seen in the last day" in default
+    assert "first seen since 2026-11-01 00:00 UTC" in html(web.get("/?since=2026-11-01"))
     assert web.get("/?since=soon").status_code == 400
     assert "use 24h, 7d" in html(web.get("/?since=soon"))
 

@@ -33,7 +33,7 @@ TREND_SECONDS = 60.0  # the trends page's chart and numbers are read once a minu
 @dataclass(frozen=True, slots=True)
 class FrontPage:
     digest: Digest
-    period: str  # "the last day", "since 2026-11-01 00:00 UTC"
+    period: str  # "in the last day", "since 2026-11-01 00:00 UTC"
     since: str  # the `since` value it shows ("1d")
     widened: bool  # nothing in the last day: a longer period was chosen
 

@@ -89,7 +89,7 @@ def page_number(args: Mapping[str, str]) -> int:
     return int(raw)
 
 
-PERIODS = {"1d": "the last day", "7d": "the last 7 days", "30d": "the last 30 days"}
+PERIODS = {"1d": "in the last day", "7d": "in the last 7 days", "30d": "in the last 30 days"}
 
 
 def parse_period(value: str | None, now: datetime) -> tuple[datetime | None, str]:
