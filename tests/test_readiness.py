@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import pytest
 from conftest import ROOT, write_config
 from livesite import free_port
 from newsite import news_sources, serve_news_site
 from sitesrv import Reply
 from slackstub import TOKEN, SlackStub
+from test_daemon import get
 
 from bot.health import Health
 from bot.pipeline import CycleReport
@@ -70,14 +70,6 @@ def start(command: list[str], config: Path, **env: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), *command],
                             env={**clean, "PYTHONPATH": str(ROOT), **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
-    except httpx.HTTPError:
-        return 0, ""
-    return response.status_code, response.text
 
 
 def wait_for(condition, seconds: float, what: str) -> None:

@@ -94,14 +94,9 @@ def hostile_outlet(site) -> dict:
             "</article></body></html>")
     site.route("/hostile/quantum-pact.html", Reply(body=page.encode(), headers={
         "Content-Type": "text/html; charset=utf-8"}))
-    feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Hostile'
-            f"</title><item><title>{MARK} Quantum and US lab share cryogenic test beds</title>"
-            f"<link>{site.url('/hostile/quantum-pact.html')}</link>"
-            "<pubDate>Sat, 21 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>")
-    site.route("/feeds/hostile.xml", Reply(body=feed.encode(), headers={
-        "Content-Type": "application/rss+xml"}))
-    return {"id": "hostile", "name": "Hostile Wire", "url": site.url("/feeds/hostile.xml"),
-            "lang": "en"}
+    return one_item_feed(site, "hostile", "Hostile Wire",
+                         f"{MARK} Quantum and US lab share cryogenic test beds",
+                         "/hostile/quantum-pact.html", "Sat, 21 Nov 2026 08:00:00 GMT")
 
 
 # the fixture feeds' outlets by the names their pages give (the README's screenshot shows them)
@@ -115,14 +110,19 @@ def syndicating_outlet(site) -> dict:
     path = "/syndicated/quantum-networks.html"
     page = site.fixture("articles/en-02.html").replace(b"/articles/en-02.html", path.encode())
     site.route(path, Reply(body=page, headers={"Content-Type": "text/html; charset=utf-8"}))
-    feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire'
-            "</title><item><title>US national lab and Japanese institute sign pact to link "
-            f"quantum networks</title><link>{site.url(path)}</link>"
-            "<pubDate>Tue, 17 Nov 2026 06:30:00 GMT</pubDate></item></channel></rss>")
-    site.route("/feeds/wire.xml", Reply(body=feed.encode(), headers={
+    return one_item_feed(site, "wire", "Asia Tech Wire", "US national lab and Japanese "
+                         "institute sign pact to link quantum networks", path,
+                         "Tue, 17 Nov 2026 06:30:00 GMT")
+
+
+def one_item_feed(site, source: str, name: str, title: str, path: str, date: str) -> dict:
+    """An RSS feed at /feeds/SOURCE.xml of one item (a page of the site), as a source."""
+    feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>'
+            f"{name}</title><item><title>{title}</title><link>{site.url(path)}</link>"
+            f"<pubDate>{date}</pubDate></item></channel></rss>")
+    site.route(f"/feeds/{source}.xml", Reply(body=feed.encode(), headers={
         "Content-Type": "application/rss+xml"}))
-    return {"id": "wire", "name": "Asia Tech Wire", "url": site.url("/feeds/wire.xml"),
-            "lang": "en"}
+    return {"id": source, "name": name, "url": site.url(f"/feeds/{source}.xml"), "lang": "en"}
 
 
 @pytest.fixture(scope="module")
