@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from conftest import FIXED_NOW, sqlite_only, write_config
 from newsite import database, news_sources, query, serve_news_site
 from slackstub import TOKEN
+from test_slack import SLACK as SLACK_SETTINGS
 from test_slackapp import SECRET, SlackApp
 from test_web import client_for
 
@@ -27,21 +28,8 @@ from bot.slackapp.replies import search_reply
 from bot.store import open_archive
 
 WEB = "https://news.example.org/tw"
-SLACK = """
-[slack]
-alert_max_age_hours = 120
-
-[[slack.digests]]
-channel = "C0DIGEST"
-time = "20:30"  # 11:30 UTC: due half an hour before FIXED_NOW
-timezone = "Asia/Tokyo"
-max_stories = 3  # the rest a line each in the digest's thread
-
-[[slack.alerts]]
-channel = "C0ALERTS"
-topics = []
-min_score = 0.5
-"""
+# test_slack's channels, three stories a digest: the rest a line each in the digest's thread
+SLACK = SLACK_SETTINGS.replace("max_stories = 60", "max_stories = 3")
 WITH_WEB = SLACK + f'\n[web]\npublic_url = "{WEB}/"\n'
 PERMALINK = re.compile(r"https://techwatch-test\.slack\.com/archives/(C\w+)/p(\d+)"
                        r"(?:\?thread_ts=([\d.]+)&cid=(C\w+))?")
