@@ -71,8 +71,9 @@ def test_a_first_run_that_reaches_no_source_says_so_why_and_what_next(site, tmp_
 
     # behind the proxy now, and forced: the feed and its pages come through it
     no_proxy_env.setenv("HTTP_PROXY", proxy.url)
-    code, out, err = cli("--config", str(config), "poll", "--now")
+    code, out, err = cli("--config", str(config), "run", "--once", "--now")
     assert code == 0 and "every source failed" not in err and "backing off" not in err
+    assert "no source reached" not in out
     urls = [url for _, url in proxy.seen]
     assert site.base.replace("127.0.0.1", NAME) + "/feeds/named.xml" in urls
     pages = [u for u in urls if "/articles/" in u]
@@ -124,6 +125,8 @@ def test_a_slack_digest_says_no_source_was_reached(site, tmp_path, cli, slack, n
     config = feed_by_name(site, tmp_path, extra=SLACK)
     no_proxy_env.setenv("SLACK_BOT_TOKEN", TOKEN)
     assert cli("--config", str(config), "poll")[0] == 0  # fails: the name resolves nowhere
+    code, _, err = cli("--config", str(config), "poll", "--now")  # backing off, polled anyway
+    assert code == 0 and "polled 1 sources (1 failed" in err and "skipped" not in err
     code, out, err = cli("--config", str(config), "digest")  # nothing new, yet it is sent
     assert code == 0, err
     [post] = slack.posts("C0DIGEST")
